@@ -1,0 +1,60 @@
+# Pulse: `make run` serves the demo, `make test` runs every test. Only Python 3.11+ and make are needed.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+HOST ?= 127.0.0.1
+TRANSLATIONS := pulse/translations
+PO_FILES := $(wildcard $(TRANSLATIONS)/*/LC_MESSAGES/messages.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+
+.PHONY: run serve test install install-test translations extract-messages update-messages lint typecheck bench bench-quick clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
+
+$(VENV)/.installed: $(BIN)/python setup.cfg pyproject.toml
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed setup.cfg
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@
+
+install: $(VENV)/.installed translations
+install-test: $(VENV)/.installed-test translations
+
+# Compiled catalogues are build output (not in git): the install step makes them.
+translations: $(MO_FILES)
+$(TRANSLATIONS)/%/LC_MESSAGES/messages.mo: $(TRANSLATIONS)/%/LC_MESSAGES/messages.po $(VENV)/.installed
+	$(BIN)/pybabel compile --statistics -d $(TRANSLATIONS) -l $* -i $< -o $@
+
+extract-messages: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k ngettext:1,2 --no-location --sort-output \
+		--project Pulse -o $(TRANSLATIONS)/messages.pot .
+update-messages: extract-messages
+	$(BIN)/pybabel update --no-fuzzy-matching -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS)
+
+# The demo: development settings, the embedded SQLite database in instance/, demo data when empty.
+run: install
+	PULSE_ENV=development $(BIN)/pulse db upgrade
+	PULSE_ENV=development $(BIN)/pulse demo --if-empty
+	PULSE_ENV=development $(BIN)/pulse serve --host $(HOST) --port $(PORT)
+
+test: install-test
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install-test
+	$(BIN)/ruff check pulse tests migrations
+	$(BIN)/mypy pulse
+
+bench: install-test
+	$(BIN)/python -m benchmarks.run
+
+bench-quick: install-test
+	$(BIN)/python -m benchmarks.run --quick
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,36 @@
+"""The ``pulse`` command: database, organisation, users, audit log, demo data, and Flask's own commands."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup
+
+from pulse.config import ConfigError
+
+
+def _create_app() -> Flask:
+    from pulse import create_app
+
+    try:
+        return create_app()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, load_dotenv=False, set_debug_flag=False)
+def main() -> None:
+    """Pulse: anonymous work-environment pulse surveys.
+
+    Configuration comes from PULSE_* environment variables (see README.md).
+    """
+
+
+def _register() -> None:
+    from pulse.cli import audit, db, demo, org, serve, user
+
+    for module in (audit, db, demo, org, serve, user):
+        main.add_command(module.group)
+
+
+_register()

@@ -1,0 +1,32 @@
+"""``pulse audit``: check the audit log's hash chain."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask.cli import AppGroup
+from flask import current_app
+
+from pulse import audit as audit_log
+from pulse.context import key
+from pulse.crypto import KeyPurpose
+from pulse.db import get_database
+
+
+@click.group("audit", cls=AppGroup)
+def group() -> None:
+    """Audit log commands."""
+
+
+@group.command("verify")
+def verify_command() -> None:
+    """Verify every entry of the audit log; exit status 1 if the chain is broken."""
+    with get_database(current_app).session() as session:
+        result = audit_log.verify(session, key(KeyPurpose.AUDIT_CHAIN))
+    if result.ok:
+        click.echo(f"OK: {result.entries} entries, chain head {result.head}")
+        return
+    click.echo(f"BROKEN at entry {result.broken_seq}: {result.problem} "
+               f"({result.entries} entries verified before it)", err=True)
+    sys.exit(1)

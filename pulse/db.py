@@ -1,0 +1,164 @@
+"""Database plumbing: the declarative base, engines for SQLite and PostgreSQL, and the request session.
+
+Services take a :class:`~sqlalchemy.orm.Session` and flush; the request (or CLI command) commits once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from flask import Flask, g, has_request_context
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, text
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import NullPool
+from sqlalchemy.types import TypeDecorator
+
+#: Constraint names are deterministic so Alembic can alter them on SQLite (batch mode) and PostgreSQL alike.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A timezone-aware UTC datetime, stored the same way on SQLite and PostgreSQL."""
+
+    impl = DateTime(timezone=False)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; use utcnow()")
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        return None if value is None else value.replace(tzinfo=dt.UTC)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def make_engine(url: str, *, pool: bool = True) -> Engine:
+    """An engine with the same behaviour on SQLite and PostgreSQL.
+
+    SQLite gets WAL, foreign keys, a busy timeout, and ``BEGIN IMMEDIATE`` for transactions that will write
+    (see :func:`_begin_sqlite`), so concurrent writers queue instead of failing.
+    """
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
+                               poolclass=None if pool else NullPool)
+        event.listen(engine, "connect", _configure_sqlite)
+        event.listen(engine, "begin", _begin_sqlite)
+        return engine
+    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    if pool:
+        kwargs.update(pool_size=5, max_overflow=10)
+    else:
+        kwargs["poolclass"] = NullPool
+    return create_engine(url, **kwargs)
+
+
+def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy's "begin" event issue BEGIN itself instead of pysqlite's own guesswork.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _begin_sqlite(conn: Any) -> None:
+    # A deferred transaction that reads and then writes fails with SQLITE_BUSY when another writer committed
+    # in between. Transactions that may write therefore take the write lock up front. Read-only requests
+    # (GET without @writes_db) stay deferred so they run in parallel with writers under WAL.
+    immediate = g.get("db_writes", True) if has_request_context() else True
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class Database:
+    """The engine and session factory of one app."""
+
+    def __init__(self, url: str, *, pool: bool = True) -> None:
+        self.url = url
+        self.engine = make_engine(url, pool=pool)
+        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session for CLI commands and background work; the caller commits."""
+        session = self.sessionmaker()
+        try:
+            yield session
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def ping(self) -> bool:
+        """True when the database answers."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return True
+        except Exception:  # noqa: BLE001 - any failure means "not reachable" for the health check
+            return False
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def init_app(app: Flask, database: Database) -> None:
+    app.extensions["pulse.db"] = database
+
+    @app.teardown_appcontext
+    def _close_session(_exc: BaseException | None) -> None:
+        session: Session | None = g.pop("db_session", None)
+        if session is not None:
+            session.rollback()
+            session.close()
+
+
+def get_database(app: Flask) -> Database:
+    return app.extensions["pulse.db"]  # type: ignore[no-any-return]
+
+
+def get_session() -> Session:
+    """The session of the current request (created on first use, rolled back and closed at teardown)."""
+    from flask import current_app
+
+    session: Session | None = g.get("db_session")
+    if session is None:
+        session = get_database(current_app).sessionmaker()
+        g.db_session = session
+    return session
+
+
+def lock_for_append(session: Session, name: str) -> None:
+    """Serialise writers of an append-only chain until the transaction ends.
+
+    PostgreSQL takes a transaction-scoped advisory lock; SQLite already holds its single write lock
+    (``BEGIN IMMEDIATE``) for any transaction that writes.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": name})

@@ -1,0 +1,82 @@
+"""Error pages: every error is a translated page (or JSON under /api) with the right status, never a trace."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+log = logging.getLogger(__name__)
+
+#: Blueprints on the anonymous answering path, where nothing about a request may be logged.
+QUIET_BLUEPRINTS = frozenset({"respond", "answer_api"})
+
+TITLES = {
+    400: _l("Something in the request was wrong"),
+    401: _l("You need to sign in"),
+    403: _l("You do not have access to this page"),
+    404: _l("The page could not be found"),
+    405: _l("That does not work here"),
+    410: _l("This link is no longer valid"),
+    413: _l("The upload is too large"),
+    415: _l("Unsupported format"),
+    422: _l("The data could not be used"),
+    429: _l("Too many attempts"),
+    500: _l("Something went wrong on our side"),
+    503: _l("The service is unavailable right now"),
+}
+
+
+def _message(code: int, exc: HTTPException) -> str:
+    if code == 413:
+        limit = request.max_content_length or 0
+        return _("Files may be at most %(size)s MB.", size=f"{limit / 1024 / 1024:.0f}")
+    if code == 404:
+        return _("Check the address, or go back to the start page.")
+    if code == 403:
+        return _("Your roles do not give access to this page. Ask an administrator if you need it.")
+    if code == 429:
+        return _("Wait a few minutes and try again.")
+    if code == 405:
+        return _("Go back to the start page and try again.")
+    if code >= 500:
+        return _("The error has been logged. Try again in a moment.")
+    # Views pass translated descriptions with abort(…, description=…); Werkzeug's own are English.
+    description = exc.description or ""
+    if description and description != type(exc).description:
+        return str(description)
+    return _("Go back and try again.")
+
+
+def render_error(code: int, exc: HTTPException) -> tuple[Response | str, int]:
+    title = str(TITLES.get(code, TITLES[400 if code < 500 else 500]))
+    message = _message(code, exc)
+    if request.path.startswith("/api/"):
+        return jsonify({"error": {"status": code, "title": title, "message": message}}), code
+    return render_template("errors/error.html", code=code, title=title, message=message), code
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def _csrf(exc: CSRFError) -> tuple[Response | str, int]:
+        exc.description = _("The form had expired or did not come from this site. Please fill it in again.")
+        return render_error(400, exc)
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> tuple[Response | str, int] | HTTPException:
+        if exc.code is None or exc.code < 400:
+            return exc
+        return render_error(exc.code, exc)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> tuple[Response | str, int]:
+        if request.blueprint in QUIET_BLUEPRINTS:
+            # The answering path logs no details at all: exception texts can carry submitted values.
+            log.error("unhandled %s on the answering path", type(exc).__name__)
+        else:
+            log.exception("unhandled error in %s", request.endpoint)
+        return render_error(500, InternalServerError())

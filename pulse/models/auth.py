@@ -1,0 +1,36 @@
+"""Staff sign-in support: password reset links and rate-limit buckets."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from pulse.db import Base, UTCDateTime, utcnow
+
+
+class PasswordReset(Base):
+    """A single-use, expiring password reset link. Only the keyed hash of its token is stored."""
+
+    __tablename__ = "password_reset"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class RateLimitBucket(Base):
+    """A fixed-window counter shared by all app processes.
+
+    The key is a keyed hash of what is limited (an e-mail address, a client), never the value itself.
+    """
+
+    __tablename__ = "rate_limit_bucket"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_start: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    count: Mapped[int] = mapped_column(Integer, default=0)

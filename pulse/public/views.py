@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from flask import Response, current_app, jsonify, render_template
+
+from pulse.db import get_database
+from pulse.public import bp
+
+
+@bp.route("/")
+def index() -> str:
+    return render_template("public/index.html")
+
+
+@bp.route("/healthz")
+def healthz() -> tuple[Response, int]:
+    """Liveness and database reachability, for load balancers and monitoring."""
+    database = get_database(current_app)
+    ok = database.ping()
+    body = {"status": "ok" if ok else "unavailable", "database": {"reachable": ok, "dialect": database.dialect}}
+    return jsonify(body), (200 if ok else 503)

@@ -1,0 +1,55 @@
+"""Headers on every response, and the write-intent flag that SQLite transactions use."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Flask, Response, current_app, g, request
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: No inline script or style anywhere; every asset is served by Pulse itself.
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+])
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def writes_db(view: F) -> F:
+    """Mark a GET view that writes (for example to the audit log), so its transaction takes the write lock."""
+    view._pulse_writes_db = True  # type: ignore[attr-defined]
+    return view
+
+
+def init_app(app: Flask) -> None:
+    @app.before_request
+    def _write_intent() -> None:
+        view = current_app.view_functions.get(request.endpoint or "")
+        g.db_writes = request.method not in SAFE_METHODS or bool(getattr(view, "_pulse_writes_db", False))
+
+    @app.after_request
+    def _headers(response: Response) -> Response:
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        headers["X-Content-Type-Options"] = "nosniff"
+        headers["Referrer-Policy"] = "no-referrer"
+        headers["X-Frame-Options"] = "DENY"
+        headers["Cross-Origin-Opener-Policy"] = "same-origin"
+        headers["Cross-Origin-Resource-Policy"] = "same-origin"
+        headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), interest-cohort=()"
+        if current_app.config["PULSE"].cookie_secure:
+            headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+        if request.path.startswith("/staff") or request.path.startswith("/api"):
+            headers.setdefault("Cache-Control", "no-store")
+        return response

@@ -1,0 +1,165 @@
+"""Staff authentication: sign-in with rate limits, password reset links, admin accounts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from pulse.crypto import keyed_hash, new_token
+from pulse.db import utcnow
+from pulse.models import PasswordReset, Person, PersonStatus
+from pulse.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, Passwords
+from pulse.services import ratelimit
+
+
+class SignInError(Exception):
+    """Wrong e-mail address or password (deliberately not saying which)."""
+
+
+class RateLimitedError(Exception):
+    """Too many failed attempts; try again later."""
+
+
+class ResetTokenError(Exception):
+    """The reset link is unknown, used or expired."""
+
+
+class PasswordPolicyError(ValueError):
+    """The new password does not meet the policy."""
+
+
+@dataclass(frozen=True)
+class SignInLimits:
+    max_failures: int
+    window_seconds: int
+
+
+def normalise_email(raw: str) -> str:
+    """Lower-case and syntax-check an e-mail address (no DNS lookups).
+
+    :raises ValueError: when the address is not valid.
+    """
+    try:
+        return validate_email(raw.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def check_password_policy(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise PasswordPolicyError("too_short")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise PasswordPolicyError("too_long")
+
+
+def authenticate(session: Session, passwords: Passwords, rate_key: bytes, limits: SignInLimits, *,
+                 email: str, password: str, client: str) -> Person:
+    """Check e-mail and password, counting failures per address and per client.
+
+    :raises RateLimitedError: when either the address or the client has failed too often recently.
+    :raises SignInError: when the address or password is wrong, or the account cannot sign in.
+    """
+    address = email.strip().lower()
+    for bucket, identifier in (("signin-email", address), ("signin-client", client)):
+        limit = limits.max_failures if bucket == "signin-email" else limits.max_failures * 4
+        if ratelimit.count(session, rate_key, bucket, identifier, limits.window_seconds) >= limit:
+            raise RateLimitedError()
+    person = session.scalar(select(Person).where(Person.email == address))
+    ok = passwords.verify(person.password_hash if person else None, password)
+    if not ok or person is None or person.status == PersonStatus.LEFT:
+        ratelimit.hit(session, rate_key, "signin-email", address, limits.window_seconds)
+        ratelimit.hit(session, rate_key, "signin-client", client, limits.window_seconds)
+        raise SignInError()
+    ratelimit.clear(session, rate_key, "signin-email", address)
+    if person.password_hash and passwords.needs_rehash(person.password_hash):
+        person.password_hash = passwords.hash(password)
+    session.flush()
+    return person
+
+
+def request_password_reset(session: Session, token_key: bytes, rate_key: bytes, *, email: str,
+                           valid_minutes: int) -> tuple[Person, str] | None:
+    """Create a reset link for an account that may sign in; None for unknown or departed people.
+
+    At most three links per address and hour, so the form cannot be used to flood someone's inbox.
+    """
+    address = email.strip().lower()
+    person = session.scalar(select(Person).where(Person.email == address))
+    if person is None or person.status == PersonStatus.LEFT:
+        return None
+    if ratelimit.hit(session, rate_key, "reset-email", address, 3600) > 3:
+        return None
+    token = new_token()
+    session.add(PasswordReset(person_id=person.id, token_hash=keyed_hash(token_key, token),
+                              expires_at=utcnow() + dt.timedelta(minutes=valid_minutes)))
+    session.flush()
+    return person, token
+
+
+def find_reset(session: Session, token_key: bytes, token: str) -> PasswordReset:
+    """The unused, unexpired reset behind ``token`` (reading never uses it up).
+
+    :raises ResetTokenError: when there is none.
+    """
+    if not token or len(token) > 200:
+        raise ResetTokenError()
+    reset = session.scalar(select(PasswordReset).where(PasswordReset.token_hash == keyed_hash(token_key, token)))
+    if reset is None or reset.used_at is not None or reset.expires_at <= utcnow():
+        raise ResetTokenError()
+    return reset
+
+
+def complete_password_reset(session: Session, token_key: bytes, passwords: Passwords, *, token: str,
+                            new_password: str) -> Person:
+    """Set a new password with a reset link, using the link up and ending every existing session.
+
+    :raises ResetTokenError: when the link is unknown, used or expired (also when used concurrently).
+    :raises PasswordPolicyError: when the password is too short or long.
+    """
+    check_password_policy(new_password)
+    reset = find_reset(session, token_key, token)
+    # Spend the link atomically: of two concurrent submissions only one updates the row.
+    spent = session.execute(
+        update(PasswordReset).where(PasswordReset.id == reset.id, PasswordReset.used_at.is_(None))
+        .values(used_at=utcnow())
+    )
+    if spent.rowcount != 1:
+        raise ResetTokenError()
+    person = session.get_one(Person, reset.person_id)
+    set_password(person, passwords, new_password)
+    session.flush()
+    return person
+
+
+def set_password(person: Person, passwords: Passwords, new_password: str) -> None:
+    """Store a new password and end the person's other sessions."""
+    check_password_policy(new_password)
+    person.password_hash = passwords.hash(new_password)
+    person.session_version += 1
+
+
+def create_admin(session: Session, passwords: Passwords, *, email: str, name: str, password: str) -> Person:
+    """Create an administrator, or make an existing person one and set their password.
+
+    :raises ValueError: for an invalid e-mail address.
+    :raises PasswordPolicyError: for a password that is too short or long.
+    """
+    address = normalise_email(email)
+    check_password_policy(password)
+    person = session.scalar(select(Person).where(Person.email == address))
+    if person is None:
+        person = Person(email=address, name=name.strip() or address, language="sv",
+                        status=PersonStatus.ACTIVE, session_version=1)
+        session.add(person)
+    elif name.strip():
+        person.name = name.strip()
+    person.is_admin = True
+    if person.status == PersonStatus.LEFT:
+        person.status = PersonStatus.ACTIVE
+    set_password(person, passwords, password)
+    session.flush()
+    return person

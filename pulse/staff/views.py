@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from pulse.auth.session import current_person, current_roles, current_scope, sign_in, staff_required
+from pulse.context import passwords, record_audit
+from pulse.db import get_session
+from pulse.models import Unit
+from pulse.services import auth as auth_service
+from pulse.services.org import Role, people_in_unit, unit_rows
+from pulse.staff import bp
+from pulse.staff.forms import ChangePasswordForm, SettingsForm
+
+
+@bp.route("/")
+@staff_required()
+def home() -> str:
+    person = current_person()
+    assert person is not None
+    return render_template("staff/home.html", managed=person.managed_units, safety=person.safety_units,
+                           roles=current_roles())
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@staff_required()
+def settings() -> Response | str | tuple[str, int]:
+    person = current_person()
+    assert person is not None
+    form = SettingsForm(prefix="settings", language=person.language)
+    password_form = ChangePasswordForm(prefix="password")
+    status = 200
+    if request.method == "POST":
+        db = get_session()
+        if "settings-language" in request.form:
+            if form.validate():
+                person.language = form.language.data or person.language
+                db.commit()
+                flash(_("Your settings are saved."), "success")
+                return redirect(url_for("staff.settings"))
+            status = 400
+        elif password_form.validate():
+            if not passwords().verify(person.password_hash, password_form.current.data or ""):
+                password_form.current.errors = [_("The current password is wrong.")]
+                status = 400
+            else:
+                auth_service.set_password(person, passwords(), password_form.password.data or "")
+                record_audit(db, "auth.password_change", f"person:{person.id}")
+                db.commit()
+                sign_in(person)  # keep this session; the version bump ends all others
+                flash(_("Your new password is saved. Other sessions have been signed out."), "success")
+                return redirect(url_for("staff.settings"))
+        else:
+            status = 400
+    return render_template("staff/settings.html", form=form, password_form=password_form), status
+
+
+@bp.route("/units")
+@staff_required(Role.MANAGER, Role.SAFETY_REP)
+def units() -> str:
+    return render_template("staff/units.html", rows=unit_rows(get_session(), current_scope()))
+
+
+@bp.route("/units/<int:unit_id>")
+@staff_required(Role.MANAGER, Role.SAFETY_REP)
+def unit(unit_id: int) -> str:
+    # Outside the viewer's scope looks exactly like a unit that does not exist.
+    if not current_scope().allows(unit_id):
+        abort(404)
+    db = get_session()
+    unit = db.get(Unit, unit_id)
+    if unit is None:
+        abort(404)
+    children = [child for child in unit.children if child.active]
+    return render_template("staff/unit.html", unit=unit, children=children,
+                           people=people_in_unit(db, unit_id))
