@@ -160,43 +160,43 @@ class Config:
         """
         env_vars = os.environ if environ is None else environ
         reader = _Reader(env_vars)
-        env = reader.str("PULSE_ENV", "production")
-        instance_path = Path(reader.str("PULSE_INSTANCE_PATH", str(DEFAULT_INSTANCE_PATH))).resolve()
-        secret = reader.str("PULSE_SECRET_KEY", "")
+        env = reader.text("PULSE_ENV", "production")
+        instance_path = Path(reader.text("PULSE_INSTANCE_PATH", str(DEFAULT_INSTANCE_PATH))).resolve()
+        secret = reader.text("PULSE_SECRET_KEY", "")
         if not secret and env == "development":
             secret = _development_secret(instance_path)
         default_db = f"sqlite:///{instance_path / 'pulse.db'}"
         mail = MailConfig(
-            backend=reader.str("PULSE_MAIL_BACKEND", "smtp" if env == "production" else "file"),  # type: ignore[arg-type]
-            sender=reader.str("PULSE_MAIL_FROM", "Pulse <pulse@localhost>"),
-            smtp_host=reader.str("PULSE_SMTP_HOST", ""),
-            smtp_port=reader.int("PULSE_SMTP_PORT", 587),
-            smtp_security=reader.str("PULSE_SMTP_SECURITY", "starttls"),  # type: ignore[arg-type]
-            smtp_username=reader.str("PULSE_SMTP_USERNAME", ""),
-            smtp_password=reader.str("PULSE_SMTP_PASSWORD", ""),
-            smtp_timeout=float(reader.int("PULSE_SMTP_TIMEOUT", 30)),
-            file_dir=Path(d).resolve() if (d := reader.str("PULSE_MAIL_DIR", "")) else None,
+            backend=reader.text("PULSE_MAIL_BACKEND", "smtp" if env == "production" else "file"),  # type: ignore[arg-type]
+            sender=reader.text("PULSE_MAIL_FROM", "Pulse <pulse@localhost>"),
+            smtp_host=reader.text("PULSE_SMTP_HOST", ""),
+            smtp_port=reader.integer("PULSE_SMTP_PORT", 587),
+            smtp_security=reader.text("PULSE_SMTP_SECURITY", "starttls"),  # type: ignore[arg-type]
+            smtp_username=reader.text("PULSE_SMTP_USERNAME", ""),
+            smtp_password=reader.text("PULSE_SMTP_PASSWORD", ""),
+            smtp_timeout=float(reader.integer("PULSE_SMTP_TIMEOUT", 30)),
+            file_dir=Path(d).resolve() if (d := reader.text("PULSE_MAIL_DIR", "")) else None,
         )
         config = cls(
             env=env,  # type: ignore[arg-type]
             secret_key=secret,
-            database_url=normalise_database_url(reader.str("PULSE_DATABASE_URL", default_db)),
+            database_url=normalise_database_url(reader.text("PULSE_DATABASE_URL", default_db)),
             instance_path=instance_path,
-            base_url=reader.str("PULSE_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+            base_url=reader.text("PULSE_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
             thresholds=Thresholds(
-                min_group_size=reader.int("PULSE_MIN_GROUP_SIZE", DEFAULT_MIN_GROUP_SIZE),
-                min_dist_size=reader.int("PULSE_MIN_DIST_SIZE", DEFAULT_MIN_DIST_SIZE),
-                min_comment_size=reader.int("PULSE_MIN_COMMENT_SIZE", DEFAULT_MIN_COMMENT_SIZE),
+                min_group_size=reader.integer("PULSE_MIN_GROUP_SIZE", DEFAULT_MIN_GROUP_SIZE),
+                min_dist_size=reader.integer("PULSE_MIN_DIST_SIZE", DEFAULT_MIN_DIST_SIZE),
+                min_comment_size=reader.integer("PULSE_MIN_COMMENT_SIZE", DEFAULT_MIN_COMMENT_SIZE),
             ),
             mail=mail,
-            timezone=reader.str("PULSE_TIMEZONE", "Europe/Stockholm"),
-            session_idle_minutes=reader.int("PULSE_SESSION_IDLE_MINUTES", 30),
-            session_max_hours=reader.int("PULSE_SESSION_MAX_HOURS", 12),
-            max_upload_bytes=reader.int("PULSE_MAX_UPLOAD_BYTES", 5 * 1024 * 1024),
-            login_max_failures=reader.int("PULSE_LOGIN_MAX_FAILURES", 5),
-            login_window_seconds=reader.int("PULSE_LOGIN_WINDOW_SECONDS", 900),
-            password_reset_minutes=reader.int("PULSE_PASSWORD_RESET_MINUTES", 60),
-            log_level=reader.str("PULSE_LOG_LEVEL", "INFO").upper(),
+            timezone=reader.text("PULSE_TIMEZONE", "Europe/Stockholm"),
+            session_idle_minutes=reader.integer("PULSE_SESSION_IDLE_MINUTES", 30),
+            session_max_hours=reader.integer("PULSE_SESSION_MAX_HOURS", 12),
+            max_upload_bytes=reader.integer("PULSE_MAX_UPLOAD_BYTES", 5 * 1024 * 1024),
+            login_max_failures=reader.integer("PULSE_LOGIN_MAX_FAILURES", 5),
+            login_window_seconds=reader.integer("PULSE_LOGIN_WINDOW_SECONDS", 900),
+            password_reset_minutes=reader.integer("PULSE_PASSWORD_RESET_MINUTES", 60),
+            log_level=reader.text("PULSE_LOG_LEVEL", "INFO").upper(),
         )
         config.validate()
         return config
@@ -214,11 +214,11 @@ class _Reader:
     def __init__(self, environ: Mapping[str, str]) -> None:
         self._environ = environ
 
-    def str(self, name: str, default: str) -> str:
+    def text(self, name: str, default: str) -> str:
         value = self._environ.get(name)
         return default if value is None or value.strip() == "" else value.strip()
 
-    def int(self, name: str, default: int) -> int:
+    def integer(self, name: str, default: int) -> int:
         raw = self._environ.get(name)
         if raw is None or raw.strip() == "":
             return default

@@ -15,7 +15,7 @@ from pulse.passwords import Passwords
 
 
 def config() -> Config:
-    return current_app.config["PULSE"]  # type: ignore[no-any-return]
+    return current_app.config["PULSE"]
 
 
 def key(purpose: KeyPurpose) -> bytes:
@@ -27,7 +27,7 @@ def key(purpose: KeyPurpose) -> bytes:
 
 
 def passwords() -> Passwords:
-    return current_app.extensions["pulse.passwords"]  # type: ignore[no-any-return]
+    return current_app.extensions["pulse.passwords"]
 
 
 def record_audit(session: Session, action: str, target: str, details: Mapping[str, object] | None = None, *,

@@ -9,18 +9,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from enum import Enum
+from enum import StrEnum
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 
-class KeyPurpose(str, Enum):
+class KeyPurpose(StrEnum):
     """Labels for the keys derived from the application secret. Never reuse one for another purpose."""
 
     SESSION = "pulse/session-cookie/v1"
     CSRF = "pulse/csrf/v1"
-    TOKEN_HASH = "pulse/token-hash/v1"
+    TOKEN_HASH = "pulse/token-hash/v1"  # noqa: S105 - a label, not a secret
     AUDIT_CHAIN = "pulse/audit-chain/v1"
     RATE_LIMIT = "pulse/rate-limit/v1"
     ROUND_KEY_WRAP = "pulse/round-key-wrap/v1"

@@ -140,7 +140,7 @@ def init_app(app: Flask, database: Database) -> None:
 
 
 def get_database(app: Flask) -> Database:
-    return app.extensions["pulse.db"]  # type: ignore[no-any-return]
+    return app.extensions["pulse.db"]
 
 
 def get_session() -> Session:

@@ -122,7 +122,7 @@ def init_app(app: Flask) -> None:
 
 
 def get_mailer() -> Mailer:
-    return current_app.extensions["pulse.mailer"]  # type: ignore[no-any-return]
+    return current_app.extensions["pulse.mailer"]
 
 
 def render_message(template: str, *, to: str, language: str, **context: object) -> Message:

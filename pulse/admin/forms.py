@@ -5,6 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length
 
+from pulse.forms import choices
 from pulse.i18n import LANGUAGE_NAMES
 from pulse.models import PersonStatus
 
@@ -18,8 +19,8 @@ STATUS_LABELS = {
 class PersonForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(_l("Enter a name.")), Length(max=200)])
     unit = SelectField(_l("Unit"), coerce=int, validate_choice=True)
-    language = SelectField(_l("Language"), choices=list(LANGUAGE_NAMES.items()))
-    status = SelectField(_l("Status"), choices=list(STATUS_LABELS.items()),
+    language = SelectField(_l("Language"), choices=choices(LANGUAGE_NAMES.items()))
+    status = SelectField(_l("Status"), choices=choices(STATUS_LABELS.items()),
                          description=_l("People on leave are not invited to pulses. People who have left "
                                         "keep their history but cannot sign in."))
     is_admin = BooleanField(_l("Administrator"))

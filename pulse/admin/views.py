@@ -11,6 +11,7 @@ from pulse.auth.session import current_person, staff_required
 from pulse.context import key, record_audit
 from pulse.crypto import KeyPurpose
 from pulse.db import get_session
+from pulse.forms import choices
 from pulse.models import AuditEntry, Person, PersonStatus, Unit
 from pulse.services import people as people_service
 from pulse.services.org import Role, people_in_unit, unit_rows
@@ -74,10 +75,10 @@ def person(person_id: int) -> Response | str | tuple[str, int]:
             "safety_area": sorted(people_service.safety_ids(db, person.id)),
         },
     )
-    choices = _unit_choices()
-    form.unit.choices = [(0, _("(no unit)"))] + choices
-    form.manages.choices = choices
-    form.safety_area.choices = choices
+    units = _unit_choices()
+    form.unit.choices = choices([(0, _("(no unit)"))] + units)
+    form.manages.choices = choices(units)
+    form.safety_area.choices = choices(units)
     status = 200
     if form.validate_on_submit():
         changes = people_service.PersonChanges(

@@ -75,7 +75,7 @@ def current_roles() -> frozenset[Role]:
     if "roles" not in g:
         person = current_person()
         g.roles = roles_of(get_session(), person) if person is not None else frozenset()
-    return g.roles  # type: ignore[no-any-return]
+    return g.roles
 
 
 def current_scope() -> Scope:
@@ -83,7 +83,7 @@ def current_scope() -> Scope:
         person = current_person()
         g.scope = (scope_of(get_session(), person, current_roles()) if person is not None
                    else Scope(False, frozenset()))
-    return g.scope  # type: ignore[no-any-return]
+    return g.scope
 
 
 def staff_required(*roles: Role) -> Callable[[F], F]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from flask.cli import AppGroup
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from flask import current_app
+from flask.cli import AppGroup
 from sqlalchemy import Connection
 
 from pulse.db import get_database
@@ -26,11 +26,22 @@ def alembic_config(connection: Connection | None = None) -> AlembicConfig:
 
 
 def upgrade(connection: Connection, revision: str = "head") -> None:
+    """Upgrade through ``connection``, which must not be inside a transaction yet (migrations commit)."""
+    _check_fresh(connection)
     command.upgrade(alembic_config(connection), revision)
 
 
 def downgrade(connection: Connection, revision: str) -> None:
+    """Downgrade through ``connection``, which must not be inside a transaction yet."""
+    _check_fresh(connection)
     command.downgrade(alembic_config(connection), revision)
+
+
+def _check_fresh(connection: Connection) -> None:
+    # SQLite only switches foreign keys off for batch migrations outside a transaction, and Alembic only
+    # commits transactions it began itself.
+    if connection.in_transaction():
+        raise RuntimeError("migrations need a connection that has not begun a transaction")
 
 
 @click.group("db", cls=AppGroup)

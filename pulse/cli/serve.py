@@ -8,8 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 import click
-from flask.cli import with_appcontext
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 
 
 class _Gunicorn:  # built lazily so importing the CLI does not import gunicorn
@@ -17,7 +17,7 @@ class _Gunicorn:  # built lazily so importing the CLI does not import gunicorn
     def run(options: dict[str, Any]) -> None:
         from gunicorn.app.base import BaseApplication
 
-        class Application(BaseApplication):  # type: ignore[misc]
+        class Application(BaseApplication):
             def load_config(self) -> None:
                 for key, value in options.items():
                     self.cfg.set(key, value)

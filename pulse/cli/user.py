@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
-from flask.cli import AppGroup
 from flask import current_app
+from flask.cli import AppGroup
 
 from pulse.context import passwords, record_audit
 from pulse.db import get_database
@@ -24,7 +26,7 @@ def group() -> None:
 def create_admin_command(email: str, name: str, password_stdin: bool) -> None:
     """Create an administrator EMAIL, or make that existing person an administrator, and set a password."""
     if password_stdin:
-        password = click.get_text_stream("stdin").readline().rstrip("\n")
+        password = sys.stdin.readline().rstrip("\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     with get_database(current_app).session() as session:

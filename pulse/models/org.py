@@ -33,7 +33,7 @@ class Unit(Base):
         return f"<Unit {self.key} {self.name!r}>"
 
 
-class PersonStatus(str, enum.Enum):
+class PersonStatus(enum.StrEnum):
     ACTIVE = "active"
     ON_LEAVE = "on_leave"
     LEFT = "left"

@@ -127,7 +127,7 @@ def complete_password_reset(session: Session, token_key: bytes, passwords: Passw
         update(PasswordReset).where(PasswordReset.id == reset.id, PasswordReset.used_at.is_(None))
         .values(used_at=utcnow())
     )
-    if spent.rowcount != 1:
+    if getattr(spent, "rowcount", 0) != 1:
         raise ResetTokenError()
     person = session.get_one(Person, reset.person_id)
     set_password(person, passwords, new_password)

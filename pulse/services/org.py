@@ -12,7 +12,7 @@ from pulse.models import Management, Person, PersonStatus, SafetyAreaUnit, Unit
 from pulse.orgtree import OrgTree
 
 
-class Role(str, enum.Enum):
+class Role(enum.StrEnum):
     """Staff roles. Everyone is an employee; the others follow from the person's assignments."""
 
     EMPLOYEE = "employee"

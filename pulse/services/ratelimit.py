@@ -58,4 +58,4 @@ def purge_expired(session: Session, older_than_seconds: int) -> int:
     """Remove buckets whose window ended long ago."""
     cutoff = utcnow() - dt.timedelta(seconds=older_than_seconds)
     result = session.execute(delete(RateLimitBucket).where(RateLimitBucket.window_start < cutoff))
-    return result.rowcount or 0
+    return int(getattr(result, "rowcount", 0) or 0)

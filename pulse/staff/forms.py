@@ -5,12 +5,13 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from pulse.forms import choices
 from pulse.i18n import LANGUAGE_NAMES
 from pulse.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
 
 class SettingsForm(FlaskForm):
-    language = SelectField(_l("Language for pages and e-mail"), choices=list(LANGUAGE_NAMES.items()))
+    language = SelectField(_l("Language for pages and e-mail"), choices=choices(LANGUAGE_NAMES.items()))
 
 
 class ChangePasswordForm(FlaskForm):
