@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flask import Flask, current_app, g, request, session
+from flask import Flask, current_app, g, has_request_context, request, session
 from flask_babel import get_locale
 
 from pulse.extensions import babel
@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 
 def select_locale() -> str:
+    if not has_request_context():
+        return DEFAULT
     person = g.get("person")
     if person is not None and person.language in SUPPORTED:
         return str(person.language)

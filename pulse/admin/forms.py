@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, SelectMultipleField, StringField
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import BooleanField, HiddenField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length
 
 from pulse.forms import choices
@@ -38,3 +39,16 @@ class SearchForm(FlaskForm):
         csrf = False
 
     q = StringField(_l("Search by name or e-mail"), validators=[Length(max=100)])
+
+
+class ImportForm(FlaskForm):
+    units = FileField(_l("Units file (units.csv)"),
+                      validators=[FileRequired(_l("Choose the units file.")),
+                                  FileAllowed(["csv", "txt"], _l("Upload a .csv file."))])
+    people = FileField(_l("People file (people.csv)"),
+                       validators=[FileRequired(_l("Choose the people file.")),
+                                   FileAllowed(["csv", "txt"], _l("Upload a .csv file."))])
+
+
+class ConfirmImportForm(FlaskForm):
+    digest = HiddenField()

@@ -141,10 +141,3 @@ def _admin_context() -> dict[str, object]:
     from pulse.admin.forms import STATUS_LABELS
 
     return {"status_labels": STATUS_LABELS}
-
-
-@bp.route("/import", methods=["GET", "POST"])
-@staff_required(Role.ADMIN)
-def org_import() -> str:
-    # Replaced by the organisation import pages (upload, preview, confirm).
-    abort(404)
