@@ -27,6 +27,8 @@ BACKENDS = ["sqlite", "postgresql"]
 @pytest.fixture(params=BACKENDS)
 def db_backend(request: pytest.FixtureRequest) -> str:
     if request.param == "postgresql" and not PG_URL:
+        if os.environ.get("PULSE_REQUIRE_POSTGRES"):
+            pytest.fail("PULSE_REQUIRE_POSTGRES is set but PULSE_TEST_DATABASE_URL is not")
         pytest.skip("PostgreSQL tests need PULSE_TEST_DATABASE_URL")
     return str(request.param)
 
