@@ -67,4 +67,8 @@ def create_app(config: Config | None = None, *, database: Database | None = None
     app.register_blueprint(admin.bp, url_prefix=f"{STAFF_PREFIX}/admin")
     errors.init_app(app)
     auth.init_app(app)
+
+    from pulse import cli
+
+    cli.init_app(app)
     return app

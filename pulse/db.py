@@ -85,9 +85,13 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
 
 def _begin_sqlite(conn: Any) -> None:
     # A deferred transaction that reads and then writes fails with SQLITE_BUSY when another writer committed
-    # in between. Transactions that may write therefore take the write lock up front. Read-only requests
-    # (GET without @writes_db) stay deferred so they run in parallel with writers under WAL.
-    immediate = g.get("db_writes", True) if has_request_context() else True
+    # in between. Transactions that may write therefore take the write lock up front: requests other than
+    # GET/HEAD (and GET views marked @writes_db), and sessions opened with Database.session(write=True).
+    # Everything else stays deferred, so readers run in parallel with a writer under WAL.
+    if has_request_context():
+        immediate = bool(g.get("db_writes", True))
+    else:
+        immediate = bool(conn.get_execution_options().get("pulse_write", False))
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
@@ -98,15 +102,21 @@ class Database:
         self.url = url
         self.engine = make_engine(url, pool=pool)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        self.write_sessionmaker = sessionmaker(self.engine.execution_options(pulse_write=True),
+                                               expire_on_commit=False)
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A session for CLI commands and background work; the caller commits."""
-        session = self.sessionmaker()
+    def session(self, *, write: bool = False) -> Iterator[Session]:
+        """A session for CLI commands and background work; the caller commits.
+
+        :param write: take SQLite's write lock when the transaction begins. Use it for work that reads and
+            then writes while other processes may write too (imports, the scheduler).
+        """
+        session = (self.write_sessionmaker if write else self.sessionmaker)()
         try:
             yield session
         except BaseException:

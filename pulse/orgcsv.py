@@ -99,11 +99,12 @@ def parse(units_data: bytes, people_data: bytes, *, units_name: str = "units.csv
           people_name: str = "people.csv") -> OrgFiles:
     """Parse and check both files; every problem found is reported, with file and line."""
     problems: list[Problem] = []
-    units = _parse_units(units_data, units_name, problems)
+    parsed_units = _parse_units(units_data, units_name, problems)
     people = _parse_people(people_data, people_name, problems)
-    if units is not None and people is not None:
-        _check_together(units, people, units_name, people_name, problems)
-    return OrgFiles(units or [], people or [], problems)
+    units, mentioned = parsed_units if parsed_units is not None else ([], set())
+    if parsed_units is not None and people is not None:
+        _check_together(mentioned, people, units_name, people_name, problems)
+    return OrgFiles(units, people or [], problems)
 
 
 # --- reading CSV -------------------------------------------------------------------------------------------
@@ -114,6 +115,8 @@ class _Table:
     header: list[str]
     rows: list[tuple[int, dict[str, str]]]
     delimiter: str
+    #: Lines already reported as malformed; their values are kept only to avoid follow-up problems.
+    bad_lines: set[int] = field(default_factory=set)
 
 
 def _read_table(data: bytes, name: str, columns: tuple[str, ...], required: tuple[str, ...],
@@ -136,6 +139,7 @@ def _read_table(data: bytes, name: str, columns: tuple[str, ...], required: tupl
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     header: list[str] | None = None
     rows: list[tuple[int, dict[str, str]]] = []
+    bad_lines: set[int] = set()
     try:
         for record in reader:
             line = reader.line_num
@@ -156,7 +160,7 @@ def _read_table(data: bytes, name: str, columns: tuple[str, ...], required: tupl
             if len(record) > len(header) and any(cell.strip() for cell in record[len(header):]):
                 problems.append(Problem(name, line, "too_many_fields",
                                         {"found": str(len(record)), "expected": str(len(header))}))
-                continue
+                bad_lines.add(line)
             values = {col: (record[i].strip() if i < len(record) else "") for i, col in enumerate(header)}
             rows.append((line, values))
     except csv.Error as exc:
@@ -165,7 +169,7 @@ def _read_table(data: bytes, name: str, columns: tuple[str, ...], required: tupl
     if header is None:
         problems.append(Problem(name, None, "empty_file"))
         return None
-    return _Table(header, rows, delimiter)
+    return _Table(header, rows, delimiter, bad_lines)
 
 
 def _split_list(value: str, delimiter: str) -> list[str]:
@@ -180,13 +184,18 @@ def _split_list(value: str, delimiter: str) -> list[str]:
 # --- units -------------------------------------------------------------------------------------------------
 
 
-def _parse_units(data: bytes, name: str, problems: list[Problem]) -> list[UnitRow] | None:
+def _parse_units(data: bytes, name: str, problems: list[Problem]) -> tuple[list[UnitRow], set[str]] | None:
+    """The valid unit rows, and every unit id the file mentions (so a bad row does not also make every
+    person in that unit a problem)."""
     table = _read_table(data, name, UNIT_COLUMNS, UNIT_REQUIRED, problems)
     if table is None:
         return None
     units: list[UnitRow] = []
     seen: dict[str, int] = {}
+    mentioned = {values["unit_id"] for _, values in table.rows if values.get("unit_id")}
     for line, values in table.rows:
+        if line in table.bad_lines:
+            continue
         key, title, parent = values.get("unit_id", ""), values.get("name", ""), values.get("parent_id", "")
         ok = True
         if not key:
@@ -216,7 +225,7 @@ def _parse_units(data: bytes, name: str, problems: list[Problem]) -> list[UnitRo
     if cycle:
         lines = {u.key: u.line for u in units}
         problems.append(Problem(name, lines[cycle[0]], "cycle", {"units": " → ".join(cycle)}))
-    return units
+    return units, mentioned
 
 
 # --- people ------------------------------------------------------------------------------------------------
@@ -229,6 +238,8 @@ def _parse_people(data: bytes, name: str, problems: list[Problem]) -> list[Perso
     people: list[PersonRow] = []
     seen: dict[str, int] = {}
     for line, values in table.rows:
+        if line in table.bad_lines:
+            continue
         before = len(problems)
         raw_email = values.get("email", "")
         email = ""
@@ -284,9 +295,8 @@ def _parse_people(data: bytes, name: str, problems: list[Problem]) -> list[Perso
     return people
 
 
-def _check_together(units: list[UnitRow], people: list[PersonRow], units_name: str, people_name: str,
+def _check_together(keys: set[str], people: list[PersonRow], units_name: str, people_name: str,
                     problems: list[Problem]) -> None:
-    keys = {unit.key for unit in units}
     for person in people:
         if person.unit_key not in keys:
             problems.append(Problem(people_name, person.line, "unknown_unit",

@@ -26,11 +26,9 @@ def main() -> None:
     """
 
 
-def _register() -> None:
+def init_app(app: Flask) -> None:
+    """Register Pulse's command groups on the app, so ``pulse`` (and Flask's test runner) find them."""
     from pulse.cli import audit, db, demo, org, serve, user
 
     for module in (audit, db, demo, org, serve, user):
-        main.add_command(module.group)
-
-
-_register()
+        app.cli.add_command(module.group)

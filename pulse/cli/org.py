@@ -31,7 +31,7 @@ def import_command(units_csv: Path, people_csv: Path, dry_run: bool) -> None:
     Exit status: 0 imported (or would import, with --dry-run), 1 the files have problems.
     """
     units_data, people_data = units_csv.read_bytes(), people_csv.read_bytes()
-    with get_database(current_app).session() as session, force_locale("en"):
+    with get_database(current_app).session(write=True) as session, force_locale("en"):
         plan = orgimport.plan_import(session, units_data, people_data, units_name=units_csv.name,
                                      people_name=people_csv.name)
         if not plan.ok:

@@ -29,7 +29,7 @@ def create_admin_command(email: str, name: str, password_stdin: bool) -> None:
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    with get_database(current_app).session() as session:
+    with get_database(current_app).session(write=True) as session:
         try:
             person = auth_service.create_admin(session, passwords(), email=email, name=name, password=password)
         except auth_service.PasswordPolicyError:
