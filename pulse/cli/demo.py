@@ -1,11 +1,55 @@
-"""``pulse demo``: load demo data."""
+"""``pulse demo``: load the demo organisation through the real import path."""
 
 from __future__ import annotations
 
+import sys
+
 import click
-from flask.cli import AppGroup
+from flask.cli import with_appcontext
+from flask import current_app
+from sqlalchemy import func, select
+
+from pulse import demo, orgcsv
+from pulse.context import passwords, record_audit
+from pulse.db import get_database
+from pulse.models import Person
+from pulse.services import orgimport
 
 
-@click.group("demo", invoke_without_command=True, cls=AppGroup)
-def group() -> None:
-    """Load the demo organisation."""
+@click.command("demo")
+@with_appcontext
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database already has people.")
+def group(if_empty: bool) -> None:
+    """Load the demo organisation and print the demo sign-ins."""
+    with get_database(current_app).session(write=True) as session:
+        if session.scalar(select(func.count()).select_from(Person)):
+            if if_empty:
+                click.echo("The database already has data; the demo was not loaded.")
+                _print_accounts()
+                return
+            raise click.ClickException("The database already has people. Use an empty database for the demo.")
+        org = demo.build_demo()
+        units_csv = orgcsv.write_units((u.key, u.name, u.parent_key) for u in org.units).encode()
+        people_csv = orgcsv.write_people(org.people).encode()
+        plan = orgimport.plan_import(session, units_csv, people_csv)
+        if not plan.ok:  # a bug in the demo itself
+            for problem in plan.problems:
+                click.echo(str(problem), err=True)
+            sys.exit(1)
+        result = orgimport.apply_import(session, plan, units_csv, people_csv)
+        hashed = passwords().hash(demo.DEMO_PASSWORD)
+        for _, email in org.accounts:
+            person = session.scalar(select(Person).where(Person.email == email))
+            assert person is not None
+            person.password_hash = hashed
+        record_audit(session, "demo.load", "organisation", result.counts)
+        session.commit()
+        click.echo(f"Loaded the demo organisation: {len(org.units)} units, {len(org.people)} people.")
+    _print_accounts()
+
+
+def _print_accounts() -> None:
+    org = demo.build_demo()
+    click.echo(f"Demo sign-ins (password: {demo.DEMO_PASSWORD}) at {current_app.config['PULSE'].base_url}/staff/login")
+    for role, email in org.accounts:
+        click.echo(f"  {email:45} {role}")

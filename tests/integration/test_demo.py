@@ -1,0 +1,59 @@
+"""The demo organisation loads through the real import path and matches the seed report's unit."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask.testing import FlaskCliRunner
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from pulse import demo
+from pulse.models import Management, Person, PersonStatus, SafetyAreaUnit, Unit
+from pulse.services.org import load_tree
+
+
+def test_demo_is_deterministic() -> None:
+    first, second = demo.build_demo(), demo.build_demo()
+    assert [p.email for p in first.people] == [p.email for p in second.people]
+
+
+def test_demo_loads_and_describes_the_citizen_service_unit(runner: FlaskCliRunner, session: Session,
+                                                           app: Flask) -> None:
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    assert demo.DEMO_PASSWORD in result.output
+    unit = session.scalar(select(Unit).where(Unit.name == "Enheten för medborgarservice"))
+    assert unit is not None
+    offices = [child for child in unit.children]
+    assert len(offices) == 3
+    office_ids = {o.id for o in offices}
+    staff = session.scalar(select(func.count()).select_from(Person).where(Person.unit_id.in_(office_ids)))
+    assert 36 <= staff <= 42
+    for office in offices:
+        assert session.scalar(select(func.count()).select_from(Management).where(Management.unit_id == office.id)) == 1
+    reps = set(session.scalars(select(SafetyAreaUnit.person_id).where(SafetyAreaUnit.unit_id.in_(office_ids))))
+    assert len(reps) == 2
+    # The unit sits inside a larger administration.
+    tree = load_tree(session)
+    assert len(tree.ancestors(unit.id)) >= 2
+    assert session.scalar(select(func.count()).select_from(Person).where(Person.status == PersonStatus.ON_LEAVE)) >= 2
+
+
+def test_demo_sign_ins_work(runner: FlaskCliRunner, app: Flask) -> None:
+    runner.invoke(args=["demo"])
+    client = app.test_client()
+    for _, email in demo.build_demo().accounts:
+        response = client.post("/staff/login", data={"email": email, "password": demo.DEMO_PASSWORD})
+        assert response.status_code == 302, email
+        client.post("/staff/logout")
+
+
+def test_demo_if_empty_leaves_existing_data_alone(runner: FlaskCliRunner, session: Session) -> None:
+    runner.invoke(args=["demo"])
+    before = session.scalar(select(func.count()).select_from(Person))
+    session.rollback()
+    result = runner.invoke(args=["demo", "--if-empty"])
+    assert result.exit_code == 0 and "was not loaded" in result.output
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 1 and "already has people" in result.output
+    assert session.scalar(select(func.count()).select_from(Person)) == before
