@@ -38,6 +38,7 @@ update-messages: extract-messages
 
 # The demo: development settings, the embedded SQLite database in instance/, demo data when empty.
 run: install
+run: export PULSE_BASE_URL ?= http://$(HOST):$(PORT)
 	PULSE_ENV=development $(BIN)/pulse db upgrade
 	PULSE_ENV=development $(BIN)/pulse demo --if-empty
 	PULSE_ENV=development $(BIN)/pulse serve --host $(HOST) --port $(PORT)

@@ -11,8 +11,12 @@ import hmac
 import secrets
 from enum import StrEnum
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
 
 class KeyPurpose(StrEnum):
@@ -24,12 +28,19 @@ class KeyPurpose(StrEnum):
     AUDIT_CHAIN = "pulse/audit-chain/v1"
     RATE_LIMIT = "pulse/rate-limit/v1"
     ROUND_KEY_WRAP = "pulse/round-key-wrap/v1"
+    COMMENTS = "pulse/comments/v1"
+    RESULTS_LINK = "pulse/results-link/v1"
 
 
 def derive_key(secret: str, purpose: KeyPurpose, length: int = 32) -> bytes:
     """Derive the key for one purpose from the application secret."""
     hkdf = HKDF(algorithm=hashes.SHA256(), length=length, salt=b"pulse", info=purpose.value.encode())
     return hkdf.derive(secret.encode())
+
+
+def subkey(key: bytes, label: bytes, length: int = 32) -> bytes:
+    """A key for one object (say, one round) derived from a purpose key."""
+    return HKDF(algorithm=hashes.SHA256(), length=length, salt=b"pulse-subkey", info=label).derive(key)
 
 
 def new_token(nbytes: int = 24) -> str:
@@ -49,3 +60,72 @@ def equals(a: str | bytes, b: str | bytes) -> bool:
     a_bytes = a.encode() if isinstance(a, str) else a
     b_bytes = b.encode() if isinstance(b, str) else b
     return hmac.compare_digest(a_bytes, b_bytes)
+
+
+# --- sealing answers to a round --------------------------------------------------------------------------------
+# Answers are sealed to a per-round X25519 key (ephemeral-static ECDH, HKDF-SHA256, AES-256-GCM). The private half
+# is stored only wrapped under a key derived from the application secret, and erased when the round closes.
+
+_SEAL_INFO = b"pulse/seal-answer/v1"
+
+
+class SealError(Exception):
+    """A sealed value could not be opened (wrong key, or the data was changed)."""
+
+
+def new_round_keypair(wrap_key: bytes, round_label: bytes) -> tuple[bytes, bytes]:
+    """A fresh X25519 key pair as ``(public key, wrapped private key)``."""
+    private = X25519PrivateKey.generate()
+    public = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    raw = private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    return public, _aead_encrypt(wrap_key, raw, b"round-key:" + round_label)
+
+
+def unwrap_round_key(wrap_key: bytes, wrapped: bytes, round_label: bytes) -> X25519PrivateKey:
+    return X25519PrivateKey.from_private_bytes(_aead_decrypt(wrap_key, wrapped, b"round-key:" + round_label))
+
+
+def seal(public_key: bytes, plaintext: bytes, context: bytes) -> bytes:
+    """Encrypt ``plaintext`` so that only the holder of the round's private key can read it."""
+    ephemeral = X25519PrivateKey.generate()
+    ephemeral_public = ephemeral.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(public_key))
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=ephemeral_public + public_key,
+               info=_SEAL_INFO).derive(shared)
+    return ephemeral_public + _aead_encrypt(key, plaintext, context)
+
+
+def unseal(private_key: X25519PrivateKey, sealed: bytes, context: bytes) -> bytes:
+    """Open a value made by :func:`seal`.
+
+    :raises SealError: for a wrong key, another context, or changed data.
+    """
+    if len(sealed) < 32 + 12 + 16:
+        raise SealError("too short")
+    ephemeral_public, body = sealed[:32], sealed[32:]
+    public = private_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    shared = private_key.exchange(X25519PublicKey.from_public_bytes(ephemeral_public))
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=ephemeral_public + public, info=_SEAL_INFO).derive(shared)
+    return _aead_decrypt(key, body, context)
+
+
+def encrypt(key: bytes, plaintext: bytes, context: bytes) -> bytes:
+    """AES-256-GCM with a random nonce; ``context`` is authenticated (binds the value to its place)."""
+    return _aead_encrypt(key, plaintext, context)
+
+
+def decrypt(key: bytes, data: bytes, context: bytes) -> bytes:
+    """Reverse :func:`encrypt`. :raises SealError: when the key or context is wrong or data changed."""
+    return _aead_decrypt(key, data, context)
+
+
+def _aead_encrypt(key: bytes, plaintext: bytes, context: bytes) -> bytes:
+    nonce = secrets.token_bytes(12)
+    return nonce + AESGCM(key).encrypt(nonce, plaintext, context)
+
+
+def _aead_decrypt(key: bytes, data: bytes, context: bytes) -> bytes:
+    try:
+        return AESGCM(key).decrypt(data[:12], data[12:], context)
+    except (InvalidTag, ValueError) as exc:
+        raise SealError("cannot open") from exc

@@ -15,7 +15,7 @@ from pulse.orgcsv import PersonRow, UnitRow
 
 DOMAIN = "exempelstad.se"
 #: The password of every demo sign-in (printed by `pulse demo` and written in the README).
-DEMO_PASSWORD = "pulse-demo-2026"
+DEMO_PASSWORD = "pulse-demo-2026"  # noqa: S105 - public on purpose, demo only
 
 FIRST_NAMES = [
     "Amina", "Anders", "Anna", "Ahmed", "Aisha", "Ali", "Astrid", "Bashir", "Birgitta", "Camilla", "Daniel",

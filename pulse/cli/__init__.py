@@ -28,7 +28,9 @@ def main() -> None:
 
 def init_app(app: Flask) -> None:
     """Register Pulse's command groups on the app, so ``pulse`` (and Flask's test runner) find them."""
-    from pulse.cli import audit, db, demo, org, serve, user
+    from pulse.cli import audit, db, demo, org, serve, surveys, user
 
     for module in (audit, db, demo, org, serve, user):
         app.cli.add_command(module.group)
+    for command in surveys.groups:
+        app.cli.add_command(command)

@@ -1,11 +1,34 @@
 """The database models. Import them from here; each module holds one area."""
 
+from pulse.models.answering import (
+    Comment,
+    Invitation,
+    InvitationKey,
+    PendingResponse,
+    Response,
+    RoundParticipation,
+    SchedulerLease,
+)
 from pulse.models.audit import AuditEntry
 from pulse.models.auth import PasswordReset, RateLimitBucket
 from pulse.models.org import Management, OrgImport, Person, PersonStatus, SafetyAreaUnit, Unit
+from pulse.models.survey import Question, Round, RoundQuestion, Survey, SurveyQuestion, SurveyUnit
 
 __all__ = [
     "AuditEntry",
+    "Comment",
+    "Invitation",
+    "InvitationKey",
+    "PendingResponse",
+    "Question",
+    "Response",
+    "Round",
+    "RoundParticipation",
+    "RoundQuestion",
+    "SchedulerLease",
+    "Survey",
+    "SurveyQuestion",
+    "SurveyUnit",
     "Management",
     "OrgImport",
     "PasswordReset",

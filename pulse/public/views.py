@@ -18,3 +18,9 @@ def healthz() -> tuple[Response, int]:
     ok = database.ping()
     body = {"status": "ok" if ok else "unavailable", "database": {"reachable": ok, "dialect": database.dialect}}
     return jsonify(body), (200 if ok else 503)
+
+
+@bp.route("/privacy")
+def privacy() -> str:
+    """Who can see what: in plain words, with the thresholds in force."""
+    return render_template("public/privacy.html", thresholds=current_app.config["PULSE"].thresholds)

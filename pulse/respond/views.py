@@ -1,0 +1,185 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+from flask import render_template, request
+from flask_babel import force_locale
+from werkzeug.datastructures import MultiDict
+
+from pulse.context import config, key
+from pulse.crypto import KeyPurpose
+from pulse.db import get_session, utcnow
+from pulse.extensions import csrf
+from pulse.i18n import DEFAULT, SUPPORTED
+from pulse.respond import bp
+from pulse.respond.limits import FailureLimiter
+from pulse.scales import SCALES, SKIP_LABEL
+from pulse.services import answers as answer_service
+
+limiter = FailureLimiter()
+# The answering path's only authority is the one-time credential; a CSRF token would need a session cookie,
+# and a session would identify the respondent.
+csrf.exempt(bp)
+
+STATUS = {"unknown": 404, "used": 409, "closed": 410}
+
+
+def _client() -> str:
+    return request.remote_addr or "unknown"
+
+
+def _language(default: str | None = None) -> str:
+    chosen = request.values.get("lang")
+    if chosen in SUPPORTED:
+        return str(chosen)
+    if default in SUPPORTED:
+        return str(default)
+    return request.accept_languages.best_match(SUPPORTED) or DEFAULT
+
+
+def _render(template: str, language: str, status: int = 200, **context: object) -> tuple[str, int]:
+    with force_locale(language):
+        return render_template(template, language=language, thresholds=config().thresholds, **context), status
+
+
+def _problem(code: str, language: str) -> tuple[str, int]:
+    return _render("respond/problem.html", language, STATUS[code], problem=code)
+
+
+@bp.route("/r", methods=["GET"])
+def landing() -> tuple[str, int]:
+    """Type a code — or, with JavaScript, the link's #fragment is filled in and sent for you."""
+    return _render("respond/landing.html", _language())
+
+
+@bp.route("/r/start", methods=["POST"])
+def start() -> tuple[str, int]:
+    credential = request.form.get("credential", "")
+    language = _language()
+    if limiter.blocked(_client()):
+        return _render("respond/landing.html", language, 429, error="rate_limited")
+    if not credential.strip():
+        return _render("respond/landing.html", language, 400, error="empty")
+    try:
+        found = answer_service.find_invitation(get_session(), key(KeyPurpose.TOKEN_HASH), credential, now=utcnow())
+    except answer_service.CredentialError as exc:
+        if exc.code == "unknown":
+            limiter.fail(_client())
+            return _render("respond/landing.html", language, 404, error="unknown")
+        return _problem(exc.code, language)
+    return _answer_page(found, credential, MultiDict(), {}, 200)
+
+
+def _answer_page(found: answer_service.OpenInvitation, credential: str, form: Mapping[str, str],
+                 problems: Mapping[str, str], status: int) -> tuple[str, int]:
+    language = _language(found.language)
+    questions = list(found.questions)
+    return _render("respond/answer.html", language, status, found=found, questions=questions, scales=SCALES,
+                   skip_label=SKIP_LABEL, credential=credential, form=form, problems=problems,
+                   comment_prompt=_comment_prompt(language), max_comment=answer_service.MAX_COMMENT,
+                   small=found.unit_size < found.round.min_group_size)
+
+
+def _comment_prompt(language: str) -> str | None:
+    from pulse.services.questions import current_by_code
+
+    prompt = current_by_code(get_session(), ["OSA-APT"]).get("OSA-APT")
+    return prompt.text(language) if prompt else None
+
+
+def _answers_from_form(form: Mapping[str, str], found: answer_service.OpenInvitation) -> dict[str, object]:
+    answers: dict[str, object] = {}
+    for question in found.questions:
+        raw = form.get(f"q-{question.code}", "")
+        if raw == "" or raw == "skip":
+            continue  # left out or "prefer not to say": stored as no value
+        try:
+            answers[question.code] = int(raw)
+        except ValueError:
+            answers[question.code] = raw  # reported as out of scale
+    return answers
+
+
+@bp.route("/r/submit", methods=["POST"])
+def submit() -> tuple[str, int]:
+    form = request.form
+    credential = form.get("credential", "")
+    language = _language()
+    if limiter.blocked(_client()):
+        return _render("respond/landing.html", language, 429, error="rate_limited")
+    db = get_session()
+    token_key = key(KeyPurpose.TOKEN_HASH)
+    now = utcnow()
+    try:
+        found = answer_service.find_invitation(db, token_key, credential, now=now)
+    except answer_service.CredentialError as exc:
+        if exc.code == "unknown":
+            limiter.fail(_client())
+            return _render("respond/landing.html", language, 404, error="unknown")
+        return _problem(exc.code, language)
+    answers = _answers_from_form(form, found)
+    skipped = {q.code for q in found.questions if form.get(f"q-{q.code}") == "skip"}
+    for code in skipped:
+        answers[code] = None
+    try:
+        answer_service.submit(db, token_key, credential, answers, form.get("comment"), now=now)
+    except answer_service.AnswerError as exc:
+        db.rollback()
+        return _answer_page(found, credential, form, exc.problems, 400)
+    except answer_service.CredentialError as exc:
+        db.rollback()
+        return _problem(exc.code, language)
+    db.commit()
+    language = _language(found.language)
+    copy = _private_copy(found, answers, form.get("comment", "").strip(), language)
+    return _render("respond/thanks.html", language, found=found, copy=json.dumps(copy, ensure_ascii=False))
+
+
+def _private_copy(found: answer_service.OpenInvitation, answers: Mapping[str, object], comment: str,
+                  language: str) -> dict[str, object]:
+    """What the person may keep on their own device (never sent back to the server)."""
+    from flask_babel import gettext
+
+    with force_locale(language):
+        items = []
+        for question in found.questions:
+            value = answers.get(question.code)
+            scale = SCALES.get(question.scale)
+            label = gettext(SKIP_LABEL) if value is None else (
+                gettext(scale.label(int(value))) if scale and isinstance(value, int) else str(value))
+            items.append({"code": question.code, "version": question.version, "question": question.text(language),
+                          "value": value, "answer": label})
+    return {"survey": found.round.survey.name, "round": found.round.number,
+            "closes": found.round.closes_at.date().isoformat(), "answers": items,
+            "comment": comment or None}
+
+
+@bp.route("/r/mine", methods=["GET"])
+def mine() -> tuple[str, int]:
+    """The person's own history, read from this browser's storage by the page's script."""
+    return _render("respond/mine.html", _language())
+
+
+@bp.app_errorhandler(405)
+def _method_not_allowed(exc: Exception) -> tuple[str, int]:
+    if request.blueprint == "respond":
+        return _render("respond/landing.html", _language(), 405, error="method")
+    from werkzeug.exceptions import MethodNotAllowed
+
+    from pulse.errors import render_error
+
+    return render_error(405, MethodNotAllowed())  # type: ignore[return-value]
+
+
+def init_logging_filter() -> None:
+    """Keep the development server from logging answering requests (it would record addresses and paths)."""
+    import logging
+
+    class _DropAnswering(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            message = record.getMessage()
+            return not any(path in message for path in (" /r", " /api/v1/answers"))
+
+    logging.getLogger("werkzeug").addFilter(_DropAnswering())
+

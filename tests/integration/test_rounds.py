@@ -1,0 +1,308 @@
+"""Opening, answering and closing rounds: the storage rules of ANONYMITY.md, proven against a real database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+
+import pytest
+from flask import Flask
+from sqlalchemy import ForeignKey, func, inspect, select, text
+from sqlalchemy.orm import Session
+from sqlalchemy.types import Date, DateTime
+
+from pulse import crypto
+from pulse.db import Base, get_database
+from pulse.models import (
+    Comment,
+    Invitation,
+    InvitationKey,
+    PendingResponse,
+    PersonStatus,
+    Question,
+    Response,
+    Round,
+    RoundParticipation,
+)
+from pulse.services import answers as answer_service
+from pulse.services import questions as question_service
+from pulse.services import rounds as round_service
+from tests.factories import make_person
+from tests.rounds import MONDAY, TZ, keys, make_survey, open_with_credentials
+
+LATER = MONDAY + dt.timedelta(hours=2)
+
+
+def test_opening_snapshots_invitees_and_where_they_count(session: Session, app: Flask, org) -> None:  # type: ignore[no-untyped-def]
+    make_person(session, "away@example.org", unit=org.team_a, status=PersonStatus.ON_LEAVE)
+    make_person(session, "gone@example.org", unit=org.team_a, status=PersonStatus.LEFT)
+    survey = make_survey(session, [org.dept])
+    opened = open_with_credentials(session, app, survey)
+    rows = dict(session.execute(select(Invitation.person_id, Invitation.unit_id)).all())
+    assert set(opened.credentials) == {"manager@example.org", "safety@example.org", "employee@example.org"}
+    # The manager leads team A: their answer counts one level up (the department), never in team A.
+    assert rows[org.manager.id] == org.dept.id
+    assert rows[org.employee.id] == org.team_a.id
+    assert rows[org.safety.id] == org.team_b.id
+    rnd = opened.round
+    assert (rnd.invited, rnd.headcount) == (3, 4)  # the person on leave counts in the headcount only
+    assert (rnd.min_group_size, rnd.min_dist_size, rnd.min_comment_size) == (3, 3, 3)
+    assert [rq.question.code for rq in rnd.questions] == ["OSA-WL1", "OSA-SP1", "OSA-VI1", "OSA-NPS"]
+    assert rnd.closes_at == dt.datetime(2026, 11, 30, 7, 0, tzinfo=dt.UTC)  # five working days later
+    with pytest.raises(round_service.RoundError, match="already_open"):
+        round_service.open_round(session, survey, keys(app), now=LATER, tz=TZ)
+
+
+def test_a_round_uses_the_question_version_current_when_it_opened(session: Session, app: Flask, org) -> None:  # type: ignore[no-untyped-def]
+    survey = make_survey(session, [org.dept])
+    first = open_with_credentials(session, app, survey).round
+    question = question_service.current_by_code(session, ["OSA-WL1"])["OSA-WL1"]
+    edited = question_service.edit_question(session, question, question_service.QuestionInput(
+        area=question.area, scale=question.scale, text_sv="Ny lydelse.", text_en="New wording.",
+        allow_skip=True, sensitive=False, reverse=False))
+    session.commit()
+    assert edited.version == 2
+    assert first.questions[0].question.version == 1
+    assert first.questions[0].question.text_sv != "Ny lydelse."
+
+
+def test_pending_answers_are_sealed_and_the_invitation_is_spent(session: Session, app: Flask, org) -> None:  # type: ignore[no-untyped-def]
+    survey = make_survey(session, [org.dept])
+    opened = open_with_credentials(session, app, survey)
+    link, _ = opened.credentials["employee@example.org"]
+    answer_service.submit(session, keys(app).token, link, {"OSA-WL1": 4, "OSA-SP1": None, "OSA-VI1": 0,
+                                                           "OSA-NPS": 9}, "Mer fika, tack", now=LATER)
+    session.commit()
+    sealed = session.scalar(select(PendingResponse.sealed))
+    assert sealed is not None and b"fika" not in sealed and b"OSA" not in sealed
+    # Padded: a pending row's size does not reveal whether a comment was written.
+    assert len(sealed) == len(crypto.seal(opened.round.public_key, b" " * answer_service.PAD_TO, b"x"))
+    with pytest.raises(crypto.SealError):
+        crypto.unseal(crypto.X25519PrivateKey.generate(), sealed, round_service.round_context(opened.round.id))
+    with pytest.raises(answer_service.CredentialError, match="used"):
+        answer_service.submit(session, keys(app).token, link, {}, None, now=LATER)
+
+
+def test_the_typed_code_works_in_any_case_and_with_dashes(session: Session, app: Flask, org) -> None:  # type: ignore[no-untyped-def]
+    survey = make_survey(session, [org.dept])
+    _, code = open_with_credentials(session, app, survey).credentials["safety@example.org"]
+    typed = " " + round_service.format_code(code).lower() + " "
+    found = answer_service.find_invitation(session, keys(app).token, typed, now=LATER)
+    assert found.unit_id == org.team_b.id
+
+
+@pytest.mark.parametrize(("answers", "comment", "problem"), [
+    ({"NOPE": 1}, None, {"NOPE": "unknown_question"}),
+    ({"OSA-WL1": 6}, None, {"OSA-WL1": "out_of_scale"}),
+    ({"OSA-WL1": "3"}, None, {"OSA-WL1": "out_of_scale"}),
+    ({"OSA-WL1": True}, None, {"OSA-WL1": "out_of_scale"}),
+    ({"OSA-VI1": 3}, None, {"OSA-VI1": "out_of_scale"}),
+    ({}, "x" * (answer_service.MAX_COMMENT + 1), {"comment": "comment_too_long"}),
+])
+def test_bad_answers_are_refused_and_the_invitation_stays_usable(session: Session, app: Flask, org, answers,  # type: ignore[no-untyped-def]
+                                                                  comment, problem) -> None:
+    survey = make_survey(session, [org.dept])
+    link, _ = open_with_credentials(session, app, survey).credentials["employee@example.org"]
+    with pytest.raises(answer_service.AnswerError) as caught:
+        answer_service.submit(session, keys(app).token, link, answers, comment, now=LATER)
+    assert caught.value.problems == problem
+    session.rollback()
+    answer_service.submit(session, keys(app).token, link, {"OSA-WL1": 3}, None, now=LATER)
+
+
+def test_required_question_without_skip(session: Session, app: Flask, org) -> None:  # type: ignore[no-untyped-def]
+    question_service.install_bank(session)
+    nps = question_service.current_by_code(session, ["OSA-NPS"])["OSA-NPS"]
+    question_service.edit_question(session, nps, question_service.QuestionInput(
+        area=nps.area, scale=nps.scale, text_sv=nps.text_sv, text_en=nps.text_en, allow_skip=False,
+        sensitive=False, reverse=False))
+    session.commit()
+    survey = make_survey(session, [org.dept])
+    link, _ = open_with_credentials(session, app, survey).credentials["employee@example.org"]
+    with pytest.raises(answer_service.AnswerError) as caught:
+        answer_service.submit(session, keys(app).token, link, {"OSA-NPS": None}, None, now=LATER)
+    assert caught.value.problems == {"OSA-NPS": "required"}
+
+
+def test_credentials_of_other_rounds_garbage_and_closed_rounds(session: Session, app: Flask, org) -> None:  # type: ignore[no-untyped-def]
+    first = open_with_credentials(session, app, make_survey(session, [org.dept]))
+    other = open_with_credentials(session, app, make_survey(session, [org.other, org.dept], name="Annan"))
+    link_first, _ = first.credentials["employee@example.org"]
+    link_other, _ = other.credentials["employee@example.org"]
+    token = keys(app).token
+    # Each credential opens exactly its own round.
+    assert answer_service.find_invitation(session, token, link_first, now=LATER).round.id == first.round.id
+    assert answer_service.find_invitation(session, token, link_other, now=LATER).round.id == other.round.id
+    for garbage in ("", "x", "A" * 500, "\x00", "ÅÄÖ-1234", link_first[:-1]):
+        with pytest.raises(answer_service.CredentialError, match="unknown"):
+            answer_service.find_invitation(session, token, garbage, now=LATER)
+    # After the closing time (even before the scheduler has run) the round refuses answers.
+    with pytest.raises(answer_service.CredentialError, match="closed"):
+        answer_service.submit(session, token, link_first, {}, None, now=first.round.closes_at)
+
+
+def _answer_all(session: Session, app: Flask, opened, values: dict[str, int]) -> None:  # type: ignore[no-untyped-def]
+    for email, (link, _) in opened.credentials.items():
+        answer_service.submit(session, keys(app).token, link, {"OSA-WL1": values.get(email, 3)},
+                              f"kommentar från {email}", now=LATER)
+    session.commit()
+
+
+def test_closing_shuffles_stores_and_purges(session: Session, app: Flask, org) -> None:  # type: ignore[no-untyped-def]
+    survey = make_survey(session, [org.dept])
+    opened = open_with_credentials(session, app, survey)
+    _answer_all(session, app, opened, {"employee@example.org": 5})
+    rnd = session.get_one(Round, opened.round.id)
+    result = round_service.close_round(session, rnd, keys(app), now=rnd.closes_at)
+    session.commit()
+    assert (result.answers, result.comments, result.unreadable) == (3, 3, 0)
+    assert rnd.status == "closed" and rnd.wrapped_private_key is None
+    assert session.scalar(select(func.count()).select_from(PendingResponse)) == 0
+    assert session.scalar(select(func.count()).select_from(Invitation)) == 0
+    assert session.scalar(select(func.count()).select_from(InvitationKey)) == 0
+    stored = session.execute(select(Response.unit_id, Response.values)).all()
+    assert sorted((u, json.loads(v)[0]) for u, v in stored) == sorted(
+        [(org.dept.id, 3), (org.team_a.id, 5), (org.team_b.id, 3)])
+    participation = {row.unit_id: (row.invited, row.answered) for row in session.scalars(select(RoundParticipation))}
+    assert participation == {org.dept.id: (1, 1), org.team_a.id: (1, 1), org.team_b.id: (1, 1)}
+    comments = list(session.scalars(select(Comment)))
+    assert len(comments) == 3 and all(b"kommentar" not in c.sealed for c in comments)
+    ckey = round_service.comment_key(keys(app), rnd.id)
+    texts = {crypto.decrypt(ckey, c.sealed, round_service.round_context(rnd.id)).decode() for c in comments}
+    assert texts == {f"kommentar från {email}" for email in opened.credentials}
+    with pytest.raises(round_service.RoundError, match="not_open"):
+        round_service.close_round(session, rnd, keys(app), now=rnd.closes_at)
+
+
+def test_a_tampered_pending_answer_is_not_counted(session: Session, app: Flask, org) -> None:  # type: ignore[no-untyped-def]
+    survey = make_survey(session, [org.dept])
+    opened = open_with_credentials(session, app, survey)
+    _answer_all(session, app, opened, {})
+    pending = session.scalars(select(PendingResponse)).first()
+    assert pending is not None
+    pending.sealed = pending.sealed[:-1] + bytes([pending.sealed[-1] ^ 1])
+    session.commit()
+    result = round_service.close_round(session, session.get_one(Round, opened.round.id), keys(app), now=LATER)
+    assert (result.answers, result.unreadable) == (2, 1)
+
+
+def test_answer_and_comment_tables_hold_no_time_and_no_link_to_people() -> None:
+    ledger = {"invitation", "invitation_key", "person", "round_participation"}
+    for table_name in ("response", "comment", "pending_response"):
+        table = Base.metadata.tables[table_name]
+        assert not [c.name for c in table.columns if isinstance(c.type, DateTime | Date)
+                    or "DateTime" in type(c.type).__name__], table_name
+        targets = {fk.column.table.name for fk in table.foreign_keys}
+        assert targets <= {"round", "unit"}, (table_name, targets)
+        assert not targets & ledger
+    for table_name in ("invitation", "invitation_key"):
+        table = Base.metadata.tables[table_name]
+        assert not [c.name for c in table.columns if "DateTime" in type(c.type).__name__]
+        assert not {fk.column.table.name for fk in table.foreign_keys} & {"response", "comment", "pending_response"}
+    assert ForeignKey  # imported for readers: foreign keys are what is being checked
+
+
+def test_the_database_schema_matches_the_rule(session: Session) -> None:
+    inspector = inspect(session.get_bind())
+    for table_name in ("response", "comment"):
+        assert {fk["referred_table"] for fk in inspector.get_foreign_keys(table_name)} <= {"round", "unit"}
+        columns = {c["name"]: str(c["type"]).upper() for c in inspector.get_columns(table_name)}
+        assert not [n for n, t in columns.items() if "DATE" in t or "TIME" in t]
+
+
+def _spearman(xs: list[int], ys: list[int]) -> float:
+    n = len(xs)
+    rank_x = {v: i for i, v in enumerate(sorted(xs))}
+    rank_y = {v: i for i, v in enumerate(sorted(ys))}
+    d2 = sum((rank_x[x] - rank_y[y]) ** 2 for x, y in zip(xs, ys, strict=True))
+    return 1 - 6 * d2 / (n * (n * n - 1))
+
+
+def _encode(position: int) -> dict[str, int]:
+    """A unique answer set for each submission position (< 825), so stored rows can be traced to their time."""
+    rest, nps = divmod(position, 11)
+    rest, vi = divmod(rest, 3)
+    wl, sp = divmod(rest, 5)
+    return {"OSA-WL1": wl + 1, "OSA-SP1": sp + 1, "OSA-VI1": vi, "OSA-NPS": nps}
+
+
+def _decode(values: list[int]) -> int:
+    wl, sp, vi, nps = values
+    return (((wl - 1) * 5 + (sp - 1)) * 3 + vi) * 11 + nps
+
+
+def test_stored_order_is_independent_of_submission_order(session: Session, app: Flask, org) -> None:  # type: ignore[no-untyped-def]
+    people = [make_person(session, f"p{i:03d}@example.org", unit=org.team_b, password=None) for i in range(200)]
+    session.commit()
+    survey = make_survey(session, [org.team_b])
+    opened = open_with_credentials(session, app, survey)
+    for position, person in enumerate(people):
+        link, _ = opened.credentials[person.email]
+        answer_service.submit(session, keys(app).token, link, _encode(position), None, now=LATER)
+        session.commit()
+    round_service.close_round(session, session.get_one(Round, opened.round.id), keys(app), now=LATER)
+    session.commit()
+    # Storage order as any reader of the table could see it: by primary key, and physical (rowid / ctid).
+    by_key = [_decode(json.loads(v)) for v in session.scalars(select(Response.values).order_by(Response.id))]
+    physical_column = "rowid" if session.get_bind().dialect.name == "sqlite" else "ctid"
+    physical = [_decode(json.loads(v)) for (v,) in session.execute(
+        text(f'SELECT "values" FROM response ORDER BY {physical_column}'))]
+    for stored in (by_key, physical):
+        assert sorted(stored) == list(range(200))
+        # Under independence |rho| > 0.3 has p < 2e-5 for n = 200; a leak of submission order gives rho near 1.
+        assert abs(_spearman(list(range(200)), stored)) < 0.3
+
+
+def test_the_order_test_detects_a_missing_shuffle(session: Session, app: Flask, org) -> None:  # type: ignore[no-untyped-def]
+    """Without the shuffle, physical order follows submission order: the test above would catch that."""
+    people = [make_person(session, f"p{i:03d}@example.org", unit=org.team_b, password=None) for i in range(60)]
+    session.commit()
+    opened = open_with_credentials(session, app, make_survey(session, [org.team_b]))
+    for position, person in enumerate(people):
+        answer_service.submit(session, keys(app).token, opened.credentials[person.email][0], _encode(position),
+                              None, now=LATER)
+        session.commit()
+    round_service.close_round(session, session.get_one(Round, opened.round.id), keys(app), now=LATER,
+                              shuffle=lambda items: None)
+    session.commit()
+    physical_column = "rowid" if session.get_bind().dialect.name == "sqlite" else "ctid"
+    physical = [_decode(json.loads(v)) for (v,) in session.execute(
+        text(f'SELECT "values" FROM response ORDER BY {physical_column}'))]
+    assert _spearman(list(range(60)), physical) > 0.9
+
+
+def test_concurrent_submissions_of_one_credential_store_exactly_one(app: Flask, session: Session, org) -> None:  # type: ignore[no-untyped-def]
+    survey = make_survey(session, [org.dept])
+    opened = open_with_credentials(session, app, survey)
+    link, _ = opened.credentials["employee@example.org"]
+    database = get_database(app)
+    token = keys(app).token
+    outcomes: list[str] = []
+    barrier = threading.Barrier(8)
+
+    def attempt() -> None:
+        barrier.wait()
+        with database.session(write=True) as own:
+            try:
+                answer_service.submit(own, token, link, {"OSA-WL1": 2}, None, now=LATER)
+                own.commit()
+                outcomes.append("stored")
+            except answer_service.CredentialError as exc:
+                own.rollback()
+                outcomes.append(exc.code)
+
+    threads = [threading.Thread(target=attempt) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["stored"] + ["used"] * 7
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(PendingResponse)) == 1
+
+
+def test_question_bank_install_is_idempotent(session: Session) -> None:
+    assert question_service.install_bank(session) > 20
+    assert question_service.install_bank(session) == 0
+    assert session.scalar(select(func.count()).select_from(Question).where(Question.pack == "hme")) == 9

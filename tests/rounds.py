@@ -1,0 +1,62 @@
+"""Helpers for tests that need a survey with an open round and its credentials."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pulse.config import Thresholds
+from pulse.models import Invitation, Person, Round, Survey, Unit
+from pulse.services import questions as question_service
+from pulse.services import rounds as round_service
+from pulse.services.surveys import SurveyInput, create_survey
+
+TZ = ZoneInfo("Europe/Stockholm")
+#: A Monday morning, so five working days are easy to reason about.
+MONDAY = dt.datetime(2026, 11, 23, 7, 0, tzinfo=dt.UTC)
+QUESTIONS = ("OSA-WL1", "OSA-SP1", "OSA-VI1", "OSA-NPS")
+
+
+def keys(app: Flask) -> round_service.RoundKeys:
+    with app.app_context():
+        from pulse.services.scheduler import round_keys
+
+        return round_keys()
+
+
+def make_survey(session: Session, units: list[Unit], *, questions: tuple[str, ...] = QUESTIONS, **changes: object
+                ) -> Survey:
+    question_service.install_bank(session)
+    data = SurveyInput(name="Veckopuls", unit_ids=tuple(u.id for u in units), question_codes=questions,
+                       min_group_size=3, min_dist_size=3, min_comment_size=3)
+    data = SurveyInput(**{**data.__dict__, **changes})  # type: ignore[arg-type]
+    survey = create_survey(session, data, floors=Thresholds(3, 3, 3), now=MONDAY, tz=TZ)
+    session.commit()
+    return survey
+
+
+@dataclass
+class OpenRound:
+    round: Round
+    #: person email → (link token, typed code)
+    credentials: dict[str, tuple[str, str]]
+
+
+def open_with_credentials(session: Session, app: Flask, survey: Survey, *, now: dt.datetime = MONDAY) -> OpenRound:
+    """Open a round and issue credentials directly (what the mailer would send), without sending mail."""
+    k = keys(app)
+    rnd = round_service.open_round(session, survey, k, now=now, tz=TZ)
+    session.flush()
+    credentials = {}
+    for invitation, email in session.execute(select(Invitation, Person.email).join(
+            Person, Person.id == Invitation.person_id).where(Invitation.round_id == rnd.id)):
+        issued = round_service.issue_credentials(session, invitation.id, k.token)
+        invitation.mailed = True
+        credentials[email] = (issued["link"], issued["code"])
+    session.commit()
+    return OpenRound(rnd, credentials)
