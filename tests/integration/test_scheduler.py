@@ -1,0 +1,154 @@
+"""`pulse tick`: opening, mailing, reminding and closing on schedule — idempotent and safe in parallel."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import re
+import threading
+from pathlib import Path
+
+from flask import Flask
+from flask.testing import FlaskCliRunner
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from pulse.models import Invitation, Round, RoundParticipation, Survey
+from pulse.services import answers as answer_service
+from pulse.services import scheduler
+from tests.factories import make_person
+from tests.rounds import MONDAY, keys, make_survey
+
+OPEN = dt.datetime(2026, 11, 30, 7, 0, tzinfo=dt.UTC)  # next Monday 08:00 in Stockholm
+
+
+def outbox(app: Flask) -> list[email.message.EmailMessage]:
+    folder: Path = app.config["PULSE"].outbox_dir
+    return [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)  # type: ignore[misc]
+            for p in sorted(folder.glob("*.eml"))] if folder.exists() else []
+
+
+def run_tick(app: Flask, now: dt.datetime) -> scheduler.TickReport:
+    with app.app_context():
+        return scheduler.tick(app, now=now)
+
+
+def body(message: email.message.EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain",))
+    assert part is not None
+    return str(part.get_content())
+
+
+def test_a_weekly_survey_runs_by_itself(app: Flask, session: Session, org) -> None:  # type: ignore[no-untyped-def]
+    survey = make_survey(session, [org.dept], open_time="08:00", reminder_after_days=2)
+    assert survey.next_open_at == OPEN
+    assert run_tick(app, OPEN - dt.timedelta(minutes=1)).opened == []
+    report = run_tick(app, OPEN)
+    assert len(report.opened) == 1 and report.invitations_sent == 3
+    messages = outbox(app)
+    assert {m["To"] for m in messages} == {"manager@example.org", "safety@example.org", "employee@example.org"}
+    text = body(messages[0])
+    link = re.search(r"http://pulse\.test/r#t=(\S+)", text)
+    assert link, text
+    # The token travels only in the fragment: never in a path or query string.
+    assert "?" not in link.group(0) and "/r/" not in link.group(0)
+    assert re.search(r"[2-9A-Z]{4}-[2-9A-Z]{4}-[2-9A-Z]{4}", text)
+    assert "http://pulse.test/privacy" in text
+    assert messages[0]["Subject"] == "Hur är det på jobbet? (2 minuter)"
+    # Running again at once does nothing twice.
+    again = run_tick(app, OPEN + dt.timedelta(minutes=1))
+    assert (again.opened, again.invitations_sent, again.reminders_sent) == ([], 0, 0)
+    assert len(outbox(app)) == 3
+    # Someone answers with the e-mailed link.
+    answer_service.submit(session, keys(app).token, link.group(1), {"OSA-WL1": 3}, None, now=OPEN)
+    session.commit()
+    # Two working days later everyone gets the same reminder (policy "everyone").
+    reminded = run_tick(app, OPEN + dt.timedelta(days=2))
+    assert reminded.reminders_sent == 3
+    reminders = [m for m in outbox(app) if m["Subject"].startswith("Påminnelse")]
+    assert len(reminders) == 3 and len({body(m).split("http")[0] for m in reminders}) == 1
+    assert run_tick(app, OPEN + dt.timedelta(days=2, minutes=5)).reminders_sent == 0
+    # Five working days after opening the round closes, and the next one opens a week after the first.
+    closing = run_tick(app, OPEN + dt.timedelta(days=7))
+    assert len(closing.closed) == 1 and len(closing.opened) == 1
+    session.rollback()
+    first = session.get_one(Round, closing.closed[0])
+    assert first.status == "closed" and first.answers == 1
+    assert session.scalar(select(func.count()).select_from(Invitation).where(Invitation.round_id == first.id)) == 0
+    assert session.scalar(select(func.sum(RoundParticipation.answered)).where(
+        RoundParticipation.round_id == first.id)) == 1
+
+
+def test_reminders_only_to_those_who_have_not_answered(app: Flask, session: Session, org) -> None:  # type: ignore[no-untyped-def]
+    make_survey(session, [org.dept], reminder_policy="non_respondents")
+    run_tick(app, OPEN)
+    link = re.search(r"/r#t=(\S+)", body(outbox(app)[0]))
+    assert link
+    answer_service.submit(session, keys(app).token, link.group(1), {}, None, now=OPEN)
+    session.commit()
+    assert run_tick(app, OPEN + dt.timedelta(days=2)).reminders_sent == 2
+    reminder = next(m for m in outbox(app) if m["Subject"].startswith("Påminnelse"))
+    assert "inte fått ditt svar" in body(reminder)
+
+
+def test_parallel_ticks_open_one_round_and_mail_each_person_once(app: Flask, session: Session, org) -> None:  # type: ignore[no-untyped-def]
+    for i in range(30):
+        make_person(session, f"extra{i}@example.org", unit=org.team_b, password=None)
+    session.commit()
+    make_survey(session, [org.dept])
+    reports: list[scheduler.TickReport] = []
+    barrier = threading.Barrier(4)
+
+    def worker() -> None:
+        barrier.wait()
+        reports.append(run_tick(app, OPEN))
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # Whichever ticks ran, together they did the work exactly once; a late tick finishes anything left.
+    run_tick(app, OPEN + dt.timedelta(minutes=1))
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(Round)) == 1
+    recipients = [m["To"] for m in outbox(app)]
+    assert len(recipients) == 33 and len(set(recipients)) == 33
+    assert sum(len(r.opened) for r in reports) == 1
+
+
+def test_paused_and_manual_surveys_never_open(app: Flask, session: Session, org) -> None:  # type: ignore[no-untyped-def]
+    make_survey(session, [org.dept], cadence="manual")
+    make_survey(session, [org.dept], active=False, name="Pausad")
+    assert session.scalar(select(func.count()).select_from(Survey).where(Survey.next_open_at.is_not(None))) == 0
+    assert run_tick(app, OPEN + dt.timedelta(days=30)).opened == []
+
+
+def test_cli_tick_survey_and_round_commands(runner: FlaskCliRunner, app: Flask, session: Session, org) -> None:  # type: ignore[no-untyped-def]
+    from pulse.services import questions
+
+    questions.install_bank(session)
+    session.commit()
+    result = runner.invoke(args=["survey", "create", "--name", "Puls", "--unit", "dept", "--k", "6",
+                                 "--now", "2026-11-24T10:00"])
+    assert result.exit_code == 0, result.output
+    assert "2026-11-30T07:00:00+00:00" in result.output
+    result = runner.invoke(args=["survey", "create", "--name", "Låg", "--unit", "dept", "--k", "2"])
+    assert result.exit_code == 1 and "threshold_low" in result.output
+    result = runner.invoke(args=["survey", "create", "--name", "X", "--unit", "nowhere"])
+    assert result.exit_code == 2 and "no unit" in result.output
+    assert "Puls" in runner.invoke(args=["survey", "list"]).output
+    result = runner.invoke(args=["tick", "--now", "2026-11-30T08:00"])
+    assert result.exit_code == 0 and "opened rounds: 1, invitations sent: 3" in result.output
+    result = runner.invoke(args=["round", "status", "1"])
+    assert "invited 3" in result.output and "not shown (< 10 invited)" in result.output
+    result = runner.invoke(args=["round", "open", "1", "--now", "2026-11-30T09:00"])
+    assert result.exit_code == 1 and "already_open" in result.output
+    result = runner.invoke(args=["round", "close", "1", "--now", "2026-12-01T09:00"])
+    assert result.exit_code == 0 and "0 answers" in result.output
+    assert "roster changes" in runner.invoke(args=["round", "status", "1"]).output
+    assert runner.invoke(args=["round", "close", "1"]).exit_code == 1
+    assert runner.invoke(args=["round", "status", "99"]).exit_code == 1
+    result = runner.invoke(args=["tick", "--now", "yesterday"])
+    assert result.exit_code == 2 and "ISO-8601" in result.output

@@ -1,0 +1,170 @@
+"""The anonymous answer pages: no cookie, no trace, one answer per invitation, kind errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+
+import pytest
+from flask import Flask, request
+from flask.testing import FlaskClient
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from pulse.models import PendingResponse, Person, Round
+from tests.factories import sign_in
+from tests.rounds import make_survey, open_with_credentials
+
+ANSWERS = {"q-OSA-WL1": "4", "q-OSA-SP1": "skip", "q-OSA-VI1": "0", "q-OSA-NPS": "8"}
+
+
+@pytest.fixture
+def opened(session: Session, app: Flask, org, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    from pulse.respond import views
+
+    # Rounds in the helpers open on a fixed Monday; the pages compare with the real clock.
+    monkeypatch.setattr(views, "utcnow", lambda: dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC))
+    monkeypatch.setattr(views.limiter, "_failures", {})
+    return open_with_credentials(session, app, make_survey(session, [org.dept]))
+
+
+def test_landing_sets_no_cookie(client: FlaskClient) -> None:
+    response = client.get("/r")
+    assert response.status_code == 200
+    assert "Set-Cookie" not in response.headers
+    assert 'name="credential"' in response.get_data(as_text=True)
+
+
+def test_answering_with_the_link_token(client: FlaskClient, opened, session: Session) -> None:  # type: ignore[no-untyped-def]
+    link, _ = opened.credentials["employee@example.org"]
+    page = client.post("/r/start", data={"credential": link})
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Set-Cookie" not in page.headers
+    assert text.count("<fieldset") == 4 and "<legend>" in text
+    assert "Fråga 1 av 4" in text  # the invitee's language (Swedish)
+    # Looking at the form twice uses nothing up.
+    assert client.post("/r/start", data={"credential": link}).status_code == 200
+    done = client.post("/r/submit", data={"credential": link, **ANSWERS, "comment": "Bra vecka"})
+    assert done.status_code == 200 and "Set-Cookie" not in done.headers
+    assert "utan koppling till dig" in done.get_data(as_text=True)
+    assert session.scalar(select(func.count()).select_from(PendingResponse)) == 1
+    again = client.post("/r/submit", data={"credential": link, **ANSWERS})
+    assert again.status_code == 409
+    assert "redan svarat" in again.get_data(as_text=True)
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(PendingResponse)) == 1
+
+
+def test_the_typed_code_works_without_javascript(client: FlaskClient, opened) -> None:  # type: ignore[no-untyped-def]
+    _, code = opened.credentials["safety@example.org"]
+    typed = f"{code[:4].lower()} {code[4:8]}-{code[8:]}"
+    assert client.post("/r/start", data={"credential": typed}).status_code == 200
+    assert client.post("/r/submit", data={"credential": typed, **ANSWERS}).status_code == 200
+
+
+def test_english_invitee_and_language_switch(client: FlaskClient, opened, session: Session, org) -> None:  # type: ignore[no-untyped-def]
+    session.execute(update(Person).where(Person.id == org.employee.id).values(language="en"))
+    session.commit()
+    fresh = open_with_credentials(session, client.application, make_survey(session, [org.team_a], name="Eng"))
+    link, _ = fresh.credentials["employee@example.org"]
+    page = client.post("/r/start", data={"credential": link}).get_data(as_text=True)
+    assert '<html lang="en">' in page and "Question 1 of 4" in page
+    page = client.post("/r/start", data={"credential": link, "lang": "sv"}).get_data(as_text=True)
+    assert '<html lang="sv">' in page and "Fråga 1 av 4" in page
+
+
+def test_small_group_notice(client: FlaskClient, opened) -> None:  # type: ignore[no-untyped-def]
+    # Team A has one invitee; the round's k is 3.
+    link, _ = opened.credentials["employee@example.org"]
+    page = client.post("/r/start", data={"credential": link}).get_data(as_text=True)
+    assert "Din grupp är liten" in page
+
+
+def test_invalid_answers_keep_what_was_typed(client: FlaskClient, opened, session: Session) -> None:  # type: ignore[no-untyped-def]
+    link, _ = opened.credentials["employee@example.org"]
+    response = client.post("/r/submit", data={"credential": link, **ANSWERS, "q-OSA-WL1": "9",
+                                                "comment": "behåll mig"})
+    text = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert 'href="#q-OSA-WL1"' in text and "behåll mig" in text
+    assert re.search(r'value="8"\s+checked', text)  # the NPS answer is still chosen
+    too_long = client.post("/r/submit", data={"credential": link, **ANSWERS, "comment": "x" * 2001})
+    assert too_long.status_code == 400 and "högst 2000 tecken" in too_long.get_data(as_text=True)
+    assert session.scalar(select(func.count()).select_from(PendingResponse)) == 0
+
+
+@pytest.mark.parametrize(("credential", "status"), [("", 400), ("NOT-A-CODE", 404), ("x" * 5000, 404)])
+def test_unknown_or_missing_credentials(client: FlaskClient, opened, credential: str, status: int) -> None:  # type: ignore[no-untyped-def]
+    assert client.post("/r/start", data={"credential": credential}).status_code == status
+    assert client.post("/r/submit", data={"credential": credential, **ANSWERS}).status_code == (
+        404 if status == 404 else 404)
+
+
+def test_round_closed_while_the_page_was_open(client: FlaskClient, opened, session: Session) -> None:  # type: ignore[no-untyped-def]
+    link, _ = opened.credentials["employee@example.org"]
+    assert client.post("/r/start", data={"credential": link}).status_code == 200
+    session.execute(update(Round).values(closes_at=dt.datetime(2026, 11, 24, 8, 0, tzinfo=dt.UTC)))
+    session.commit()
+    response = client.post("/r/submit", data={"credential": link, **ANSWERS})
+    assert response.status_code == 410
+    assert "stängde innan ditt svar kom fram" in response.get_data(as_text=True)
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(PendingResponse)) == 0
+
+
+def test_guessing_codes_is_slowed_down(client: FlaskClient, opened) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(20):
+        assert client.post("/r/start", data={"credential": "WRONG-CODE"}).status_code == 404
+    link, _ = opened.credentials["employee@example.org"]
+    assert client.post("/r/start", data={"credential": link}).status_code == 429
+
+
+def test_get_is_not_allowed_on_the_posting_pages(client: FlaskClient) -> None:
+    response = client.get("/r/start")
+    assert response.status_code == 405
+    assert "Set-Cookie" not in response.headers
+
+
+def test_the_staff_cookie_never_reaches_the_answering_path(app: Flask, client: FlaskClient, opened) -> None:  # type: ignore[no-untyped-def]
+    seen: list[dict[str, str]] = []
+
+    @app.after_request
+    def _capture(response):  # type: ignore[no-untyped-def]
+        if request.path.startswith("/r"):
+            seen.append(dict(request.cookies))
+        return response
+
+    sign_in(client, "employee@example.org")
+    link, _ = opened.credentials["employee@example.org"]
+    for response in (client.get("/r"), client.post("/r/start", data={"credential": link}),
+                     client.post("/r/submit", data={"credential": link, **ANSWERS})):
+        assert response.status_code == 200
+        assert "Set-Cookie" not in response.headers
+    assert seen == [{}, {}, {}]
+
+
+def test_nothing_identifying_is_logged(client: FlaskClient, opened, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
+    link, code = opened.credentials["employee@example.org"]
+    with caplog.at_level(logging.DEBUG):
+        client.post("/r/start", data={"credential": link}, environ_base={"REMOTE_ADDR": "198.51.100.23"})
+        client.post("/r/submit", data={"credential": link, **ANSWERS}, environ_base={"REMOTE_ADDR": "198.51.100.23"})
+        client.post("/r/submit", data={"credential": code, **ANSWERS}, environ_base={"REMOTE_ADDR": "198.51.100.23"})
+        client.post("/r/start", data={"credential": "WRONG"}, environ_base={"REMOTE_ADDR": "198.51.100.23"})
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    for secret in (link, code, "198.51.100.23", "employee@example.org"):
+        assert secret not in logged
+
+
+def test_privacy_page_in_both_languages(client: FlaskClient) -> None:
+    sv = client.get("/privacy")
+    en = client.get("/privacy?lang=en")
+    assert sv.status_code == en.status_code == 200
+    assert "Vem ser vad" in sv.get_data(as_text=True) and "Who can see what" in en.get_data(as_text=True)
+    assert "minst 6" in sv.get_data(as_text=True)
+    assert "Set-Cookie" not in sv.headers
+
+
+def test_my_answers_page(client: FlaskClient) -> None:
+    response = client.get("/r/mine?lang=en")
+    assert response.status_code == 200 and "never receives them" in response.get_data(as_text=True)
