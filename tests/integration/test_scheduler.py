@@ -18,7 +18,7 @@ from pulse.models import Invitation, Round, RoundParticipation, Survey
 from pulse.services import answers as answer_service
 from pulse.services import scheduler
 from tests.factories import make_person
-from tests.rounds import MONDAY, keys, make_survey
+from tests.rounds import keys, make_survey
 
 OPEN = dt.datetime(2026, 11, 30, 7, 0, tzinfo=dt.UTC)  # next Monday 08:00 in Stockholm
 
