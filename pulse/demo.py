@@ -123,3 +123,34 @@ def build_demo(seed: int = 2024) -> DemoOrg:
     b.staff(jobb, 11)
     b.staff(vux, 9)
     return b.org
+
+
+# --- rounds ------------------------------------------------------------------------------------------------------
+
+#: How each office tends to answer (added to a neutral 3.4 on agreement scales), and how fast things improve per
+#: round: Rinkeby starts where the review found a culture of silence and gets better as actions take effect.
+OFFICE_MOOD = {"mbk-rinkeby": (-0.9, 0.12), "mbk-tensta": (-0.3, 0.04), "mbk-husby": (0.2, 0.0)}
+DEMO_SURVEY = "Veckopuls Järva"
+HISTORY_ROUNDS = 6
+
+
+def simulated_answer(rng: random.Random, scale: str, reverse: bool, mood: float) -> int | None:
+    """A plausible answer on ``scale`` for someone whose workplace has ``mood`` (negative = worse)."""
+    if rng.random() < 0.04:
+        return None  # prefer not to say
+    if scale == "yesno":
+        return 0 if rng.random() > max(0.02, 0.08 - mood * 0.08) else rng.choice((1, 1, 2))
+    if scale == "enps":
+        return max(0, min(10, round(rng.gauss(7.0 + mood * 1.5, 2.0))))
+    centre = 3.4 + (mood if not reverse else -mood * 0.8)
+    return max(1, min(5, round(rng.gauss(centre, 0.9))))
+
+
+DEMO_COMMENTS = [
+    "Vi behöver mer tid för ärenden om ekonomiskt bistånd när trycket är högt.",
+    "Bra att vi fick en rutin för hot och våld i receptionen.",
+    "Svårt att hinna med dokumentationen när kön är lång.",
+    "Jag vill att vi pratar om hur vi fördelar telefontiden på nästa APT.",
+    "Skönt att synpunktslådan töms varje vecka nu.",
+    "Mer stöd när nya arbetsuppgifter kommer till utan förklaring.",
+]

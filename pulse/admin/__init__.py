@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__)
 
-from pulse.admin import imports, views  # noqa: E402,F401
+from pulse.admin import imports, surveys, views  # noqa: E402,F401

@@ -11,9 +11,10 @@ from sqlalchemy import func, select
 
 from pulse import demo, orgcsv
 from pulse.context import passwords, record_audit
-from pulse.db import get_database
+from pulse.db import get_database, utcnow
 from pulse.models import Person
 from pulse.services import orgimport
+from pulse.services.demo_rounds import load_demo_rounds
 
 
 @click.command("demo")
@@ -45,6 +46,9 @@ def group(if_empty: bool) -> None:
         record_audit(session, "demo.load", "organisation", result.counts)
         session.commit()
         click.echo(f"Loaded the demo organisation: {len(org.units)} units, {len(org.people)} people.")
+    closed, open_round = load_demo_rounds(get_database(current_app), now=utcnow())
+    click.echo(f"Demo survey '{demo.DEMO_SURVEY}': {closed} closed rounds of history and round {open_round} open; "
+               f"its invitations are in {current_app.config['PULSE'].outbox_dir}")
     _print_accounts()
 
 

@@ -144,3 +144,37 @@ def submit(session: Session, token_key: bytes, credential: str, answers: Mapping
     session.add(PendingResponse(id=str(uuid.uuid4()), round_id=found.round.id,
                                 sealed=crypto.seal(found.round.public_key, payload, round_context(found.round.id))))
     session.flush()
+
+
+@dataclass(frozen=True)
+class PendingInvitation:
+    round_id: int
+    survey: str
+    closes_at: dt.datetime
+
+
+def open_invitations(session: Session, person_id: int, *, now: dt.datetime) -> list[PendingInvitation]:
+    """Open rounds this person is invited to and has not answered (for their own start page only)."""
+    rows = session.execute(
+        select(Round.id, Round.closes_at, Round.survey_id).join(Invitation, Invitation.round_id == Round.id)
+        .where(Invitation.person_id == person_id, Invitation.answered.is_(False), Round.status == "open",
+               Round.closes_at > now).order_by(Round.closes_at)).all()
+    from pulse.models import Survey
+
+    return [PendingInvitation(rid, session.get_one(Survey, sid).name, closes) for rid, closes, sid in rows]
+
+
+def issue_web_credential(session: Session, token_key: bytes, *, person_id: int, round_id: int,
+                         now: dt.datetime) -> str:
+    """A one-off credential so a signed-in person can answer through the same cookie-less path.
+
+    :raises CredentialError: ``unknown`` when the person has no open, unanswered invitation to the round.
+    """
+    from pulse.services.rounds import issue_credentials
+
+    invitation = session.scalar(select(Invitation).join(Round, Round.id == Invitation.round_id).where(
+        Invitation.person_id == person_id, Invitation.round_id == round_id, Invitation.answered.is_(False),
+        Round.status == "open", Round.closes_at > now))
+    if invitation is None:
+        raise CredentialError("unknown")
+    return issue_credentials(session, invitation.id, token_key, kinds=("web",))["web"]

@@ -41,6 +41,7 @@ from pulse.models import (
 from pulse.orgtree import OrgTree
 from pulse.schedule import add_working_days
 from pulse.services import questions as question_service
+from pulse.services.org import Scope
 from pulse.services.surveys import questions_for_round, schedule_next
 
 log = logging.getLogger(__name__)
@@ -357,3 +358,13 @@ def round_status(session: Session, rnd: Round) -> RoundStatus:
 
 def round_questions(session: Session, rnd: Round) -> list[Question]:
     return [rq.question for rq in rnd.questions]
+
+
+def visible_rounds(session: Session, scope: Scope) -> list[Round]:
+    """Rounds whose audience overlaps what the viewer may see (admins: all), newest first."""
+    surveys = list(session.scalars(select(Survey)))
+    allowed = {s.id for s in surveys if scope.everything or audience_units(session, s) & scope.unit_ids}
+    if not allowed:
+        return []
+    return list(session.scalars(select(Round).where(Round.survey_id.in_(allowed))
+                                .order_by(Round.opened_at.desc(), Round.id.desc())))

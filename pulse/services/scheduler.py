@@ -175,8 +175,11 @@ def _open_due(database: Database, keys: round_service.RoundKeys, now: dt.datetim
 
 
 def send_mail(database: Database, round_id: int, keys: round_service.RoundKeys, *, reminder: bool,
-              now: dt.datetime, report: TickReport | None = None) -> int:
-    """Send the invitations (or the reminder) of one round that have not gone out yet, in batches."""
+              now: dt.datetime, report: TickReport | None = None, limit: int | None = None) -> int:
+    """Send the invitations (or the reminder) of one round that have not gone out yet, in batches.
+
+    :param limit: stop after about this many (the scheduler sends the rest).
+    """
     from flask import current_app
 
     config = current_app.config["PULSE"]
@@ -188,7 +191,8 @@ def send_mail(database: Database, round_id: int, keys: round_service.RoundKeys, 
                 return sent
             if reminder and (rnd.reminded or rnd.remind_at is None or rnd.remind_at > now):
                 return sent
-            items = round_service.prepare_mail(session, rnd, keys.token, reminder=reminder, limit=MAIL_BATCH)
+            batch = MAIL_BATCH if limit is None else max(1, min(MAIL_BATCH, limit - sent))
+            items = round_service.prepare_mail(session, rnd, keys.token, reminder=reminder, limit=batch)
             if not items:
                 if reminder:
                     rnd.reminded = round_service.reminder_done(session, rnd)
@@ -214,5 +218,5 @@ def send_mail(database: Database, round_id: int, keys: round_service.RoundKeys, 
             round_service.mark_mailed(session, delivered, reminder=reminder)
             session.commit()
         sent += len(delivered)
-        if len(delivered) < len(items):
+        if len(delivered) < len(items) or (limit is not None and sent >= limit):
             return sent

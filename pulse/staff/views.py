@@ -4,12 +4,16 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from pulse.admin.forms import ActionForm
 from pulse.auth.session import current_person, current_roles, current_scope, sign_in, staff_required
-from pulse.context import passwords, record_audit
-from pulse.db import get_session
-from pulse.models import Unit
+from pulse.context import key, passwords, record_audit
+from pulse.crypto import KeyPurpose
+from pulse.db import get_session, utcnow
+from pulse.models import Round, Unit
+from pulse.services import answers as answer_service
 from pulse.services import auth as auth_service
 from pulse.services.org import Role, people_in_unit, unit_rows
+from pulse.services.rounds import round_status, visible_rounds
 from pulse.staff import bp
 from pulse.staff.forms import ChangePasswordForm, SettingsForm
 
@@ -20,7 +24,8 @@ def home() -> str:
     person = current_person()
     assert person is not None
     return render_template("staff/home.html", managed=person.managed_units, safety=person.safety_units,
-                           roles=current_roles())
+                           roles=current_roles(), invitations=answer_service.open_invitations(
+                               get_session(), person.id, now=utcnow()), action=ActionForm())
 
 
 @bp.route("/settings", methods=["GET", "POST"])
@@ -75,3 +80,42 @@ def unit(unit_id: int) -> str:
     children = [child for child in unit.children if child.active]
     return render_template("staff/unit.html", unit=unit, children=children,
                            people=people_in_unit(db, unit_id))
+
+
+@bp.route("/answer/<int:round_id>", methods=["POST"])
+@staff_required()
+def answer_now(round_id: int) -> str | tuple[str, int]:
+    """Hand a signed-in person over to the anonymous answer page with a one-off credential.
+
+    The answer itself goes through /r like any other: the staff cookie is not sent there.
+    """
+    person = current_person()
+    assert person is not None
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    db = get_session()
+    try:
+        credential = answer_service.issue_web_credential(db, key(KeyPurpose.TOKEN_HASH), person_id=person.id,
+                                                         round_id=round_id, now=utcnow())
+    except answer_service.CredentialError:
+        abort(404)
+    db.commit()
+    return render_template("staff/answer_handoff.html", credential=credential, language=person.language)
+
+
+@bp.route("/rounds")
+@staff_required(Role.SAFETY_REP)
+def rounds() -> str:
+    db = get_session()
+    return render_template("staff/rounds.html", rounds=visible_rounds(db, current_scope()))
+
+
+@bp.route("/rounds/<int:round_id>")
+@staff_required(Role.SAFETY_REP)
+def round_integrity(round_id: int) -> str:
+    db = get_session()
+    rnd = db.get(Round, round_id)
+    if rnd is None or rnd not in visible_rounds(db, current_scope()):
+        abort(404)
+    return render_template("admin/round.html", status=round_status(db, rnd), action=ActionForm(),
+                           questions=[rq.question for rq in rnd.questions])

@@ -57,3 +57,16 @@ def test_demo_if_empty_leaves_existing_data_alone(runner: FlaskCliRunner, sessio
     result = runner.invoke(args=["demo"])
     assert result.exit_code == 1 and "already has people" in result.output
     assert session.scalar(select(func.count()).select_from(Person)) == before
+
+
+def test_demo_has_history_and_an_open_round(runner: FlaskCliRunner, session: Session, app: Flask) -> None:
+    from pulse.models import Response, Round
+
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    rounds = list(session.scalars(select(Round).order_by(Round.number)))
+    assert [r.status for r in rounds] == ["closed"] * 6 + ["open"]
+    assert all(r.answers and r.answers > 0 for r in rounds[:-1])
+    assert session.scalar(select(func.count()).select_from(Response)) == sum(r.answers or 0 for r in rounds)
+    outbox = list(app.config["PULSE"].outbox_dir.glob("*.eml"))
+    assert len(outbox) == rounds[-1].invited > 0
