@@ -13,15 +13,20 @@ from pulse import demo, orgcsv
 from pulse.context import passwords, record_audit
 from pulse.db import get_database, utcnow
 from pulse.models import Person
-from pulse.services import orgimport
+from pulse.services import generator, orgimport
 from pulse.services.demo_rounds import load_demo_rounds
 
 
 @click.command("demo")
 @with_appcontext
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has people.")
-def group(if_empty: bool) -> None:
+@click.option("--size", type=click.Choice(sorted(generator.PRESETS)), default=None,
+              help="Instead of the demo, generate a large organisation with a year of history (benchmarks).")
+def group(if_empty: bool, size: str | None) -> None:
     """Load the demo organisation and print the demo sign-ins."""
+    if size is not None:
+        _generate(size, if_empty)
+        return
     with get_database(current_app).session(write=True) as session:
         if session.scalar(select(func.count()).select_from(Person)):
             if if_empty:
@@ -57,3 +62,31 @@ def _print_accounts() -> None:
     click.echo(f"Demo sign-ins (password: {demo.DEMO_PASSWORD}) at {current_app.config['PULSE'].base_url}/staff/login")
     for role, email in org.accounts:
         click.echo(f"  {email:45} {role}")
+
+
+def _generate(size: str, if_empty: bool) -> None:
+    import time
+    from zoneinfo import ZoneInfo
+
+    from pulse.services.scheduler import round_keys
+
+    config = current_app.config["PULSE"]
+    started = time.perf_counter()
+    with get_database(current_app).session(write=True) as session:
+        if not generator.is_empty(session):
+            if if_empty:
+                click.echo("The database already has data; nothing was generated.")
+                return
+            raise click.ClickException("The database already has people. Use an empty database.")
+        thresholds = config.thresholds
+        counts = generator.generate(session, round_keys(), size=size, now=utcnow(), tz=ZoneInfo(config.timezone),
+                                    thresholds=(thresholds.min_group_size, thresholds.min_dist_size,
+                                                thresholds.min_comment_size))
+        admin = session.scalar(select(Person).where(Person.is_admin.is_(True)))
+        assert admin is not None
+        admin.password_hash = passwords().hash(demo.DEMO_PASSWORD)
+        record_audit(session, "demo.generate", "organisation", {"size": size, **counts.__dict__})
+        session.commit()
+    click.echo(f"Generated '{size}': {counts.units} units, {counts.people} people, {counts.rounds} rounds, "
+               f"{counts.responses} responses, {counts.comments} comments in {time.perf_counter() - started:.1f} s.")
+    click.echo(f"Administrator: {admin.email} (password: {demo.DEMO_PASSWORD})")

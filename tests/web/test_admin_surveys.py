@@ -133,9 +133,8 @@ def test_answer_now_hands_over_to_the_anonymous_page(client: FlaskClient, org, s
 
 
 def test_integrity_page_for_safety_representatives(client: FlaskClient, org, session: Session, app: Flask) -> None:  # type: ignore[no-untyped-def]
-    from tests.rounds import open_with_credentials
-
     from tests.factories import make_person
+    from tests.rounds import open_with_credentials
 
     make_person(session, "elsewhere@example.org", unit=org.other)
     session.commit()
