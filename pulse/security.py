@@ -32,10 +32,19 @@ def writes_db(view: F) -> F:
     return view
 
 
+def reads_db(view: F) -> F:
+    """Mark a POST view that only reads, so on SQLite it does not queue behind writers for the write lock."""
+    view._pulse_reads_db = True  # type: ignore[attr-defined]
+    return view
+
+
 def init_app(app: Flask) -> None:
     @app.before_request
     def _write_intent() -> None:
         view = current_app.view_functions.get(request.endpoint or "")
+        if getattr(view, "_pulse_reads_db", False):
+            g.db_writes = False
+            return
         g.db_writes = request.method not in SAFE_METHODS or bool(getattr(view, "_pulse_writes_db", False))
 
     @app.after_request

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-24 10:01:47.495334
+Create Date: 2026-11-24 10:16:04.814682
 """
 
 from __future__ import annotations
@@ -87,6 +87,7 @@ def upgrade() -> None:
     sa.Column('min_dist_size', sa.Integer(), nullable=False),
     sa.Column('min_comment_size', sa.Integer(), nullable=False),
     sa.Column('comment_enabled', sa.Boolean(), nullable=False),
+    sa.Column('comment_question_id', sa.Integer(), nullable=True),
     sa.Column('public_key', sa.LargeBinary(length=32), nullable=False),
     sa.Column('wrapped_private_key', sa.LargeBinary(), nullable=True),
     sa.Column('headcount', sa.Integer(), nullable=False),
@@ -96,6 +97,7 @@ def upgrade() -> None:
     sa.Column('roster_added', sa.Integer(), nullable=True),
     sa.Column('roster_removed', sa.Integer(), nullable=True),
     sa.Column('roster_moved', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['comment_question_id'], ['question.id'], name=op.f('fk_round_comment_question_id_question')),
     sa.ForeignKeyConstraint(['survey_id'], ['survey.id'], name=op.f('fk_round_survey_id_survey')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_round')),
     sa.UniqueConstraint('survey_id', 'number', name=op.f('uq_round_survey_id_number'))
@@ -172,6 +174,15 @@ def upgrade() -> None:
     with op.batch_alter_table('response', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_response_round_id'), ['round_id'], unique=False)
 
+    op.create_table('retired_credential',
+    sa.Column('hash', sa.String(length=64), nullable=False),
+    sa.Column('round_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['round_id'], ['round.id'], name=op.f('fk_retired_credential_round_id_round'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('hash', name=op.f('pk_retired_credential'))
+    )
+    with op.batch_alter_table('retired_credential', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_retired_credential_round_id'), ['round_id'], unique=False)
+
     op.create_table('round_participation',
     sa.Column('round_id', sa.Integer(), nullable=False),
     sa.Column('unit_id', sa.Integer(), nullable=False),
@@ -210,6 +221,10 @@ def downgrade() -> None:
     op.drop_table('invitation_key')
     op.drop_table('round_question')
     op.drop_table('round_participation')
+    with op.batch_alter_table('retired_credential', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_retired_credential_round_id'))
+
+    op.drop_table('retired_credential')
     with op.batch_alter_table('response', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_response_round_id'))
 

@@ -6,6 +6,7 @@ from pulse.models.answering import (
     InvitationKey,
     PendingResponse,
     Response,
+    RetiredCredential,
     RoundParticipation,
     SchedulerLease,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "PendingResponse",
     "Question",
     "Response",
+    "RetiredCredential",
     "Round",
     "RoundParticipation",
     "RoundQuestion",

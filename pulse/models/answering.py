@@ -50,6 +50,16 @@ class InvitationKey(Base):
     kind: Mapped[str] = mapped_column(String(8))
 
 
+class RetiredCredential(Base):
+    """The keyed hash of a credential whose round has closed — so a late answer gets a kind "this round has
+    closed" instead of "unknown code". Linked to the round only, never to a person."""
+
+    __tablename__ = "retired_credential"
+
+    hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("round.id", ondelete="CASCADE"), index=True)
+
+
 class PendingResponse(Base):
     """An answer waiting for its round to close, sealed to the round's public key.
 

@@ -120,6 +120,8 @@ class Round(Base):
     min_dist_size: Mapped[int] = mapped_column(Integer)
     min_comment_size: Mapped[int] = mapped_column(Integer)
     comment_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: The free-text question shown as the comment prompt (its version is fixed like the other questions).
+    comment_question_id: Mapped[int | None] = mapped_column(ForeignKey("question.id"))
     #: X25519 public key that answers are sealed to while the round is open.
     public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
     #: The matching private key, encrypted under a key derived from the application secret (never stored in

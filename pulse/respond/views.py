@@ -3,8 +3,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from flask import render_template, request
-from flask_babel import force_locale
+from collections import OrderedDict
+from functools import lru_cache
+
+from flask import current_app, render_template, request
+from flask_babel import force_locale, gettext
+from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 
 from pulse.context import config, key
@@ -14,6 +18,7 @@ from pulse.extensions import csrf
 from pulse.i18n import DEFAULT, SUPPORTED
 from pulse.respond import bp
 from pulse.respond.limits import FailureLimiter
+from pulse.security import reads_db
 from pulse.scales import SCALES, SKIP_LABEL
 from pulse.services import answers as answer_service
 
@@ -54,6 +59,7 @@ def landing() -> tuple[str, int]:
 
 
 @bp.route("/r/start", methods=["POST"])
+@reads_db
 def start() -> tuple[str, int]:
     credential = request.form.get("credential", "")
     language = _language()
@@ -71,21 +77,44 @@ def start() -> tuple[str, int]:
     return _answer_page(found, credential, MultiDict(), {}, 200)
 
 
+@lru_cache(maxsize=8)
+def _options(language: str) -> dict[str, dict[str, object]]:
+    """Every scale's options and end labels in one language (catalogues do not change while running)."""
+    with force_locale(language):
+        return {code: {"options": [(value, gettext(label)) for value, label in scale.options],
+                       "low": gettext(scale.low_label), "high": gettext(scale.high_label),
+                       "first": scale.options[0][0], "last": scale.options[-1][0]}
+                for code, scale in SCALES.items()} | {"skip": {"label": gettext(SKIP_LABEL)}}
+
+
+def _questions_html(found: answer_service.OpenInvitation, language: str, form: Mapping[str, str],
+                    problems: Mapping[str, str]) -> Markup:
+    # The questions of an open round never change, and this is the busiest page in Pulse: render them once per
+    # round and language (per app), and only per request when the form shows answers or errors.
+    cacheable = not form and not problems
+    cache_key = (found.round.id, language)
+    _fieldsets: OrderedDict[tuple[int, str], Markup] = current_app.extensions.setdefault("pulse.fieldsets",
+                                                                                        OrderedDict())
+    if cacheable and cache_key in _fieldsets:
+        return _fieldsets[cache_key]
+    with force_locale(language):
+        html = Markup(render_template("respond/_questions.html", questions=found.questions, language=language,
+                                      scales=_options(language), form=form, problems=problems))
+    if cacheable:
+        _fieldsets[cache_key] = html
+        while len(_fieldsets) > 64:
+            _fieldsets.popitem(last=False)
+    return html
+
+
 def _answer_page(found: answer_service.OpenInvitation, credential: str, form: Mapping[str, str],
                  problems: Mapping[str, str], status: int) -> tuple[str, int]:
     language = _language(found.language)
-    questions = list(found.questions)
-    return _render("respond/answer.html", language, status, found=found, questions=questions, scales=SCALES,
-                   skip_label=SKIP_LABEL, credential=credential, form=form, problems=problems,
-                   comment_prompt=_comment_prompt(language), max_comment=answer_service.MAX_COMMENT,
-                   small=found.unit_size < found.round.min_group_size)
-
-
-def _comment_prompt(language: str) -> str | None:
-    from pulse.services.questions import current_by_code
-
-    prompt = current_by_code(get_session(), ["OSA-APT"]).get("OSA-APT")
-    return prompt.text(language) if prompt else None
+    prompt = found.round.comment_prompt
+    return _render("respond/answer.html", language, status, found=found, questions=found.questions,
+                   fieldsets=_questions_html(found, language, form, problems), credential=credential, form=form,
+                   problems=problems, comment_prompt=prompt.text(language) if prompt else None,
+                   max_comment=answer_service.MAX_COMMENT, small=found.unit_size < found.round.min_group_size)
 
 
 def _answers_from_form(form: Mapping[str, str], found: answer_service.OpenInvitation) -> dict[str, object]:
@@ -123,7 +152,7 @@ def submit() -> tuple[str, int]:
     for code in skipped:
         answers[code] = None
     try:
-        answer_service.submit(db, token_key, credential, answers, form.get("comment"), now=now)
+        answer_service.submit(db, token_key, credential, answers, form.get("comment"), now=now, found=found)
     except answer_service.AnswerError as exc:
         db.rollback()
         return _answer_page(found, credential, form, exc.problems, 400)
@@ -139,8 +168,6 @@ def submit() -> tuple[str, int]:
 def _private_copy(found: answer_service.OpenInvitation, answers: Mapping[str, object], comment: str,
                   language: str) -> dict[str, object]:
     """What the person may keep on their own device (never sent back to the server)."""
-    from flask_babel import gettext
-
     with force_locale(language):
         items = []
         for question in found.questions:
@@ -150,7 +177,7 @@ def _private_copy(found: answer_service.OpenInvitation, answers: Mapping[str, ob
                 gettext(scale.label(int(value))) if scale and isinstance(value, int) else str(value))
             items.append({"code": question.code, "version": question.version, "question": question.text(language),
                           "value": value, "answer": label})
-    return {"survey": found.round.survey.name, "round": found.round.number,
+    return {"survey": found.round.survey_name, "round": found.round.number,
             "closes": found.round.closes_at.date().isoformat(), "answers": items,
             "comment": comment or None}
 

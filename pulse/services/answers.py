@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Mapping
+from weakref import WeakKeyDictionary
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from pulse import crypto
-from pulse.models import Invitation, InvitationKey, PendingResponse, Question, Round
+from pulse.models import Invitation, InvitationKey, PendingResponse, Question, RetiredCredential, Round, RoundQuestion
 from pulse.scales import check_value
 from pulse.services.rounds import credential_hash, normalise_code, round_context
 
@@ -47,16 +50,91 @@ class AnswerError(ValueError):
 
 
 @dataclass(frozen=True)
+class QuestionView:
+    """What the answer page and validation need of one question version (immutable, so cacheable)."""
+
+    code: str
+    version: int
+    scale: str
+    allow_skip: bool
+    text_sv: str
+    text_en: str
+
+    def text(self, language: str) -> str:
+        return self.text_en if language == "en" else self.text_sv
+
+
+@dataclass(frozen=True)
+class RoundView:
+    """The parts of an open round that never change while it is open: cached per process."""
+
+    id: int
+    number: int
+    survey_name: str
+    closes_at: dt.datetime
+    min_group_size: int
+    min_comment_size: int
+    comment_enabled: bool
+    public_key: bytes
+    questions: tuple[QuestionView, ...]
+    comment_prompt: QuestionView | None
+    #: Invited people per counting unit (the snapshot taken at opening).
+    unit_sizes: Mapping[int, int]
+
+
+#: Open-round views per database (engine), so two apps in one process never share entries.
+_rounds: WeakKeyDictionary[Engine, OrderedDict[int, RoundView]] = WeakKeyDictionary()
+_rounds_lock = threading.Lock()
+_ROUNDS_CACHED = 64
+
+
+def _question_view(question: Question) -> QuestionView:
+    return QuestionView(question.code, question.version, question.scale, question.allow_skip, question.text_sv,
+                        question.text_en)
+
+
+def round_view(session: Session, round_id: int) -> RoundView:
+    """The cached view of an open round (questions, thresholds, key and group sizes are fixed at opening)."""
+    engine = session.get_bind().engine
+    with _rounds_lock:
+        cache = _rounds.setdefault(engine, OrderedDict())
+        cached = cache.get(round_id)
+        if cached is not None:
+            cache.move_to_end(round_id)
+            return cached
+    rnd = session.get_one(Round, round_id)
+    questions = session.scalars(select(Question).join(RoundQuestion, RoundQuestion.question_id == Question.id)
+                                .where(RoundQuestion.round_id == round_id).order_by(RoundQuestion.position)).all()
+    prompt = session.get(Question, rnd.comment_question_id) if rnd.comment_question_id else None
+    sizes = dict(session.execute(select(Invitation.unit_id, func.count()).where(Invitation.round_id == round_id)
+                                 .group_by(Invitation.unit_id)).all())
+    view = RoundView(rnd.id, rnd.number, rnd.survey.name, rnd.closes_at, rnd.min_group_size, rnd.min_comment_size,
+                     rnd.comment_enabled, rnd.public_key, tuple(_question_view(q) for q in questions),
+                     _question_view(prompt) if prompt else None, sizes)
+    with _rounds_lock:
+        cache[round_id] = view
+        while len(cache) > _ROUNDS_CACHED:
+            cache.popitem(last=False)
+    return view
+
+
+@dataclass(frozen=True)
 class OpenInvitation:
-    """What the answer page needs: the round, its questions, where the answer counts, the language."""
+    """What the answer page needs: the round, where the answer counts, the language."""
 
     invitation_id: int
-    round: Round
-    questions: list[Question]
+    round: RoundView
     unit_id: int
     language: str
-    #: Invited people in the same counting unit (for the small-unit notice).
-    unit_size: int
+
+    @property
+    def questions(self) -> tuple[QuestionView, ...]:
+        return self.round.questions
+
+    @property
+    def unit_size(self) -> int:
+        """Invited people in the same counting unit (for the small-group notice)."""
+        return self.round.unit_sizes.get(self.unit_id, 0)
 
 
 def _lookups(credential: str) -> list[str]:
@@ -73,22 +151,24 @@ def find_invitation(session: Session, token_key: bytes, credential: str, *, now:
     if not credential or len(credential) > MAX_CREDENTIAL:
         raise CredentialError("unknown")
     hashes = [credential_hash(token_key, value) for value in _lookups(credential)]
-    invitation = session.scalar(select(Invitation).join(InvitationKey, InvitationKey.invitation_id == Invitation.id)
-                                .where(InvitationKey.hash.in_(hashes)).limit(1))
-    if invitation is None:
+    row = session.execute(
+        select(Invitation.id, Invitation.round_id, Invitation.unit_id, Invitation.language, Invitation.answered,
+               Round.status, Round.closes_at)
+        .join(InvitationKey, InvitationKey.invitation_id == Invitation.id).join(Round, Round.id == Invitation.round_id)
+        .where(InvitationKey.hash.in_(hashes)).limit(1)).first()
+    if row is None:
+        if session.scalar(select(RetiredCredential.round_id).where(RetiredCredential.hash.in_(hashes)).limit(1)):
+            raise CredentialError("closed")
         raise CredentialError("unknown")
-    rnd = session.get_one(Round, invitation.round_id)
-    if rnd.status != "open" or rnd.closes_at <= now:
+    invitation_id, round_id, unit_id, language, answered, status, closes_at = row
+    if status != "open" or closes_at <= now:
         raise CredentialError("closed")
-    if invitation.answered:
+    if answered:
         raise CredentialError("used")
-    unit_size = session.scalar(select(func.count()).select_from(Invitation).where(
-        Invitation.round_id == rnd.id, Invitation.unit_id == invitation.unit_id)) or 0
-    return OpenInvitation(invitation.id, rnd, [rq.question for rq in rnd.questions], invitation.unit_id,
-                          invitation.language, unit_size)
+    return OpenInvitation(invitation_id, round_view(session, round_id), unit_id, language)
 
 
-def check_answers(questions: list[Question], answers: Mapping[str, object], comment: str | None,
+def check_answers(questions: tuple[QuestionView, ...] | list[QuestionView], answers: Mapping[str, object], comment: str | None,
                   *, comment_enabled: bool) -> tuple[list[int | None], str | None]:
     """Validate an answer set against the round's questions; returns values in question order.
 
@@ -127,23 +207,24 @@ def _pad(payload: bytes) -> bytes:
 
 
 def submit(session: Session, token_key: bytes, credential: str, answers: Mapping[str, object],
-           comment: str | None, *, now: dt.datetime) -> None:
+           comment: str | None, *, now: dt.datetime, found: OpenInvitation | None = None) -> None:
     """Check and store one answer set, spending the invitation (the caller commits).
 
     :raises CredentialError: the credential is unknown, used (also by a concurrent submission) or its round closed.
     :raises AnswerError: the answers do not fit the round's questions.
     """
-    found = find_invitation(session, token_key, credential, now=now)
+    found = found or find_invitation(session, token_key, credential, now=now)
     values, text = check_answers(found.questions, answers, comment, comment_enabled=found.round.comment_enabled)
     # Spend first: a concurrent submission of the same invitation waits here and then finds nothing to spend.
     spent = session.execute(update(Invitation).where(Invitation.id == found.invitation_id,
-                                                     Invitation.answered.is_(False)).values(answered=True))
+                                                     Invitation.answered.is_(False)).values(answered=True),
+                            execution_options={"synchronize_session": False})
     if getattr(spent, "rowcount", 0) != 1:
         raise CredentialError("used")
     payload = _pad(json.dumps({"u": found.unit_id, "v": values, "c": text}, separators=(",", ":")).encode())
-    session.add(PendingResponse(id=str(uuid.uuid4()), round_id=found.round.id,
-                                sealed=crypto.seal(found.round.public_key, payload, round_context(found.round.id))))
-    session.flush()
+    session.execute(insert(PendingResponse).values(
+        id=str(uuid.uuid4()), round_id=found.round.id,
+        sealed=crypto.seal(found.round.public_key, payload, round_context(found.round.id))))
 
 
 @dataclass(frozen=True)

@@ -91,9 +91,14 @@ def _names(rng: random.Random) -> Iterator[str]:
 
 
 def generate(session: Session, keys: RoundKeys, *, size: str, now: dt.datetime, tz: ZoneInfo,
-             thresholds: tuple[int, int, int], seed: int = 20_000, batch: int = 20_000) -> GeneratedCounts:
-    """Fill an empty database with a generated organisation and its pulse history (the caller commits)."""
+             thresholds: tuple[int, int, int], seed: int = 20_000, batch: int = 20_000,
+             rounds: int | None = None) -> GeneratedCounts:
+    """Fill an empty database with a generated organisation and its pulse history (the caller commits).
+
+    :param rounds: history rounds to write (default: the preset's; 0 for just the organisation and survey).
+    """
     preset = PRESETS[size]
+    history = preset.rounds if rounds is None else rounds
     rng = random.Random(seed)  # noqa: S311 - generated data, not secrets
     counts = GeneratedCounts()
     names = _names(rng)
@@ -171,8 +176,8 @@ def generate(session: Session, keys: RoundKeys, *, size: str, now: dt.datetime, 
     mood = {uid: rng.gauss(0.0, 0.45) for uid in members}
     trend = {uid: rng.gauss(0.0, 0.01) for uid in members}
 
-    first_open = now - dt.timedelta(weeks=preset.rounds)
-    for number in range(1, preset.rounds + 1):
+    first_open = now - dt.timedelta(weeks=history)
+    for number in range(1, history + 1):
         opened = first_open + dt.timedelta(weeks=number - 1)
         closes = opened + dt.timedelta(days=7)
         rnd = Round(survey_id=survey.id, number=number, status="closed", opened_at=opened, closes_at=closes,

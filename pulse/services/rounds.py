@@ -32,6 +32,7 @@ from pulse.models import (
     PersonStatus,
     Question,
     Response,
+    RetiredCredential,
     Round,
     RoundParticipation,
     RoundQuestion,
@@ -49,6 +50,8 @@ log = logging.getLogger(__name__)
 #: Characters of the typed code: no 0/O, 1/I/L, so it reads aloud and types without mistakes.
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 12  # ≈ 59 bits; guessing is also rate limited
+#: The free-text question whose wording prompts the optional comment.
+COMMENT_QUESTION = "OSA-APT"
 
 
 class RoundError(Exception):
@@ -149,6 +152,9 @@ def open_round(session: Session, survey: Survey, keys: RoundKeys, *, now: dt.dat
     session.add(rnd)
     session.flush()
     rnd.public_key, rnd.wrapped_private_key = crypto.new_round_keypair(keys.wrap, round_context(rnd.id))
+    if survey.comment_enabled:
+        prompt = question_service.current_by_code(session, [COMMENT_QUESTION]).get(COMMENT_QUESTION)
+        rnd.comment_question_id = prompt.id if prompt is not None else None
     rnd.questions = [RoundQuestion(position=i, question_id=q.id) for i, q in enumerate(questions)]
     where = counting_units(session, people)
     session.execute(insert(Invitation), [
@@ -305,6 +311,11 @@ def close_round(session: Session, rnd: Round, keys: RoundKeys, *, now: dt.dateti
             for u in sorted(invited)
         ])
     added, removed, moved = roster_changes(session, rnd, {p: u for p, u, _ in invitations})
+    # Keep only the keyed hashes of the credentials, tied to the round and nobody, so that a late answer is told
+    # kindly that the round has closed.
+    session.execute(insert(RetiredCredential).from_select(
+        ["hash", "round_id"], select(InvitationKey.hash, Invitation.round_id).join(
+            Invitation, Invitation.id == InvitationKey.invitation_id).where(Invitation.round_id == rnd.id)))
     session.execute(delete(InvitationKey).where(InvitationKey.invitation_id.in_(
         select(Invitation.id).where(Invitation.round_id == rnd.id))))
     session.execute(delete(Invitation).where(Invitation.round_id == rnd.id))

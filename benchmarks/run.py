@@ -1,0 +1,358 @@
+"""Run Pulse's benchmarks and write ``benchmarks/results/latest.json``.
+
+    python -m benchmarks.run            # make bench: the full workloads
+    python -m benchmarks.run --quick    # make bench-quick: small preset, under a minute
+
+W1  answering over HTTP: gunicorn (2 workers) serving Pulse; 16 concurrent clients; each respondent loads the
+    answer page (POST /r/start) and submits 8 answers + a comment (POST /r/submit). On SQLite and PostgreSQL,
+    each next to a baseline measured in the same run: one SQLAlchemy insert per request behind the same server.
+W5  generating the reference organisation with 52 rounds of history (`pulse demo --size reference`).
+
+Every figure is the real production path: real server, real HTTP, real database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import http.client
+import json
+import os
+import platform
+import queue
+import resource
+import shutil
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+BIN = Path(sys.executable).parent
+SECRET = "benchmark-secret-key-benchmark-secret-key"
+PG_ADMIN_URL = os.environ.get("PULSE_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+ANSWERS = {"q-OSA-WL1": "4", "q-OSA-PR1": "3", "q-OSA-SU1": "5", "q-OSA-RC1": "2", "q-OSA-IN1": "4",
+           "q-OSA-SP1": "skip", "q-OSA-VI1": "0", "q-OSA-FB1": "3",
+           "comment": "Vi behöver mer tid för dokumentation när trycket är högt."}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))
+    return ordered[index]
+
+
+# --- databases ---------------------------------------------------------------------------------------------
+
+
+def postgres_available() -> bool:
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN_URL, connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+        return True
+    except Exception:  # noqa: BLE001 - any failure means "no PostgreSQL for this run"
+        return False
+
+
+def fresh_postgres(name: str) -> str:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    parts = urllib.parse.urlsplit(PG_ADMIN_URL)
+    return urllib.parse.urlunsplit(("postgresql+psycopg", parts.netloc, f"/{name}", "", ""))
+
+
+def environment(database_url: str, instance: Path) -> dict[str, str]:
+    return {**os.environ, "PULSE_ENV": "production", "PULSE_SECRET_KEY": SECRET, "PULSE_DATABASE_URL": database_url,
+            "PULSE_INSTANCE_PATH": str(instance), "PULSE_MAIL_BACKEND": "file",
+            "PULSE_MAIL_DIR": str(instance / "outbox"), "PULSE_BASE_URL": "http://127.0.0.1",
+            "PULSE_LOG_LEVEL": "WARNING"}
+
+
+def pulse_cli(env: dict[str, str], *args: str) -> str:
+    result = subprocess.run([str(BIN / "pulse"), *args], env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"pulse {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+# --- W1 ----------------------------------------------------------------------------------------------------
+
+
+def prepare_round(env: dict[str, str], size: str) -> list[str]:
+    """Generate the organisation (no history), open a round, and return every invitee's link token."""
+    pulse_cli(env, "db", "upgrade")
+    script = f"""
+import json, os
+from zoneinfo import ZoneInfo
+from sqlalchemy import select
+from pulse import create_app
+from pulse.db import get_database, utcnow
+from pulse.models import Invitation, Survey
+from pulse.services import generator, rounds
+from pulse.services.scheduler import round_keys
+app = create_app()
+with app.app_context():
+    db = get_database(app)
+    keys = round_keys()
+    config = app.config["PULSE"]
+    tz = ZoneInfo(config.timezone)
+    with db.session(write=True) as s:
+        generator.generate(s, keys, size={size!r}, now=utcnow(), tz=tz, thresholds=(6, 10, 10), rounds=0)
+        s.commit()
+    with db.session(write=True) as s:
+        survey = s.scalar(select(Survey))
+        rnd = rounds.open_round(s, survey, keys, now=utcnow(), tz=tz)
+        tokens = []
+        for inv_id in s.scalars(select(Invitation.id).where(Invitation.round_id == rnd.id)):
+            tokens.append(rounds.issue_credentials(s, inv_id, keys.token, kinds=("link",))["link"])
+        s.commit()
+    print(json.dumps(tokens))
+"""
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(result.stderr)
+    return list(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+class Server:
+    """gunicorn with 2 workers, no access log — the production setup."""
+
+    def __init__(self, app: str, env: dict[str, str]) -> None:
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            [str(BIN / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning",
+             "--chdir", str(ROOT), app], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("gunicorn did not start")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def load(port: int, jobs: list[Any], clients: int, one: Any) -> dict[str, Any]:
+    """Run ``one(conn, job)`` for every job from ``clients`` threads with keep-alive connections."""
+    work: queue.Queue[Any] = queue.Queue()
+    for job in jobs:
+        work.put(job)
+    latencies: list[float] = []
+    requests: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+
+    def client() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        while True:
+            try:
+                job = work.get_nowait()
+            except queue.Empty:
+                break
+            started = time.perf_counter()
+            try:
+                timings = one(conn, job)
+            except Exception as exc:  # noqa: BLE001 - counted as an error of the workload
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                with lock:
+                    errors.append(type(exc).__name__ + ": " + str(exc)[:100])
+                continue
+            with lock:
+                latencies.append(time.perf_counter() - started)
+                requests.extend(timings)
+        conn.close()
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    return {"count": len(latencies), "errors": len(errors), "error_samples": errors[:3], "seconds": elapsed,
+            "per_second": len(latencies) / elapsed if elapsed else 0.0,
+            "median_ms": statistics.median(latencies) * 1000 if latencies else None,
+            "p95_ms": percentile(latencies, 0.95) * 1000 if latencies else None,
+            "request_median_ms": statistics.median(requests) * 1000 if requests else None,
+            "request_p95_ms": percentile(requests, 0.95) * 1000 if requests else None}
+
+
+def post_form(conn: http.client.HTTPConnection, path: str, fields: dict[str, str]) -> tuple[int, float]:
+    body = urllib.parse.urlencode(fields).encode()
+    started = time.perf_counter()
+    conn.request("POST", path, body, {"Content-Type": "application/x-www-form-urlencoded"})
+    response = conn.getresponse()
+    response.read()
+    return response.status, time.perf_counter() - started
+
+
+def respondent(conn: http.client.HTTPConnection, token: str) -> list[float]:
+    status, page = post_form(conn, "/r/start", {"credential": token})
+    if status != 200:
+        raise RuntimeError(f"answer page: HTTP {status}")
+    status, submit = post_form(conn, "/r/submit", {"credential": token, **ANSWERS})
+    if status != 200:
+        raise RuntimeError(f"submit: HTTP {status}")
+    return [page, submit]
+
+
+def baseline_request(conn: http.client.HTTPConnection, _job: int) -> list[float]:
+    status, took = post_form(conn, "/", {"values": "[4,3,null,5,2,4,0,3]"})
+    if status != 201:
+        raise RuntimeError(f"baseline: HTTP {status}")
+    return [took]
+
+
+def w1(backend: str, size: str, clients: int) -> dict[str, Any]:
+    workdir = Path(tempfile.mkdtemp(prefix=f"pulse-w1-{backend}-"))
+    try:
+        if backend == "sqlite":
+            url, base_url = f"sqlite:///{workdir / 'pulse.db'}", f"sqlite:///{workdir / 'baseline.db'}"
+        else:
+            url, base_url = fresh_postgres("pulse_bench"), fresh_postgres("pulse_bench_baseline")
+        env = environment(url, workdir)
+        tokens = prepare_round(env, size)
+        server = Server("wsgi:app", env)
+        try:
+            result = load(server.port, tokens, clients, respondent)
+        finally:
+            server.stop()
+        server = Server("benchmarks.baseline_app:app", {**env, "PULSE_DATABASE_URL": base_url})
+        try:
+            baseline = load(server.port, list(range(len(tokens))), clients, baseline_request)
+        finally:
+            server.stop()
+        stored = count_pending(url)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    ratio = result["per_second"] / baseline["per_second"] if baseline["per_second"] else None
+    return {"id": "W1", "backend": backend, "respondents": len(tokens), "clients": clients, **result,
+            "stored": stored, "baseline": {k: baseline[k] for k in ("count", "errors", "per_second", "median_ms",
+                                                                      "p95_ms")},
+            "ratio": ratio,
+            "goal": "≥ 300 respondents/s, request p95 < 60 ms, 0 errors, ratio ≥ 0.3",
+            "met": bool(result["per_second"] >= 300 and (result["request_p95_ms"] or 1e9) < 60
+                        and result["errors"] == 0 and stored == len(tokens) and (ratio or 0) >= 0.3)}
+
+
+def count_pending(url: str) -> int:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        count = int(conn.execute(text("SELECT count(*) FROM pending_response")).scalar() or 0)
+    engine.dispose()
+    return count
+
+
+# --- W5 ----------------------------------------------------------------------------------------------------
+
+
+def w5(size: str) -> dict[str, Any]:
+    workdir = Path(tempfile.mkdtemp(prefix="pulse-w5-"))
+    try:
+        env = environment(f"sqlite:///{workdir / 'pulse.db'}", workdir)
+        pulse_cli(env, "db", "upgrade")
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        started = time.perf_counter()
+        output = pulse_cli(env, "demo", "--size", size)
+        seconds = time.perf_counter() - started
+        peak_kib = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return {"id": "W5", "backend": "sqlite", "size": size, "seconds": seconds, "peak_rss_mb": peak_kib / 1024,
+            "output": output.strip().splitlines()[0], "goal": "< 180 s (reference)",
+            "met": seconds < 180}
+
+
+# --- report ------------------------------------------------------------------------------------------------
+
+
+def git_commit() -> str:
+    result = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                            check=False)
+    return result.stdout.strip() or "unknown"
+
+
+def postgres_version() -> str | None:
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN_URL, connect_timeout=3) as conn:
+            row = conn.execute("SHOW server_version").fetchone()
+            return str(row[0]) if row else None
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="small preset (under a minute)")
+    parser.add_argument("--only", default="W1,W5", help="comma-separated workloads (W1, W5)")
+    parser.add_argument("--clients", type=int, default=16)
+    args = parser.parse_args()
+    wanted = {w.strip().upper() for w in args.only.split(",")}
+    backends = ["sqlite"] + (["postgresql"] if postgres_available() else [])
+    results: list[dict[str, Any]] = []
+    if "W1" in wanted:
+        for backend in backends:
+            print(f"W1 on {backend}…", flush=True)
+            results.append(w1(backend, "small" if args.quick else "medium", args.clients))
+    if "W5" in wanted:
+        print("W5…", flush=True)
+        results.append(w5("small" if args.quick else "reference"))
+    report = {
+        "generated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "quick": args.quick,
+        "environment": {"commit": git_commit(), "python": platform.python_version(), "cpus": os.cpu_count(),
+                        "machine": platform.machine(), "sqlite": sqlite3.sqlite_version,
+                        "postgresql": postgres_version(), "platform": platform.platform()},
+        "workloads": results,
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "latest.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    print()
+    print(f"{'id':4} {'backend':10} {'result':58} {'baseline':24} {'goal met'}")
+    for r in results:
+        if r["id"] == "W1":
+            line = (f"{r['per_second']:7.1f} resp/s, request p50 {r['request_median_ms']:.1f} ms p95 "
+                    f"{r['request_p95_ms']:.1f} ms, {r['errors']} errors")
+            base = f"{r['baseline']['per_second']:7.1f} inserts/s, ratio {r['ratio']:.2f}"
+        else:
+            line, base = f"{r['seconds']:7.1f} s, peak {r['peak_rss_mb']:.0f} MB ({r['size']})", "—"
+        print(f"{r['id']:4} {r['backend']:10} {line:58} {base:24} {'yes' if r['met'] else 'NO'}")
+    print(f"\nWritten to {RESULTS / 'latest.json'}")
+
+
+if __name__ == "__main__":
+    main()
