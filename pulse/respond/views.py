@@ -1,9 +1,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-
 from collections import OrderedDict
+from collections.abc import Mapping
 from functools import lru_cache
 
 from flask import current_app, render_template, request
@@ -18,8 +17,8 @@ from pulse.extensions import csrf
 from pulse.i18n import DEFAULT, SUPPORTED
 from pulse.respond import bp
 from pulse.respond.limits import FailureLimiter
-from pulse.security import reads_db
 from pulse.scales import SCALES, SKIP_LABEL
+from pulse.security import reads_db
 from pulse.services import answers as answer_service
 
 limiter = FailureLimiter()
@@ -98,7 +97,8 @@ def _questions_html(found: answer_service.OpenInvitation, language: str, form: M
     if cacheable and cache_key in _fieldsets:
         return _fieldsets[cache_key]
     with force_locale(language):
-        html = Markup(render_template("respond/_questions.html", questions=found.questions, language=language,
+        # render_template escapes everything it inserts; its output is safe markup.
+        html = Markup(render_template("respond/_questions.html",  # noqa: S704 questions=found.questions, language=language,
                                       scales=_options(language), form=form, problems=problems))
     if cacheable:
         _fieldsets[cache_key] = html

@@ -12,8 +12,8 @@ import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Mapping
-from weakref import WeakKeyDictionary
 from dataclasses import dataclass
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.orm import Session
@@ -168,8 +168,8 @@ def find_invitation(session: Session, token_key: bytes, credential: str, *, now:
     return OpenInvitation(invitation_id, round_view(session, round_id), unit_id, language)
 
 
-def check_answers(questions: tuple[QuestionView, ...] | list[QuestionView], answers: Mapping[str, object], comment: str | None,
-                  *, comment_enabled: bool) -> tuple[list[int | None], str | None]:
+def check_answers(questions: tuple[QuestionView, ...] | list[QuestionView], answers: Mapping[str, object],
+                  comment: str | None, *, comment_enabled: bool) -> tuple[list[int | None], str | None]:
     """Validate an answer set against the round's questions; returns values in question order.
 
     A question left out counts as "prefer not to say" where that is offered, and is a problem where it is not.
