@@ -37,11 +37,11 @@ update-messages: extract-messages
 	$(BIN)/pybabel update --no-fuzzy-matching -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS)
 
 # The demo: development settings, the embedded SQLite database in instance/, demo data when empty.
-run: install
 run: export PULSE_BASE_URL ?= http://$(HOST):$(PORT)
+run: install
 	PULSE_ENV=development $(BIN)/pulse db upgrade
 	PULSE_ENV=development $(BIN)/pulse demo --if-empty
-	PULSE_ENV=development $(BIN)/pulse serve --host $(HOST) --port $(PORT)
+	PULSE_ENV=development $(BIN)/pulse serve --scheduler --host $(HOST) --port $(PORT)
 
 test: install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -36,9 +36,14 @@ class _Gunicorn:  # built lazily so importing the CLI does not import gunicorn
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
-def group(host: str, port: int, workers: int) -> None:
+@click.option("--scheduler/--no-scheduler", default=False, show_default=True,
+              help="Also run `pulse tick` every minute in the background (what `make run` does).")
+def group(host: str, port: int, workers: int, scheduler: bool) -> None:
     """Serve Pulse with gunicorn on HOST:PORT."""
     config = current_app.config["PULSE"]
+    if scheduler:
+        _start_scheduler()
+        click.echo("The scheduler runs every minute (opens, reminds and closes rounds).")
     click.echo(f"Pulse ({config.env}) on http://{host}:{port}/ — database {_safe_url(config.database_url)}")
     if config.mail.backend == "file":
         click.echo(f"Outgoing e-mail is written as .eml files to {config.outbox_dir}")
@@ -52,3 +57,18 @@ def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
+
+
+def _start_scheduler() -> None:
+    """`pulse tick --every 60` as a child process that ends with this one."""
+    import atexit
+    import subprocess
+    import sys
+
+    process = subprocess.Popen([sys.executable, "-m", "pulse.cli", "tick", "--every", "60"])  # noqa: S603
+
+    def stop() -> None:
+        if process.poll() is None:
+            process.terminate()
+
+    atexit.register(stop)

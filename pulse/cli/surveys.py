@@ -181,7 +181,9 @@ def tick_command(now_text: str | None, every: int | None) -> None:
     while True:
         report = scheduler.tick(current_app._get_current_object(),  # type: ignore[attr-defined]
                                 now=parse_now(now_text))
-        click.echo(f"{utcnow().isoformat(timespec='seconds')} {report.summary()}")
+        busy = report.closed or report.opened or report.invitations_sent or report.reminders_sent or report.errors
+        if every is None or busy:
+            click.echo(f"{utcnow().isoformat(timespec='seconds')} {report.summary()}")
         for error in report.errors:
             click.echo(f"  {error}", err=True)
         if every is None:
