@@ -19,6 +19,8 @@ DEFAULT = "sv"
 #: Each language named in itself, for the language switch.
 LANGUAGE_NAMES = {"sv": "Svenska", "en": "English"}
 TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
+#: How a moment is written out in each language.
+WHEN_PATTERNS = {"sv": "EEEE d MMMM y 'kl.' HH:mm", "en": "EEEE d MMMM y 'at' HH:mm"}
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +57,13 @@ def init_app(app: Flask) -> None:
     for lang in SUPPORTED:
         if lang != "en" and not (TRANSLATIONS_DIR / lang / "LC_MESSAGES" / "messages.mo").exists():
             log.warning("The %s catalogue is not compiled; run 'make translations'. Pages show English.", lang)
+
+    @app.template_filter("when")
+    def _when(value: object) -> str:
+        """A date and time as people say it: "tisdag 1 december 2026 kl. 10:27"."""
+        from flask_babel import format_datetime
+
+        return str(format_datetime(value, WHEN_PATTERNS.get(current_language(), WHEN_PATTERNS["en"])))
 
     @app.context_processor
     def _language_context() -> dict[str, object]:

@@ -98,8 +98,9 @@ def _questions_html(found: answer_service.OpenInvitation, language: str, form: M
         return _fieldsets[cache_key]
     with force_locale(language):
         # render_template escapes everything it inserts; its output is safe markup.
-        html = Markup(render_template("respond/_questions.html",  # noqa: S704 questions=found.questions, language=language,
-                                      scales=_options(language), form=form, problems=problems))
+        html = Markup(render_template(  # noqa: S704
+            "respond/_questions.html", questions=found.questions, language=language, scales=_options(language),
+            form=form, problems=problems))
     if cacheable:
         _fieldsets[cache_key] = html
         while len(_fieldsets) > 64:
