@@ -1,0 +1,256 @@
+"""Suppression and audit on the unit tree, checked against brute-force linear algebra.
+
+The brute force works in "atom space": one column per smallest group an attacker can tell apart (a unit's
+remainder, or a leaf), which is at least as strong as one column per respondent (respondents of one atom are
+interchangeable in every published number). A group is derivable when its indicator vector lies in the row
+space of the published cells; the property is that every derivable group is empty or holds at least k.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from itertools import combinations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pulse.suppression import Cell, Counts, Kind, Tree, audit, cell_counts, derivable_cells, is_safe_group, protect
+
+K = 5
+
+
+def atoms(tree: Tree) -> list[Cell]:
+    """The finest groups: each unit's remainder, or the leaf itself."""
+    return [Cell(u, Kind.REMAINDER) if tree.children[u] else Cell(u, Kind.TOTAL) for u in sorted(tree.parents)]
+
+
+def atom_vector(tree: Tree, cell: Cell, columns: list[Cell]) -> list[Fraction]:
+    if cell.kind is Kind.REMAINDER:
+        members = {cell.unit}
+    else:
+        members = set()
+        stack = [cell.unit]
+        while stack:
+            unit = stack.pop()
+            members.add(unit)
+            stack.extend(tree.children[unit])
+    return [Fraction(1 if c.unit in members else 0) for c in columns]
+
+
+def rank(rows: list[list[Fraction]]) -> int:
+    matrix = [row[:] for row in rows]
+    r = 0
+    columns = len(matrix[0]) if matrix else 0
+    for c in range(columns):
+        pivot = next((i for i in range(r, len(matrix)) if matrix[i][c] != 0), None)
+        if pivot is None:
+            continue
+        matrix[r], matrix[pivot] = matrix[pivot], matrix[r]
+        for i in range(len(matrix)):
+            if i != r and matrix[i][c] != 0:
+                factor = matrix[i][c] / matrix[r][c]
+                matrix[i] = [a - factor * b for a, b in zip(matrix[i], matrix[r], strict=True)]
+        r += 1
+    return r
+
+
+def in_row_space(rows: list[list[Fraction]], vector: list[Fraction]) -> bool:
+    if not rows:
+        return not any(vector)
+    return rank(rows) == rank([*rows, vector])
+
+
+def brute_force_violations(tree: Tree, published: set[Cell], counts: dict[Cell, Counts], k: int,
+                           *, all_groups: bool) -> list[str]:
+    columns = atoms(tree)
+    # The attacker knows the published cells, and that atoms nobody was invited to hold nobody.
+    empty = [c for c in columns if counts[c].invited == 0]
+    rows = [atom_vector(tree, c, columns) for c in [*sorted(published), *empty]]
+    problems = []
+    for cell in tree.cells():
+        if cell in published:
+            continue
+        if counts[cell].invited > 0 and in_row_space(rows, atom_vector(tree, cell, columns)):
+            problems.append(f"suppressed {cell} is derivable")
+    atom_counts = {c: counts[c] for c in columns}
+    groups = (combo for size in range(1, len(columns) + 1) for combo in combinations(columns, size)) \
+        if all_groups else ((c,) for c in columns)
+    for group in groups:
+        vector = [Fraction(1 if c in group else 0) for c in columns]
+        total = Counts(sum(atom_counts[c].respondents for c in group), sum(atom_counts[c].invited for c in group))
+        if not is_safe_group(total, k) and in_row_space(rows, vector):
+            problems.append(f"group {[str(c) for c in group]} with {total} is derivable")
+    return problems
+
+
+@st.composite
+def trees(draw: st.DrawFn, max_units: int = 12) -> tuple[Tree, dict[int, Counts]]:
+    """Random trees of depth 1–5 with team sizes 0–15 and random participation."""
+    units = draw(st.integers(min_value=1, max_value=max_units))
+    parents: dict[int, int | None] = {0: None}
+    depth = {0: 0}
+    max_depth = draw(st.integers(min_value=1, max_value=5))
+    for unit in range(1, units):
+        candidates = [u for u in parents if depth[u] < max_depth]
+        parent = draw(st.sampled_from(candidates))
+        parents[unit] = parent
+        depth[unit] = depth[parent] + 1
+    direct = {}
+    for unit in parents:
+        invited = draw(st.integers(min_value=0, max_value=15))
+        answered = draw(st.integers(min_value=0, max_value=invited))
+        direct[unit] = Counts(answered, invited)
+    return Tree(parents), direct
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(trees(max_units=9))
+def test_no_small_group_and_no_hidden_cell_can_be_derived(case: tuple[Tree, dict[int, Counts]]) -> None:
+    tree, direct = case
+    counts = cell_counts(tree, direct)
+    protection = protect(tree, counts, K)
+    assert audit(tree, protection.published, counts, K) == []
+    assert brute_force_violations(tree, protection.published, counts, K, all_groups=True) == []
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(trees(max_units=30))
+def test_larger_trees_hide_every_suppressed_cell_and_person(case: tuple[Tree, dict[int, Counts]]) -> None:
+    tree, direct = case
+    counts = cell_counts(tree, direct)
+    protection = protect(tree, counts, K)
+    assert brute_force_violations(tree, protection.published, counts, K, all_groups=False) == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(trees(max_units=9))
+def test_the_bridge_test_agrees_with_linear_algebra(case: tuple[Tree, dict[int, Counts]]) -> None:
+    """A1's graph test finds exactly the cells the published ones determine — for any published set."""
+    tree, direct = case
+    counts = cell_counts(tree, direct)
+    cells = tree.cells()
+    # Publish an arbitrary subset (derived from the counts so hypothesis explores it).
+    known = {c for i, c in enumerate(cells) if (counts[c].invited + i) % 3 != 0}
+    columns = atoms(tree)
+    rows = [atom_vector(tree, c, columns) for c in sorted(known)]
+    known = set(known)
+    expected = {c for c in cells if c not in known and in_row_space(rows, atom_vector(tree, c, columns))}
+    assert derivable_cells(tree, known) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(trees(max_units=9))
+def test_a_second_release_of_the_same_round_stays_safe(case: tuple[Tree, dict[int, Counts]]) -> None:
+    """Two exports of one round: whatever the first published stays known when the second is computed."""
+    tree, direct = case
+    counts = cell_counts(tree, direct)
+    first = protect(tree, counts, K)
+    second = protect(tree, counts, K, known_before=first.published)
+    assert brute_force_violations(tree, first.published | second.published, counts, K, all_groups=True) == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(trees(max_units=9))
+def test_suppression_only_where_needed(case: tuple[Tree, dict[int, Counts]]) -> None:
+    """Every cell with at least k respondents in a tree where every cell is that large is published."""
+    tree, _ = case
+    direct = {u: Counts(K + 1, K + 2) for u in tree.parents}
+    counts = cell_counts(tree, direct)
+    assert protect(tree, counts, K).suppressed == {}
+
+
+# --- named attacks (research-anonymity.md) ---------------------------------------------------------------------
+
+
+def build(parents: dict[int, int | None], direct: dict[int, tuple[int, int]]) -> tuple[Tree, dict[Cell, Counts]]:
+    tree = Tree(parents)
+    return tree, cell_counts(tree, {u: Counts(*c) for u, c in direct.items()})
+
+
+def test_small_cell_is_suppressed() -> None:
+    tree, counts = build({1: None, 2: 1, 3: 1}, {1: (0, 0), 2: (8, 9), 3: (3, 4)})
+    protection = protect(tree, counts, K)
+    assert Cell(3, Kind.TOTAL) in protection.suppressed
+
+
+def test_parent_minus_children_is_blocked() -> None:
+    """Parent 11 = child A 8 + child B 3: publishing parent and A would give B by subtraction."""
+    tree, counts = build({1: None, 2: 1, 3: 1}, {1: (0, 0), 2: (8, 9), 3: (3, 4)})
+    protection = protect(tree, counts, K)
+    published = protection.published
+    assert not (Cell(1, Kind.TOTAL) in published and Cell(2, Kind.TOTAL) in published)
+    assert audit(tree, published, counts, K) == []
+
+
+def test_direct_report_remainder_is_protected() -> None:
+    """A manager's unit: two teams of 7 published; 2 people answer directly in the unit (its remainder).
+    Publishing the unit total would reveal the remainder of 2."""
+    tree, counts = build({1: None, 2: 1, 3: 1}, {1: (2, 2), 2: (7, 8), 3: (7, 8)})
+    protection = protect(tree, counts, K)
+    assert Cell(1, Kind.REMAINDER) in protection.suppressed
+    # Either the total is hidden or a team is, so the remainder cannot be computed.
+    assert audit(tree, protection.published, counts, K) == []
+    assert Cell(1, Kind.TOTAL) not in protection.published or any(
+        Cell(u, Kind.TOTAL) not in protection.published for u in (2, 3))
+
+
+def test_propagation_across_levels() -> None:
+    """Hiding a team forces a second hide in its equation, which may force one in the parent's equation."""
+    parents = {1: None, 2: 1, 3: 1, 4: 2, 5: 2, 6: 3, 7: 3}
+    direct = {1: (0, 0), 2: (0, 0), 3: (0, 0), 4: (6, 7), 5: (2, 3), 6: (9, 9), 7: (8, 9)}
+    tree, counts = build(parents, direct)
+    protection = protect(tree, counts, K)
+    assert audit(tree, protection.published, counts, K) == []
+    hidden_in_2 = [c for c in [Cell(2, Kind.TOTAL), Cell(4, Kind.TOTAL), Cell(5, Kind.TOTAL)]
+                   if c not in protection.published]
+    assert len(hidden_in_2) >= 2
+
+
+def test_hidden_parent_with_visible_children_is_not_recomputable() -> None:
+    """A parent hidden while all its children are shown could be added up: one child must go too."""
+    parents = {1: None, 2: 1, 3: 2, 4: 2, 9: 1}
+    direct = {1: (0, 0), 2: (0, 0), 3: (6, 6), 4: (6, 6), 9: (3, 3)}
+    tree, counts = build(parents, direct)
+    protection = protect(tree, counts, K, forced=[Cell(2, Kind.TOTAL)])
+    assert Cell(2, Kind.TOTAL) not in protection.published
+    assert not (Cell(3, Kind.TOTAL) in protection.published and Cell(4, Kind.TOTAL) in protection.published)
+    assert audit(tree, protection.published, counts, K) == []
+
+
+def test_two_exports_of_one_round() -> None:
+    """A second release may not publish the complement of something the first one hid."""
+    tree, counts = build({1: None, 2: 1, 3: 1}, {1: (0, 0), 2: (8, 9), 3: (3, 4)})
+    first = protect(tree, counts, K)
+    second = protect(tree, counts, K, known_before=first.published)
+    assert audit(tree, first.published | second.published, counts, K) == []
+
+
+def test_participation_of_a_small_group_is_not_revealed() -> None:
+    """Nobody answered in a team of 3: showing its 0 would reveal that none of them answered."""
+    tree, counts = build({1: None, 2: 1, 3: 1}, {1: (0, 0), 2: (9, 10), 3: (0, 3)})
+    protection = protect(tree, counts, K)
+    assert Cell(3, Kind.TOTAL) in protection.suppressed
+    assert audit(tree, protection.published, counts, K) == []
+
+
+def test_empty_units_need_no_protection() -> None:
+    """A unit nobody was invited to (a department without direct staff) reveals nothing."""
+    tree, counts = build({1: None, 2: 1, 3: 1}, {1: (0, 0), 2: (9, 10), 3: (7, 8)})
+    protection = protect(tree, counts, K)
+    assert protection.suppressed == {}
+
+
+def test_the_audit_catches_a_leak_it_did_not_make() -> None:
+    tree, counts = build({1: None, 2: 1, 3: 1}, {1: (0, 0), 2: (8, 9), 3: (3, 4)})
+    leaky = {Cell(1, Kind.TOTAL), Cell(2, Kind.TOTAL)}
+    findings = audit(tree, leaky, counts, K)
+    assert ("derivable", Cell(3, Kind.TOTAL)) in findings
+
+
+@pytest.mark.parametrize("k", [5, 6, 10])
+def test_single_node(k: int) -> None:
+    tree, counts = build({1: None}, {1: (k - 1, k)})
+    assert protect(tree, counts, k).published == set()
+    tree, counts = build({1: None}, {1: (k, k)})
+    assert protect(tree, counts, k).published == {Cell(1, Kind.TOTAL)}
