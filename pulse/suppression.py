@@ -36,10 +36,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     TOTAL = "total"
     REMAINDER = "remainder"
 
@@ -61,7 +61,7 @@ class Counts:
     invited: int
 
 
-class Reason(str, Enum):
+class Reason(StrEnum):
     """Why a cell is not published (never shown to users: every hidden cell looks the same)."""
 
     PRIMARY = "primary"  # fewer than k respondents
