@@ -99,6 +99,11 @@ class Comment(Base):
     sealed: Mapped[bytes] = mapped_column(LargeBinary)
     #: ``pending`` (awaiting the safety representative), ``released``, ``redacted`` or ``withheld``.
     status: Mapped[str] = mapped_column(String(16), default="pending")
+    #: The unit whose page shows it: the lowest unit above the writer's whose not-yet-placed comments come from at
+    #: least k_comments respondents (set by the first release; None = too few anywhere, never shown).
+    home_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    #: The safety representative's redacted text (encrypted like the original), shown instead of it.
+    redacted: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class RoundParticipation(Base):

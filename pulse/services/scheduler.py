@@ -128,12 +128,17 @@ def _close_due(database: Database, keys: round_service.RoundKeys, now: dt.dateti
 
 def close_round(session: Session, rnd: Round, keys: round_service.RoundKeys, *, now: dt.datetime,
                 actor: object = None) -> round_service.CloseResult:
-    """Close a round and log it (shared by the scheduler, the CLI and the admin pages)."""
+    """Close a round, compute its first release, and log both (shared by the scheduler, CLI and admin pages)."""
+    from pulse.services.releases import compute_release
+
     result = round_service.close_round(session, rnd, keys, now=now)
     record_audit(session, "round.close", f"round:{rnd.id}", {
         "survey": rnd.survey_id, "number": rnd.number, "answers": result.answers, "comments": result.comments,
         "unreadable": result.unreadable, "invited": rnd.invited,
     }, actor=actor)  # type: ignore[arg-type]
+    release = compute_release(session, rnd, created_by=getattr(actor, "email", "system"), now=now)
+    record_audit(session, "release.create", f"release:{release.id}", {"round": rnd.id, "version": release.version},
+                 actor=actor)  # type: ignore[arg-type]
     return result
 
 
