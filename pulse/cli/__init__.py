@@ -1,4 +1,4 @@
-"""The ``pulse`` command: database, organisation, users, audit log, demo data, and Flask's own commands."""
+"""The ``pulse`` command: database, organisation, users, audit log, mail, demo data, and Flask's own commands."""
 
 from __future__ import annotations
 
@@ -27,9 +27,9 @@ def main() -> None:
 
 
 def _register() -> None:
-    from pulse.cli import audit, db, demo, org, serve, user
+    from pulse.cli import audit, db, demo, mail, org, serve, user
 
-    for module in (audit, db, demo, org, serve, user):
+    for module in (audit, db, demo, mail, org, serve, user):
         main.add_command(module.group)
 
 
