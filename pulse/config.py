@@ -10,6 +10,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from email.utils import getaddresses
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -18,6 +19,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 Env = Literal["development", "production", "test"]
 MailBackend = Literal["smtp", "file", "console"]
 SmtpSecurity = Literal["none", "starttls", "tls"]
+#: The port each kind of SMTP security is usually served on (RFC 8314, RFC 6409).
+SMTP_DEFAULT_PORTS = {"none": 25, "starttls": 587, "tls": 465}
 
 #: The lowest thresholds allowed outside tests (ANONYMITY.md, "Thresholds").
 FLOOR_MIN_GROUP_SIZE = 5
@@ -77,6 +80,29 @@ class MailConfig:
     smtp_timeout: float = 30.0
     #: Folder for the ``file`` backend; defaults to ``<instance>/outbox``.
     file_dir: Path | None = None
+
+    def validate(self) -> None:
+        """Raise :class:`ConfigError` for settings that cannot work or would be unsafe."""
+        if self.backend not in ("smtp", "file", "console"):
+            raise ConfigError(f"PULSE_MAIL_BACKEND must be smtp, file or console, not {self.backend!r}.")
+        # Exactly one address, so the sender cannot turn into a list or carry extra headers.
+        addresses = getaddresses([self.sender])
+        if len(addresses) != 1 or "@" not in addresses[0][1] or any(c in self.sender for c in "\r\n"):
+            raise ConfigError(f"PULSE_MAIL_FROM must be one address like 'Pulse <pulse@example.se>', "
+                              f"not {self.sender!r}.")
+        if self.smtp_security not in ("none", "starttls", "tls"):
+            raise ConfigError("PULSE_SMTP_SECURITY must be none, starttls or tls.")
+        if self.backend != "smtp":
+            return
+        if not self.smtp_host:
+            raise ConfigError("PULSE_MAIL_BACKEND is smtp, so PULSE_SMTP_HOST must be set.")
+        if not 0 < self.smtp_port < 65536:
+            raise ConfigError(f"PULSE_SMTP_PORT must be between 1 and 65535, not {self.smtp_port}.")
+        if self.smtp_timeout <= 0:
+            raise ConfigError("PULSE_SMTP_TIMEOUT must be a positive number of seconds.")
+        if self.smtp_username and self.smtp_security == "none":
+            raise ConfigError("PULSE_SMTP_USERNAME is set but PULSE_SMTP_SECURITY is none: the password would "
+                              "cross the network unencrypted. Use starttls or tls.")
 
 
 @dataclass(frozen=True)
@@ -141,12 +167,7 @@ class Config:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ConfigError(f"PULSE_TIMEZONE {self.timezone!r} is not a known time zone.") from exc
-        if self.mail.backend not in ("smtp", "file", "console"):
-            raise ConfigError(f"PULSE_MAIL_BACKEND must be smtp, file or console, not {self.mail.backend!r}.")
-        if self.mail.backend == "smtp" and not self.mail.smtp_host:
-            raise ConfigError("PULSE_MAIL_BACKEND is smtp, so PULSE_SMTP_HOST must be set.")
-        if self.mail.smtp_security not in ("none", "starttls", "tls"):
-            raise ConfigError("PULSE_SMTP_SECURITY must be none, starttls or tls.")
+        self.mail.validate()
         for name in ("session_idle_minutes", "session_max_hours", "max_upload_bytes", "login_max_failures",
                      "login_window_seconds", "password_reset_minutes"):
             if getattr(self, name) <= 0:
@@ -166,12 +187,15 @@ class Config:
         if not secret and env == "development":
             secret = _development_secret(instance_path)
         default_db = f"sqlite:///{instance_path / 'pulse.db'}"
+        security = reader.text("PULSE_SMTP_SECURITY", "starttls")
         mail = MailConfig(
             backend=reader.text("PULSE_MAIL_BACKEND", "smtp" if env == "production" else "file"),  # type: ignore[arg-type]
             sender=reader.text("PULSE_MAIL_FROM", "Pulse <pulse@localhost>"),
             smtp_host=reader.text("PULSE_SMTP_HOST", ""),
-            smtp_port=reader.integer("PULSE_SMTP_PORT", 587),
-            smtp_security=reader.text("PULSE_SMTP_SECURITY", "starttls"),  # type: ignore[arg-type]
+            # Implicit TLS has its own port (465); assuming 587 would hang in a TLS handshake with a server
+            # that waits for EHLO.
+            smtp_port=reader.integer("PULSE_SMTP_PORT", SMTP_DEFAULT_PORTS.get(security, 587)),
+            smtp_security=security,  # type: ignore[arg-type]
             smtp_username=reader.text("PULSE_SMTP_USERNAME", ""),
             smtp_password=reader.text("PULSE_SMTP_PASSWORD", ""),
             smtp_timeout=float(reader.integer("PULSE_SMTP_TIMEOUT", 30)),

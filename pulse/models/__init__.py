@@ -12,8 +12,8 @@ from pulse.models.answering import (
 )
 from pulse.models.audit import AuditEntry
 from pulse.models.auth import PasswordReset, RateLimitBucket
-from pulse.models.release import Release, ReleaseCell
 from pulse.models.org import Management, OrgImport, Person, PersonStatus, SafetyAreaUnit, Unit
+from pulse.models.release import Release, ReleaseCell
 from pulse.models.survey import Question, Round, RoundQuestion, Survey, SurveyQuestion, SurveyUnit
 
 __all__ = [

@@ -153,7 +153,8 @@ def compute_release(session: Session, rnd: Round, *, created_by: str, now: dt.da
         item = protect(tree, question_counts, k, forced=[c for c in all_cells if c not in node_published],
                        known_before=known_items.get(question.code, set()))
         item_published[question.code] = item.published | known_items.get(question.code, set())
-        dist = protect(tree, question_counts, k_dist, forced=[c for c in all_cells if c not in item_published[question.code]],
+        hidden_at_k = [c for c in all_cells if c not in item_published[question.code]]
+        dist = protect(tree, question_counts, k_dist, forced=hidden_at_k,
                        known_before=known_dists.get(question.code, set()))
         dist_published[question.code] = dist.published | known_dists.get(question.code, set())
         layers[f"{question.code}:k"] = item
