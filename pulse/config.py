@@ -168,6 +168,9 @@ class Config:
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ConfigError(f"PULSE_TIMEZONE {self.timezone!r} is not a known time zone.") from exc
         self.mail.validate()
+        if self.is_production and self.mail.backend == "smtp" and self.mail.sender.endswith("@localhost>"):
+            raise ConfigError("Set PULSE_MAIL_FROM to a real sender address (e.g. 'Pulse <pulse@example.se>'): "
+                              "mail servers reject or filter mail from @localhost.")
         for name in ("session_idle_minutes", "session_max_hours", "max_upload_bytes", "login_max_failures",
                      "login_window_seconds", "password_reset_minutes"):
             if getattr(self, name) <= 0:

@@ -89,11 +89,11 @@ def forgot_password() -> Response | str | tuple[str, int]:
                           link=f"{cfg.base_url}{url_for('auth.reset_password', token=token)}",
                           minutes=cfg.password_reset_minutes)
             except MailError:
+                # Answer exactly as for an unknown address (the failure is logged by pulse.mail): an error
+                # page here would tell anyone which addresses have accounts while mail is down.
                 db.rollback()
-                form.form_errors.append(_("The e-mail could not be sent. Try again later or ask an "
-                                          "administrator."))
-                return render_template("auth/forgot.html", form=form), 503
-            record_audit(db, "auth.password_reset_requested", f"person:{person.id}", actor=person)
+            else:
+                record_audit(db, "auth.password_reset_requested", f"person:{person.id}", actor=person)
         db.commit()
         # The same answer whether or not the address is known, so the form cannot reveal who works here.
         flash(_("If the address belongs to an account, we have sent a link to it. It is valid for "

@@ -41,3 +41,12 @@ def test_valid_mail_settings_pass() -> None:
     MailConfig().validate()
     MailConfig(backend="smtp", smtp_host="mail.example.se", smtp_username="pulse", smtp_password="x",
                sender="Pulse – Företaget <pulse@företag.se>").validate()
+
+
+def test_production_smtp_needs_a_real_sender() -> None:
+    from pulse.config import Config, ConfigError
+
+    env = {"PULSE_ENV": "production", "PULSE_SECRET_KEY": "x" * 40, "PULSE_SMTP_HOST": "smtp.example.se"}
+    with pytest.raises(ConfigError, match="PULSE_MAIL_FROM"):
+        Config.from_env(env)
+    assert Config.from_env({**env, "PULSE_MAIL_FROM": "Pulse <pulse@example.se>"}).mail.smtp_host == "smtp.example.se"

@@ -169,3 +169,18 @@ def test_password_change_ends_other_sessions(app: Flask, org) -> None:  # type: 
     assert response.status_code == 302
     assert first.get("/staff/").status_code == 200
     assert second.get("/staff/").status_code == 302
+
+
+def test_forgot_password_answers_the_same_when_mail_fails(client: FlaskClient, org, app: Flask,  # type: ignore[no-untyped-def]
+                                                          monkeypatch) -> None:
+    from pulse import mail
+
+    class Broken:
+        def send(self, message: object) -> None:
+            raise mail.MailError("server down")
+
+    monkeypatch.setitem(app.extensions, "pulse.mailer", Broken())
+    known = client.post("/staff/password/forgot", data={"email": "employee@example.org"}, follow_redirects=True)
+    unknown = client.post("/staff/password/forgot", data={"email": "stranger@example.org"}, follow_redirects=True)
+    assert known.status_code == unknown.status_code == 200
+    assert known.get_data(as_text=True) == unknown.get_data(as_text=True)
