@@ -1,0 +1,377 @@
+"""The one gate that decides what may be shown.
+
+Every results page, chart, export and API response is built from what these functions return, and they read
+only frozen releases (pulse.models.release) — never answers, never ad-hoc queries over them. A unit outside the
+viewer's scope, or not in the release, is reported exactly like a unit that does not exist.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from dataclasses import dataclass, field
+from weakref import WeakKeyDictionary
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from pulse.models import Question, Release, ReleaseCell, Round, RoundQuestion, Survey, Unit
+from pulse.scales import SCALES
+from pulse.services.org import Scope
+from pulse.stats import Change, change, index
+
+
+class NotVisibleError(LookupError):
+    """The release or unit does not exist, or the viewer may not see it (the two are never told apart)."""
+
+
+class NotReleasedError(LookupError):
+    """The round has not been closed and released yet."""
+
+
+@dataclass(frozen=True)
+class QuestionInfo:
+    code: str
+    version: int
+    area: str
+    scale: str
+    sensitive: bool
+    reverse: bool
+    text_sv: str
+    text_en: str
+
+    def text(self, language: str) -> str:
+        return self.text_en if language == "en" else self.text_sv
+
+
+@dataclass(frozen=True)
+class Figures:
+    """One question in one cell, as published. ``n is None`` means hidden ("too few answers")."""
+
+    n: int | None = None
+    mean: float | None = None
+    censor: str | None = None
+    sd: float | None = None
+    dist: tuple[int, ...] | None = None
+    enps: float | None = None
+    yes: float | None = None
+    skip: float | None = None
+    flag: bool = False
+
+    @property
+    def shown(self) -> bool:
+        return self.n is not None
+
+
+HIDDEN = Figures()
+
+
+@dataclass(frozen=True)
+class CellView:
+    unit_id: int
+    kind: str
+    name: str
+    published: bool
+    respondents: int | None
+    invited: int | None
+    figures: dict[str, Figures]
+
+    @property
+    def participation(self) -> int | None:
+        """Whole per cent, only where the participation figure may be shown."""
+        if not self.published or not self.invited or self.respondents is None:
+            return None
+        return int(100 * self.respondents / self.invited)
+
+    def get(self, code: str) -> Figures:
+        return self.figures.get(code, HIDDEN)
+
+
+@dataclass(frozen=True)
+class ReleaseInfo:
+    id: int
+    version: int
+    round_id: int
+    round_number: int
+    survey_id: int
+    survey_name: str
+    opened_at: dt.datetime
+    closed_at: dt.datetime
+    created_at: dt.datetime
+    k: int
+    k_dist: int
+    k_comments: int
+    questions: tuple[QuestionInfo, ...]
+
+
+@dataclass(frozen=True)
+class ReleaseData:
+    """A whole frozen release, parsed once (cached per process: releases never change)."""
+
+    info: ReleaseInfo
+    cells: dict[tuple[int, str], CellView]
+    parents: dict[int, int | None]
+    children: dict[int, list[int]]
+
+    def total(self, unit_id: int) -> CellView:
+        return self.cells[(unit_id, "total")]
+
+    def remainder(self, unit_id: int) -> CellView | None:
+        return self.cells.get((unit_id, "remainder"))
+
+    def subtree(self, unit_id: int) -> list[int]:
+        result, stack = [], [unit_id]
+        while stack:
+            unit = stack.pop()
+            result.append(unit)
+            stack.extend(reversed(self.children.get(unit, [])))
+        return result
+
+
+def _figures(raw: dict[str, object]) -> Figures:
+    dist = raw.get("dist")
+    return Figures(n=raw.get("n"), mean=raw.get("mean"), censor=raw.get("censor"), sd=raw.get("sd"),  # type: ignore[arg-type]
+                   dist=tuple(dist) if isinstance(dist, list) else None, enps=raw.get("enps"),  # type: ignore[arg-type]
+                   yes=raw.get("yes"), skip=raw.get("skip"), flag=bool(raw.get("flag")))  # type: ignore[arg-type]
+
+
+#: Parsed releases per database (engine): frozen releases never change, so they are parsed once per process.
+_cache: WeakKeyDictionary[Engine, dict[int, ReleaseData]] = WeakKeyDictionary()
+_cache_lock = threading.Lock()
+
+
+def load_release(session: Session, release_id: int) -> ReleaseData:
+    """The release, parsed.
+
+    :raises NotVisibleError: when there is no such release.
+    """
+    engine = session.get_bind().engine
+    with _cache_lock:
+        cached = _cache.setdefault(engine, {}).get(release_id)
+    if cached is not None:
+        return cached
+    data = _parse(session, release_id)
+    with _cache_lock:
+        store = _cache.setdefault(engine, {})
+        if len(store) > 512:
+            store.clear()
+        store[release_id] = data
+    return data
+
+
+def _parse(session: Session, release_id: int) -> ReleaseData:
+    release = session.get(Release, release_id)
+    if release is None:
+        raise NotVisibleError(release_id)
+    rnd = session.get_one(Round, release.round_id)
+    survey = session.get_one(Survey, rnd.survey_id)
+    questions = tuple(
+        QuestionInfo(q.code, q.version, q.area, q.scale, q.sensitive, q.reverse, q.text_sv, q.text_en)
+        for q in session.scalars(select(Question).join(RoundQuestion, RoundQuestion.question_id == Question.id)
+                                 .where(RoundQuestion.round_id == rnd.id).order_by(RoundQuestion.position)))
+    rows = session.execute(select(ReleaseCell, Unit.name).join(Unit, Unit.id == ReleaseCell.unit_id)
+                           .where(ReleaseCell.release_id == release_id)).all()
+    cells: dict[tuple[int, str], CellView] = {}
+    parents: dict[int, int | None] = {}
+    for cell, name in rows:
+        figures = {code: _figures(raw) for code, raw in json.loads(cell.stats).items()}
+        cells[(cell.unit_id, cell.kind)] = CellView(cell.unit_id, cell.kind, name, cell.published, cell.respondents,
+                                                    cell.invited, figures)
+        if cell.kind == "total":
+            parents[cell.unit_id] = cell.parent_id
+    children: dict[int, list[int]] = {u: [] for u in parents}
+    for unit, parent in parents.items():
+        if parent is not None and parent in children:
+            children[parent].append(unit)
+    for kids in children.values():
+        kids.sort(key=lambda u: cells[(u, "total")].name.casefold())
+    assert rnd.closed_at is not None
+    info = ReleaseInfo(release.id, release.version, rnd.id, rnd.number, survey.id, survey.name, rnd.opened_at,
+                       rnd.closed_at, release.created_at, release.min_group_size, release.min_dist_size,
+                       release.min_comment_size, questions)
+    return ReleaseData(info, cells, parents, children)
+
+
+def _check_unit(data: ReleaseData, unit_id: int, scope: Scope) -> None:
+    if (unit_id, "total") not in data.cells or not scope.allows(unit_id):
+        raise NotVisibleError(unit_id)
+
+
+def latest_release_ids(session: Session, survey_id: int | None = None) -> list[int]:
+    """The newest version of every released round, newest round first."""
+    newest = (select(Release.round_id, func.max(Release.version).label("version")).group_by(Release.round_id)
+              .subquery())
+    query = (select(Release.id).join(newest, (newest.c.round_id == Release.round_id)
+                                     & (newest.c.version == Release.version))
+             .join(Round, Round.id == Release.round_id).order_by(Round.closed_at.desc(), Round.id.desc()))
+    if survey_id is not None:
+        query = query.where(Round.survey_id == survey_id)
+    return list(session.scalars(query))
+
+
+@dataclass(frozen=True)
+class Visible:
+    """A release and the top units of it that the viewer may see."""
+
+    release: ReleaseInfo
+    units: list[CellView]
+
+
+def visible_releases(session: Session, scope: Scope) -> list[Visible]:
+    """Releases the viewer may see, with the highest units of each inside their scope."""
+    result = []
+    for release_id in latest_release_ids(session):
+        data = load_release(session, release_id)
+        tops = [u for u in data.parents if scope.allows(u)
+                and not (data.parents[u] is not None and scope.allows(data.parents[u]))]  # type: ignore[arg-type]
+        if tops:
+            result.append(Visible(data.info, sorted((data.total(u) for u in tops), key=lambda c: c.name.casefold())))
+    return result
+
+
+@dataclass(frozen=True)
+class QuestionRow:
+    question: QuestionInfo
+    now: Figures
+    before: Figures
+    change: Change | None
+
+
+@dataclass(frozen=True)
+class UnitResult:
+    release: ReleaseInfo
+    unit: CellView
+    remainder: CellView | None
+    children: list[CellView]
+    rows: list[QuestionRow]
+    strengths: list[QuestionRow]
+    concerns: list[QuestionRow]
+    flags: list[QuestionRow]
+    index: float | None
+    previous: ReleaseInfo | None
+    parent_visible: int | None = None
+    breadcrumbs: list[CellView] = field(default_factory=list)
+
+
+def _comparable(figures: Figures) -> tuple[float, float, int] | None:
+    if figures.mean is None or figures.sd is None or figures.n is None:
+        return None
+    return figures.mean, figures.sd, figures.n
+
+
+def _score(row: QuestionRow) -> float | None:
+    """How good a result is on 0–1 (reversed items flipped), for strengths and concerns."""
+    scale = SCALES.get(row.question.scale)
+    if scale is None or row.now.mean is None or row.question.sensitive:
+        return None
+    position = (row.now.mean - scale.minimum) / (scale.maximum - scale.minimum)
+    return 1 - position if row.question.reverse else position
+
+
+def unit_result(session: Session, release_id: int, unit_id: int, scope: Scope) -> UnitResult:
+    """Everything the overview page of one unit shows, from one release (and the one before, for change).
+
+    :raises NotVisibleError: unknown release or unit, or outside the viewer's scope.
+    """
+    data = load_release(session, release_id)
+    _check_unit(data, unit_id, scope)
+    previous = _previous(session, data.info)
+    before_cell = previous.total(unit_id) if previous and (unit_id, "total") in previous.cells else None
+    unit = data.total(unit_id)
+    rows = []
+    for question in data.info.questions:
+        now = unit.get(question.code)
+        before = before_cell.get(question.code) if before_cell else HIDDEN
+        a, b = _comparable(before), _comparable(now)
+        rows.append(QuestionRow(question, now, before, change(a, b) if a and b else None))
+    scored = [(s, r) for r in rows if (s := _score(r)) is not None]
+    scored.sort(key=lambda pair: pair[0])
+    concerns = [r for s, r in scored[:3] if s < 0.75]
+    strengths = [r for s, r in reversed(scored[-3:]) if s >= 0.5 and r not in concerns]
+    means = [(r.now.mean, SCALES[r.question.scale], r.question.reverse) for r in rows
+             if r.now.mean is not None and not r.question.sensitive and r.question.scale in ("agree5", "freq5")]
+    crumbs = []
+    parent = data.parents.get(unit_id)
+    while parent is not None and scope.allows(parent):
+        crumbs.append(data.total(parent))
+        parent = data.parents.get(parent)
+    return UnitResult(
+        release=data.info, unit=unit, remainder=data.remainder(unit_id),
+        children=[data.total(c) for c in data.children.get(unit_id, [])], rows=rows, strengths=strengths,
+        concerns=concerns, flags=[r for r in rows if r.now.flag], index=index(means) if means else None,
+        previous=previous.info if previous else None, breadcrumbs=list(reversed(crumbs)))
+
+
+def _previous(session: Session, info: ReleaseInfo) -> ReleaseData | None:
+    ids = latest_release_ids(session, info.survey_id)
+    older = [load_release(session, i) for i in ids]
+    earlier = [d for d in older if d.info.round_number < info.round_number]
+    return max(earlier, key=lambda d: d.info.round_number) if earlier else None
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    release: ReleaseInfo
+    figures: Figures
+
+
+@dataclass(frozen=True)
+class Trend:
+    unit: CellView
+    survey_name: str
+    #: question code → points in round order (hidden points included, so gaps show).
+    series: dict[str, list[TrendPoint]]
+    questions: dict[str, QuestionInfo]
+    releases: list[ReleaseInfo]
+
+
+def trend(session: Session, survey_id: int, unit_id: int, scope: Scope) -> Trend:
+    """One unit's published figures across every released round of a survey, oldest first."""
+    datas = [load_release(session, i) for i in reversed(latest_release_ids(session, survey_id))]
+    datas = [d for d in datas if (unit_id, "total") in d.cells]
+    if not datas or not scope.allows(unit_id):
+        raise NotVisibleError(unit_id)
+    series: dict[str, list[TrendPoint]] = {}
+    questions: dict[str, QuestionInfo] = {}
+    for data in datas:
+        cell = data.total(unit_id)
+        for question in data.info.questions:
+            questions[question.code] = question
+            series.setdefault(question.code, []).append(TrendPoint(data.info, cell.get(question.code)))
+    return Trend(datas[-1].total(unit_id), datas[-1].info.survey_name, series, questions, [d.info for d in datas])
+
+
+@dataclass(frozen=True)
+class HeatRow:
+    cell: CellView
+    depth: int
+    #: area → mean position 0–100 (None = too few answers)
+    areas: dict[str, float | None]
+
+
+def heatmap(session: Session, release_id: int, unit_id: int, scope: Scope) -> tuple[list[str], list[HeatRow]]:
+    """Units of the viewer's subtree × areas, each an index 0–100 from the area's published means.
+
+    Sensitive items are left out: they are never crossed with anything.
+    """
+    data = load_release(session, release_id)
+    _check_unit(data, unit_id, scope)
+    by_area: dict[str, list[QuestionInfo]] = {}
+    for question in data.info.questions:
+        if not question.sensitive and question.scale in ("agree5", "freq5"):
+            by_area.setdefault(question.area, []).append(question)
+    areas = list(by_area)
+    rows = []
+    depth = {unit_id: 0}
+    for unit in data.subtree(unit_id):
+        if unit != unit_id:
+            depth[unit] = depth[data.parents[unit]] + 1  # type: ignore[index]
+        cell = data.total(unit)
+        values: dict[str, float | None] = {}
+        for area, questions in by_area.items():
+            means = [(f.mean, SCALES[q.scale], q.reverse) for q in questions
+                     if (f := cell.get(q.code)).mean is not None]
+            values[area] = index(means) if means else None
+        rows.append(HeatRow(cell, depth[unit], values))
+    return areas, rows
