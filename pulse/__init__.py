@@ -59,7 +59,7 @@ def create_app(config: Config | None = None, *, database: Database | None = None
     app.extensions["pulse.passwords"] = Passwords(time_cost=config.argon2_time_cost,
                                                   memory_kib=config.argon2_memory_kib)
 
-    from pulse import admin, answer_api, auth, errors, public, respond, staff
+    from pulse import admin, answer_api, auth, errors, public, respond, results, staff
 
     app.register_blueprint(public.bp)
     app.register_blueprint(respond.bp)
@@ -67,6 +67,8 @@ def create_app(config: Config | None = None, *, database: Database | None = None
     app.register_blueprint(auth.bp, url_prefix=STAFF_PREFIX)
     app.register_blueprint(staff.bp, url_prefix=STAFF_PREFIX)
     app.register_blueprint(admin.bp, url_prefix=f"{STAFF_PREFIX}/admin")
+    app.register_blueprint(results.bp, url_prefix=f"{STAFF_PREFIX}/results")
+    results.init_app(app)
     errors.init_app(app)
     auth.init_app(app)
 

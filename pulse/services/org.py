@@ -104,3 +104,9 @@ def people_in_unit(session: Session, unit_id: int, *, include_left: bool = False
     if not include_left:
         query = query.where(Person.status != PersonStatus.LEFT)
     return list(session.scalars(query))
+
+
+def safety_scope(session: Session, person: Person) -> Scope:
+    """Only the person's safety area (with everything below): what they moderate as safety representative."""
+    roots = set(session.scalars(select(SafetyAreaUnit.unit_id).where(SafetyAreaUnit.person_id == person.id)))
+    return Scope(False, frozenset(load_tree(session).subtree(roots))) if roots else Scope(False, frozenset())

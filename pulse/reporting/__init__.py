@@ -1,0 +1,1 @@
+"""Charts and exports, built only from the disclosure gate's views (never from models)."""

@@ -1,0 +1,65 @@
+"""CSV and XLSX exports of the release cells a viewer may see, marked exactly as on screen."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+
+from flask_babel import gettext as _
+
+from pulse.disclosure import ReleaseData
+from pulse.results.format import mean_text, too_few
+
+
+def _rows(data: ReleaseData, unit_ids: list[int], language: str) -> Iterator[list[object]]:
+    info = data.info
+    yield [_("Survey"), info.survey_name]
+    yield [_("Round"), info.round_number]
+    yield [_("Closed"), info.closed_at.date().isoformat()]
+    yield [_("Release version"), info.version, _("computed"), info.created_at.date().isoformat()]
+    yield [_("Thresholds"), f"k={info.k}", f"k_dist={info.k_dist}", f"k_comments={info.k_comments}"]
+    yield [_("Hidden figures are shown as “%(label)s”, whether nobody or too few answered.", label=too_few())]
+    yield []
+    header: list[object] = [_("Unit"), _("Part"), _("Answered"), _("Participation %")]
+    for question in info.questions:
+        header += [f"{question.code} v{question.version}: {question.text(language)}", f"{question.code} n"]
+    yield header
+    for unit in unit_ids:
+        for kind in ("total", "remainder"):
+            cell = data.cells.get((unit, kind))
+            if cell is None:
+                continue
+            row: list[object] = [cell.name, _("whole unit") if kind == "total" else _("directly in the unit"),
+                                 cell.respondents if cell.published else too_few(),
+                                 cell.participation if cell.participation is not None else ""]
+            for question in info.questions:
+                figures = cell.get(question.code)
+                row += [mean_text(figures, question), figures.n if figures.shown else ""]
+            yield row
+
+
+def to_csv(data: ReleaseData, unit_ids: list[int], language: str) -> bytes:
+    out = io.StringIO()
+    # Semicolons and a BOM: what Swedish Excel opens directly.
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerows(_rows(data, unit_ids, language))
+    return ("\ufeff" + out.getvalue()).encode()
+
+
+def to_xlsx(data: ReleaseData, unit_ids: list[int], language: str) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = _("Results")[:31]
+    for row in _rows(data, unit_ids, language):
+        sheet.append([str(v) if v is not None and not isinstance(v, int | float) else v for v in row])
+    for cell in sheet[8]:
+        cell.font = Font(bold=True)
+    sheet.freeze_panes = "C9"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
