@@ -39,7 +39,7 @@ def build(session: Session, app: Flask, sizes: dict[str, int], answer_share: flo
     for n, (email, (link, _)) in enumerate(sorted(opened.credentials.items())):
         if email == "boss@example.org" or (n % 10) >= answer_share * 10:
             continue
-        team = email.rstrip("0123456789@example.org")
+        team = email.split("@")[0].rstrip("0123456789")
         comment = f"kommentar {email}" if comment_every and n % comment_every == 0 else None
         answer_service.submit(session, keys(app).token, link, {"OSA-WL1": 2 + len(team) % 3, "OSA-VI1": 0},
                               comment, now=MONDAY)
@@ -78,15 +78,12 @@ def test_releases_are_frozen(session: Session, app: Flask) -> None:
     rnd, _, _ = build(session, app, {"alfa": 6, "beta": 6})
     with pytest.raises(Exception, match="frozen"):
         session.execute(update(Release).values(created_by="someone else"))
-        session.flush()
     session.rollback()
     with pytest.raises(Exception, match="frozen"):
         session.execute(text("UPDATE release_cell SET respondents = 99"))
-        session.flush()
     session.rollback()
     with pytest.raises(Exception, match="frozen"):
         session.execute(text("DELETE FROM release_cell"))
-        session.flush()
     session.rollback()
 
 
