@@ -1,0 +1,140 @@
+"""Results pages, exports and comment moderation on the demo organisation (history made through the real
+close path), for each role."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from pulse.demo import DEMO_PASSWORD
+from pulse.models import AuditEntry, Comment, Person, Release, Round, Unit
+
+
+@pytest.fixture
+def demo(runner: FlaskCliRunner, session: Session) -> dict[str, int]:
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    units = {u.key: u.id for u in session.scalars(select(Unit))}
+    latest = session.scalar(select(Release.id).order_by(Release.id.desc()).limit(1))
+    assert latest is not None
+    return {**units, "release": latest}
+
+
+def sign_in(client: FlaskClient, who: str, session: Session, language: str = "sv") -> None:
+    email = {"manager": "helena.enhetschef@exempelstad.se", "office": "kontorschef.rinkeby@exempelstad.se",
+             "safety": "samira.skyddsombud@exempelstad.se", "employee": "elsa.medarbetare@exempelstad.se",
+             "admin": "ada.administrator@exempelstad.se"}[who]
+    session.execute(Person.__table__.update().where(Person.email == email).values(language=language))
+    session.commit()
+    response = client.post("/staff/login", data={"email": email, "password": DEMO_PASSWORD})
+    assert response.status_code == 302
+
+
+def test_manager_sees_protected_results_for_their_units(client: FlaskClient, demo, session: Session) -> None:  # type: ignore[no-untyped-def]
+    sign_in(client, "manager", session)
+    index = client.get("/staff/results/").get_data(as_text=True)
+    assert "Enheten för medborgarservice" in index
+    url = f"/staff/results/{demo['release']}/units/{demo['jarva-mbk']}"
+    page = client.get(url)
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Medborgarkontor Husby" in text and "svarade" in text  # Swedish page
+    # Hidden cells all carry the same neutral label.
+    assert "för få svar" in text
+    # Outside the manager's scope: exactly like a unit that does not exist.
+    assert client.get(f"/staff/results/{demo['release']}/units/{demo['jarva-fritid']}").status_code == 404
+    assert client.get(f"/staff/results/{demo['release']}/units/999999").status_code == 404
+    assert client.get(f"/staff/results/999999/units/{demo['jarva-mbk']}").status_code == 404
+    views = session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "release.view"))
+    assert views == 1
+
+
+def test_trends_heatmap_and_chart(client: FlaskClient, demo, session: Session) -> None:  # type: ignore[no-untyped-def]
+    sign_in(client, "manager", session, "en")
+    survey = session.scalar(select(Round.survey_id).limit(1))
+    page = client.get(f"/staff/results/surveys/{survey}/units/{demo['jarva-mbk']}/trends")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "<table" in text and "Round 6" in text
+    chart_url = re.search(r'src="([^"]+/charts/[^"]+\.svg)"', text)
+    assert chart_url
+    chart = client.get(chart_url.group(1))
+    assert chart.mimetype == "image/svg+xml"
+    assert b"<title id=\"chart-title\">" in chart.data and b"<desc" in chart.data
+    heat = client.get(f"/staff/results/{demo['release']}/units/{demo['jarva-mbk']}/heatmap")
+    assert heat.status_code == 200 and "Index per unit and area" in heat.get_data(as_text=True)
+    assert client.get(f"/staff/results/surveys/{survey}/units/{demo['jarva-mbk']}/charts/nope.svg").status_code == 404
+
+
+def test_exports_mark_hidden_cells_as_on_screen(client: FlaskClient, demo, session: Session) -> None:  # type: ignore[no-untyped-def]
+    sign_in(client, "manager", session, "en")
+    base = f"/staff/results/{demo['release']}/units/{demo['jarva-mbk']}"
+    csv_response = client.get(base + "/export.csv")
+    assert csv_response.status_code == 200 and csv_response.mimetype == "text/csv"
+    text = csv_response.data.decode("utf-8-sig")
+    assert "Thresholds;k=6;k_dist=10;k_comments=10" in text
+    assert "Release version;1" in text
+    assert "too few answers" in text
+    assert "Medborgarkontor Fritid" not in text and "Fritidsgård" not in text  # outside the scope
+    xlsx = client.get(base + "/export.xlsx")
+    book = load_workbook(io.BytesIO(xlsx.data))
+    values = [c.value for row in book.active.iter_rows() for c in row]  # type: ignore[union-attr]
+    assert "too few answers" in values and "Enheten för medborgarservice" in values
+    exports = session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "release.export"))
+    assert exports == 2
+
+
+def test_roles_without_results(client: FlaskClient, demo, session: Session) -> None:  # type: ignore[no-untyped-def]
+    url = f"/staff/results/{demo['release']}/units/{demo['jarva-mbk']}"
+    assert client.get(url).status_code == 302  # not signed in
+    sign_in(client, "employee", session)
+    assert client.get(url).status_code == 403
+    assert client.get("/staff/results/moderation").status_code == 403
+
+
+def test_open_round_has_no_results_yet(client: FlaskClient, demo, session: Session) -> None:  # type: ignore[no-untyped-def]
+    sign_in(client, "manager", session, "en")
+    open_round = session.scalar(select(Round.id).where(Round.status == "open"))
+    response = client.get(f"/staff/results/rounds/{open_round}")
+    assert response.status_code == 409 and "still open" in response.get_data(as_text=True)
+    closed = session.scalar(select(Round.id).where(Round.status == "closed").limit(1))
+    assert client.get(f"/staff/results/rounds/{closed}").status_code == 302
+    assert client.get("/staff/results/rounds/99999").status_code == 404
+
+
+def test_moderation_then_managers_see_released_comments(app: Flask, demo, session: Session) -> None:  # type: ignore[no-untyped-def]
+    safety, manager = app.test_client(), app.test_client()
+    sign_in(safety, "safety", session, "en")
+    queue = safety.get("/staff/results/moderation").get_data(as_text=True)
+    ids = re.findall(r'action="/staff/results/moderation/([0-9a-f-]+)', queue)
+    assert ids, queue[:2000]
+    first, *rest = ids
+    assert safety.post(f"/staff/results/moderation/{first}", data={"decision": "redacted",
+                                                                   "redacted": "[name removed] needs help"}).status_code == 302
+    for comment_id in rest:
+        assert safety.post(f"/staff/results/moderation/{comment_id}", data={"decision": "withheld"}).status_code == 302
+    assert safety.post(f"/staff/results/moderation/{first}", data={"decision": "nonsense"}).status_code == 400
+    assert safety.post(f"/staff/results/moderation/{first}", data={"decision": "redacted", "redacted": " "}).status_code == 400
+    assert safety.post("/staff/results/moderation/not-a-comment", data={"decision": "released"}).status_code == 404
+    session.rollback()
+    comment = session.get_one(Comment, first)
+    assert comment.status == "redacted"
+    entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "comment.redacted"))
+    assert entry is not None and "name removed" not in entry.details
+    # A comment placed outside the safety area cannot be moderated by this safety representative.
+    tensta = session.scalar(select(Comment.id).where(Comment.home_unit_id == demo["mbk-tensta"]).limit(1))
+    if tensta:
+        assert safety.post(f"/staff/results/moderation/{tensta}", data={"decision": "released"}).status_code == 404
+    sign_in(manager, "manager", session, "en")
+    release_of_comment = session.scalar(select(Release.id).where(Release.round_id == comment.round_id))
+    page = manager.get(f"/staff/results/{release_of_comment}/units/{demo['jarva-mbk']}/comments")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "[name removed] needs help" in text
+    # Managers cannot moderate.
+    assert manager.get("/staff/results/moderation").status_code == 403
