@@ -11,12 +11,13 @@ from pulse.models.answering import (
     SchedulerLease,
 )
 from pulse.models.audit import AuditEntry
-from pulse.models.auth import PasswordReset, RateLimitBucket
+from pulse.models.auth import ApiToken, PasswordReset, RateLimitBucket
 from pulse.models.org import Management, OrgImport, Person, PersonStatus, SafetyAreaUnit, Unit
 from pulse.models.release import Release, ReleaseCell
 from pulse.models.survey import Question, Round, RoundQuestion, Survey, SurveyQuestion, SurveyUnit
 
 __all__ = [
+    "ApiToken",
     "AuditEntry",
     "Comment",
     "Invitation",
