@@ -58,7 +58,6 @@ class LiveServer:
     unit_ids: dict[str, int]
     person_ids: dict[str, int]
     language: str = "sv"
-    outbox: Path = field(default_factory=Path)
     #: Things a module's tests make once and share, such as a reset link (three per address and hour).
     memo: dict[str, Any] = field(default_factory=dict)
 
@@ -71,14 +70,6 @@ class LiveServer:
             assert person is not None
             db.expunge(person)
             return person
-
-    def update_person(self, email: str, **values: object) -> None:
-        with self.database.session() as db:
-            person = db.scalar(select(Person).where(Person.email == email))
-            assert person is not None
-            for name, value in values.items():
-                setattr(person, name, value)
-            db.commit()
 
     def reset_path(self, email: str) -> str:
         """A fresh, valid password-reset path for ``email``, made the way the forgot-password form makes it."""
@@ -117,7 +108,7 @@ def serve(tmp: Path, *, language: str = "sv") -> Iterator[LiveServer]:
     thread.start()
     try:
         yield LiveServer(url=f"http://127.0.0.1:{server.server_port}", app=app, database=database, emails=emails,
-                         unit_ids=unit_ids, person_ids=person_ids, language=language, outbox=config.outbox_dir)
+                         unit_ids=unit_ids, person_ids=person_ids, language=language)
     finally:
         server.shutdown()
         thread.join(timeout=5)
