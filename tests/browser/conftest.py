@@ -1,0 +1,192 @@
+"""Browser fixtures: the real app served over HTTP in a background thread, driven by headless Chromium.
+
+CSRF protection stays on here: every form is filled in and submitted the way a person would.
+
+One Chromium is started per test session. Tests that change data get a fresh server and database each
+(``live_server``); the page-by-page scans share one server per module and language (``site``), because they
+only read.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from pulse import create_app
+from pulse.db import Base, Database
+from pulse.models import Person
+from tests.conftest import make_config
+from tests.factories import PASSWORD, Org
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext, Page
+
+CHROMIUM = Path(os.environ.get("PULSE_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+#: The Accept-Language each page language is asked for with (the staff locale comes from the person).
+LOCALES = {"sv": "sv-SE", "en": "en-GB"}
+#: A generous limit, so the page-by-page scans never trip the per-client sign-in limit.
+SIGN_IN_LIMIT = 1000
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+
+@dataclass
+class LiveServer:
+    """The app running at ``url``, with the seeded organisation's e-mail addresses by role."""
+
+    url: str
+    app: Flask
+    database: Database
+    emails: dict[str, str]
+    #: Database ids of the seeded units (by unit key) and people (by role).
+    unit_ids: dict[str, int]
+    person_ids: dict[str, int]
+    language: str = "sv"
+    #: Things a module's tests make once and share, such as a reset link (three per address and hour).
+    memo: dict[str, Any] = field(default_factory=dict)
+
+    def __call__(self, path: str) -> str:
+        return self.url + path
+
+    def person(self, email: str) -> Person:
+        with self.database.session() as db:
+            person = db.scalar(select(Person).where(Person.email == email))
+            assert person is not None
+            db.expunge(person)
+            return person
+
+    def reset_path(self, email: str) -> str:
+        """A fresh, valid password-reset path for ``email``, made the way the forgot-password form makes it."""
+        from pulse.context import config, key
+        from pulse.crypto import KeyPurpose
+        from pulse.services import auth as auth_service
+
+        with self.app.app_context(), self.database.session() as db:
+            created = auth_service.request_password_reset(
+                db, key(KeyPurpose.TOKEN_HASH), key(KeyPurpose.RATE_LIMIT), email=email,
+                valid_minutes=config().password_reset_minutes)
+            assert created is not None
+            db.commit()
+            return f"/staff/password/reset/{created[1]}"
+
+
+@contextmanager
+def serve(tmp: Path, *, language: str = "sv") -> Iterator[LiveServer]:
+    """Serve a fresh app with the test organisation (everyone speaking ``language``) until the block ends."""
+    config = make_config(f"sqlite:///{tmp / 'browser.db'}", tmp, login_max_failures=SIGN_IN_LIMIT)
+    database = Database(config.database_url)
+    Base.metadata.create_all(database.engine)
+    with database.session() as db:
+        org = Org(db)
+        emails = org.emails
+        people = {"admin": org.admin, "manager": org.manager, "safety_rep": org.safety, "employee": org.employee}
+        for person in people.values():
+            person.language = language
+        db.commit()
+        unit_ids = {unit.key: unit.id for unit in (org.root, org.dept, org.team_a, org.team_b, org.other)}
+        person_ids = {role: person.id for role, person in people.items()}
+    app = create_app(config, database=database)
+    assert app.config["WTF_CSRF_ENABLED"], "the browser tests submit real forms with CSRF tokens"
+    server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield LiveServer(url=f"http://127.0.0.1:{server.server_port}", app=app, database=database, emails=emails,
+                         unit_ids=unit_ids, person_ids=person_ids, language=language)
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+        server.server_close()
+        database.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        if os.environ.get("PULSE_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"PULSE_REQUIRE_BROWSER=1 but there is no Chromium at {CHROMIUM}")
+        pytest.skip(f"the browser tests need Chromium at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[LiveServer]:
+    """A server with its own fresh database, for a test that changes data."""
+    with serve(tmp_path) as server:
+        yield server
+
+
+@pytest.fixture(scope="module", params=["sv", "en"])
+def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A server shared by a module's read-only tests, once with everyone speaking Swedish, once English."""
+    with serve(tmp_path_factory.mktemp(f"site-{request.param}"), language=request.param) as server:
+        yield server
+
+
+def new_context(browser: Browser, language: str = "sv", **options: Any) -> BrowserContext:
+    context = browser.new_context(locale=LOCALES[language], **options)
+    context.set_default_timeout(5000)
+    return context
+
+
+@pytest.fixture
+def context(browser: Browser) -> Iterator[BrowserContext]:
+    """A fresh browser profile (no cookies) asking for Swedish pages."""
+    context = new_context(browser)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Page:
+    return context.new_page()
+
+
+def sign_in(page: Page, server: LiveServer, email: str, password: str = PASSWORD) -> None:
+    """Sign in through the sign-in form and wait for the staff start page."""
+    page.goto(server("/staff/login"))
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/staff/$"))
+
+
+@pytest.fixture(scope="module")
+def tabs(browser: Browser, site: LiveServer) -> Iterator[Callable[[str | None], Page]]:
+    """One browser tab on ``site`` per role (None: not signed in), signed in once and reused by the module.
+
+    Reusing a tab instead of opening one per test more than halves the time of the page-by-page scans.
+    """
+    made: dict[str | None, Page] = {}
+
+    def get(role: str | None) -> Page:
+        if role not in made:
+            made[role] = new_context(browser, site.language).new_page()
+            if role is not None:
+                sign_in(made[role], site, site.emails[role])
+        return made[role]
+
+    yield get
+    for tab in made.values():
+        tab.context.close()
