@@ -25,7 +25,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from pulse import create_app
 from pulse.db import Base, Database
-from pulse.models import Person
+from pulse.models import Person, Release
 from tests.conftest import make_config
 from tests.factories import PASSWORD, Org
 
@@ -86,6 +86,40 @@ class LiveServer:
             return f"/staff/password/reset/{created[1]}"
 
 
+def seed_rounds(app: Any, database: Database, unit_ids: dict[str, int], language: str) -> dict[str, Any]:
+    """A survey of the department with one closed, released round (with comments) and one open round, made
+    through the real services; returns the ids and unused credentials of the open round."""
+    import datetime as dt
+
+    from pulse.models import Unit
+    from pulse.services import answers as answer_service
+    from pulse.services import scheduler
+    from tests.factories import make_person
+    from tests.rounds import keys, make_survey, open_with_credentials
+
+    with database.session() as db:
+        for team in ("team-a", "team-b"):
+            unit = db.get_one(Unit, unit_ids[team])
+            for i in range(5):
+                make_person(db, f"{team}-{i}@example.org", unit=unit, password=None, language=language)
+        db.commit()
+        survey = make_survey(db, [db.get_one(Unit, unit_ids["dept"])])
+        first = open_with_credentials(db, app, survey)
+        now = first.round.opened_at + dt.timedelta(hours=1)
+        for n, (link, _) in enumerate(first.credentials.values()):
+            answer_service.submit(db, keys(app).token, link, {"OSA-WL1": 1 + n % 5, "OSA-NPS": n % 11},
+                                  "Mer tid för dokumentation, tack." if n % 3 == 0 else None, now=now)
+        db.commit()
+        with app.app_context():
+            scheduler.close_round(db, db.get_one(type(first.round), first.round.id), keys(app),
+                                  now=first.round.closes_at)
+        db.commit()
+        second = open_with_credentials(db, app, survey, now=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
+        release_id = db.scalar(select(Release.id).limit(1))
+        return {"survey": survey.id, "closed_round": first.round.id, "open_round": second.round.id,
+                "release": release_id, "codes": [code for _, code in second.credentials.values()]}
+
+
 @contextmanager
 def serve(tmp: Path, *, language: str = "sv") -> Iterator[LiveServer]:
     """Serve a fresh app with the test organisation (everyone speaking ``language``) until the block ends."""
@@ -103,12 +137,13 @@ def serve(tmp: Path, *, language: str = "sv") -> Iterator[LiveServer]:
         person_ids = {role: person.id for role, person in people.items()}
     app = create_app(config, database=database)
     assert app.config["WTF_CSRF_ENABLED"], "the browser tests submit real forms with CSRF tokens"
+    rounds = seed_rounds(app, database, unit_ids, language)
     server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield LiveServer(url=f"http://127.0.0.1:{server.server_port}", app=app, database=database, emails=emails,
-                         unit_ids=unit_ids, person_ids=person_ids, language=language)
+                         unit_ids=unit_ids, person_ids=person_ids, language=language, memo=rounds)
     finally:
         server.shutdown()
         thread.join(timeout=5)

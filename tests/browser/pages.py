@@ -103,6 +103,46 @@ def _audit_verify(page: Page, server: LiveServer) -> None:
     assert "/staff/admin/audit/verify" in page.url
 
 
+def _code(server: LiveServer, *, spend: bool) -> str:
+    """A typed code of the open round: shared for looking, a fresh one for each answer that is sent."""
+    codes: list[str] = server.memo["codes"]
+    return codes.pop() if spend else codes[0]
+
+
+def _answer_page(page: Page, server: LiveServer) -> None:
+    visit(f"/r?lang={server.language}")(page, server)
+    page.fill("#credential", _code(server, spend=False))
+    with page.expect_navigation() as navigation:
+        page.locator("#start-form button[type=submit]").click()
+    assert navigation.value is not None and navigation.value.status == 200
+    assert page.locator("#answer-form fieldset").count() >= 4
+
+
+def _thanks_page(page: Page, server: LiveServer) -> None:
+    visit(f"/r?lang={server.language}")(page, server)
+    page.fill("#credential", _code(server, spend=True))
+    with page.expect_navigation():
+        page.locator("#start-form button[type=submit]").click()
+    page.locator("label[for='q-OSA-WL1-4']").click()
+    with page.expect_navigation() as navigation:
+        page.locator("#answer-form button[type=submit]").click()
+    assert navigation.value is not None and navigation.value.status == 200
+    assert page.locator("#thanks").count() == 1
+
+
+def _unknown_code(page: Page, server: LiveServer) -> None:
+    visit(f"/r?lang={server.language}")(page, server)
+    page.fill("#credential", "WRONG-CODE-0000")
+    with page.expect_navigation() as navigation:
+        page.locator("#start-form button[type=submit]").click()
+    assert navigation.value is not None and navigation.value.status == 404
+    assert page.locator(".error-summary").is_visible()
+
+
+def _release(server: LiveServer, suffix: str = "") -> str:
+    return f"/staff/results/{server.memo['release']}/units/{server.unit_ids['dept']}{suffix}"
+
+
 PAGES = [
     PageSpec("public-start", None, visit("/")),
     PageSpec("sign-in", None, visit("/staff/login")),
@@ -129,5 +169,32 @@ PAGES = [
     PageSpec("not-found-public", None, visit("/no-such-page", 404)),
     PageSpec("not-found-staff", "admin", visit("/staff/admin/units/999999", 404)),
     PageSpec("forbidden", "employee", visit("/staff/admin/units", 403)),
+    # Answering (no sign-in, no cookie).
+    PageSpec("privacy", None, visit("/privacy")),
+    PageSpec("respond-landing", None, visit("/r")),
+    PageSpec("respond-unknown-code", None, _unknown_code),
+    PageSpec("respond-answer", None, _answer_page),
+    PageSpec("respond-thanks", None, _thanks_page),
+    PageSpec("respond-mine", None, visit("/r/mine")),
+    PageSpec("answer-now", "employee", visit("/staff/")),
+    # Surveys, questions and rounds.
+    PageSpec("admin-questions", "admin", visit("/staff/admin/questions")),
+    PageSpec("admin-question", "admin", visit("/staff/admin/questions/OSA-WL1")),
+    PageSpec("admin-question-new", "admin", visit("/staff/admin/questions/new")),
+    PageSpec("admin-surveys", "admin", visit("/staff/admin/surveys")),
+    PageSpec("admin-survey", "admin", visit(lambda s: f"/staff/admin/surveys/{s.memo['survey']}")),
+    PageSpec("admin-survey-new", "admin", visit("/staff/admin/surveys/new")),
+    PageSpec("admin-round", "admin", visit(lambda s: f"/staff/admin/rounds/{s.memo['open_round']}")),
+    PageSpec("rounds-safety-rep", "safety_rep", visit("/staff/rounds")),
+    PageSpec("round-integrity", "safety_rep", visit(lambda s: f"/staff/rounds/{s.memo['closed_round']}")),
+    # Results.
+    PageSpec("results-index", "manager", visit("/staff/results/")),
+    PageSpec("results-unit", "safety_rep", visit(lambda s: _release(s))),
+    PageSpec("results-heatmap", "safety_rep", visit(lambda s: _release(s, "/heatmap"))),
+    PageSpec("results-comments", "safety_rep", visit(lambda s: _release(s, "/comments"))),
+    PageSpec("results-trends", "safety_rep", visit(
+        lambda s: f"/staff/results/surveys/{s.memo['survey']}/units/{s.unit_ids['dept']}/trends")),
+    PageSpec("results-not-yet", "manager", visit(lambda s: f"/staff/results/rounds/{s.memo['open_round']}", 409)),
+    PageSpec("moderation", "safety_rep", visit("/staff/results/moderation")),
 ]
 PAGE_IDS = [spec.name for spec in PAGES]
