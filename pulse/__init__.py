@@ -59,11 +59,12 @@ def create_app(config: Config | None = None, *, database: Database | None = None
     app.extensions["pulse.passwords"] = Passwords(time_cost=config.argon2_time_cost,
                                                   memory_kib=config.argon2_memory_kib)
 
-    from pulse import admin, answer_api, auth, errors, public, respond, results, staff
+    from pulse import admin, answer_api, api, auth, errors, public, respond, results, staff
 
     app.register_blueprint(public.bp)
     app.register_blueprint(respond.bp)
     app.register_blueprint(answer_api.bp)
+    app.register_blueprint(api.bp)
     app.register_blueprint(auth.bp, url_prefix=STAFF_PREFIX)
     app.register_blueprint(staff.bp, url_prefix=STAFF_PREFIX)
     app.register_blueprint(admin.bp, url_prefix=f"{STAFF_PREFIX}/admin")

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.http import HTTP_STATUS_CODES
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,8 @@ def render_error(code: int, exc: HTTPException) -> tuple[Response | str, int]:
     title = str(TITLES.get(code, TITLES[400 if code < 500 else 500]))
     message = _message(code, exc)
     if request.path.startswith("/api/"):
-        return jsonify({"error": {"status": code, "title": title, "message": message}}), code
+        name = HTTP_STATUS_CODES.get(code, "error").lower().replace(" ", "_").replace("'", "")
+        return jsonify({"error": {"status": code, "code": name, "message": f"{title}. {message}"}}), code
     return render_template("errors/error.html", code=code, title=title, message=message), code
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectField
+from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from pulse.forms import choices
@@ -29,3 +29,8 @@ class ChangePasswordForm(FlaskForm):
     confirm = PasswordField(_l("Repeat the new password"),
                             validators=[DataRequired(_l("Repeat the new password.")),
                                         EqualTo("password", _l("The two passwords are not the same."))])
+
+
+class ApiTokenForm(FlaskForm):
+    name = StringField(_l("What the token is for"), description=_l("For example “Power BI” or “HR dashboard”."),
+                       validators=[DataRequired(_l("Say what the token is for.")), Length(max=100)])

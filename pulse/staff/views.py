@@ -15,7 +15,7 @@ from pulse.services import auth as auth_service
 from pulse.services.org import Role, people_in_unit, unit_rows
 from pulse.services.rounds import round_status, visible_rounds
 from pulse.staff import bp
-from pulse.staff.forms import ChangePasswordForm, SettingsForm
+from pulse.staff.forms import ApiTokenForm, ChangePasswordForm, SettingsForm
 
 
 @bp.route("/")
@@ -58,7 +58,21 @@ def settings() -> Response | str | tuple[str, int]:
                 return redirect(url_for("staff.settings"))
         else:
             status = 400
-    return render_template("staff/settings.html", form=form, password_form=password_form), status
+    return _settings_page(form=form, password_form=password_form, status=status)
+
+
+def _settings_page(*, form: SettingsForm | None = None, password_form: ChangePasswordForm | None = None,
+                   token_form: ApiTokenForm | None = None, new_secret: str | None = None,
+                   status: int = 200) -> tuple[str, int]:
+    from pulse.services import apitokens
+
+    person = current_person()
+    assert person is not None
+    return render_template(
+        "staff/settings.html", form=form or SettingsForm(prefix="settings", language=person.language),
+        password_form=password_form or ChangePasswordForm(prefix="password"),
+        token_form=token_form or ApiTokenForm(prefix="token"), new_secret=new_secret, action=ActionForm(),
+        tokens=apitokens.tokens_of(get_session(), person.id)), status
 
 
 @bp.route("/units")
@@ -119,3 +133,41 @@ def round_integrity(round_id: int) -> str:
         abort(404)
     return render_template("admin/round.html", status=round_status(db, rnd), action=ActionForm(),
                            questions=[rq.question for rq in rnd.questions])
+
+
+@bp.route("/settings/tokens", methods=["POST"])
+@staff_required()
+def create_token() -> str | tuple[str, int]:
+    """Create a personal API token; its secret is shown once, on this page only."""
+    from pulse.services import apitokens
+
+    person = current_person()
+    assert person is not None
+    form = ApiTokenForm(prefix="token")
+    if not form.validate_on_submit():
+        return _settings_page(token_form=form, status=400)
+    db = get_session()
+    token, secret = apitokens.create_token(db, key(KeyPurpose.TOKEN_HASH), person, form.name.data or "")
+    record_audit(db, "api_token.create", f"api_token:{token.id}", {"name": token.name})
+    db.commit()
+    return _settings_page(new_secret=secret)
+
+
+@bp.route("/settings/tokens/<int:token_id>/revoke", methods=["POST"])
+@staff_required()
+def revoke_token(token_id: int) -> Response:
+    from pulse.services import apitokens
+
+    person = current_person()
+    assert person is not None
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    db = get_session()
+    try:
+        apitokens.revoke(db, person.id, token_id)
+    except apitokens.TokenError:
+        abort(404)
+    record_audit(db, "api_token.revoke", f"api_token:{token_id}")
+    db.commit()
+    flash(_("The token is revoked. Programs using it can no longer read results."), "success")
+    return redirect(url_for("staff.settings"))

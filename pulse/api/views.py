@@ -1,0 +1,162 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Response, g, jsonify, request
+
+from pulse import disclosure
+from pulse.api import bp
+from pulse.api.openapi import document
+from pulse.context import key, record_audit
+from pulse.crypto import KeyPurpose
+from pulse.db import get_session, utcnow
+from pulse.models import Round
+from pulse.security import writes_db
+from pulse.services import apitokens
+from pulse.services import questions as question_service
+from pulse.services.org import roles_of, scope_of
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _error(status: int, code: str, message: str) -> tuple[Response, int]:
+    response = jsonify({"error": {"status": status, "code": code, "message": message}})
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="pulse"'
+    return response, status
+
+
+def token_required(view: F) -> F:
+    """Bearer token authentication; the token's owner's scope applies to every response."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        header = request.headers.get("Authorization", "")
+        scheme, _, secret = header.partition(" ")
+        if scheme.lower() != "bearer" or not secret.strip():
+            return _error(401, "missing_token", "Send a personal API token: Authorization: Bearer <token>.")
+        db = get_session()
+        try:
+            person = apitokens.authenticate(db, key(KeyPurpose.TOKEN_HASH), secret.strip(), now=utcnow())
+        except apitokens.TokenError:
+            return _error(401, "invalid_token", "The token is unknown or revoked.")
+        g.api_person = person
+        g.api_scope = scope_of(db, person, roles_of(db, person))
+        return view(*args, **kwargs)
+
+    return wrapped  # type: ignore[return-value]
+
+
+def _release_json(info: disclosure.ReleaseInfo) -> dict[str, object]:
+    return {
+        "id": info.id, "version": info.version, "created_at": info.created_at.isoformat(),
+        "round": {"id": info.round_id, "number": info.round_number, "opened_at": info.opened_at.isoformat(),
+                  "closed_at": info.closed_at.isoformat()},
+        "survey": {"id": info.survey_id, "name": info.survey_name},
+        "thresholds": {"k": info.k, "k_dist": info.k_dist, "k_comments": info.k_comments},
+        "questions": [{"code": q.code, "version": q.version, "area": q.area, "scale": q.scale,
+                       "sensitive": q.sensitive, "text": {"sv": q.text_sv, "en": q.text_en}} for q in info.questions],
+    }
+
+
+def _one_decimal(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def _whole(value: float | None) -> int | None:
+    return None if value is None else round(value)
+
+
+def _figures_json(figures: disclosure.Figures, question: disclosure.QuestionInfo) -> dict[str, object] | None:
+    """The figures as shown on screen (means to one decimal, shares whole per cents); None when hidden."""
+    if not figures.shown:
+        return None
+    out: dict[str, object] = {"version": question.version, "answered": figures.n}
+    if question.scale != "yesno":
+        out["mean"] = _one_decimal(figures.mean)
+        out["censored"] = figures.censor
+    if figures.dist is not None:
+        out["distribution"] = list(figures.dist)
+        out["sd"] = _one_decimal(figures.sd)
+        out["prefer_not_to_say_percent"] = _whole(figures.skip)
+    if figures.enps is not None:
+        out["enps"] = _whole(figures.enps)
+    if question.scale == "yesno":
+        out["yes_percent"] = _whole(figures.yes)
+        out["flag"] = figures.flag
+    return out
+
+
+def _cell_json(cell: disclosure.CellView, parent: int | None, info: disclosure.ReleaseInfo) -> dict[str, object]:
+    return {
+        "unit_id": cell.unit_id, "name": cell.name, "part": cell.kind, "parent_id": parent,
+        "published": cell.published, "respondents": cell.respondents if cell.published else None,
+        "participation_percent": cell.participation,
+        "questions": {q.code: _figures_json(cell.get(q.code), q) for q in info.questions} if cell.published else {},
+    }
+
+
+@bp.route("/api/v1/releases")
+@token_required
+def releases() -> Response:
+    visible = disclosure.visible_releases(get_session(), g.api_scope)
+    return jsonify({"releases": [{**_release_json(v.release), "units": [c.unit_id for c in v.units]}
+                                 for v in visible]})
+
+
+@bp.route("/api/v1/releases/<int:release_id>/units/<int:unit_id>")
+@token_required
+@writes_db
+def release_unit(release_id: int, unit_id: int) -> Response | tuple[Response, int]:
+    db = get_session()
+    try:
+        disclosure.unit_result(db, release_id, unit_id, g.api_scope)
+        data = disclosure.load_release(db, release_id)
+    except disclosure.NotVisibleError:
+        return _error(404, "not_found", "No such release or unit (or it is outside your scope).")
+    cells = []
+    for unit in data.subtree(unit_id):
+        if not g.api_scope.allows(unit):
+            continue
+        cells.append(_cell_json(data.total(unit), data.parents.get(unit), data.info))
+        remainder = data.remainder(unit)
+        if remainder is not None:
+            cells.append(_cell_json(remainder, unit, data.info))
+    record_audit(db, "release.api_view", f"release:{release_id}", {"unit": unit_id}, actor=g.api_person)
+    db.commit()
+    return jsonify({"release": _release_json(data.info), "unit_id": unit_id, "cells": cells})
+
+
+@bp.route("/api/v1/rounds/<int:round_id>/release")
+@token_required
+def round_release(round_id: int) -> Response | tuple[Response, int]:
+    """The newest release of a round — or a clear "not yet" while the round is open."""
+    db = get_session()
+    rnd = db.get(Round, round_id)
+    if rnd is None:
+        return _error(404, "not_found", "No such round.")
+    ids = [i for i in disclosure.latest_release_ids(db, rnd.survey_id)
+           if disclosure.load_release(db, i).info.round_id == round_id]
+    if rnd.status == "open" or not ids:
+        return _error(409, "not_released", "The round is still open: no results exist until it closes.")
+    visible = [v for v in disclosure.visible_releases(db, g.api_scope) if v.release.id == ids[0]]
+    if not visible:
+        return _error(404, "not_found", "No such round (or it is outside your scope).")
+    return jsonify({**_release_json(visible[0].release), "units": [c.unit_id for c in visible[0].units]})
+
+
+@bp.route("/api/v1/questions")
+@token_required
+def questions() -> Response:
+    return jsonify({"questions": [
+        {"code": q.code, "version": q.version, "area": q.area, "scale": q.scale, "sensitive": q.sensitive,
+         "prefer_not_to_say": q.allow_skip, "pack": q.pack, "attribution": q.attribution,
+         "text": {"sv": q.text_sv, "en": q.text_en}}
+        for q in question_service.current_questions(get_session())]})
+
+
+@bp.route("/api/v1/openapi.json")
+def openapi() -> Response:
+    return jsonify(document())
