@@ -20,7 +20,6 @@ import json
 import os
 import platform
 import queue
-import resource
 import shutil
 import socket
 import sqlite3
@@ -275,24 +274,172 @@ def count_pending(url: str) -> int:
     return count
 
 
-# --- W5 ----------------------------------------------------------------------------------------------------
+# --- W5, W2, W3 (one generated organisation, kept for the later workloads) -----------------------------------
 
 
-def w5(size: str) -> dict[str, Any]:
-    workdir = Path(tempfile.mkdtemp(prefix="pulse-w5-"))
-    try:
-        env = environment(f"sqlite:///{workdir / 'pulse.db'}", workdir)
-        pulse_cli(env, "db", "upgrade")
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+def w5(size: str, workdir: Path) -> dict[str, Any]:
+    env = environment(f"sqlite:///{workdir / 'pulse.db'}", workdir)
+    pulse_cli(env, "db", "upgrade")
+    started = time.perf_counter()
+    output, peak_mb = run_measured([str(BIN / "pulse"), "demo", "--size", size], env)
+    seconds = time.perf_counter() - started
+    return {"id": "W5", "backend": "sqlite", "size": size, "seconds": seconds, "peak_rss_mb": peak_mb,
+            "output": output.strip().splitlines()[0], "goal": "< 180 s (reference)", "met": seconds < 180}
+
+
+def run_measured(command: list[str], env: dict[str, str]) -> tuple[str, float]:
+    """Run a command and return its output and its peak memory (MB), measured by the child itself."""
+    wrapper = ("import resource, runpy, sys; sys.argv = sys.argv[1:]; "
+               "code = 0\ntry:\n    runpy.run_path(sys.argv[0], run_name='__main__')\n"
+               "except SystemExit as exc:\n    code = exc.code or 0\n"
+               "print('PEAK_KIB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+               "sys.exit(code)")
+    result = subprocess.run([sys.executable, "-c", wrapper, *command], env=env, capture_output=True, text=True,
+                            check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
+    peak = next((int(line.split()[1]) for line in result.stderr.splitlines() if line.startswith("PEAK_KIB")), 0)
+    return result.stdout, peak / 1024
+
+
+CLOSE_SCRIPT = """
+import json, sys, time, resource
+from zoneinfo import ZoneInfo
+from sqlalchemy import select
+from pulse import create_app
+from pulse.db import get_database, utcnow
+from pulse.models import Invitation, Round, Survey
+from pulse.services import answers, rounds, scheduler
+app = create_app()
+mode = sys.argv[1]
+with app.app_context():
+    db = get_database(app)
+    keys = scheduler.round_keys()
+    tz = ZoneInfo(app.config["PULSE"].timezone)
+    if mode == "prepare":
+        with db.session(write=True) as s:
+            survey = s.scalar(select(Survey))
+            rnd = rounds.open_round(s, survey, keys, now=utcnow(), tz=tz)
+            ids = list(s.scalars(select(Invitation.id).where(Invitation.round_id == rnd.id)))
+            creds = [rounds.issue_credentials(s, i, keys.token, kinds=("web",))["web"] for i in ids]
+            s.commit()
+        import random
+        rng = random.Random(1)
+        with db.session(write=True) as s:
+            n = 0
+            for c in creds:
+                if rng.random() < 0.68:
+                    answers.submit(s, keys.token, c, {"OSA-WL1": rng.randint(1, 5), "OSA-SP1": rng.randint(1, 5),
+                                   "OSA-VI1": 0}, "En kommentar." if rng.random() < 0.1 else None, now=utcnow())
+                    n += 1
+            s.commit()
+        print(json.dumps({"round": rnd.id, "answers": n}))
+    else:
+        with db.session(write=True) as s:
+            rnd = s.scalar(select(Round).where(Round.status == "open"))
+            started = time.perf_counter()
+            result = scheduler.close_round(s, rnd, keys, now=utcnow())
+            s.commit()
+            seconds = time.perf_counter() - started
+        print(json.dumps({"seconds": seconds, "answers": result.answers}))
+"""
+
+
+def w2(workdir: Path) -> dict[str, Any]:
+    """Close one round of the reference organisation: open the sealed pool, shuffle, store, release, audit."""
+    env = environment(f"sqlite:///{workdir / 'pulse.db'}", workdir)
+    prepared = json.loads(subprocess.run([sys.executable, "-c", CLOSE_SCRIPT, "prepare"], env=env,
+                                         capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1])
+    script = workdir / "close.py"
+    script.write_text(CLOSE_SCRIPT)
+    output, peak_mb = run_measured([str(script), "close"], env)
+    closed = json.loads(output.strip().splitlines()[-1])
+    return {"id": "W2", "backend": "sqlite", "answers": closed["answers"], "prepared": prepared,
+            "seconds": closed["seconds"], "peak_rss_mb": peak_mb, "goal": "< 10 s, peak < 1 GB",
+            "met": closed["seconds"] < 10 and peak_mb < 1024}
+
+
+class Browser:
+    """A signed-in staff client over real HTTP (cookies, CSRF), for W3."""
+
+    def __init__(self, port: int) -> None:
+        import http.cookiejar
+        import urllib.request
+
+        self.base = f"http://127.0.0.1:{port}"
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+
+    def get(self, path: str) -> tuple[int, str, float]:
+        import urllib.error
+
         started = time.perf_counter()
-        output = pulse_cli(env, "demo", "--size", size)
-        seconds = time.perf_counter() - started
-        peak_kib = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+        try:
+            with self.opener.open(self.base + path, timeout=60) as response:
+                body = response.read().decode("utf-8", "replace")
+                return response.status, body, time.perf_counter() - started
+        except urllib.error.HTTPError as exc:
+            return exc.code, "", time.perf_counter() - started
+
+    def sign_in(self, email: str, password: str) -> None:
+        import re
+
+        _, page, _ = self.get("/staff/login")
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+        assert token, "no CSRF token on the sign-in page"
+        data = urllib.parse.urlencode({"csrf_token": token.group(1), "email": email, "password": password}).encode()
+        with self.opener.open(self.base + "/staff/login", data=data, timeout=60) as response:
+            assert "/staff/login" not in response.url, "sign-in failed"
+
+
+def w3(workdir: Path, repeats: int) -> dict[str, Any]:
+    """An administration's results dashboard: overview, trends (52 rounds, charts), heatmap; cold, then warm."""
+    import re
+
+    env = environment(f"sqlite:///{workdir / 'pulse.db'}", workdir)
+    found = subprocess.run([sys.executable, "-c", (
+        "from pulse import create_app\nfrom pulse.db import get_database\nfrom sqlalchemy import select\n"
+        "from pulse.models import Unit, Release, Round, Person\napp = create_app()\n"
+        "with get_database(app).session() as s:\n"
+        "    unit = s.scalar(select(Unit.id).where(Unit.name == 'Förvaltning 1'))\n"
+        "    people = s.query(Person).filter(Person.unit_id.in_(select(Unit.id))).count()\n"
+        "    rel = s.scalar(select(Release.id).join(Round).order_by(Round.number.desc()).limit(1))\n"
+        "    survey = s.scalar(select(Round.survey_id).limit(1))\n"
+        "    admin = s.scalar(select(Person.email).where(Person.is_admin.is_(True)))\n"
+        "print(unit, rel, survey, admin)")], env=env, capture_output=True, text=True, check=True).stdout.split()
+    unit, release, survey, admin = int(found[0]), int(found[1]), int(found[2]), found[3]
+    server = Server("wsgi:app", env)
+    try:
+        client = Browser(server.port)
+        client.sign_in(admin, "pulse-demo-2026")
+        pages = [f"/staff/results/{release}/units/{unit}", f"/staff/results/surveys/{survey}/units/{unit}/trends",
+                 f"/staff/results/{release}/units/{unit}/heatmap"]
+        cold: dict[str, float] = {}
+        charts: list[str] = []
+        for path in pages:
+            status, body, seconds = client.get(path)
+            assert status == 200, (path, status)
+            cold[path] = seconds
+            charts += re.findall(r'src="(/staff/results/surveys/[^"]+\.svg)"', body)
+        for path in charts:
+            status, _, seconds = client.get(path)
+            assert status == 200, (path, status)
+            cold[path] = seconds
+        warm: list[float] = []
+        for _ in range(repeats):
+            for path in pages + charts:
+                status, _, seconds = client.get(path)
+                assert status == 200
+                warm.append(seconds)
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    return {"id": "W5", "backend": "sqlite", "size": size, "seconds": seconds, "peak_rss_mb": peak_kib / 1024,
-            "output": output.strip().splitlines()[0], "goal": "< 180 s (reference)",
-            "met": seconds < 180}
+        server.stop()
+    cold_page = max(cold[p] for p in pages)
+    cold_dashboard = sum(cold.values())
+    warm_p95 = percentile(warm, 0.95) * 1000
+    return {"id": "W3", "backend": "sqlite", "unit": unit, "requests_per_dashboard": len(pages) + len(charts),
+            "cold_slowest_page_s": cold_page, "cold_dashboard_s": cold_dashboard,
+            "cold": {p: round(v, 3) for p, v in cold.items()}, "warm_median_ms": statistics.median(warm) * 1000,
+            "warm_p95_ms": warm_p95, "goal": "p95 < 150 ms warm, < 1.5 s cold",
+            "met": warm_p95 < 150 and cold_page < 1.5}
 
 
 # --- report ------------------------------------------------------------------------------------------------
@@ -318,7 +465,7 @@ def postgres_version() -> str | None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small preset (under a minute)")
-    parser.add_argument("--only", default="W1,W5", help="comma-separated workloads (W1, W5)")
+    parser.add_argument("--only", default="W1,W2,W3,W5", help="comma-separated workloads (W1, W2, W3, W5)")
     parser.add_argument("--clients", type=int, default=16)
     args = parser.parse_args()
     wanted = {w.strip().upper() for w in args.only.split(",")}
@@ -328,9 +475,19 @@ def main() -> None:
         for backend in backends:
             print(f"W1 on {backend}…", flush=True)
             results.append(w1(backend, "small" if args.quick else "medium", args.clients))
-    if "W5" in wanted:
-        print("W5…", flush=True)
-        results.append(w5("small" if args.quick else "reference"))
+    if wanted & {"W5", "W2", "W3"}:
+        workdir = Path(tempfile.mkdtemp(prefix="pulse-ref-"))
+        try:
+            print("W5…", flush=True)
+            results.append(w5("small" if args.quick else "reference", workdir))
+            if "W3" in wanted:
+                print("W3…", flush=True)
+                results.append(w3(workdir, 3 if args.quick else 20))
+            if "W2" in wanted:
+                print("W2…", flush=True)
+                results.append(w2(workdir))
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
     report = {
         "generated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "quick": args.quick,
@@ -348,6 +505,12 @@ def main() -> None:
             line = (f"{r['per_second']:7.1f} resp/s, request p50 {r['request_median_ms']:.1f} ms p95 "
                     f"{r['request_p95_ms']:.1f} ms, {r['errors']} errors")
             base = f"{r['baseline']['per_second']:7.1f} inserts/s, ratio {r['ratio']:.2f}"
+        elif r["id"] == "W2":
+            line, base = f"{r['seconds']:7.1f} s for {r['answers']} answers, peak {r['peak_rss_mb']:.0f} MB", "—"
+        elif r["id"] == "W3":
+            line = (f"warm p50 {r['warm_median_ms']:.0f} ms p95 {r['warm_p95_ms']:.0f} ms; cold slowest page "
+                    f"{r['cold_slowest_page_s']:.2f} s")
+            base = "—"
         else:
             line, base = f"{r['seconds']:7.1f} s, peak {r['peak_rss_mb']:.0f} MB ({r['size']})", "—"
         print(f"{r['id']:4} {r['backend']:10} {line:58} {base:24} {'yes' if r['met'] else 'NO'}")

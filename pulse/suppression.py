@@ -37,6 +37,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class Kind(StrEnum):
@@ -44,8 +45,9 @@ class Kind(StrEnum):
     REMAINDER = "remainder"
 
 
-@dataclass(frozen=True, order=True)
-class Cell:
+class Cell(NamedTuple):
+    """A unit's total or remainder (a named tuple: hashed and compared often, so it should be cheap)."""
+
     unit: int
     kind: Kind
 
@@ -106,17 +108,18 @@ class Tree:
         if len(order) != len(self.parents):
             raise ValueError("the parent links contain a cycle")
         self.bottom_up = list(reversed(order))
+        self._cells: list[Cell] = []
+        for unit in sorted(self.parents):
+            self._cells.append(Cell(unit, Kind.TOTAL))
+            if self.children[unit]:
+                self._cells.append(Cell(unit, Kind.REMAINDER))
 
     def has_children(self, unit: int) -> bool:
         return bool(self.children[unit])
 
     def cells(self) -> list[Cell]:
-        result = []
-        for unit in sorted(self.parents):
-            result.append(Cell(unit, Kind.TOTAL))
-            if self.children[unit]:
-                result.append(Cell(unit, Kind.REMAINDER))
-        return result
+        """Every cell, in a stable order (computed once)."""
+        return self._cells
 
     def equation(self, unit: int) -> list[Cell]:
         """The terms of ``T(unit) = R(unit) + Σ T(child)`` (only for units with children)."""
@@ -242,7 +245,11 @@ def unexplained(tree: Tree, known: set[Cell], counts: Mapping[Cell, Counts], uni
 
 def known_cells(tree: Tree, published: Iterable[Cell], counts: Mapping[Cell, Counts]) -> set[Cell]:
     """What an attacker knows: the published cells, and every cell nobody was invited to (it is zero)."""
-    return set(published) | {c for c in tree.cells() if not holds_anyone(counts[c])}
+    return set(published) | empty_cells(tree, counts)
+
+
+def empty_cells(tree: Tree, counts: Mapping[Cell, Counts]) -> set[Cell]:
+    return {c for c in tree.cells() if not holds_anyone(counts[c])}
 
 
 def audit(tree: Tree, published: Iterable[Cell], counts: Mapping[Cell, Counts], k: int) -> list[tuple[str, Cell]]:
@@ -288,11 +295,13 @@ def protect(tree: Tree, counts: Mapping[Cell, Counts], k: int, *, forced: Iterab
     findings: list[str] = []
     all_cells = tree.cells()
 
+    empty = empty_cells(tree, counts)
+
     def published() -> set[Cell]:
         return {c for c in all_cells if c not in suppressed}
 
     def known() -> set[Cell]:
-        return known_cells(tree, published() | before, counts)
+        return published() | before | empty
 
     def suppress_smallest(candidates: Iterable[Cell], why: str) -> bool:
         """Suppress the smallest published cell that holds anyone among the candidates."""

@@ -8,8 +8,9 @@ weekly pulse of 8 items + 1 comment for 52 rounds with response rates of 40–90
 
 History rounds are written straight into the final tables in bulk — the shape a closed round leaves behind
 (responses with random keys and no timestamps, encrypted comments, counts per unit) — because sealing and
-opening 730,000 answers one by one would measure the generator, not Pulse. The real open → answer → close path
-is what `pulse demo` (default size) and the tests use.
+opening 730,000 answers one by one would measure the generator, not Pulse; each round's release is then computed
+exactly as at a real close. The real open → answer → close path is what `pulse demo` (default size) and the
+tests use.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from pulse.models import (
     Unit,
 )
 from pulse.services import questions as question_service
+from pulse.services.releases import compute_release
 from pulse.services.rounds import RoundKeys, comment_key, round_context
 from pulse.services.surveys import SurveyInput, create_survey
 
@@ -215,6 +217,8 @@ def generate(session: Session, keys: RoundKeys, *, size: str, now: dt.datetime, 
         rnd.answers, rnd.comments = len(responses), len(texts)
         rnd.roster_added = rnd.roster_removed = rnd.roster_moved = 0
         session.flush()
+        # The same protected, audited release a real close computes.
+        compute_release(session, rnd, created_by="generator", now=closes)
         counts.rounds += 1
         counts.responses += len(responses)
         counts.comments += len(texts)

@@ -265,9 +265,8 @@ def place_comments(session: Session, rnd: Round, tree: Tree, direct: dict[int, C
         pending_people[unit], pending_comments[unit] = people, waiting
     for waiting in pending_comments.values():
         homes.update({c: None for c in waiting})
-    for comment_id, home in homes.items():
-        session.execute(update(Comment).where(Comment.id == comment_id).values(home_unit_id=home),
-                        execution_options={"synchronize_session": False})
+    if homes:
+        session.execute(update(Comment), [{"id": c, "home_unit_id": home} for c, home in homes.items()])
 
 
 def latest_release(session: Session, round_id: int) -> Release | None:
