@@ -156,3 +156,67 @@ def test_gate_hides_units_outside_scope(session: Session, app: Flask) -> None:
         disclosure.unit_result(session, release.id, 999_999, EVERYTHING)
     with pytest.raises(disclosure.NotVisibleError):
         disclosure.unit_result(session, 999_999, teams["alfa"].id, EVERYTHING)
+
+
+def build_answers(session: Session, app: Flask, teams: dict[str, list[int | None]], k: int = 3, k_dist: int = 5):  # type: ignore[no-untyped-def]
+    """Teams whose members answer OSA-WL1 with the given values (None = prefer not to say)."""
+    root = make_unit(session, "root", "Kommun")
+    dept = make_unit(session, "dept", "Avdelning", root)
+    made = {}
+    for name, values in teams.items():
+        made[name] = make_unit(session, name, name, dept)
+        for i in range(len(values)):
+            make_person(session, f"{name}{i}@example.org", unit=made[name], password=None)
+    session.commit()
+    survey = make_survey(session, [dept], min_group_size=k, min_dist_size=k_dist, min_comment_size=k_dist)
+    opened = open_with_credentials(session, app, survey)
+    for name, values in teams.items():
+        for i, value in enumerate(values):
+            link, _ = opened.credentials[f"{name}{i}@example.org"]
+            answer_service.submit(session, keys(app).token, link, {"OSA-WL1": value}, None, now=MONDAY)
+    session.commit()
+    rnd = session.get_one(Round, opened.round.id)
+    with app.app_context():
+        scheduler.close_round(session, rnd, keys(app), now=rnd.closes_at)
+    session.commit()
+    release = session.scalar(select(Release).where(Release.round_id == rnd.id))
+    assert release is not None
+    return disclosure.load_release(session, release.id), made
+
+
+def test_item_level_small_cell(session: Session, app: Flask) -> None:
+    """Six answered, but only two answered this question: the team is shown, this question is not."""
+    data, teams = build_answers(session, app, {"alfa": [4, 5, None, None, None, None], "beta": [3] * 6,
+                                               "gamma": [2] * 6})
+    alfa = data.total(teams["alfa"].id)
+    assert alfa.published and alfa.respondents == 6
+    assert not alfa.get("OSA-WL1").shown
+    # And it cannot be recovered from the department and the other teams either.
+    dept = data.total(data.parents[teams["alfa"].id])  # type: ignore[index]
+    others = [data.total(teams[n].id).get("OSA-WL1") for n in ("beta", "gamma")]
+    assert not (dept.get("OSA-WL1").shown and all(f.shown for f in others))
+
+
+def test_homogeneity_is_censored(session: Session, app: Flask) -> None:
+    """Three people all answering 1: a mean of 1.0 would tell each one's answer, so it shows as a bound."""
+    data, teams = build_answers(session, app, {"alfa": [1, 1, 1], "beta": [4, 3, 5, 4, 2], "gamma": [3, 4, 4]})
+    alfa = data.total(teams["alfa"].id).get("OSA-WL1")
+    assert alfa.shown
+    assert alfa.mean is None and alfa.censor == "low" and alfa.dist is None and alfa.sd is None
+    beta = data.total(teams["beta"].id).get("OSA-WL1")
+    assert beta.dist is not None and beta.mean is not None  # at k_dist the distribution is shown
+
+
+def test_live_results_do_not_exist(client_app_round):  # type: ignore[no-untyped-def]
+    """Nothing is computed while a round is open: the release table is empty until it closes."""
+    session, rnd = client_app_round
+    assert session.scalar(select(func.count()).select_from(Release).where(Release.round_id == rnd.id)) == 0
+
+
+@pytest.fixture
+def client_app_round(session: Session, app: Flask, org):  # type: ignore[no-untyped-def]
+    opened = open_with_credentials(session, app, make_survey(session, [org.dept]))
+    link, _ = opened.credentials["employee@example.org"]
+    answer_service.submit(session, keys(app).token, link, {"OSA-WL1": 3}, None, now=MONDAY)
+    session.commit()
+    return session, opened.round
