@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 
 from pulse.admin import bp
 from pulse.admin.forms import ActionForm, QuestionForm, SurveyForm
-from pulse.auth.session import staff_required
+from pulse.auth.session import current_person, staff_required
 from pulse.context import config, record_audit
 from pulse.db import get_database, get_session, utcnow
 from pulse.forms import choices
@@ -347,3 +347,29 @@ def round_close(round_id: int) -> Response:
     flash(_("The round is closed: %(answers)d answers stored.", answers=result.answers), "success")
     return redirect(url_for("admin.round_page", round_id=round_id))
 
+
+
+@bp.route("/rounds/<int:round_id>/release", methods=["POST"])
+@staff_required(Role.ADMIN)
+def round_recompute(round_id: int) -> Response:
+    """Compute a new release version of a closed round (a correction never edits a frozen release)."""
+    from pulse.services.releases import ReleaseError, compute_release
+
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    db = get_session()
+    rnd = db.get(Round, round_id)
+    if rnd is None:
+        abort(404)
+    person = current_person()
+    try:
+        release = compute_release(db, rnd, created_by=person.email if person else "system", now=utcnow())
+    except ReleaseError:
+        db.rollback()
+        flash(_("The round is still open: there is nothing to release yet."), "error")
+        return redirect(url_for("admin.round_page", round_id=round_id))
+    record_audit(db, "release.create", f"release:{release.id}", {"round": rnd.id, "version": release.version})
+    db.commit()
+    flash(_("Version %(v)d of the release is computed and audited. Earlier versions stay as they were.",
+            v=release.version), "success")
+    return redirect(url_for("admin.round_page", round_id=round_id))

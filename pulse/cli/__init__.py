@@ -28,9 +28,9 @@ def main() -> None:
 
 def init_app(app: Flask) -> None:
     """Register Pulse's command groups on the app, so ``pulse`` (and Flask's test runner) find them."""
-    from pulse.cli import apitokens, audit, db, demo, mail, org, serve, surveys, user
+    from pulse.cli import apitokens, audit, db, demo, mail, org, releases, serve, surveys, user
 
-    for module in (apitokens, audit, db, demo, mail, org, serve, user):
+    for module in (apitokens, audit, db, demo, mail, org, releases, serve, user):
         app.cli.add_command(module.group)
     for command in surveys.groups:
         app.cli.add_command(command)

@@ -220,3 +220,20 @@ def client_app_round(session: Session, app: Flask, org):  # type: ignore[no-unty
     answer_service.submit(session, keys(app).token, link, {"OSA-WL1": 3}, None, now=MONDAY)
     session.commit()
     return session, opened.round
+
+
+def test_recompute_from_the_command_line_and_the_admin_page(session: Session, app: Flask) -> None:
+    rnd, _, _ = build(session, app, {"alfa": 6, "beta": 6})
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["release", "recompute", str(rnd.id)])
+    assert result.exit_code == 0 and "version 2" in result.output and "audit passed" in result.output
+    assert runner.invoke(args=["release", "recompute", "999"]).exit_code == 1
+    client = app.test_client()
+    from tests.factories import make_person as person
+
+    person(session, "root-admin@example.org", admin=True)
+    session.commit()
+    client.post("/staff/login", data={"email": "root-admin@example.org", "password": "correct horse battery staple"})
+    assert client.post(f"/staff/admin/rounds/{rnd.id}/release").status_code == 302
+    session.rollback()
+    assert session.scalar(select(func.max(Release.version)).where(Release.round_id == rnd.id)) == 3
