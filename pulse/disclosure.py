@@ -160,7 +160,19 @@ def load_release(session: Session, release_id: int) -> ReleaseData:
     return data
 
 
-def _parse(session: Session, release_id: int) -> ReleaseData:
+_infos: WeakKeyDictionary[Engine, dict[int, ReleaseInfo]] = WeakKeyDictionary()
+
+
+def release_info(session: Session, release_id: int) -> ReleaseInfo:
+    """A release's round, survey, thresholds and questions — without its cells (cached; cheap when cold).
+
+    :raises NotVisibleError: when there is no such release.
+    """
+    engine = session.get_bind().engine
+    with _cache_lock:
+        cached = _infos.setdefault(engine, {}).get(release_id)
+    if cached is not None:
+        return cached
     release = session.get(Release, release_id)
     if release is None:
         raise NotVisibleError(release_id)
@@ -170,14 +182,28 @@ def _parse(session: Session, release_id: int) -> ReleaseData:
         QuestionInfo(q.code, q.version, q.area, q.scale, q.sensitive, q.reverse, q.text_sv, q.text_en)
         for q in session.scalars(select(Question).join(RoundQuestion, RoundQuestion.question_id == Question.id)
                                  .where(RoundQuestion.round_id == rnd.id).order_by(RoundQuestion.position)))
+    assert rnd.closed_at is not None
+    info = ReleaseInfo(release.id, release.version, rnd.id, rnd.number, survey.id, survey.name, rnd.opened_at,
+                       rnd.closed_at, release.created_at, release.min_group_size, release.min_dist_size,
+                       release.min_comment_size, questions)
+    with _cache_lock:
+        _infos.setdefault(engine, {})[release_id] = info
+    return info
+
+
+def _cell_view(cell: ReleaseCell, name: str) -> CellView:
+    figures = {code: _figures(raw) for code, raw in json.loads(cell.stats).items()}
+    return CellView(cell.unit_id, cell.kind, name, cell.published, cell.respondents, cell.invited, figures)
+
+
+def _parse(session: Session, release_id: int) -> ReleaseData:
+    info = release_info(session, release_id)
     rows = session.execute(select(ReleaseCell, Unit.name).join(Unit, Unit.id == ReleaseCell.unit_id)
                            .where(ReleaseCell.release_id == release_id)).all()
     cells: dict[tuple[int, str], CellView] = {}
     parents: dict[int, int | None] = {}
     for cell, name in rows:
-        figures = {code: _figures(raw) for code, raw in json.loads(cell.stats).items()}
-        cells[(cell.unit_id, cell.kind)] = CellView(cell.unit_id, cell.kind, name, cell.published, cell.respondents,
-                                                    cell.invited, figures)
+        cells[(cell.unit_id, cell.kind)] = _cell_view(cell, name)
         if cell.kind == "total":
             parents[cell.unit_id] = cell.parent_id
     children: dict[int, list[int]] = {u: [] for u in parents}
@@ -186,11 +212,16 @@ def _parse(session: Session, release_id: int) -> ReleaseData:
             children[parent].append(unit)
     for kids in children.values():
         kids.sort(key=lambda u: cells[(u, "total")].name.casefold())
-    assert rnd.closed_at is not None
-    info = ReleaseInfo(release.id, release.version, rnd.id, rnd.number, survey.id, survey.name, rnd.opened_at,
-                       rnd.closed_at, release.created_at, release.min_group_size, release.min_dist_size,
-                       release.min_comment_size, questions)
     return ReleaseData(info, cells, parents, children)
+
+
+def unit_cells(session: Session, release_ids: list[int], unit_id: int) -> dict[int, CellView]:
+    """One unit's total cell in several releases, without parsing the rest of them (trends, change)."""
+    if not release_ids:
+        return {}
+    rows = session.execute(select(ReleaseCell, Unit.name).join(Unit, Unit.id == ReleaseCell.unit_id).where(
+        ReleaseCell.release_id.in_(release_ids), ReleaseCell.unit_id == unit_id, ReleaseCell.kind == "total"))
+    return {cell.release_id: _cell_view(cell, name) for cell, name in rows}
 
 
 def _check_unit(data: ReleaseData, unit_id: int, scope: Scope) -> None:
@@ -220,14 +251,20 @@ class Visible:
 
 def visible_releases(session: Session, scope: Scope) -> list[Visible]:
     """Releases the viewer may see, with the highest units of each inside their scope."""
-    result = []
-    for release_id in latest_release_ids(session):
-        data = load_release(session, release_id)
-        tops = [u for u in data.parents if scope.allows(u)
-                and not (data.parents[u] is not None and scope.allows(data.parents[u]))]  # type: ignore[arg-type]
-        if tops:
-            result.append(Visible(data.info, sorted((data.total(u) for u in tops), key=lambda c: c.name.casefold())))
-    return result
+    ids = latest_release_ids(session)
+    if not ids:
+        return []
+    query = (select(ReleaseCell, Unit.name).join(Unit, Unit.id == ReleaseCell.unit_id)
+             .where(ReleaseCell.release_id.in_(ids), ReleaseCell.kind == "total"))
+    if not scope.everything:
+        query = query.where(ReleaseCell.unit_id.in_(scope.unit_ids))
+    by_release: dict[int, list[CellView]] = {}
+    for cell, name in session.execute(query):
+        # The highest units of the release the viewer may see: those whose parent they may not see.
+        if cell.parent_id is None or not scope.allows(cell.parent_id):
+            by_release.setdefault(cell.release_id, []).append(_cell_view(cell, name))
+    return [Visible(release_info(session, i), sorted(by_release[i], key=lambda c: c.name.casefold()))
+            for i in ids if i in by_release]
 
 
 @dataclass(frozen=True)
@@ -276,8 +313,8 @@ def unit_result(session: Session, release_id: int, unit_id: int, scope: Scope) -
     """
     data = load_release(session, release_id)
     _check_unit(data, unit_id, scope)
-    previous = _previous(session, data.info)
-    before_cell = previous.total(unit_id) if previous and (unit_id, "total") in previous.cells else None
+    previous_id = _previous_id(session, data.info)
+    before_cell = unit_cells(session, [previous_id], unit_id).get(previous_id) if previous_id else None
     unit = data.total(unit_id)
     rows = []
     for question in data.info.questions:
@@ -300,14 +337,14 @@ def unit_result(session: Session, release_id: int, unit_id: int, scope: Scope) -
         release=data.info, unit=unit, remainder=data.remainder(unit_id),
         children=[data.total(c) for c in data.children.get(unit_id, [])], rows=rows, strengths=strengths,
         concerns=concerns, flags=[r for r in rows if r.now.flag], index=index(means) if means else None,
-        previous=previous.info if previous else None, breadcrumbs=list(reversed(crumbs)))
+        previous=release_info(session, previous_id) if previous_id else None, breadcrumbs=list(reversed(crumbs)))
 
 
-def _previous(session: Session, info: ReleaseInfo) -> ReleaseData | None:
-    ids = latest_release_ids(session, info.survey_id)
-    older = [load_release(session, i) for i in ids]
-    earlier = [d for d in older if d.info.round_number < info.round_number]
-    return max(earlier, key=lambda d: d.info.round_number) if earlier else None
+def _previous_id(session: Session, info: ReleaseInfo) -> int | None:
+    """The newest release of the survey's latest earlier released round."""
+    earlier = [i for i in latest_release_ids(session, info.survey_id)
+               if release_info(session, i).round_number < info.round_number]
+    return max(earlier, key=lambda i: release_info(session, i).round_number) if earlier else None
 
 
 @dataclass(frozen=True)
@@ -328,18 +365,25 @@ class Trend:
 
 def trend(session: Session, survey_id: int, unit_id: int, scope: Scope) -> Trend:
     """One unit's published figures across every released round of a survey, oldest first."""
-    datas = [load_release(session, i) for i in reversed(latest_release_ids(session, survey_id))]
-    datas = [d for d in datas if (unit_id, "total") in d.cells]
-    if not datas or not scope.allows(unit_id):
+    if not scope.allows(unit_id):
+        raise NotVisibleError(unit_id)
+    ids = list(reversed(latest_release_ids(session, survey_id)))
+    cells = unit_cells(session, ids, unit_id)
+    infos = [release_info(session, i) for i in ids if i in cells]
+    if not infos:
         raise NotVisibleError(unit_id)
     series: dict[str, list[TrendPoint]] = {}
     questions: dict[str, QuestionInfo] = {}
-    for data in datas:
-        cell = data.total(unit_id)
-        for question in data.info.questions:
+    for info in infos:
+        for question in info.questions:
             questions[question.code] = question
-            series.setdefault(question.code, []).append(TrendPoint(data.info, cell.get(question.code)))
-    return Trend(datas[-1].total(unit_id), datas[-1].info.survey_name, series, questions, [d.info for d in datas])
+    for info in infos:
+        asked = {q.code for q in info.questions}
+        for code in questions:
+            # A question a round did not ask (rotation) is a gap, like a hidden figure.
+            figures = cells[info.id].get(code) if code in asked else HIDDEN
+            series.setdefault(code, []).append(TrendPoint(info, figures))
+    return Trend(cells[infos[-1].id], infos[-1].survey_name, series, questions, infos)
 
 
 @dataclass(frozen=True)
