@@ -94,11 +94,13 @@ def person(person_id: int) -> Response | str | tuple[str, int]:
             diff = people_service.update_person(db, person, changes, acting=current_person())
         except people_service.PersonUpdateError as exc:
             db.rollback()
-            form.form_errors.append({
-                "last_admin": _("At least one active administrator must remain. Make someone else an "
-                                "administrator first."),
-                "self_lockout": _("You cannot mark yourself as having left."),
-            }.get(exc.code, _("A unit in the form no longer exists. Reload the page and try again.")))
+            if exc.code == "last_admin":
+                form.is_admin.errors = [_("At least one active administrator must remain. Make someone else an "
+                                          "administrator first.")]
+            elif exc.code == "self_lockout":
+                form.status.errors = [_("You cannot mark yourself as having left.")]
+            else:
+                form.form_errors.append(_("A unit in the form no longer exists. Reload the page and try again."))
             status = 400
         else:
             if diff:

@@ -57,6 +57,10 @@ def login() -> Response | str | tuple[str, int]:
             form.form_errors.append(_("The e-mail address or the password is wrong."))
             status = 401
         else:
+            # A language chosen on the sign-in page is an explicit choice: keep it as the person's setting.
+            chosen = session.get("lang")
+            if chosen and chosen != person.language:
+                person.language = chosen
             record_audit(db, "auth.sign_in", f"person:{person.id}", actor=person)
             db.commit()
             sign_in(person)
