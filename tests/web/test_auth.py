@@ -10,6 +10,7 @@ from pathlib import Path
 
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from pulse.models import AuditEntry, PasswordReset
 from tests.factories import PASSWORD, sign_in
@@ -193,4 +194,4 @@ def test_a_language_chosen_on_the_sign_in_page_is_kept(client: FlaskClient, org,
     sign_in(client, "employee@example.org")
     assert '<html lang="en">' in client.get("/staff/").get_data(as_text=True)
     session.rollback()
-    assert session.get_one(Person, org.employee.id).language == "en"
+    assert session.scalar(select(Person.language).where(Person.id == org.employee.id)) == "en"
