@@ -127,6 +127,8 @@ class Config:
     login_max_failures: int = 5
     login_window_seconds: int = 900
     password_reset_minutes: int = 60
+    #: Days after a round's first release when its raw answers and unreleased comments are deleted.
+    retention_days: int = 30
     #: argon2id cost; tests lower it so the suite stays fast.
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
@@ -172,7 +174,7 @@ class Config:
             raise ConfigError("Set PULSE_MAIL_FROM to a real sender address (e.g. 'Pulse <pulse@example.se>'): "
                               "mail servers reject or filter mail from @localhost.")
         for name in ("session_idle_minutes", "session_max_hours", "max_upload_bytes", "login_max_failures",
-                     "login_window_seconds", "password_reset_minutes"):
+                     "login_window_seconds", "password_reset_minutes", "retention_days"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"PULSE_{name.upper()} must be a positive number.")
 
@@ -223,6 +225,7 @@ class Config:
             login_max_failures=reader.integer("PULSE_LOGIN_MAX_FAILURES", 5),
             login_window_seconds=reader.integer("PULSE_LOGIN_WINDOW_SECONDS", 900),
             password_reset_minutes=reader.integer("PULSE_PASSWORD_RESET_MINUTES", 60),
+            retention_days=reader.integer("PULSE_RETENTION_DAYS", 30),
             log_level=reader.text("PULSE_LOG_LEVEL", "INFO").upper(),
         )
         config.validate()

@@ -364,9 +364,10 @@ def round_recompute(round_id: int) -> Response:
     person = current_person()
     try:
         release = compute_release(db, rnd, created_by=person.email if person else "system", now=utcnow())
-    except ReleaseError:
+    except ReleaseError as exc:
         db.rollback()
-        flash(_("The round is still open: there is nothing to release yet."), "error")
+        flash(_("The raw answers were deleted after the retention time; the existing release is final.")
+              if exc.code == "purged" else _("The round is still open: there is nothing to release yet."), "error")
         return redirect(url_for("admin.round_page", round_id=round_id))
     record_audit(db, "release.create", f"release:{release.id}", {"round": rnd.id, "version": release.version})
     db.commit()

@@ -29,7 +29,10 @@ def recompute_command(round_id: int) -> None:
             raise click.ClickException(f"No round {round_id}.")
         try:
             release = compute_release(session, rnd, created_by="system", now=utcnow())
-        except ReleaseError:
+        except ReleaseError as exc:
+            if exc.code == "purged":
+                raise click.ClickException(f"Round {round_id}'s raw answers were deleted after the retention time; "
+                                           "its existing releases are final.") from None
             raise click.ClickException(f"Round {round_id} is still open: there is nothing to release yet.") from None
         record_audit(session, "release.create", f"release:{release.id}", {"round": rnd.id, "version": release.version})
         session.commit()

@@ -181,7 +181,8 @@ def tick_command(now_text: str | None, every: int | None) -> None:
     while True:
         report = scheduler.tick(current_app._get_current_object(),  # type: ignore[attr-defined]
                                 now=parse_now(now_text))
-        busy = report.closed or report.opened or report.invitations_sent or report.reminders_sent or report.errors
+        busy = (report.closed or report.opened or report.invitations_sent or report.reminders_sent or report.purged
+                or report.errors)
         if every is None or busy:
             click.echo(f"{utcnow().isoformat(timespec='seconds')} {report.summary()}")
         for error in report.errors:

@@ -133,10 +133,13 @@ def _earlier(session: Session, round_id: int) -> tuple[set[Cell], dict[str, set[
 def compute_release(session: Session, rnd: Round, *, created_by: str, now: dt.datetime) -> Release:
     """Compute, audit and freeze a new release version of a closed round (flushes; the caller commits).
 
-    :raises ReleaseError: ``not_closed`` for a round that is still open.
+    :raises ReleaseError: ``not_closed`` for a round that is still open, ``purged`` when its raw answers have
+        been deleted after the retention time.
     """
     if rnd.status != "closed":
         raise ReleaseError("not_closed")
+    if rnd.answers and not session.scalar(select(Response.id).where(Response.round_id == rnd.id).limit(1)):
+        raise ReleaseError("purged")  # the raw answers are gone: the existing releases are all there is
     data = _load(session, rnd)
     tree = data.tree
     k, k_dist = rnd.min_group_size, rnd.min_dist_size
@@ -273,3 +276,28 @@ def latest_release(session: Session, round_id: int) -> Release | None:
     return session.scalar(select(Release).where(Release.round_id == round_id).order_by(Release.version.desc())
                           .limit(1))
 
+
+
+def purge_raw_answers(session: Session, *, now: dt.datetime, retention_days: int) -> dict[str, int]:
+    """Delete the raw answers of rounds whose first release is older than the retention time, and their comments
+    that were never released (released and redacted ones are part of the protected output and stay).
+
+    The frozen releases remain; they are what can be exported or requested afterwards.
+    """
+    from sqlalchemy import delete
+
+    cutoff = now - dt.timedelta(days=retention_days)
+    first = (select(Release.round_id).group_by(Release.round_id)
+             .having(func.min(Release.created_at) <= cutoff))
+    rounds = list(session.scalars(select(Round.id).where(Round.id.in_(first))
+                                  .where(Round.id.in_(select(Response.round_id).distinct())
+                                         | Round.id.in_(select(Comment.round_id).where(
+                                             Comment.status.in_(("pending", "withheld"))).distinct()))))
+    if not rounds:
+        return {"rounds": 0, "responses": 0, "comments": 0}
+    responses = session.execute(delete(Response).where(Response.round_id.in_(rounds)))
+    comments = session.execute(delete(Comment).where(Comment.round_id.in_(rounds),
+                                                     Comment.status.in_(("pending", "withheld"))))
+    session.flush()
+    return {"rounds": len(rounds), "responses": getattr(responses, "rowcount", 0) or 0,
+            "comments": getattr(comments, "rowcount", 0) or 0}

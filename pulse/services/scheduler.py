@@ -39,6 +39,7 @@ class TickReport:
     opened: list[int] = field(default_factory=list)
     invitations_sent: int = 0
     reminders_sent: int = 0
+    purged: int = 0
     errors: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
@@ -46,6 +47,7 @@ class TickReport:
             return "Another tick is running; nothing done."
         return (f"closed rounds: {len(self.closed)}, opened rounds: {len(self.opened)}, "
                 f"invitations sent: {self.invitations_sent}, reminders sent: {self.reminders_sent}"
+                + (f", raw answers deleted: {self.purged}" if self.purged else "")
                 + (f", errors: {len(self.errors)}" if self.errors else ""))
 
 
@@ -108,9 +110,21 @@ def tick(app: Flask, *, now: dt.datetime) -> TickReport:
         for round_id in open_rounds:
             report.invitations_sent += send_mail(database, round_id, keys, reminder=False, now=now, report=report)
             report.reminders_sent += send_mail(database, round_id, keys, reminder=True, now=now, report=report)
+        _purge(database, now, app.config["PULSE"].retention_days, report)
     finally:
         lease.release()
     return report
+
+
+def _purge(database: Database, now: dt.datetime, days: int, report: TickReport) -> None:
+    from pulse.services.releases import purge_raw_answers
+
+    with database.session(write=True) as session:
+        purged = purge_raw_answers(session, now=now, retention_days=days)
+        if purged["rounds"]:
+            record_audit(session, "retention.purge", "answers", purged)
+            report.purged = purged["responses"]
+        session.commit()
 
 
 def _close_due(database: Database, keys: round_service.RoundKeys, now: dt.datetime, report: TickReport) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from pulse import disclosure
-from pulse.models import Comment, Release, ReleaseCell, Round
+from pulse.models import Comment, Release, ReleaseCell, Response, Round
 from pulse.services import answers as answer_service
 from pulse.services import scheduler
 from pulse.services.org import Scope
@@ -237,3 +237,28 @@ def test_recompute_from_the_command_line_and_the_admin_page(session: Session, ap
     assert client.post(f"/staff/admin/rounds/{rnd.id}/release").status_code == 302
     session.rollback()
     assert session.scalar(select(func.max(Release.version)).where(Release.round_id == rnd.id)) == 3
+
+
+def test_raw_answers_are_deleted_after_the_retention_time(session: Session, app: Flask) -> None:
+    import datetime as dt
+
+    rnd, _, teams = build(session, app, {"alfa": 6, "beta": 6, "gamma": 7}, comment_every=2)
+    comments = list(session.scalars(select(Comment).where(Comment.round_id == rnd.id)))
+    assert comments and session.scalar(select(func.count()).select_from(Response)) > 0
+    session.execute(update(Comment).where(Comment.id == comments[0].id).values(status="released"))
+    session.commit()
+    release = session.scalar(select(Release).where(Release.round_id == rnd.id))
+    assert release is not None
+    cells_before = session.scalar(select(func.count()).select_from(ReleaseCell))
+    with app.app_context():
+        early = scheduler.tick(app, now=release.created_at + dt.timedelta(days=29))
+        assert early.purged == 0
+        late = scheduler.tick(app, now=release.created_at + dt.timedelta(days=31))
+    assert late.purged > 0
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(Response)) == 0
+    remaining = list(session.scalars(select(Comment.status).where(Comment.round_id == rnd.id)))
+    assert remaining == ["released"]  # the released comment is part of the protected output
+    assert session.scalar(select(func.count()).select_from(ReleaseCell)) == cells_before
+    with pytest.raises(ReleaseError, match="purged"):
+        compute_release(session, session.get_one(Round, rnd.id), created_by="x", now=release.created_at)
