@@ -82,7 +82,7 @@ def unit_rows(session: Session, scope: Scope | None = None, *, include_inactive:
             select(Person.unit_id, func.count())
             .where(Person.status != PersonStatus.LEFT, Person.unit_id.is_not(None))
             .group_by(Person.unit_id)
-        ).tuples().all()
+        ).all()
     )
     rows = []
     for uid, depth in tree.walk(sort_key=lambda key: units[key].name.casefold()):
