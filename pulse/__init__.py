@@ -52,7 +52,6 @@ def create_app(config: Config | None = None, *, database: Database | None = None
     from pulse.passwords import Passwords
 
     db.init_app(app, database or Database(config.database_url))
-    extensions.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
     mail.init_app(app)
@@ -67,4 +66,7 @@ def create_app(config: Config | None = None, *, database: Database | None = None
     app.register_blueprint(admin.bp, url_prefix=f"{STAFF_PREFIX}/admin")
     errors.init_app(app)
     auth.init_app(app)
+    # CSRF protection last: its check runs before each view, after the signed-in person is known, so a refused
+    # form (or an upload that is too large) is answered in that person's language with the staff menu.
+    extensions.init_app(app)
     return app

@@ -1,0 +1,252 @@
+"""Security headers, CSRF, upload limits, unknown ids, wrong methods and garbage input.
+
+Whatever arrives, Pulse answers with a translated page and the right status, never a 500, and a refused
+request leaves every stored row as it was.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
+
+from tests.factories import Org, sign_in, snapshot
+
+CSRF_MESSAGE = {
+    "en": "The form had expired or did not come from this site. Please fill it in again.",
+    "sv": "Formuläret hade gått ut eller kom inte från den här webbplatsen. Fyll i det igen.",
+}
+TOO_LARGE_MESSAGE = {"en": "Files may be at most 1 MB.", "sv": "Filer får vara högst 1 MB."}
+
+
+def header_values(response: TestResponse) -> dict[str, str]:
+    return {name.lower(): value for name, value in response.headers.items()}
+
+
+def assert_security_headers(response: TestResponse) -> None:
+    headers = header_values(response)
+    csp = headers["content-security-policy"]
+    assert "'unsafe-inline'" not in csp
+    assert "'unsafe-eval'" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert "default-src 'self'" in csp
+    assert headers["referrer-policy"] == "no-referrer"
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["x-frame-options"] == "DENY"
+
+
+@pytest.fixture
+def admin_client(client: FlaskClient, org: Org) -> FlaskClient:
+    sign_in(client, org.emails["admin"])
+    return client
+
+
+@pytest.fixture
+def failing_route(app: Flask) -> str:
+    def boom() -> str:
+        raise RuntimeError("internal detail 8f3a")
+
+    app.add_url_rule("/staff/boom", "boom", boom)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    return "/staff/boom"
+
+
+# --- Headers ------------------------------------------------------------------------------------------------
+
+PUBLIC_RESPONSES = {
+    "public page": ("/", 200),
+    "health check": ("/healthz", 200),
+    "static file": ("/static/css/pulse.css", 200),
+    "public 404": ("/no-such-page", 404),
+    "public 405": ("/healthz", 405),
+    "redirect to sign-in": ("/staff/settings", 302),
+    "sign-in page": ("/staff/login", 200),
+    "staff 404 signed out": ("/staff/no-such-page", 404),
+}
+
+
+@pytest.mark.parametrize("kind", PUBLIC_RESPONSES)
+def test_security_headers_on_every_kind_of_response(kind: str, client: FlaskClient, org: Org) -> None:
+    path, status = PUBLIC_RESPONSES[kind]
+    response = client.open(path, method="POST" if status == 405 else "GET")
+    assert response.status_code == status
+    assert_security_headers(response)
+    response.close()
+
+
+STAFF_RESPONSES = {
+    "staff page": ("GET", "/staff/", 200),
+    "admin page": ("GET", "/staff/admin/units", 200),
+    "csv download": ("GET", "/staff/admin/export/people.csv", 200),
+    "staff redirect": ("GET", "/staff/admin/", 302),
+    "staff 404": ("GET", "/staff/admin/people/999999", 404),
+    "staff 405": ("GET", "/staff/logout", 405),
+    "staff 400": ("POST", "/staff/language", 400),
+}
+
+
+@pytest.mark.parametrize("kind", STAFF_RESPONSES)
+def test_staff_responses_are_never_cached(kind: str, admin_client: FlaskClient) -> None:
+    method, path, status = STAFF_RESPONSES[kind]
+    response = admin_client.open(path, method=method)
+    assert response.status_code == status
+    assert_security_headers(response)
+    assert header_values(response)["cache-control"] == "no-store"
+
+
+def test_staff_403_and_500_pages_have_the_headers_too(client: FlaskClient, org: Org, session: Session,
+                                                      failing_route: str) -> None:
+    org.employee.language = "en"
+    session.commit()
+    sign_in(client, org.emails["employee"])
+    refused = client.get("/staff/admin/units")
+    assert refused.status_code == 403
+    broken = client.get(failing_route)
+    assert broken.status_code == 500
+    assert "Something went wrong on our side" in broken.get_data(as_text=True)
+    assert "internal detail 8f3a" not in broken.get_data(as_text=True)
+    for response in (refused, broken):
+        assert_security_headers(response)
+        assert header_values(response)["cache-control"] == "no-store"
+
+
+def test_pages_need_no_inline_script_or_style(admin_client: FlaskClient, org: Org) -> None:
+    # The CSP forbids inline code, so a page that relied on it would silently break.
+    for path in ("/staff/", "/staff/settings", "/staff/admin/units", f"/staff/admin/people/{org.employee.id}",
+                 "/staff/admin/audit", "/staff/admin/import"):
+        html = admin_client.get(path).get_data(as_text=True)
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), path
+        assert not re.search(r"\sstyle=|<style\b|\son[a-z]+=", html), path
+
+
+# --- CSRF ---------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def csrf_on(app: Flask) -> Iterator[None]:
+    app.config["WTF_CSRF_ENABLED"] = True
+    yield
+    app.config["WTF_CSRF_ENABLED"] = False
+
+
+def csrf_token(client: FlaskClient, path: str, name: str = "csrf_token") -> str:
+    html = client.get(path).get_data(as_text=True)
+    match = re.search(rf'name="{re.escape(name)}"[^>]*value="([^"]+)"', html)
+    assert match, f"no {name} on {path}"
+    return match.group(1)
+
+
+FORGED = {"missing": {}, "forged": {"csrf_token": "IjAwMDAi.forged.token"}}
+
+
+@pytest.mark.parametrize("language", ["sv", "en"])
+@pytest.mark.parametrize("token", FORGED)
+def test_sign_in_without_a_valid_token_is_refused(token: str, language: str, client: FlaskClient, org: Org,
+                                                  session: Session, csrf_on: None) -> None:
+    before = snapshot(session)
+    response = client.post("/staff/login", data={"email": org.admin.email, "password": "x" * 20, **FORGED[token]},
+                           headers={"Accept-Language": language})
+    assert response.status_code == 400
+    assert CSRF_MESSAGE[language] in response.get_data(as_text=True)
+    assert snapshot(session) == before
+    assert client.get("/staff/").status_code == 302
+
+
+@pytest.mark.parametrize("language", ["sv", "en"])
+@pytest.mark.parametrize("token", FORGED)
+def test_settings_without_a_valid_token_are_refused(token: str, language: str, client: FlaskClient, org: Org,
+                                                    session: Session, csrf_on: None) -> None:
+    # The page is in the signed-in person's language, whatever the browser asks for.
+    org.admin.language = language
+    session.commit()
+    sign_in_with_token(client, org.admin.email)
+    before = snapshot(session)
+    other = "en" if language == "sv" else "sv"
+    response = client.post("/staff/settings", data={"settings-language": other, **FORGED[token]},
+                           headers={"Accept-Language": other})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert CSRF_MESSAGE[language] in page
+    # Still signed in: the error page keeps the staff menu.
+    assert org.admin.email in page
+    assert snapshot(session) == before
+
+
+def test_settings_with_the_right_token_are_saved(client: FlaskClient, org: Org, session: Session,
+                                                 csrf_on: None) -> None:
+    sign_in_with_token(client, org.admin.email)
+    token = csrf_token(client, "/staff/settings", "settings-csrf_token")
+    response = client.post("/staff/settings", data={"settings-language": "en", "settings-csrf_token": token})
+    assert response.status_code == 302
+    session.expire_all()
+    assert session.get_one(type(org.admin), org.admin.id).language == "en"
+    session.commit()
+
+
+def sign_in_with_token(client: FlaskClient, email: str) -> None:
+    from tests.factories import PASSWORD
+
+    token = csrf_token(client, "/staff/login")
+    response = client.post("/staff/login", data={"email": email, "password": PASSWORD, "csrf_token": token})
+    assert response.status_code == 302
+
+
+@pytest.mark.parametrize("language", ["sv", "en"])
+@pytest.mark.parametrize("token", FORGED)
+def test_person_edit_without_a_valid_token_is_refused(token: str, language: str, client: FlaskClient, org: Org,
+                                                      session: Session, csrf_on: None) -> None:
+    org.admin.language = language
+    session.commit()
+    sign_in_with_token(client, org.admin.email)
+    before = snapshot(session)
+    response = client.post(f"/staff/admin/people/{org.employee.id}",
+                           data={"name": "Changed", "unit": str(org.team_b.id), "language": "en", "status": "left",
+                                 "is_admin": "y", **FORGED[token]})
+    assert response.status_code == 400
+    assert CSRF_MESSAGE[language] in response.get_data(as_text=True)
+    assert snapshot(session) == before
+
+
+def org_files(units: str = "unit_id,name,parent_id\nroot,Exempelstad,\n",
+              people: str = "email,name,unit_id,roles,manages,safety_area,language,status\n"
+                            "admin@example.org,Ada Admin,root,admin,,,sv,active\n") -> dict[str, object]:
+    return {"units": (io.BytesIO(units.encode()), "units.csv"), "people": (io.BytesIO(people.encode()), "people.csv")}
+
+
+@pytest.mark.parametrize("language", ["sv", "en"])
+@pytest.mark.parametrize("token", FORGED)
+def test_import_without_a_valid_token_is_refused(token: str, language: str, client: FlaskClient, org: Org,
+                                                 session: Session, csrf_on: None) -> None:
+    org.admin.language = language
+    session.commit()
+    sign_in_with_token(client, org.admin.email)
+    before = snapshot(session)
+    response = client.post("/staff/admin/import", data={**org_files(), **FORGED[token]},
+                           content_type="multipart/form-data")
+    assert response.status_code == 400
+    assert CSRF_MESSAGE[language] in response.get_data(as_text=True)
+    assert snapshot(session) == before
+
+
+# --- Upload size --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", ["sv", "en"])
+def test_oversized_upload_is_refused_with_413(language: str, app: Flask, client: FlaskClient, org: Org,
+                                              session: Session) -> None:
+    org.admin.language = language
+    session.commit()
+    sign_in(client, org.emails["admin"])
+    app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+    before = snapshot(session)
+    big = "unit_id,name,parent_id\n" + "x,y,\n" * 300_000
+    response = client.post("/staff/admin/import", data=org_files(units=big), content_type="multipart/form-data")
+    assert response.status_code == 413
+    assert TOO_LARGE_MESSAGE[language] in response.get_data(as_text=True)
+    assert snapshot(session) == before
