@@ -52,28 +52,30 @@ def _message(code: int, exc: HTTPException) -> str:
     return _("Go back and try again.")
 
 
-def render_error(code: int, exc: HTTPException) -> tuple[Response | str, int]:
+def render_error(code: int, exc: HTTPException) -> tuple[Response | str, int, list[tuple[str, str]]]:
     title = str(TITLES.get(code, TITLES[400 if code < 500 else 500]))
     message = _message(code, exc)
+    # Keep the headers the error carries (Allow on 405, Retry-After on 429/503); the body is ours.
+    headers = [(name, value) for name, value in exc.get_headers() if name.lower() != "content-type"]
     if request.path.startswith("/api/"):
-        return jsonify({"error": {"status": code, "title": title, "message": message}}), code
-    return render_template("errors/error.html", code=code, title=title, message=message), code
+        return jsonify({"error": {"status": code, "title": title, "message": message}}), code, headers
+    return render_template("errors/error.html", code=code, title=title, message=message), code, headers
 
 
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
-    def _csrf(exc: CSRFError) -> tuple[Response | str, int]:
+    def _csrf(exc: CSRFError) -> tuple[Response | str, int, list[tuple[str, str]]]:
         exc.description = _("The form had expired or did not come from this site. Please fill it in again.")
         return render_error(400, exc)
 
     @app.errorhandler(HTTPException)
-    def _http(exc: HTTPException) -> tuple[Response | str, int] | HTTPException:
+    def _http(exc: HTTPException) -> tuple[Response | str, int, list[tuple[str, str]]] | HTTPException:
         if exc.code is None or exc.code < 400:
             return exc
         return render_error(exc.code, exc)
 
     @app.errorhandler(Exception)
-    def _unexpected(exc: Exception) -> tuple[Response | str, int]:
+    def _unexpected(exc: Exception) -> tuple[Response | str, int, list[tuple[str, str]]]:
         if request.blueprint in QUIET_BLUEPRINTS:
             # The answering path logs no details at all: exception texts can carry submitted values.
             log.error("unhandled %s on the answering path", type(exc).__name__)

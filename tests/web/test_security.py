@@ -250,3 +250,32 @@ def test_oversized_upload_is_refused_with_413(language: str, app: Flask, client:
     assert response.status_code == 413
     assert TOO_LARGE_MESSAGE[language] in response.get_data(as_text=True)
     assert snapshot(session) == before
+
+
+# --- Wrong methods ------------------------------------------------------------------------------------------
+
+WRONG_METHODS = [
+    ("GET", "/staff/logout"),
+    ("GET", "/staff/language"),
+    ("GET", "/staff/admin/audit/verify"),
+    ("GET", "/staff/admin/import/{token}/cancel"),
+    ("PUT", "/staff/settings"),
+    ("DELETE", "/staff/admin/people/{person}"),
+    ("PATCH", "/staff/admin/units/{unit}"),
+    ("POST", "/staff/units"),
+    ("POST", "/staff/admin/export/units.csv"),
+    ("POST", "/"),
+    ("DELETE", "/healthz"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), WRONG_METHODS)
+def test_wrong_methods_get_405(method: str, path: str, admin_client: FlaskClient, org: Org,
+                               session: Session) -> None:
+    before = snapshot(session)
+    url = path.format(token="t" * 43, person=org.employee.id, unit=org.team_a.id)
+    response = admin_client.open(url, method=method)
+    assert response.status_code == 405
+    assert "Allow" in response.headers
+    assert "Det fungerar inte här" in response.get_data(as_text=True)
+    assert snapshot(session) == before
