@@ -11,6 +11,7 @@ from flask import Flask
 from pulse.config import Config
 from pulse.crypto import KeyPurpose, derive_key
 from pulse.db import Database
+from pulse.routing import IdConverter
 
 #: Templates live at the top of the repository, one folder per blueprint.
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -28,6 +29,8 @@ def create_app(config: Config | None = None, *, database: Database | None = None
     config = config or Config.from_env()
     config.validate()
     app = Flask(__name__, template_folder=str(TEMPLATES_DIR), instance_path=str(config.instance_path))
+    # Before any route is added: every <int:…> in Pulse is a row id.
+    app.url_map.converters["int"] = IdConverter
     app.config.update(
         PULSE=config,
         SECRET_KEY=derive_key(config.secret_key, KeyPurpose.SESSION).hex(),

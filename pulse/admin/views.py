@@ -119,11 +119,12 @@ def audit_log() -> str:
     db = get_session()
     page = max(1, request.args.get("page", 1, type=int) or 1)
     total = db.scalar(select(func.count()).select_from(AuditEntry)) or 0
-    entries = list(db.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc())
-                              .offset((page - 1) * AUDIT_PAGE_SIZE).limit(AUDIT_PAGE_SIZE)))
     pages = max(1, -(-total // AUDIT_PAGE_SIZE))
+    # Before the query: an offset past the end can be too large for the database to take.
     if page > pages:
         abort(404)
+    entries = list(db.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc())
+                              .offset((page - 1) * AUDIT_PAGE_SIZE).limit(AUDIT_PAGE_SIZE)))
     return render_template("admin/audit.html", entries=entries, page=page, pages=pages, total=total)
 
 

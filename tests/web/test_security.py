@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
+from pulse.models import OrgImport
 from tests.factories import Org, sign_in, snapshot
 
 CSRF_MESSAGE = {
@@ -279,3 +280,66 @@ def test_wrong_methods_get_405(method: str, path: str, admin_client: FlaskClient
     assert "Allow" in response.headers
     assert "Det fungerar inte här" in response.get_data(as_text=True)
     assert snapshot(session) == before
+
+
+# --- Unknown ids --------------------------------------------------------------------------------------------
+
+#: Larger than any id the database can hold: an unknown page, not a database error.
+HUGE = ["2147483648", "9223372036854775808", "1" + "0" * 30]
+
+UNKNOWN = [
+    "/staff/units/999999",
+    "/staff/admin/units/999999",
+    "/staff/admin/people/999999",
+    "/staff/admin/import/no-such-token",
+    "/staff/admin/audit?page=3",
+    "/staff/units/abc",
+    "/staff/admin/people/-1",
+    "/staff/admin/people/1.5",
+    "/staff/admin/export/secrets.csv",
+    *(f"/staff/units/{n}" for n in HUGE),
+    *(f"/staff/admin/units/{n}" for n in HUGE),
+    *(f"/staff/admin/people/{n}" for n in HUGE),
+    *(f"/staff/admin/audit?page={n}" for n in HUGE),
+]
+
+
+@pytest.mark.parametrize("path", UNKNOWN)
+def test_unknown_ids_in_urls_are_404(path: str, admin_client: FlaskClient, session: Session) -> None:
+    before = snapshot(session)
+    response = admin_client.get(path)
+    assert response.status_code == 404
+    assert "Sidan finns inte" in response.get_data(as_text=True)
+    assert snapshot(session) == before
+
+
+@pytest.mark.parametrize("path", ["/staff/admin/import/no-such-token", "/staff/admin/import/no-such-token/cancel",
+                                  "/staff/admin/people/999999", f"/staff/admin/people/{HUGE[1]}"])
+def test_posts_to_unknown_ids_are_404(path: str, admin_client: FlaskClient, session: Session) -> None:
+    before = snapshot(session)
+    response = admin_client.post(path, data={"digest": "0" * 64, "name": "X", "unit": "0", "language": "sv",
+                                             "status": "active"})
+    assert response.status_code == 404
+    assert snapshot(session) == before
+
+
+def test_another_admins_import_preview_is_404(client: FlaskClient, org: Org, session: Session) -> None:
+    from tests.factories import make_person
+
+    other = make_person(session, "admin2@example.org", unit=org.root, admin=True)
+    session.add(OrgImport(token="x" * 43, created_by=other.id, units_filename="units.csv",
+                          people_filename="people.csv", units_csv="", people_csv=""))
+    session.commit()
+    sign_in(client, org.emails["admin"])
+    before = snapshot(session)
+    assert client.get("/staff/admin/import/" + "x" * 43).status_code == 404
+    assert client.post("/staff/admin/import/" + "x" * 43 + "/cancel").status_code == 404
+    assert client.post("/staff/admin/import/" + "x" * 43, data={"digest": ""}).status_code == 404
+    assert snapshot(session) == before
+
+
+def test_the_last_audit_page_exists_and_the_next_does_not(admin_client: FlaskClient, org: Org) -> None:
+    # Signing in wrote one entry: one page.
+    assert admin_client.get("/staff/admin/audit?page=1").status_code == 200
+    assert admin_client.get("/staff/admin/audit").status_code == 200
+    assert admin_client.get("/staff/admin/audit?page=2").status_code == 404
