@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, g, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
@@ -76,6 +76,10 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> tuple[Response | str, int, list[tuple[str, str]]]:
+        session = g.get("db_session")
+        if session is not None:
+            # A failed flush leaves the transaction unusable, and the error page reads the signed-in person.
+            session.rollback()
         if request.blueprint in QUIET_BLUEPRINTS:
             # The answering path logs no details at all: exception texts can carry submitted values.
             log.error("unhandled %s on the answering path", type(exc).__name__)

@@ -343,3 +343,31 @@ def test_the_last_audit_page_exists_and_the_next_does_not(admin_client: FlaskCli
     assert admin_client.get("/staff/admin/audit?page=1").status_code == 200
     assert admin_client.get("/staff/admin/audit").status_code == 200
     assert admin_client.get("/staff/admin/audit?page=2").status_code == 404
+
+
+# --- Never a trace ------------------------------------------------------------------------------------------
+
+
+def test_a_database_error_still_gets_the_translated_error_page(app: Flask, admin_client: FlaskClient, org: Org,
+                                                              session: Session,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from pulse.models import Management
+    from pulse.services import people
+
+    def fails_to_flush(db: Session, person: object, changes: object, acting: object = None) -> None:
+        db.add(Management(person_id=org.employee.id, unit_id=999999))  # no such unit: the flush fails
+        db.flush()
+
+    monkeypatch.setattr(people, "update_person", fails_to_flush)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    before = snapshot(session)
+    response = admin_client.post(f"/staff/admin/people/{org.employee.id}",
+                                 data={"name": "X", "unit": str(org.team_a.id), "language": "sv", "status": "active"})
+    assert response.status_code == 500
+    page = response.get_data(as_text=True)
+    assert "Något gick fel hos oss" in page
+    assert "Management" not in page
+    assert "999999" not in page
+    # The page still knows who is signed in (the failed transaction was rolled back before drawing it).
+    assert org.admin.email in page
+    assert snapshot(session) == before
