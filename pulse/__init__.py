@@ -69,7 +69,8 @@ def create_app(config: Config | None = None, *, database: Database | None = None
     app.register_blueprint(admin.bp, url_prefix=f"{STAFF_PREFIX}/admin")
     errors.init_app(app)
     auth.init_app(app)
-    # CSRF protection last: its check runs before each view, after the signed-in person is known, so a refused
-    # form (or an upload that is too large) is answered in that person's language with the staff menu.
-    extensions.init_app(app)
+    # Checks that read the request body come last, after the signed-in person is known, so a refused form (or an
+    # upload that is too large) is answered in that person's language with the staff menu.
+    app.before_request(security.refuse_non_text)
+    extensions.init_app(app)  # CSRF protection
     return app

@@ -214,10 +214,19 @@ def test_person_edit_without_a_valid_token_is_refused(token: str, language: str,
     assert snapshot(session) == before
 
 
-def org_files(units: str = "unit_id,name,parent_id\nroot,Exempelstad,\n",
-              people: str = "email,name,unit_id,roles,manages,safety_area,language,status\n"
-                            "admin@example.org,Ada Admin,root,admin,,,sv,active\n") -> dict[str, object]:
-    return {"units": (io.BytesIO(units.encode()), "units.csv"), "people": (io.BytesIO(people.encode()), "people.csv")}
+UNITS = "unit_id,name,parent_id\nroot,Exempelstad,\n"
+PEOPLE = ("email,name,unit_id,roles,manages,safety_area,language,status\n"
+          "admin@example.org,Ada Admin,root,admin,,,sv,active\n")
+
+
+def upload(units: bytes | str = UNITS, people: bytes | str = PEOPLE, units_name: str = "units.csv",
+           people_name: str = "people.csv") -> dict[str, object]:
+    """Form data for the import page: both organisation files."""
+
+    def as_bytes(data: bytes | str) -> bytes:
+        return data if isinstance(data, bytes) else data.encode()
+
+    return {"units": (io.BytesIO(as_bytes(units)), units_name), "people": (io.BytesIO(as_bytes(people)), people_name)}
 
 
 @pytest.mark.parametrize("language", ["sv", "en"])
@@ -228,7 +237,7 @@ def test_import_without_a_valid_token_is_refused(token: str, language: str, clie
     session.commit()
     sign_in_with_token(client, org.admin.email)
     before = snapshot(session)
-    response = client.post("/staff/admin/import", data={**org_files(), **FORGED[token]},
+    response = client.post("/staff/admin/import", data={**upload(), **FORGED[token]},
                            content_type="multipart/form-data")
     assert response.status_code == 400
     assert CSRF_MESSAGE[language] in response.get_data(as_text=True)
@@ -247,7 +256,7 @@ def test_oversized_upload_is_refused_with_413(language: str, app: Flask, client:
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     before = snapshot(session)
     big = "unit_id,name,parent_id\n" + "x,y,\n" * 300_000
-    response = client.post("/staff/admin/import", data=org_files(units=big), content_type="multipart/form-data")
+    response = client.post("/staff/admin/import", data=upload(units=big), content_type="multipart/form-data")
     assert response.status_code == 413
     assert TOO_LARGE_MESSAGE[language] in response.get_data(as_text=True)
     assert snapshot(session) == before
@@ -370,4 +379,152 @@ def test_a_database_error_still_gets_the_translated_error_page(app: Flask, admin
     assert "999999" not in page
     # The page still knows who is signed in (the failed transaction was rolled back before drawing it).
     assert org.admin.email in page
+    assert snapshot(session) == before
+
+
+# --- Garbage input ------------------------------------------------------------------------------------------
+
+CLEAR_400 = ("Något behöver rättas", "Något i förfrågan var fel")  # the form's error summary, or the error page
+
+
+def assert_clear_400(response: TestResponse) -> None:
+    assert response.status_code == 400, response.get_data(as_text=True)[:3000]
+    page = response.get_data(as_text=True)
+    assert any(text in page for text in CLEAR_400), page[:3000]
+    assert "Traceback" not in page
+
+
+def person_form(org: Org, **changes: object) -> dict[str, object]:
+    return {"name": "Erik Anställd", "unit": str(org.team_a.id), "language": "sv", "status": "active", **changes}
+
+
+PERSON_GARBAGE = {
+    "name very long": {"name": "x" * 10_000},
+    "name with NUL": {"name": "Erik\x00Anställd"},
+    "name not UTF-8": {"name": "Erik \ufffd"},
+    "name only spaces": {"name": "   "},
+    "unit not a number": {"unit": "abc"},
+    "unit unknown": {"unit": "999999"},
+    "unit beyond any id": {"unit": "9" * 40},
+    "manages not a number": {"manages": ["x"]},
+    "manages unknown": {"manages": ["999999"]},
+    "safety area negative": {"safety_area": ["-1"]},
+    "language unknown": {"language": "xx"},
+    "language very long": {"language": "sv" * 5_000},
+    "status unknown": {"status": "deleted"},
+    "status missing": {"status": None},
+}
+
+
+@pytest.mark.parametrize("garbage", PERSON_GARBAGE)
+def test_garbage_in_the_person_form(garbage: str, admin_client: FlaskClient, org: Org, session: Session) -> None:
+    data = {key: value for key, value in person_form(org, **PERSON_GARBAGE[garbage]).items() if value is not None}
+    before = snapshot(session)
+    assert_clear_400(admin_client.post(f"/staff/admin/people/{org.employee.id}", data=data))
+    assert snapshot(session) == before
+
+
+def test_garbage_in_a_multipart_person_form(admin_client: FlaskClient, org: Org, session: Session) -> None:
+    before = snapshot(session)
+    body = "".join(f'--B\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+                   for name, value in person_form(org, name="@").items()).encode().replace(b"@", b"Erik \xc3\x28")
+    response = admin_client.post(f"/staff/admin/people/{org.employee.id}", data=body + b"--B--\r\n",
+                                 content_type="multipart/form-data; boundary=B")
+    assert_clear_400(response)
+    assert snapshot(session) == before
+
+
+SIGNED_IN_GARBAGE = {
+    "settings language unknown": ("/staff/settings", {"settings-language": "xx"}),
+    "settings language with NUL": ("/staff/settings", {"settings-language": "sv\x00"}),
+    "new password too long": ("/staff/settings", {"password-current": "x", "password-password": "p" * 5_000,
+                                                  "password-confirm": "p" * 5_000}),
+    "language switch unknown": ("/staff/language", {"language": "de"}),
+    "language switch with NUL in next": ("/staff/language", {"language": "en", "next": "/staff/\x00"}),
+    "import without files": ("/staff/admin/import", {}),
+}
+
+
+@pytest.mark.parametrize("garbage", SIGNED_IN_GARBAGE)
+def test_garbage_in_staff_forms(garbage: str, admin_client: FlaskClient, session: Session) -> None:
+    path, data = SIGNED_IN_GARBAGE[garbage]
+    before = snapshot(session)
+    assert_clear_400(admin_client.post(path, data=data))
+    assert snapshot(session) == before
+
+
+GARBAGE_URLS = {
+    "search with NUL": "/staff/admin/people?q=Erik%00",
+    "NUL in an import token": "/staff/admin/import/abc%00def",
+    "NUL in a reset token": "/staff/password/reset/abc%00def",
+    "NUL on a public page": "/?lang=%00",
+}
+
+
+@pytest.mark.parametrize("garbage", GARBAGE_URLS)
+def test_garbage_in_urls(garbage: str, admin_client: FlaskClient, session: Session) -> None:
+    before = snapshot(session)
+    assert_clear_400(admin_client.get(GARBAGE_URLS[garbage]))
+    assert snapshot(session) == before
+
+
+def test_the_audit_log_page_number_falls_back_to_the_first_page(admin_client: FlaskClient) -> None:
+    for page in ("abc", "0", "-3", ""):
+        assert admin_client.get(f"/staff/admin/audit?page={page}").status_code == 200
+
+
+ANONYMOUS_GARBAGE = {
+    "email very long": ("/staff/login", {"email": "a" * 10_000 + "@example.org", "password": "x"}),
+    "email with NUL": ("/staff/login", {"email": "admin@example.org\x00", "password": "x"}),
+    "password very long": ("/staff/login", {"email": "admin@example.org", "password": "x" * 100_000}),
+    "password with NUL": ("/staff/login", {"email": "admin@example.org", "password": "x\x00y"}),
+    "forgotten email with NUL": ("/staff/password/forgot", {"email": "admin@example.org\x00"}),
+    "forgotten email very long": ("/staff/password/forgot", {"email": "a" * 10_000}),
+    "reset password very long": ("/staff/password/reset/whatever", {"password": "x" * 5_000,
+                                                                     "confirm": "x" * 5_000}),
+}
+
+
+@pytest.mark.parametrize("garbage", ANONYMOUS_GARBAGE)
+def test_garbage_before_sign_in(garbage: str, client: FlaskClient, org: Org, session: Session, app: Flask) -> None:
+    path, data = ANONYMOUS_GARBAGE[garbage]
+    before = snapshot(session)
+    response = client.post(path, data=data)
+    if path.startswith("/staff/password/reset/"):
+        # An unknown reset link is refused before the form is read.
+        assert response.status_code == 400
+    else:
+        assert_clear_400(response)
+    assert snapshot(session) == before
+    assert not list(app.config["PULSE"].outbox_dir.glob("*.eml"))
+
+
+IMPORT_GARBAGE = {
+    "units not UTF-8": lambda: upload(b"unit_id,name,parent_id\nroot,\xff\xfe,\n", PEOPLE),
+    "people with NUL": lambda: upload(UNITS, PEOPLE.replace("Ada", "A\x00da")),
+    "binary file": lambda: upload(bytes(range(256)) * 10, PEOPLE),
+    "empty files": lambda: upload(b"", b""),
+    "NUL in a file name": lambda: upload(UNITS, PEOPLE, units_name="units\x00.csv"),
+    "file name not UTF-8": lambda: upload(UNITS, PEOPLE, people_name="people-\ufffd.csv"),
+    "not a csv file name": lambda: upload(UNITS, PEOPLE, units_name="units.exe"),
+    "only one file": lambda: {"units": (io.BytesIO(UNITS.encode()), "units.csv")},
+}
+
+
+@pytest.mark.parametrize("garbage", IMPORT_GARBAGE)
+def test_garbage_uploads(garbage: str, admin_client: FlaskClient, session: Session) -> None:
+    before = snapshot(session)
+    response = admin_client.post("/staff/admin/import", data=IMPORT_GARBAGE[garbage](),
+                                 content_type="multipart/form-data")
+    assert response.status_code == 400
+    assert "Traceback" not in response.get_data(as_text=True)
+    assert snapshot(session) == before
+
+
+@pytest.mark.parametrize("body", [b"garbage", b"--B\r\nContent-Disposition: form-data; name=\"units\"; "
+                                  b"filename=\"u\xff.csv\"\r\n\r\nx\r\n--B--\r\n", b"--B\r\n" * 1000])
+def test_broken_multipart_bodies(body: bytes, admin_client: FlaskClient, session: Session) -> None:
+    before = snapshot(session)
+    response = admin_client.post("/staff/admin/import", data=body, content_type="multipart/form-data; boundary=B")
+    assert_clear_400(response)
     assert snapshot(session) == before
