@@ -1,12 +1,11 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, HiddenField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length
 
-from pulse.forms import choices
+from pulse.forms import Form, choices
 from pulse.i18n import LANGUAGE_NAMES
 from pulse.models import PersonStatus
 
@@ -17,7 +16,7 @@ STATUS_LABELS = {
 }
 
 
-class PersonForm(FlaskForm):
+class PersonForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(_l("Enter a name.")), Length(max=200)])
     unit = SelectField(_l("Unit"), coerce=int, validate_choice=True)
     language = SelectField(_l("Language"), choices=choices(LANGUAGE_NAMES.items()))
@@ -34,14 +33,14 @@ class PersonForm(FlaskForm):
                                                      "and everything below them."))
 
 
-class SearchForm(FlaskForm):
+class SearchForm(Form):
     class Meta:
         csrf = False
 
     q = StringField(_l("Search by name or e-mail"), validators=[Length(max=100)])
 
 
-class ImportForm(FlaskForm):
+class ImportForm(Form):
     units = FileField(_l("Units file (units.csv)"),
                       validators=[FileRequired(_l("Choose the units file.")),
                                   FileAllowed(["csv", "txt"], _l("Upload a .csv file."))])
@@ -50,5 +49,5 @@ class ImportForm(FlaskForm):
                                    FileAllowed(["csv", "txt"], _l("Upload a .csv file."))])
 
 
-class ConfirmImportForm(FlaskForm):
+class ConfirmImportForm(Form):
     digest = HiddenField()

@@ -403,15 +403,19 @@ PERSON_GARBAGE = {
     "name with NUL": {"name": "Erik\x00Anställd"},
     "name not UTF-8": {"name": "Erik \ufffd"},
     "name only spaces": {"name": "   "},
+    "name twice": {"name": ["Erik", "Someone Else"]},
     "unit not a number": {"unit": "abc"},
     "unit unknown": {"unit": "999999"},
     "unit beyond any id": {"unit": "9" * 40},
+    "unit twice": {"unit": ["0", "1"]},
     "manages not a number": {"manages": ["x"]},
     "manages unknown": {"manages": ["999999"]},
     "safety area negative": {"safety_area": ["-1"]},
     "language unknown": {"language": "xx"},
     "language very long": {"language": "sv" * 5_000},
+    "language twice": {"language": ["sv", "en"]},
     "status unknown": {"status": "deleted"},
+    "status twice": {"status": ["active", "left"]},
     "status missing": {"status": None},
 }
 
@@ -437,9 +441,11 @@ def test_garbage_in_a_multipart_person_form(admin_client: FlaskClient, org: Org,
 SIGNED_IN_GARBAGE = {
     "settings language unknown": ("/staff/settings", {"settings-language": "xx"}),
     "settings language with NUL": ("/staff/settings", {"settings-language": "sv\x00"}),
+    "settings language twice": ("/staff/settings", {"settings-language": ["en", "sv"]}),
     "new password too long": ("/staff/settings", {"password-current": "x", "password-password": "p" * 5_000,
                                                   "password-confirm": "p" * 5_000}),
     "language switch unknown": ("/staff/language", {"language": "de"}),
+    "language switch twice": ("/staff/language", {"language": ["en", "sv"]}),
     "language switch with NUL in next": ("/staff/language", {"language": "en", "next": "/staff/\x00"}),
     "import without files": ("/staff/admin/import", {}),
 }
@@ -455,6 +461,7 @@ def test_garbage_in_staff_forms(garbage: str, admin_client: FlaskClient, session
 
 GARBAGE_URLS = {
     "search with NUL": "/staff/admin/people?q=Erik%00",
+    "search twice": "/staff/admin/people?q=Erik&q=Ada",
     "NUL in an import token": "/staff/admin/import/abc%00def",
     "NUL in a reset token": "/staff/password/reset/abc%00def",
     "NUL on a public page": "/?lang=%00",
@@ -476,10 +483,12 @@ def test_the_audit_log_page_number_falls_back_to_the_first_page(admin_client: Fl
 ANONYMOUS_GARBAGE = {
     "email very long": ("/staff/login", {"email": "a" * 10_000 + "@example.org", "password": "x"}),
     "email with NUL": ("/staff/login", {"email": "admin@example.org\x00", "password": "x"}),
+    "email twice": ("/staff/login", {"email": ["admin@example.org", "other@example.org"], "password": "x"}),
     "password very long": ("/staff/login", {"email": "admin@example.org", "password": "x" * 100_000}),
     "password with NUL": ("/staff/login", {"email": "admin@example.org", "password": "x\x00y"}),
     "forgotten email with NUL": ("/staff/password/forgot", {"email": "admin@example.org\x00"}),
     "forgotten email very long": ("/staff/password/forgot", {"email": "a" * 10_000}),
+    "forgotten email twice": ("/staff/password/forgot", {"email": ["admin@example.org", "x@example.org"]}),
     "reset password very long": ("/staff/password/reset/whatever", {"password": "x" * 5_000,
                                                                      "confirm": "x" * 5_000}),
 }
@@ -507,6 +516,8 @@ IMPORT_GARBAGE = {
     "NUL in a file name": lambda: upload(UNITS, PEOPLE, units_name="units\x00.csv"),
     "file name not UTF-8": lambda: upload(UNITS, PEOPLE, people_name="people-\ufffd.csv"),
     "not a csv file name": lambda: upload(UNITS, PEOPLE, units_name="units.exe"),
+    "units file twice": lambda: {**upload(UNITS, PEOPLE), "units": [(io.BytesIO(UNITS.encode()), "units.csv"),
+                                                                    (io.BytesIO(UNITS.encode()), "other.csv")]},
     "only one file": lambda: {"units": (io.BytesIO(UNITS.encode()), "units.csv")},
 }
 
