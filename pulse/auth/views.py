@@ -21,7 +21,8 @@ from pulse.services import auth as auth_service
 
 def safe_next(target: str | None) -> str:
     """Only follow ``next`` to a path inside the staff area of this site."""
-    if target:
+    # Control characters (a line break above all) have no place in a Location header.
+    if target and not any(ord(char) < 0x20 or ord(char) == 0x7F for char in target):
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc and parts.path.startswith(STAFF_PREFIX + "/") \
                 and not target.startswith("//"):

@@ -508,6 +508,21 @@ def test_garbage_before_sign_in(garbage: str, client: FlaskClient, org: Org, ses
     assert not list(app.config["PULSE"].outbox_dir.glob("*.eml"))
 
 
+@pytest.mark.parametrize("target", ["/staff/\r\nX-Injected: 1", "/staff/\nX-Injected: 1", "/staff/\x7f",
+                                    "/staff/%0d%0aX-Injected:%201"])
+def test_next_with_control_characters_leads_home(target: str, client: FlaskClient, org: Org) -> None:
+    from tests.factories import PASSWORD
+
+    response = client.post("/staff/login", data={"email": org.admin.email, "password": PASSWORD, "next": target})
+    assert response.status_code == 302
+    assert "X-Injected" not in response.headers
+    assert "\n" not in response.headers["Location"]
+    response = client.post("/staff/language", data={"language": "en", "next": target})
+    assert response.status_code == 302
+    assert "X-Injected" not in response.headers
+    assert "\n" not in response.headers["Location"]
+
+
 IMPORT_GARBAGE = {
     "units not UTF-8": lambda: upload(b"unit_id,name,parent_id\nroot,\xff\xfe,\n", PEOPLE),
     "people with NUL": lambda: upload(UNITS, PEOPLE.replace("Ada", "A\x00da")),
