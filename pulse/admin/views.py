@@ -49,9 +49,11 @@ def unit(unit_id: int) -> str:
 
 @bp.route("/people")
 @staff_required(Role.ADMIN)
-def people() -> str:
+def people() -> str | tuple[str, int]:
     form = SearchForm(request.args)
-    results = people_service.search_people(get_session(), form.q.data or "") if form.validate() else []
+    if not form.validate():
+        return render_template("admin/people.html", form=form, results=[]), 400
+    results = people_service.search_people(get_session(), form.q.data or "")
     return render_template("admin/people.html", form=form, results=results)
 
 
