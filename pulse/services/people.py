@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
@@ -61,10 +61,15 @@ def update_person(session: Session, person: Person, changes: PersonChanges, *, a
                   ) -> dict[str, dict[str, object]]:
     """Apply ``changes`` and return what changed (``{field: {"from": …, "to": …}}``) for the audit log.
 
+    Marking someone as left also takes away their roles, whatever ``changes`` says about them.
+
     :raises PersonUpdateError: ``last_admin`` when the change would leave no active administrator;
         ``self_lockout`` when an administrator tries to mark themselves as left; ``unknown_unit`` for a unit
         id that does not exist.
     """
+    if changes.status == PersonStatus.LEFT:
+        # Someone who has left keeps their history but loses every role (and, below, every session).
+        changes = replace(changes, is_admin=False, managed_unit_ids=frozenset(), safety_unit_ids=frozenset())
     all_units = set(changes.managed_unit_ids | changes.safety_unit_ids)
     if changes.unit_id is not None:
         all_units.add(changes.unit_id)
@@ -99,7 +104,6 @@ def update_person(session: Session, person: Person, changes: PersonChanges, *, a
     person.status = changes.status
     person.is_admin = changes.is_admin
     if changes.status == PersonStatus.LEFT:
-        # Someone who has left keeps their history but loses every role and every session.
         person.session_version += 1
     set_assignments(session, person.id, managed=changes.managed_unit_ids, safety=changes.safety_unit_ids)
     session.flush()

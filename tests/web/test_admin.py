@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from pulse.cli import main as pulse_command
 from pulse.models import AuditEntry, Management, Person, PersonStatus, SafetyAreaUnit
-from tests.factories import Org, make_person, make_unit, sign_in, snapshot
+from tests.factories import PASSWORD, Org, make_person, make_unit, sign_in, snapshot
 
 
 @pytest.fixture
@@ -176,6 +176,34 @@ def test_someone_on_leave_can_still_sign_in_and_shows_as_on_leave(app: Flask, ad
     other = app.test_client()
     sign_in(other, org.emails["manager"])
     assert other.get("/staff/units").status_code == 200
+
+
+def test_someone_who_has_left_is_signed_out_and_loses_every_role(app: Flask, admin: FlaskClient, org: Org,
+                                                                 session: Session) -> None:
+    manager = app.test_client()
+    sign_in(manager, org.emails["manager"])
+    assert manager.get("/staff/units").status_code == 200
+    # The form still has the units ticked: leaving takes the roles away regardless.
+    response = admin.post(f"/staff/admin/people/{org.manager.id}",
+                          data=person_form(org.manager, status="left", manages=[str(org.team_a.id)], is_admin="y"))
+    assert response.status_code == 302
+    assert "The changes to Maja Chef are saved." in flashes(admin, response.headers["Location"])
+    assert manager.get("/staff/units").status_code == 302
+    response = manager.post("/staff/login", data={"email": org.emails["manager"], "password": PASSWORD})
+    assert response.status_code == 401
+    fresh = reload(session, org.manager)
+    assert fresh.status == PersonStatus.LEFT
+    assert not fresh.is_admin
+    assert assignments(session, org.manager) == ([], [])
+    [entry] = audit_entries(session, "person.update")
+    assert json.loads(entry.details) == {"status": {"from": "active", "to": "left"},
+                                         "manages": {"from": [org.team_a.id], "to": []}}
+    # Left people are hidden from the unit page until asked for, and no longer lead it.
+    unit_page = admin.get(f"/staff/admin/units/{org.dept.id}").get_data(as_text=True)
+    assert "Maja Chef" not in unit_page
+    assert "Maja Chef" in admin.get(f"/staff/admin/units/{org.dept.id}?left=1").get_data(as_text=True)
+    team_page = admin.get(f"/staff/admin/units/{org.team_a.id}").get_data(as_text=True)
+    assert "Maja Chef" not in team_page
 
 
 def test_someone_who_has_left_can_come_back(admin: FlaskClient, org: Org, session: Session) -> None:
