@@ -57,9 +57,12 @@ def people() -> str | tuple[str, int]:
     return render_template("admin/people.html", form=form, results=results)
 
 
-def _unit_choices() -> list[tuple[int, str]]:
-    return [(row.unit.id, "\u2003" * row.depth + row.unit.name)
-            for row in unit_rows(get_session(), include_inactive=False)]
+def _unit_choices(keep: set[int]) -> list[tuple[int, str]]:
+    """Active units in tree order, and the inactive ones in ``keep``: a person's own units stay choosable, so
+    saving their form does not force them out of a unit that has closed."""
+    inactive = f" ({_('inactive')})"
+    return [(row.unit.id, "\u2003" * row.depth + row.unit.name + ("" if row.unit.active else inactive))
+            for row in unit_rows(get_session(), include_inactive=True) if row.unit.active or row.unit.id in keep]
 
 
 @bp.route("/people/<int:person_id>", methods=["GET", "POST"])
@@ -69,15 +72,15 @@ def person(person_id: int) -> Response | str | tuple[str, int]:
     person = db.get(Person, person_id)
     if person is None:
         abort(404)
+    managed, safety = people_service.managed_ids(db, person.id), people_service.safety_ids(db, person.id)
     form = PersonForm(
         data=None if request.method == "POST" else {
             "name": person.name, "language": person.language, "is_admin": person.is_admin,
             "unit": person.unit_id or 0, "status": person.status.value,
-            "manages": sorted(people_service.managed_ids(db, person.id)),
-            "safety_area": sorted(people_service.safety_ids(db, person.id)),
+            "manages": sorted(managed), "safety_area": sorted(safety),
         },
     )
-    units = _unit_choices()
+    units = _unit_choices({person.unit_id or 0} | managed | safety)
     form.unit.choices = choices([(0, _("(no unit)"))] + units)
     form.manages.choices = choices(units)
     form.safety_area.choices = choices(units)

@@ -45,8 +45,10 @@ def audit_entries(session: Session, action: str | None = None) -> list[AuditEntr
 
 
 def reload(session: Session, person: Person) -> Person:
-    session.expire_all()
-    fresh = session.get_one(Person, person.id)
+    """The person as stored now. Only this object is refreshed, and the transaction ends: on SQLite a test session
+    that stays in a transaction (say, to load an expired object) holds the write lock the app needs."""
+    fresh = session.scalars(select(Person).where(Person.id == person.id)
+                            .execution_options(populate_existing=True)).one()
     session.commit()
     return fresh
 
@@ -212,6 +214,24 @@ def test_someone_who_has_left_can_come_back(admin: FlaskClient, org: Org, sessio
                                                                                      status="active"))
     assert response.status_code == 302
     assert reload(session, org.employee).status == PersonStatus.ACTIVE
+
+
+def test_a_person_in_an_inactive_unit_can_still_be_edited(admin: FlaskClient, org: Org, session: Session) -> None:
+    closed = make_unit(session, "closed", "Nedlagd enhet", org.dept, active=False)
+    person = make_person(session, "kvar@example.org", unit=closed, name="Kim Kvar", manages=[closed])
+    session.commit()
+    page = admin.get(f"/staff/admin/people/{person.id}").get_data(as_text=True)
+    assert re.search(rf'<option selected value="{closed.id}">', page)
+    response = admin.post(f"/staff/admin/people/{person.id}",
+                          data=person_form(person, name="Kim Kvar-Berg", manages=[str(closed.id)]))
+    assert response.status_code == 302, response.get_data(as_text=True)
+    fresh = reload(session, person)
+    assert (fresh.name, fresh.unit_id) == ("Kim Kvar-Berg", closed.id)
+    assert assignments(session, person) == ([closed.id], [])
+    # Other people cannot be moved into the inactive unit.
+    response = admin.post(f"/staff/admin/people/{org.employee.id}",
+                          data=person_form(org.employee, unit=str(closed.id)))
+    assert response.status_code == 400
 
 
 # --- Searching for people -----------------------------------------------------------------------------------
