@@ -111,10 +111,11 @@ def update_person(session: Session, person: Person, changes: PersonChanges, *, a
 
 
 def search_people(session: Session, query: str, *, limit: int = 50) -> list[Person]:
-    """People whose name or e-mail contains ``query`` (case-insensitive)."""
-    text = query.strip().casefold()
+    """People whose name or e-mail contains ``query`` (case-insensitive; ``%`` and ``_`` are plain characters)."""
+    # lower(), not casefold(), on both sides: the database lowers the names the same way.
+    text = query.strip().lower()
     statement = select(Person).order_by(Person.name).limit(limit)
     if text:
-        like = f"%{text.replace('%', '').replace('_', '')}%"
-        statement = statement.where(or_(func.lower(Person.name).like(like), Person.email.like(like)))
+        statement = statement.where(or_(func.lower(Person.name).contains(text, autoescape=True),
+                                        Person.email.contains(text, autoescape=True)))
     return list(session.scalars(statement))

@@ -249,6 +249,11 @@ def more_people(org: Org, session: Session) -> None:
 SEARCHES = {
     "part of a name": ("ersso", {"Per Persson"}),
     "another case": ("PER P", {"Per Persson"}),
+    "Swedish letters in another case": ("åSA ÖST", {"Åsa Östlund"}),
+    "Swedish letters in lower case": ("östlund", {"Åsa Östlund"}),
+    "an e-mail address with an underscore": ("per_persson", {"Per Persson"}),
+    "an underscore is not a wildcard": ("per_p", {"Per Persson"}),
+    "a percent sign is not a wildcard": ("%", {"Hundra % Säker"}),
     "part of an e-mail address": ("@EXAMPLE.org", {"Åsa Östlund", "Per Persson", "Hundra % Säker", "Gunnar Gått",
                                                    "Ada Admin", "Maja Chef", "Sam Skyddsombud", "Erik Anställd"}),
     "people who have left too": ("gunnar", {"Gunnar Gått"}),
