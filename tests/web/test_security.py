@@ -555,3 +555,30 @@ def test_broken_multipart_bodies(body: bytes, admin_client: FlaskClient, session
     response = admin_client.post("/staff/admin/import", data=body, content_type="multipart/form-data; boundary=B")
     assert_clear_400(response)
     assert snapshot(session) == before
+
+
+# --- Names are text, never markup ---------------------------------------------------------------------------
+
+SCRIPT = '<script>alert("name")</script>'
+IMAGE = "<img src=x onerror=alert(1)>"
+
+
+def test_names_are_escaped_everywhere(app: Flask, client: FlaskClient, org: Org, session: Session) -> None:
+    from tests.factories import make_person, make_unit
+
+    unit = make_unit(session, "xss", IMAGE, org.team_a)
+    person = make_person(session, "xss@example.org", unit=unit, name=SCRIPT)
+    session.commit()
+    sign_in(client, org.emails["admin"])
+    client.post(f"/staff/admin/people/{person.id}",
+                data={"name": SCRIPT + "!", "unit": str(unit.id), "language": "sv", "status": "active"})
+    pages = ["/staff/admin/people?q=alert", f"/staff/admin/people/{person.id}", "/staff/admin/units",
+             f"/staff/admin/units/{unit.id}", "/staff/admin/audit"]
+    manager = app.test_client()
+    sign_in(manager, org.emails["manager"])
+    for client_, path in [*((client, path) for path in pages), (manager, "/staff/units"),
+                          (manager, f"/staff/units/{unit.id}")]:
+        html = client_.get(path).get_data(as_text=True)
+        assert "<script>alert" not in html, path
+        assert "<img src=x" not in html, path
+        assert "&lt;script&gt;" in html or "&lt;img" in html, path
