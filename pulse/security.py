@@ -26,7 +26,7 @@ CONTENT_SECURITY_POLICY = "; ".join([
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 #: NUL never belongs in text (PostgreSQL cannot store or even compare it), and U+FFFD is what bytes that were
-#: not UTF-8 became when Werkzeug decoded the request. Either means the request was not typed by a person.
+#: not UTF-8 became when Werkzeug decoded the request: storing it would quietly corrupt a name.
 NOT_TEXT = ("\x00", "\ufffd")
 
 
