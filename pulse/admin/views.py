@@ -60,8 +60,8 @@ def people() -> str | tuple[str, int]:
 def _unit_choices(keep: set[int]) -> list[tuple[int, str]]:
     """Active units in tree order, and the inactive ones in ``keep``: a person's own units stay choosable, so
     saving their form does not force them out of a unit that has closed."""
-    inactive = f" ({_('inactive')})"
-    return [(row.unit.id, "\u2003" * row.depth + row.unit.name + ("" if row.unit.active else inactive))
+    inactive = _("inactive")
+    return [(row.unit.id, "\u2003" * row.depth + row.unit.name + ("" if row.unit.active else f" ({inactive})"))
             for row in unit_rows(get_session(), include_inactive=True) if row.unit.active or row.unit.id in keep]
 
 
