@@ -11,6 +11,7 @@ from flask import Flask
 from pulse.config import Config
 from pulse.crypto import KeyPurpose, derive_key
 from pulse.db import Database
+from pulse.routing import IdConverter
 
 #: Templates live at the top of the repository, one folder per blueprint.
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -28,6 +29,8 @@ def create_app(config: Config | None = None, *, database: Database | None = None
     config = config or Config.from_env()
     config.validate()
     app = Flask(__name__, template_folder=str(TEMPLATES_DIR), instance_path=str(config.instance_path))
+    # Before any route is added: every <int:…> in Pulse is a row id.
+    app.url_map.converters["int"] = IdConverter
     app.config.update(
         PULSE=config,
         SECRET_KEY=derive_key(config.secret_key, KeyPurpose.SESSION).hex(),
@@ -52,7 +55,6 @@ def create_app(config: Config | None = None, *, database: Database | None = None
     from pulse.passwords import Passwords
 
     db.init_app(app, database or Database(config.database_url))
-    extensions.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
     mail.init_app(app)
@@ -72,6 +74,10 @@ def create_app(config: Config | None = None, *, database: Database | None = None
     results.init_app(app)
     errors.init_app(app)
     auth.init_app(app)
+    # Checks that read the request body come last, after the signed-in person is known, so a refused form (or an
+    # upload that is too large) is answered in that person's language with the staff menu.
+    app.before_request(security.refuse_non_text)
+    extensions.init_app(app)  # CSRF protection
 
     from pulse import cli
     from pulse.respond.views import init_logging_filter

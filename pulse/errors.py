@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, g, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
@@ -53,29 +53,35 @@ def _message(code: int, exc: HTTPException) -> str:
     return _("Go back and try again.")
 
 
-def render_error(code: int, exc: HTTPException) -> tuple[Response | str, int]:
+def render_error(code: int, exc: HTTPException) -> tuple[Response | str, int, list[tuple[str, str]]]:
     title = str(TITLES.get(code, TITLES[400 if code < 500 else 500]))
     message = _message(code, exc)
+    # Keep the headers the error carries (Allow on 405, Retry-After on 429/503); the body is ours.
+    headers = [(name, value) for name, value in exc.get_headers() if name.lower() != "content-type"]
     if request.path.startswith("/api/"):
         name = HTTP_STATUS_CODES.get(code, "error").lower().replace(" ", "_").replace("'", "")
-        return jsonify({"error": {"status": code, "code": name, "message": f"{title}. {message}"}}), code
-    return render_template("errors/error.html", code=code, title=title, message=message), code
+        return jsonify({"error": {"status": code, "code": name, "message": f"{title}. {message}"}}), code, headers
+    return render_template("errors/error.html", code=code, title=title, message=message), code, headers
 
 
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
-    def _csrf(exc: CSRFError) -> tuple[Response | str, int]:
+    def _csrf(exc: CSRFError) -> tuple[Response | str, int, list[tuple[str, str]]]:
         exc.description = _("The form had expired or did not come from this site. Please fill it in again.")
         return render_error(400, exc)
 
     @app.errorhandler(HTTPException)
-    def _http(exc: HTTPException) -> tuple[Response | str, int] | HTTPException:
+    def _http(exc: HTTPException) -> tuple[Response | str, int, list[tuple[str, str]]] | HTTPException:
         if exc.code is None or exc.code < 400:
             return exc
         return render_error(exc.code, exc)
 
     @app.errorhandler(Exception)
-    def _unexpected(exc: Exception) -> tuple[Response | str, int]:
+    def _unexpected(exc: Exception) -> tuple[Response | str, int, list[tuple[str, str]]]:
+        session = g.get("db_session")
+        if session is not None:
+            # A failed flush leaves the transaction unusable, and the error page reads the signed-in person.
+            session.rollback()
         if request.blueprint in QUIET_BLUEPRINTS:
             # The answering path logs no details at all: exception texts can carry submitted values.
             log.error("unhandled %s on the answering path", type(exc).__name__)

@@ -1,11 +1,11 @@
-"""Headers on every response, and the write-intent flag that SQLite transactions use."""
+"""Headers on every response, refusing text that is not text, and the write-intent flag SQLite transactions use."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, abort, current_app, g, request
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -25,6 +25,20 @@ CONTENT_SECURITY_POLICY = "; ".join([
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
+#: NUL never belongs in text (PostgreSQL cannot store or even compare it), and U+FFFD is what bytes that were
+#: not UTF-8 became when Werkzeug decoded the request: storing it would quietly corrupt a name.
+NOT_TEXT = ("\x00", "\ufffd")
+
+
+def _request_texts() -> list[str]:
+    """The path, and every name and value of the query string and form, file names included."""
+    texts = [request.path]
+    texts += [text for pair in request.args.items(multi=True) for text in pair]
+    if request.method not in SAFE_METHODS:
+        texts += [text for pair in request.form.items(multi=True) for text in pair]
+        texts += [text for name, upload in request.files.items(multi=True) for text in (name, upload.filename or "")]
+    return texts
+
 
 def writes_db(view: F) -> F:
     """Mark a GET view that writes (for example to the audit log), so its transaction takes the write lock."""
@@ -36,6 +50,19 @@ def reads_db(view: F) -> F:
     """Mark a POST view that only reads, so on SQLite it does not queue behind writers for the write lock."""
     view._pulse_reads_db = True  # type: ignore[attr-defined]
     return view
+
+
+#: The answering path stores what a respondent sends only sealed (never as database text), and a comment pasted
+#: from elsewhere may legitimately contain U+FFFD: refusing it there would lose someone's answer.
+TEXT_CHECK_EXEMPT = frozenset({"respond", "answer_api"})
+
+
+def refuse_non_text() -> None:
+    """Before each request: answer 400 when any text in it contains NUL or undecodable bytes."""
+    if request.blueprint in TEXT_CHECK_EXEMPT:
+        return
+    if any(bad in text for text in _request_texts() for bad in NOT_TEXT):
+        abort(400)
 
 
 def init_app(app: Flask) -> None:

@@ -79,7 +79,7 @@ def app(config: Config) -> Iterator[Flask]:
     database = Database(config.database_url)
     Base.metadata.create_all(database.engine)
     app = create_app(config, database=database)
-    # Forms are tested without CSRF tokens; tests/web/test_csrf.py switches it back on.
+    # Forms are tested without CSRF tokens; the CSRF tests in tests/web/test_security.py switch it back on.
     app.config["WTF_CSRF_ENABLED"] = False
     yield app
     database.dispose()

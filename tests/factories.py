@@ -66,3 +66,16 @@ class Org:
     def emails(self) -> dict[str, str]:
         return {"admin": self.admin.email, "manager": self.manager.email, "safety_rep": self.safety.email,
                 "employee": self.employee.email}
+
+
+def snapshot(session: Session) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every table, to show that a refused request changed nothing stored.
+
+    Ends the session's transaction, so a SQLite test session does not hold the write lock during requests.
+    """
+    from pulse.db import Base
+
+    rows = {table.name: sorted((tuple(row) for row in session.execute(table.select())), key=repr)
+            for table in Base.metadata.sorted_tables}
+    session.commit()
+    return rows

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (
     BooleanField,
@@ -14,7 +13,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
-from pulse.forms import choices
+from pulse.forms import Form, choices
 from pulse.i18n import LANGUAGE_NAMES
 from pulse.models import PersonStatus
 
@@ -25,7 +24,7 @@ STATUS_LABELS = {
 }
 
 
-class PersonForm(FlaskForm):
+class PersonForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(_l("Enter a name.")), Length(max=200)])
     unit = SelectField(_l("Unit"), coerce=int, validate_choice=True)
     language = SelectField(_l("Language"), choices=choices(LANGUAGE_NAMES.items()))
@@ -42,14 +41,14 @@ class PersonForm(FlaskForm):
                                                      "and everything below them."))
 
 
-class SearchForm(FlaskForm):
+class SearchForm(Form):
     class Meta:
         csrf = False
 
     q = StringField(_l("Search by name or e-mail"), validators=[Length(max=100)])
 
 
-class ImportForm(FlaskForm):
+class ImportForm(Form):
     units = FileField(_l("Units file (units.csv)"),
                       validators=[FileRequired(_l("Choose the units file.")),
                                   FileAllowed(["csv", "txt"], _l("Upload a .csv file."))])
@@ -58,11 +57,11 @@ class ImportForm(FlaskForm):
                                    FileAllowed(["csv", "txt"], _l("Upload a .csv file."))])
 
 
-class ConfirmImportForm(FlaskForm):
+class ConfirmImportForm(Form):
     digest = HiddenField()
 
 
-class QuestionForm(FlaskForm):
+class QuestionForm(Form):
     code = StringField(_l("Code"), description=_l("Letters, digits and dashes, e.g. OWN-WL3. It never changes."),
                        validators=[Length(max=32)])
     area = SelectField(_l("Area"))
@@ -76,7 +75,7 @@ class QuestionForm(FlaskForm):
     reverse = BooleanField(_l("A high value is bad (e.g. reachable outside working hours)"))
 
 
-class SurveyForm(FlaskForm):
+class SurveyForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(_l("Enter a name.")), Length(max=200)])
     units = SelectMultipleField(_l("Who is asked"), coerce=int, validate_choice=True,
                                 description=_l("Everyone in these units and the units below them. People on leave "
@@ -104,5 +103,5 @@ class SurveyForm(FlaskForm):
     active = BooleanField(_l("Active (rounds open on schedule)"), default=True)
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """A button that changes something (open or close a round, retire a question): CSRF only."""

@@ -49,15 +49,20 @@ def unit(unit_id: int) -> str:
 
 @bp.route("/people")
 @staff_required(Role.ADMIN)
-def people() -> str:
+def people() -> str | tuple[str, int]:
     form = SearchForm(request.args)
-    results = people_service.search_people(get_session(), form.q.data or "") if form.validate() else []
+    if not form.validate():
+        return render_template("admin/people.html", form=form, results=[]), 400
+    results = people_service.search_people(get_session(), form.q.data or "")
     return render_template("admin/people.html", form=form, results=results)
 
 
-def _unit_choices() -> list[tuple[int, str]]:
-    return [(row.unit.id, "\u2003" * row.depth + row.unit.name)
-            for row in unit_rows(get_session(), include_inactive=False)]
+def _unit_choices(keep: set[int]) -> list[tuple[int, str]]:
+    """Active units in tree order, and the inactive ones in ``keep``: a person's own units stay choosable, so
+    saving their form does not force them out of a unit that has closed."""
+    inactive = _("inactive")
+    return [(row.unit.id, "\u2003" * row.depth + row.unit.name + ("" if row.unit.active else f" ({inactive})"))
+            for row in unit_rows(get_session(), include_inactive=True) if row.unit.active or row.unit.id in keep]
 
 
 @bp.route("/people/<int:person_id>", methods=["GET", "POST"])
@@ -67,15 +72,15 @@ def person(person_id: int) -> Response | str | tuple[str, int]:
     person = db.get(Person, person_id)
     if person is None:
         abort(404)
+    managed, safety = people_service.managed_ids(db, person.id), people_service.safety_ids(db, person.id)
     form = PersonForm(
         data=None if request.method == "POST" else {
             "name": person.name, "language": person.language, "is_admin": person.is_admin,
             "unit": person.unit_id or 0, "status": person.status.value,
-            "manages": sorted(people_service.managed_ids(db, person.id)),
-            "safety_area": sorted(people_service.safety_ids(db, person.id)),
+            "manages": sorted(managed), "safety_area": sorted(safety),
         },
     )
-    units = _unit_choices()
+    units = _unit_choices({person.unit_id or 0} | managed | safety)
     form.unit.choices = choices([(0, _("(no unit)"))] + units)
     form.manages.choices = choices(units)
     form.safety_area.choices = choices(units)
@@ -121,11 +126,12 @@ def audit_log() -> str:
     db = get_session()
     page = max(1, request.args.get("page", 1, type=int) or 1)
     total = db.scalar(select(func.count()).select_from(AuditEntry)) or 0
-    entries = list(db.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc())
-                              .offset((page - 1) * AUDIT_PAGE_SIZE).limit(AUDIT_PAGE_SIZE)))
     pages = max(1, -(-total // AUDIT_PAGE_SIZE))
+    # Before the query: an offset past the end can be too large for the database to take.
     if page > pages:
         abort(404)
+    entries = list(db.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc())
+                              .offset((page - 1) * AUDIT_PAGE_SIZE).limit(AUDIT_PAGE_SIZE)))
     return render_template("admin/audit.html", entries=entries, page=page, pages=pages, total=total)
 
 

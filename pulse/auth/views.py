@@ -21,7 +21,8 @@ from pulse.services import auth as auth_service
 
 def safe_next(target: str | None) -> str:
     """Only follow ``next`` to a path inside the staff area of this site."""
-    if target:
+    # Control characters (a line break above all) have no place in a Location header.
+    if target and not any(ord(char) < 0x20 or ord(char) == 0x7F for char in target):
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc and parts.path.startswith(STAFF_PREFIX + "/") \
                 and not target.startswith("//"):
@@ -57,10 +58,6 @@ def login() -> Response | str | tuple[str, int]:
             form.form_errors.append(_("The e-mail address or the password is wrong."))
             status = 401
         else:
-            # A language chosen on the sign-in page is an explicit choice: keep it as the person's setting.
-            chosen = session.get("lang")
-            if chosen and chosen != person.language:
-                person.language = chosen
             record_audit(db, "auth.sign_in", f"person:{person.id}", actor=person)
             db.commit()
             sign_in(person)

@@ -4,11 +4,13 @@ import json
 from collections import OrderedDict
 from collections.abc import Mapping
 from functools import lru_cache
+from typing import Any
 
 from flask import current_app, render_template, request
 from flask_babel import force_locale, gettext
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import HTTPException
 
 from pulse.context import config, key
 from pulse.crypto import KeyPurpose
@@ -190,14 +192,14 @@ def mine() -> tuple[str, int]:
 
 
 @bp.app_errorhandler(405)
-def _method_not_allowed(exc: Exception) -> tuple[str, int]:
-    if request.blueprint == "respond":
-        return _render("respond/landing.html", _language(), 405, error="method")
-    from werkzeug.exceptions import MethodNotAllowed
-
+def _method_not_allowed(exc: HTTPException) -> Any:
+    """On the answering pages a wrong method gets the code form again; elsewhere the usual error page."""
     from pulse.errors import render_error
 
-    return render_error(405, MethodNotAllowed())  # type: ignore[return-value]
+    if request.blueprint != "respond":
+        return render_error(405, exc)
+    page, status = _render("respond/landing.html", _language(), 405, error="method")
+    return page, status, [(k, v) for k, v in exc.get_headers() if k.lower() == "allow"]
 
 
 def init_logging_filter() -> None:

@@ -58,7 +58,7 @@ def moderate(comment_id: str) -> Response | tuple[str, int]:
                "too_long": _("The redacted text is too long: at most %(max)d characters.",
                              max=comment_service.MAX_REDACTED),
                }.get(exc.code, _("Choose release, redact or withhold.")), "error")
-        return redirect(url_for("results.moderation")), 400  # type: ignore[return-value]
+        return moderation(), 400
     # The decision is logged; the comment's text never is.
     record_audit(db, f"comment.{decision}", f"comment:{comment.id}", {"round": comment.round_id,
                                                                        "unit": comment.home_unit_id})

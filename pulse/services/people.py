@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
@@ -61,10 +61,15 @@ def update_person(session: Session, person: Person, changes: PersonChanges, *, a
                   ) -> dict[str, dict[str, object]]:
     """Apply ``changes`` and return what changed (``{field: {"from": …, "to": …}}``) for the audit log.
 
+    Marking someone as left also takes away their roles, whatever ``changes`` says about them.
+
     :raises PersonUpdateError: ``last_admin`` when the change would leave no active administrator;
         ``self_lockout`` when an administrator tries to mark themselves as left; ``unknown_unit`` for a unit
         id that does not exist.
     """
+    if changes.status == PersonStatus.LEFT:
+        # Someone who has left keeps their history but loses every role (and, below, every session).
+        changes = replace(changes, is_admin=False, managed_unit_ids=frozenset(), safety_unit_ids=frozenset())
     all_units = set(changes.managed_unit_ids | changes.safety_unit_ids)
     if changes.unit_id is not None:
         all_units.add(changes.unit_id)
@@ -99,7 +104,6 @@ def update_person(session: Session, person: Person, changes: PersonChanges, *, a
     person.status = changes.status
     person.is_admin = changes.is_admin
     if changes.status == PersonStatus.LEFT:
-        # Someone who has left keeps their history but loses every role and every session.
         person.session_version += 1
     set_assignments(session, person.id, managed=changes.managed_unit_ids, safety=changes.safety_unit_ids)
     session.flush()
@@ -107,10 +111,11 @@ def update_person(session: Session, person: Person, changes: PersonChanges, *, a
 
 
 def search_people(session: Session, query: str, *, limit: int = 50) -> list[Person]:
-    """People whose name or e-mail contains ``query`` (case-insensitive)."""
-    text = query.strip().casefold()
+    """People whose name or e-mail contains ``query`` (case-insensitive; ``%`` and ``_`` are plain characters)."""
+    # lower(), not casefold(), on both sides: the database lowers the names the same way.
+    text = query.strip().lower()
     statement = select(Person).order_by(Person.name).limit(limit)
     if text:
-        like = f"%{text.replace('%', '').replace('_', '')}%"
-        statement = statement.where(or_(func.lower(Person.name).like(like), Person.email.like(like)))
+        statement = statement.where(or_(func.lower(Person.name).contains(text, autoescape=True),
+                                        Person.email.contains(text, autoescape=True)))
     return list(session.scalars(statement))

@@ -1,20 +1,19 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from pulse.forms import choices
+from pulse.forms import Form, choices
 from pulse.i18n import LANGUAGE_NAMES
 from pulse.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
 
-class SettingsForm(FlaskForm):
+class SettingsForm(Form):
     language = SelectField(_l("Language for pages and e-mail"), choices=choices(LANGUAGE_NAMES.items()))
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(Form):
     current = PasswordField(_l("Current password"), validators=[DataRequired(_l("Enter your current password.")),
                                                                 Length(max=MAX_PASSWORD_LENGTH)])
     password = PasswordField(
@@ -31,6 +30,6 @@ class ChangePasswordForm(FlaskForm):
                                         EqualTo("password", _l("The two passwords are not the same."))])
 
 
-class ApiTokenForm(FlaskForm):
+class ApiTokenForm(Form):
     name = StringField(_l("What the token is for"), description=_l("For example “Power BI” or “HR dashboard”."),
                        validators=[DataRequired(_l("Say what the token is for.")), Length(max=100)])

@@ -10,7 +10,6 @@ from pathlib import Path
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
 
 from pulse.models import AuditEntry, PasswordReset
 from tests.factories import PASSWORD, sign_in
@@ -185,13 +184,3 @@ def test_forgot_password_answers_the_same_when_mail_fails(client: FlaskClient, o
     unknown = client.post("/staff/password/forgot", data={"email": "stranger@example.org"}, follow_redirects=True)
     assert known.status_code == unknown.status_code == 200
     assert known.get_data(as_text=True) == unknown.get_data(as_text=True)
-
-
-def test_a_language_chosen_on_the_sign_in_page_is_kept(client: FlaskClient, org, session) -> None:  # type: ignore[no-untyped-def]
-    from pulse.models import Person
-
-    client.post("/staff/language", data={"language": "en", "next": "/staff/login"})
-    sign_in(client, "employee@example.org")
-    assert '<html lang="en">' in client.get("/staff/").get_data(as_text=True)
-    session.rollback()
-    assert session.scalar(select(Person.language).where(Person.id == org.employee.id)) == "en"
