@@ -161,7 +161,7 @@ def _read_table(data: bytes, name: str, columns: tuple[str, ...], required: tupl
                 problems.append(Problem(name, line, "too_many_fields",
                                         {"found": str(len(record)), "expected": str(len(header))}))
                 bad_lines.add(line)
-            values = {col: (record[i].strip() if i < len(record) else "") for i, col in enumerate(header)}
+            values = {col: _unquote(record[i].strip() if i < len(record) else "") for i, col in enumerate(header)}
             rows.append((line, values))
     except csv.Error as exc:
         problems.append(Problem(name, reader.line_num, "bad_csv", {"detail": str(exc)}))
@@ -170,6 +170,11 @@ def _read_table(data: bytes, name: str, columns: tuple[str, ...], required: tupl
         problems.append(Problem(name, None, "empty_file"))
         return None
     return _Table(header, rows, delimiter, bad_lines)
+
+
+def _unquote(value: str) -> str:
+    """Read off the quote that an export puts before a value starting like a formula."""
+    return value[1:] if value.startswith("'") and value[1:2] in ("=", "+", "-", "@") else value
 
 
 def _split_list(value: str, delimiter: str) -> list[str]:
@@ -326,9 +331,18 @@ def write_people(rows: Iterable[PersonRow]) -> str:
     ))
 
 
+#: A spreadsheet runs a cell that starts with one of these as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: str) -> str:
+    """Quote a value a spreadsheet would run as a formula (the import reads the quote off again)."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
 def _write(header: tuple[str, ...], rows: Iterator[list[str]] | Iterable[list[str]]) -> str:
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows([neutralise(cell) for cell in row] for row in rows)
     return out.getvalue()

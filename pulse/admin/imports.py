@@ -18,6 +18,7 @@ from pulse.context import record_audit
 from pulse.crypto import new_token
 from pulse.db import get_session, utcnow
 from pulse.models import OrgImport
+from pulse.security import writes_db
 from pulse.services import orgimport
 from pulse.services.org import Role
 
@@ -118,9 +119,14 @@ def org_import_cancel(token: str) -> Response:
 
 @bp.route("/export/<any(units, people):which>.csv")
 @staff_required(Role.ADMIN)
+@writes_db
 def org_export(which: str) -> FlaskResponse:
-    """Download the organisation in the import format, to edit and import again."""
-    units_text, people_text = orgimport.export_files(get_session())
+    """Download the organisation in the import format, to edit and import again (logged: it holds everyone's
+    e-mail address)."""
+    db = get_session()
+    units_text, people_text = orgimport.export_files(db)
+    record_audit(db, "org.export", which)
+    db.commit()
     body = units_text if which == "units" else people_text
     # A BOM makes Excel open the file as UTF-8.
     return FlaskResponse("\ufeff" + body, mimetype="text/csv",

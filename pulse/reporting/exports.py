@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from flask_babel import gettext as _
 
 from pulse.disclosure import ReleaseData
+from pulse.orgcsv import neutralise
 from pulse.results.format import mean_text, too_few
 
 
@@ -39,11 +40,16 @@ def _rows(data: ReleaseData, unit_ids: list[int], language: str) -> Iterator[lis
             yield row
 
 
+def _safe(value: object) -> object:
+    """Text that a spreadsheet would run as a formula is quoted; numbers stay numbers."""
+    return neutralise(value) if isinstance(value, str) else value
+
+
 def to_csv(data: ReleaseData, unit_ids: list[int], language: str) -> bytes:
     out = io.StringIO()
     # Semicolons and a BOM: what Swedish Excel opens directly.
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerows(_rows(data, unit_ids, language))
+    writer.writerows([_safe(v) for v in row] for row in _rows(data, unit_ids, language))
     return ("\ufeff" + out.getvalue()).encode()
 
 
@@ -56,7 +62,7 @@ def to_xlsx(data: ReleaseData, unit_ids: list[int], language: str) -> bytes:
     assert sheet is not None
     sheet.title = _("Results")[:31]
     for row in _rows(data, unit_ids, language):
-        sheet.append([str(v) if v is not None and not isinstance(v, int | float) else v for v in row])
+        sheet.append([_safe(str(v)) if v is not None and not isinstance(v, int | float) else v for v in row])
     for cell in sheet[8]:
         cell.font = Font(bold=True)
     sheet.freeze_panes = "C9"

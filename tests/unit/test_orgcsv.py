@@ -125,3 +125,13 @@ def test_written_files_parse_back_to_the_same_rows() -> None:
              for p in files.people]
     assert strip == [(p.email, p.name, p.unit_key, p.roles, p.manages, p.safety_area, p.language, p.status)
                      for p in again.people]
+
+
+def test_formulas_are_neutralised_on_export_and_read_back() -> None:
+    files = parse(UNITS.replace("Förvaltningen", "=HYPERLINK(\"x\")"), PEOPLE.replace("Bo Chef", "+Bo Chef"))
+    assert files.ok
+    units_text = orgcsv.write_units((u.key, u.name, u.parent_key) for u in files.units)
+    people_text = orgcsv.write_people(files.people)
+    assert "'=HYPERLINK" in units_text and "'+Bo Chef" in people_text
+    again = orgcsv.parse(units_text.encode(), people_text.encode())
+    assert again.units[1].name == '=HYPERLINK("x")' and again.people[0].name == "+Bo Chef"
