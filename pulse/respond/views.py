@@ -6,12 +6,13 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from flask import current_app, render_template, request
+from flask import Response, current_app, jsonify, render_template, request, url_for
 from flask_babel import force_locale, gettext
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
+from pulse import crypto
 from pulse.context import config, key
 from pulse.crypto import KeyPurpose
 from pulse.db import get_session, utcnow
@@ -182,7 +183,52 @@ def _private_copy(found: answer_service.OpenInvitation, answers: Mapping[str, ob
                           "value": value, "answer": label})
     return {"survey": found.round.survey_name, "round": found.round.number,
             "closes": found.round.closes_at.date().isoformat(), "answers": items,
-            "comment": comment or None}
+            "comment": comment or None,
+            "results": url_for("respond.unit_results", link=results_link(found.round.id, found.unit_id))}
+
+
+def results_link(round_id: int, unit_id: int) -> str:
+    """A signed, unguessable link to one unit's published results of one round (kept only in the person's own
+    browser with their private copy). It names a unit and a round, never a person."""
+    payload = f"{round_id}.{unit_id}"
+    signature = crypto.keyed_hash(key(KeyPurpose.RESULTS_LINK), payload)[:32]
+    return f"{payload}.{signature}"
+
+
+def _read_results_link(link: str) -> tuple[int, int] | None:
+    parts = link.split(".")
+    if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit() or len(link) > 80:
+        return None
+    expected = crypto.keyed_hash(key(KeyPurpose.RESULTS_LINK), f"{parts[0]}.{parts[1]}")[:32]
+    return (int(parts[0]), int(parts[1])) if crypto.equals(expected, parts[2]) else None
+
+
+@bp.route("/r/results/<link>", methods=["GET"])
+def unit_results(link: str) -> tuple[Response, int]:
+    """The published figures of the unit someone answered in, for their private "my answers" page.
+
+    The same protected release as everywhere else; hidden figures say "too few answers".
+    """
+    from pulse import disclosure
+    from pulse.models import Round
+    from pulse.results.format import mean_text
+
+    target = _read_results_link(link)
+    if target is None:
+        return jsonify({"status": "unknown"}), 404
+    round_id, unit_id = target
+    db = get_session()
+    rnd = db.get(Round, round_id)
+    ids = [i for i in disclosure.latest_release_ids(db, rnd.survey_id)
+           if disclosure.release_info(db, i).round_id == round_id] if rnd else []
+    if not ids:
+        return jsonify({"status": "not_yet"}), 200
+    cells = disclosure.unit_cells(db, ids[:1], unit_id)
+    info = disclosure.release_info(db, ids[0])
+    cell = cells.get(ids[0])
+    with force_locale(_language()):
+        figures = {q.code: mean_text(cell.get(q.code) if cell else disclosure.HIDDEN, q) for q in info.questions}
+    return jsonify({"status": "released", "unit": cell.name if cell else None, "figures": figures}), 200
 
 
 @bp.route("/r/mine", methods=["GET"])

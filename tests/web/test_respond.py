@@ -168,3 +168,32 @@ def test_privacy_page_in_both_languages(client: FlaskClient) -> None:
 def test_my_answers_page(client: FlaskClient) -> None:
     response = client.get("/r/mine?lang=en")
     assert response.status_code == 200 and "never receives them" in response.get_data(as_text=True)
+
+
+def test_my_answers_can_show_the_units_published_results(client: FlaskClient, opened, session: Session,  # type: ignore[no-untyped-def]
+                                                          app: Flask) -> None:
+    import html
+    import json
+
+    from pulse.services import scheduler
+    from tests.rounds import keys
+
+    link, _ = opened.credentials["employee@example.org"]
+    page = client.post("/r/submit", data={"credential": link, **ANSWERS}).get_data(as_text=True)
+    copy = json.loads(html.unescape(re.search(r'<template id="private-copy">(.*?)</template>', page, re.S).group(1)))
+    results_url = copy["results"]
+    assert results_url.startswith("/r/results/")
+    not_yet = client.get(results_url)
+    assert not_yet.status_code == 200 and not_yet.get_json() == {"status": "not_yet"}
+    assert "Set-Cookie" not in not_yet.headers
+    with app.app_context():
+        rnd = session.get_one(Round, opened.round.id)
+        scheduler.close_round(session, rnd, keys(app), now=rnd.closes_at)
+    session.commit()
+    released = client.get(results_url + "?lang=en").get_json()
+    assert released["status"] == "released"
+    # The employee's team is small: its figures are hidden, and say so.
+    assert set(released["figures"].values()) == {"too few answers"}
+    forged = results_url[:-1] + ("0" if results_url[-1] != "0" else "1")
+    assert client.get(forged).status_code == 404
+    assert client.get("/r/results/1.2").status_code == 404

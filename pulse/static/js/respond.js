@@ -90,10 +90,36 @@
       section.appendChild(el("h2", title));
       var list = el("dl");
       list.className = "my-answers";
+      var unitCells = {};
       (copy.answers || []).forEach(function (item) {
         list.appendChild(el("dt", item.question));
-        list.appendChild(el("dd", item.answer));
+        var dd = el("dd", item.answer);
+        var unit = el("span");
+        unit.className = "unit-result";
+        unitCells[item.code] = unit;
+        dd.appendChild(unit);
+        list.appendChild(dd);
       });
+      var status = el("p");
+      status.className = "hint";
+      section.appendChild(status);
+      if (copy.results && window.fetch) {
+        // Only the unit's published, protected figures come back; nothing about this copy is sent.
+        fetch(copy.results + "?lang=" + document.documentElement.lang, {credentials: "omit"})
+          .then(function (r) { return r.json(); })
+          .then(function (data) {
+            if (data.status === "released") {
+              Object.keys(unitCells).forEach(function (code) {
+                if (data.figures[code] !== undefined) {
+                  unitCells[code].textContent = " · " + box.getAttribute("data-unit") + ": " + data.figures[code];
+                }
+              });
+            } else if (data.status === "not_yet") {
+              status.textContent = box.getAttribute("data-not-yet");
+            }
+          })
+          .catch(function () { /* offline: the copy is still shown */ });
+      }
       if (copy.comment) {
         list.appendChild(el("dt", box.getAttribute("data-comment")));
         list.appendChild(el("dd", copy.comment));
