@@ -117,7 +117,8 @@ def seed_rounds(app: Any, database: Database, unit_ids: dict[str, int], language
         second = open_with_credentials(db, app, survey, now=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
         release_id = db.scalar(select(Release.id).limit(1))
         return {"survey": survey.id, "closed_round": first.round.id, "open_round": second.round.id,
-                "release": release_id, "codes": [code for _, code in second.credentials.values()]}
+                "release": release_id, "codes": [code for _, code in second.credentials.values()],
+                "links": [link for link, _ in second.credentials.values()]}
 
 
 @contextmanager
