@@ -112,3 +112,18 @@ def org(session: Session):  # type: ignore[no-untyped-def]
     from tests.factories import Org
 
     return Org(session)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):  # type: ignore[no-untyped-def]
+    """Say plainly which databases and the browser the run covered (CI checks that none was skipped)."""
+    counts = {"postgresql": [0, 0], "sqlite": [0, 0], "browser": [0, 0]}
+    for outcome, index in (("passed", 0), ("skipped", 1)):
+        for report in terminalreporter.stats.get(outcome, []):
+            nodeid = report.nodeid
+            for name in ("postgresql", "sqlite"):
+                if f"[{name}" in nodeid or f"-{name}" in nodeid:
+                    counts[name][index] += 1
+            if nodeid.startswith("tests/browser/"):
+                counts["browser"][index] += 1
+    terminalreporter.write_line(
+        "Pulse test coverage: " + ", ".join(f"{name} {p} passed / {s} skipped" for name, (p, s) in counts.items()))
