@@ -64,7 +64,9 @@ def make_engine(url: str, *, pool: bool = True) -> Engine:
         event.listen(engine, "connect", _configure_sqlite)
         event.listen(engine, "begin", _begin_sqlite)
         return engine
-    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    # No pre-ping: it costs a round trip on every request; a connection broken by a database restart is
+    # dropped when it fails, and the pool recycles connections every half hour.
+    kwargs: dict[str, Any] = {"pool_pre_ping": False, "pool_recycle": 1800}
     if pool:
         kwargs.update(pool_size=5, max_overflow=10)
     else:
