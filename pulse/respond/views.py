@@ -141,6 +141,8 @@ def submit() -> tuple[str, int]:
     language = _language()
     if limiter.blocked(_client()):
         return _render("respond/landing.html", language, 429, error="rate_limited")
+    if not credential.strip():
+        return _render("respond/landing.html", language, 400, error="empty")
     db = get_session()
     token_key = key(KeyPurpose.TOKEN_HASH)
     now = utcnow()

@@ -138,3 +138,22 @@ def test_moderation_then_managers_see_released_comments(app: Flask, demo, sessio
     assert page.status_code == 200 and "[name removed] needs help" in text
     # Managers cannot moderate.
     assert manager.get("/staff/results/moderation").status_code == 403
+
+
+def test_an_empty_release_exports_and_shows(app: Flask, session: Session) -> None:
+    """A round nobody answered: everything is hidden, and pages and exports still work."""
+    from pulse.services import scheduler
+    from tests.factories import Org
+    from tests.rounds import keys, make_survey, open_with_credentials
+
+    org = Org(session)
+    opened = open_with_credentials(session, app, make_survey(session, [org.dept]))
+    with app.app_context():
+        scheduler.close_round(session, opened.round, keys(app), now=opened.round.closes_at)
+    session.commit()
+    release = session.scalar(select(Release.id))
+    client = app.test_client()
+    client.post("/staff/login", data={"email": "admin@example.org", "password": "correct horse battery staple"})
+    for suffix in ("", "/heatmap", "/comments", "/export.csv", "/export.xlsx"):
+        assert client.get(f"/staff/results/{release}/units/{org.dept.id}{suffix}").status_code == 200, suffix
+    assert "för få svar" in client.get(f"/staff/results/{release}/units/{org.dept.id}/export.csv").data.decode()
