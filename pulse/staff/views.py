@@ -23,8 +23,14 @@ from pulse.staff.forms import ApiTokenForm, ChangePasswordForm, SettingsForm
 def home() -> str:
     person = current_person()
     assert person is not None
+    roles = current_roles()
+    latest = []
+    if roles & {Role.MANAGER, Role.SAFETY_REP, Role.ADMIN}:
+        from pulse import disclosure
+
+        latest = disclosure.visible_releases(get_session(), current_scope())[:1]
     return render_template("staff/home.html", managed=person.managed_units, safety=person.safety_units,
-                           roles=current_roles(), invitations=answer_service.open_invitations(
+                           roles=roles, latest=latest, invitations=answer_service.open_invitations(
                                get_session(), person.id, now=utcnow()), action=ActionForm())
 
 
