@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -32,8 +33,20 @@ from pulse.services import scheduler
 from pulse.services.org import Role, unit_rows
 from pulse.services.surveys import SurveyError, SurveyInput, create_survey, survey_input, update_survey
 
+T = TypeVar("T")
+
 #: Invitations sent while the admin waits; the scheduler sends the rest within a minute.
 MAIL_IN_REQUEST = 200
+
+
+def _acted_on(model: type[T], ident: int) -> T:
+    """The object a button on an admin page acts on: the form must be genuine (400), the object exist (404)."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    found = get_session().get(model, ident)
+    if found is None:
+        abort(404)
+    return found
 
 
 # --- questions -----------------------------------------------------------------------------------------------
@@ -291,12 +304,8 @@ def survey(survey_id: int) -> Response | str | tuple[str, int]:
 @bp.route("/surveys/<int:survey_id>/open", methods=["POST"])
 @staff_required(Role.ADMIN)
 def survey_open_round(survey_id: int) -> Response:
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    found = _acted_on(Survey, survey_id)
     db = get_session()
-    found = db.get(Survey, survey_id)
-    if found is None:
-        abort(404)
     now = utcnow()
     keys = scheduler.round_keys()
     try:
@@ -331,12 +340,8 @@ def round_page(round_id: int) -> str:
 @bp.route("/rounds/<int:round_id>/close", methods=["POST"])
 @staff_required(Role.ADMIN)
 def round_close(round_id: int) -> Response:
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    rnd = _acted_on(Round, round_id)
     db = get_session()
-    rnd = db.get(Round, round_id)
-    if rnd is None:
-        abort(404)
     try:
         result = scheduler.close_round(db, rnd, scheduler.round_keys(), now=utcnow())
     except round_service.RoundError:
@@ -355,12 +360,8 @@ def round_recompute(round_id: int) -> Response:
     """Compute a new release version of a closed round (a correction never edits a frozen release)."""
     from pulse.services.releases import ReleaseError, compute_release
 
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    rnd = _acted_on(Round, round_id)
     db = get_session()
-    rnd = db.get(Round, round_id)
-    if rnd is None:
-        abort(404)
     person = current_person()
     try:
         release = compute_release(db, rnd, created_by=person.email if person else "system", now=utcnow())
