@@ -26,10 +26,6 @@ class NotVisibleError(LookupError):
     """The release or unit does not exist, or the viewer may not see it (the two are never told apart)."""
 
 
-class NotReleasedError(LookupError):
-    """The round has not been closed and released yet."""
-
-
 @dataclass(frozen=True)
 class QuestionInfo:
     code: str
@@ -287,7 +283,6 @@ class UnitResult:
     flags: list[QuestionRow]
     index: float | None
     previous: ReleaseInfo | None
-    parent_visible: int | None = None
     breadcrumbs: list[CellView] = field(default_factory=list)
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pulse import crypto
-from pulse.models import Comment, Person, PersonStatus, Release, Round, Unit
+from pulse.models import Comment, Person, PersonStatus, Release, Unit
 from pulse.services.org import Scope
 from pulse.services.rounds import RoundKeys, comment_key, round_context
 
@@ -119,7 +119,3 @@ def highlight(text: str, names: set[str]) -> Markup:
         else:
             out.append(escape(part))
     return Markup("").join(out)
-
-
-def round_of(session: Session, comment: Comment) -> Round:
-    return session.get_one(Round, comment.round_id)

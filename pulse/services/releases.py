@@ -272,12 +272,6 @@ def place_comments(session: Session, rnd: Round, tree: Tree, direct: dict[int, C
         session.execute(update(Comment), [{"id": c, "home_unit_id": home} for c, home in homes.items()])
 
 
-def latest_release(session: Session, round_id: int) -> Release | None:
-    return session.scalar(select(Release).where(Release.round_id == round_id).order_by(Release.version.desc())
-                          .limit(1))
-
-
-
 def purge_raw_answers(session: Session, *, now: dt.datetime, retention_days: int) -> dict[str, int]:
     """Delete the raw answers of rounds whose first release is older than the retention time, and their comments
     that were never released (released and redacted ones are part of the protected output and stay).

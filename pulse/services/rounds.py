@@ -30,7 +30,6 @@ from pulse.models import (
     PendingResponse,
     Person,
     PersonStatus,
-    Question,
     Response,
     RetiredCredential,
     Round,
@@ -365,10 +364,6 @@ def round_status(session: Session, rnd: Round) -> RoundStatus:
         band = (answered * 10 // invited) * 10 if invited >= 10 else None
         return RoundStatus(rnd, invited, None, band, mailed)
     return RoundStatus(rnd, rnd.invited, rnd.answers, None, None)
-
-
-def round_questions(session: Session, rnd: Round) -> list[Question]:
-    return [rq.question for rq in rnd.questions]
 
 
 def visible_rounds(session: Session, scope: Scope) -> list[Round]:
