@@ -30,6 +30,8 @@ class KeyPurpose(StrEnum):
     ROUND_KEY_WRAP = "pulse/round-key-wrap/v1"
     COMMENTS = "pulse/comments/v1"
     RESULTS_LINK = "pulse/results-link/v1"
+    #: Encrypts a signed-in person's unlocked answer key inside their session cookie.
+    SESSION_ANSWER_KEY = "pulse/session-answer-key/v1"
 
 
 def derive_key(secret: str, purpose: KeyPurpose, length: int = 32) -> bytes:
@@ -69,20 +71,60 @@ def equals(a: str | bytes, b: str | bytes) -> bool:
 _SEAL_INFO = b"pulse/seal-answer/v1"
 
 
+#: A private X25519 key (a round's sealing key, or a person's answer key).
+PrivateKey = X25519PrivateKey
+
+
+def new_private_key() -> PrivateKey:
+    return X25519PrivateKey.generate()
+
+
 class SealError(Exception):
     """A sealed value could not be opened (wrong key, or the data was changed)."""
 
 
 def new_round_keypair(wrap_key: bytes, round_label: bytes) -> tuple[bytes, bytes]:
     """A fresh X25519 key pair as ``(public key, wrapped private key)``."""
-    private = X25519PrivateKey.generate()
-    public = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-    raw = private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
-    return public, _aead_encrypt(wrap_key, raw, b"round-key:" + round_label)
+    return new_keypair(wrap_key, b"round-key:" + round_label)
 
 
 def unwrap_round_key(wrap_key: bytes, wrapped: bytes, round_label: bytes) -> X25519PrivateKey:
-    return X25519PrivateKey.from_private_bytes(_aead_decrypt(wrap_key, wrapped, b"round-key:" + round_label))
+    return unwrap_private_key(wrap_key, wrapped, b"round-key:" + round_label)
+
+
+def new_keypair(wrap_key: bytes, context: bytes) -> tuple[bytes, bytes]:
+    """A fresh X25519 key pair as ``(public key, private key encrypted under wrap_key)``."""
+    private = X25519PrivateKey.generate()
+    return public_key_bytes(private), wrap_private_key(wrap_key, private, context)
+
+
+def wrap_private_key(wrap_key: bytes, private: X25519PrivateKey, context: bytes) -> bytes:
+    return _aead_encrypt(wrap_key, private_key_bytes(private), context)
+
+
+def unwrap_private_key(wrap_key: bytes, wrapped: bytes, context: bytes) -> X25519PrivateKey:
+    """:raises SealError: for a wrong key or context, or changed data."""
+    return private_key_from_bytes(_aead_decrypt(wrap_key, wrapped, context))
+
+
+def public_key_bytes(private: X25519PrivateKey) -> bytes:
+    return private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def random_bytes(n: int) -> bytes:
+    return secrets.token_bytes(n)
+
+
+def private_key_bytes(private: X25519PrivateKey) -> bytes:
+    return private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+
+
+def private_key_from_bytes(raw: bytes) -> X25519PrivateKey:
+    """:raises SealError: when ``raw`` is not a private key."""
+    try:
+        return X25519PrivateKey.from_private_bytes(raw)
+    except ValueError as exc:
+        raise SealError("not a key") from exc
 
 
 def seal(public_key: bytes, plaintext: bytes, context: bytes) -> bytes:

@@ -6,6 +6,7 @@ Services take a :class:`~sqlalchemy.orm.Session` and flush; the request (or CLI 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -82,6 +83,9 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # Deleted rows are overwritten with zeros, not just marked free: what a closed round's ledger and pools held
+    # must not stay readable in the file (docs/ANONYMITY.md, "After close").
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
     # SQLite's own lower() only knows ASCII; Swedish names need Å, Ä and Ö too, as PostgreSQL's lower() does.
     dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
@@ -101,6 +105,10 @@ def _begin_sqlite(conn: Any) -> None:
     else:
         immediate = bool(conn.get_execution_options().get("pulse_write", False))
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+#: Tables whose deleted rows held a person, a credential, a sealed answer or a round key while a round was open.
+SCRUBBED_TABLES = ("pending_response", "credential_hash", "credential", "invitation", "round_key")
 
 
 class Database:
@@ -132,6 +140,39 @@ class Database:
             raise
         finally:
             session.close()
+
+    def scrub(self, tables: tuple[str, ...] = SCRUBBED_TABLES) -> bool:
+        """Remove what deleted rows leave on disk, after a round closes (docs/ANONYMITY.md, "After close").
+
+        SQLite: deleted content is already zeroed (``secure_delete``); the write-ahead log, which still holds
+        the old page images, is checkpointed into the file and truncated. PostgreSQL: the tables whose dead row
+        versions held the ledger, the pools and the round key are rewritten (``VACUUM FULL``), so the old
+        versions are no longer in the database's files. Returns False when it could not finish (SQLite readers
+        kept the log busy for the whole wait); the next close tries again.
+        """
+        if self.dialect == "sqlite":
+            return self._checkpoint_sqlite()
+        if self.dialect == "postgresql":
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                for table in tables:
+                    conn.exec_driver_sql(f"VACUUM FULL {table}")
+            return True
+        return False
+
+    def _checkpoint_sqlite(self, attempts: int = 20) -> bool:
+        raw = self.engine.raw_connection()
+        try:
+            for _ in range(attempts):
+                cursor = raw.cursor()
+                cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                busy = cursor.fetchone()[0]
+                cursor.close()
+                if not busy:
+                    return True
+                time.sleep(0.1)
+            return False
+        finally:
+            raw.close()
 
     def ping(self) -> bool:
         """True when the database answers."""

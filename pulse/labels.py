@@ -23,8 +23,7 @@ CADENCE_LABELS = {
 WEEKDAY_LABELS = [_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"), _l("Saturday"),
                   _l("Sunday")]
 REMINDER_LABELS = {
-    "everyone": _l("To everyone invited, same text (recommended)"),
-    "non_respondents": _l("Only to those who have not answered"),
+    "everyone": _l("To everyone invited, same text"),
     "none": _l("No reminder"),
 }
 QUESTION_MODE_LABELS = {

@@ -5,6 +5,7 @@ Pure: no Flask, no SQLAlchemy. Services load ``(id, parent_id)`` pairs and hand 
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -97,3 +98,63 @@ def find_cycle(parents: Mapping[K, K | None]) -> list[K] | None:
         for visited in path:
             state[visited] = 2
     return None
+
+
+P = TypeVar("P", bound=Hashable)
+
+
+@dataclass(frozen=True)
+class Grouping(Generic[K, P]):
+    """Where each person's answer counts after small groups were moved up the tree."""
+
+    #: person → the unit their answer counts in.
+    where: dict[P, K]
+    #: unit → the unit its people count in instead (None: nowhere above held enough people).
+    moved: dict[K, K | None]
+    #: People who cannot be counted anywhere with at least k others, and so are not invited.
+    excluded: frozenset[P]
+
+
+def group_at_least(tree: OrgTree[K], where: Mapping[P, K | None], k: int) -> Grouping[K, P]:
+    """Move the people of every unit where fewer than ``k`` would count up to its parent, deepest first, until
+    every unit that holds anyone holds at least ``k`` — so no stored answer ever names a group smaller than
+    ``k`` (docs/ANONYMITY.md, "Counting units"). People with no unit (``None``), and people whose group is still
+    too small at the top of the tree, are excluded.
+    """
+    members: dict[K, list[P]] = {}
+    excluded: set[P] = set()
+    for person, unit in where.items():
+        if unit is None or unit not in tree.parents:
+            excluded.add(person)
+        else:
+            members.setdefault(unit, []).append(person)
+    depth = {unit: tree.depth(unit) for unit in members}
+    queue = [(-depth[unit], unit) for unit in members]
+    heapq.heapify(queue)
+    moved_to: dict[K, K | None] = {}
+    while queue:
+        _, unit = heapq.heappop(queue)
+        people = members.get(unit)
+        if not people or len(people) >= k:
+            continue
+        del members[unit]
+        parent = tree.parents.get(unit)
+        if parent is None or parent not in tree.parents:
+            moved_to[unit] = None
+            excluded.update(people)
+            continue
+        moved_to[unit] = parent
+        if parent not in members:
+            members[parent] = []
+            depth[parent] = depth[unit] - 1
+            heapq.heappush(queue, (-depth[parent], parent))
+        members[parent].extend(people)
+
+    def final(unit: K) -> K | None:
+        target: K | None = unit
+        while target is not None and target in moved_to:
+            target = moved_to[target]
+        return target
+
+    result = {person: unit for unit, people in members.items() for person in people}
+    return Grouping(result, {unit: final(unit) for unit in moved_to}, frozenset(excluded))

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from flask import Flask
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pulse.config import Thresholds
-from pulse.models import Invitation, Person, Round, Survey, Unit
+from pulse.db import get_database
+from pulse.models import Round, Survey, Unit
+from pulse.services import invitations
 from pulse.services import questions as question_service
 from pulse.services import rounds as round_service
 from pulse.services.surveys import SurveyInput, create_survey
@@ -48,15 +49,12 @@ class OpenRound:
 
 
 def open_with_credentials(session: Session, app: Flask, survey: Survey, *, now: dt.datetime = MONDAY) -> OpenRound:
-    """Open a round and issue credentials directly (what the mailer would send), without sending mail."""
+    """Open a round and run its mail-out with the invitations handed to the test instead of the mail system."""
     k = keys(app)
     rnd = round_service.open_round(session, survey, k, now=now, tz=TZ)
-    session.flush()
-    credentials = {}
-    for invitation, email in session.execute(select(Invitation, Person.email).join(
-            Person, Person.id == Invitation.person_id).where(Invitation.round_id == rnd.id)):
-        issued = round_service.issue_credentials(session, invitation.id, k.token)
-        invitation.mailed = True
-        credentials[email] = (issued["link"], issued["code"])
     session.commit()
-    return OpenRound(rnd, credentials)
+    handed: list[invitations.Invite] = []
+    outcome = invitations.mail_out(get_database(app), rnd.id, k.token, handed.append)
+    assert outcome.outcome == "done", outcome
+    session.expire_all()
+    return OpenRound(session.get_one(Round, rnd.id), {i.email: (i.link, i.code) for i in handed})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
@@ -26,6 +26,7 @@ from pulse.labels import (
     area_label,
 )
 from pulse.models import Round, Survey
+from pulse.participation import closed_participation
 from pulse.questionbank import AREAS, DEFAULT_PULSE
 from pulse.services import questions as question_service
 from pulse.services import rounds as round_service
@@ -35,7 +36,7 @@ from pulse.services.surveys import SurveyError, SurveyInput, create_survey, surv
 
 T = TypeVar("T")
 
-#: Invitations sent while the admin waits; the scheduler sends the rest within a minute.
+#: Rounds up to this size get their invitations from the request that opens them; larger ones from the scheduler.
 MAIL_IN_REQUEST = 200
 
 
@@ -313,16 +314,21 @@ def survey_open_round(survey_id: int) -> Response:
     except round_service.RoundError as exc:
         db.rollback()
         flash({"already_open": _("A round of this survey is already open."),
-               "no_one_invited": _("Nobody would be invited: the units have no active people."),
+               "no_one_invited": _("Nobody would be invited: the units have no active people, or too few for any "
+                                   "answer to be counted in a group of at least %(k)d.", k=found.min_group_size),
                }.get(exc.code, _("The round could not be opened.")), "error")
         return redirect(url_for("admin.survey", survey_id=survey_id))
     db.commit()
-    from flask import current_app
-
-    sent = scheduler.send_mail(get_database(current_app), rnd.id, keys, reminder=False, now=now,
-                               limit=MAIL_IN_REQUEST)
-    flash(_("Round %(number)d is open: %(invited)d invited, %(sent)d invitations sent so far.", number=rnd.number,
-            invited=rnd.invited, sent=sent), "success")
+    sent = None
+    if rnd.invited <= MAIL_IN_REQUEST:
+        outcome = scheduler.mail_now(get_database(current_app), rnd.id, keys)
+        sent = outcome.sent if outcome is not None else None
+    if sent is None:
+        flash(_("Round %(number)d is open: %(invited)d invited. The invitations go out with the next scheduler run, "
+                "within a few minutes.", number=rnd.number, invited=rnd.invited), "success")
+    else:
+        flash(_("Round %(number)d is open: %(invited)d invited, %(sent)d invitations sent.", number=rnd.number,
+                invited=rnd.invited, sent=sent), "success")
     return redirect(url_for("admin.round_page", round_id=rnd.id))
 
 
@@ -349,7 +355,10 @@ def round_close(round_id: int) -> Response:
         flash(_("The round is already closed."), "info")
         return redirect(url_for("admin.round_page", round_id=round_id))
     db.commit()
-    flash(_("The round is closed: %(answers)d answers stored.", answers=result.answers), "success")
+    get_database(current_app).scrub()
+    shown = closed_participation(rnd.invited, result.answers, rnd.min_group_size).answered
+    flash(_("The round is closed: %(answers)d answers stored.", answers=shown) if shown is not None
+          else _("The round is closed. Too few answered for the number to be shown."), "success")
     return redirect(url_for("admin.round_page", round_id=round_id))
 
 

@@ -67,6 +67,11 @@ def post_answers() -> tuple[Response, int]:
             return _error(404, "unknown_token", "No open invitation has this token or code.")
         if exc.code == "used":
             return _error(409, "token_used", "This invitation has already been used; nothing more was stored.")
+        if exc.code == "not_ready":
+            response, status = _error(503, "not_ready", "The invitations are still being sent; try again in a few "
+                                      "minutes.")
+            response.headers["Retry-After"] = "120"
+            return response, status
         return _error(410, "round_closed", "The round has closed; the answers were not stored.")
     except answer_service.AnswerError as exc:
         db.rollback()
@@ -76,6 +81,7 @@ def post_answers() -> tuple[Response, int]:
             "required": "an answer is required (this question offers no 'prefer not to say')",
             "comment_too_long": f"at most {answer_service.MAX_COMMENT} characters",
             "comments_closed": "this round does not collect comments",
+            "not_text": "the comment contains characters that are not text",
         }
         return _error(422, "invalid_answers", "Some answers are not acceptable.",
                       problems={k: {"code": v, "message": messages[v]} for k, v in exc.problems.items()})

@@ -14,7 +14,7 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 def _errors(*codes: int) -> dict[str, Any]:
     text = {400: "Malformed request", 401: "Missing, unknown or revoked token", 404: "Not found (or outside your "
             "scope)", 409: "Conflict", 410: "Gone", 413: "Too large", 415: "Not JSON", 422: "Invalid answers",
-            429: "Too many attempts"}
+            429: "Too many attempts", 503: "Not yet: try again after Retry-After seconds"}
     return {str(c): _json(ERROR, text[c]) for c in codes}
 
 
@@ -95,7 +95,7 @@ def document() -> dict[str, Any]:
                 "requestBody": {"required": True, "content": {"application/json": {
                     "schema": {"$ref": "#/components/schemas/AnswerSet"}}}},
                 "responses": {"201": _json({"$ref": "#/components/schemas/Stored"}, "Stored"),
-                              **_errors(400, 404, 409, 410, 413, 415, 422, 429)}}},
+                              **_errors(400, 404, 409, 410, 413, 415, 422, 429, 503)}}},
             "/api/v1/releases": {"get": {
                 "summary": "Releases visible to the token's owner (newest version of each closed round).",
                 "security": [{"token": []}],

@@ -6,14 +6,19 @@ person's id, a session version, and sign-in and last-seen times.
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Flask, abort, current_app, flash, g, redirect, request, session, url_for
+from flask import Flask, Request, Response, abort, current_app, flash, g, redirect, request, session, url_for
+from flask.sessions import NullSession, SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 from flask_babel import gettext as _
 
+from pulse import crypto
+from pulse.context import key
+from pulse.crypto import KeyPurpose
 from pulse.db import get_session
 from pulse.models import Person, PersonStatus
 from pulse.services.org import Role, Scope, roles_of, scope_of
@@ -24,15 +29,41 @@ F = TypeVar("F", bound=Callable[..., Any])
 _SEEN_RESOLUTION = 60
 
 
-def sign_in(person: Person) -> None:
-    """Start a fresh session for ``person`` (the old session's contents are dropped)."""
+def sign_in(person: Person, answer_key: crypto.PrivateKey | None = None) -> None:
+    """Start a fresh session for ``person`` (the old session's contents are dropped).
+
+    :param answer_key: the person's answer key, unlocked with the password they just gave; kept in the session
+        cookie only, encrypted under a key of the application, so "Answer now" can open their sealed credentials
+        (docs/ANONYMITY.md, "Answer now"). It is never written to the database.
+    """
     lang = session.get("lang")
     session.clear()
     now = int(time.time())
     session.update(pid=person.id, sv=person.session_version, since=now, seen=now)
+    if answer_key is not None:
+        session["ak"] = base64.b64encode(crypto.encrypt(
+            key(KeyPurpose.SESSION_ANSWER_KEY), crypto.private_key_bytes(answer_key), _ak_context(person.id))).decode()
     if lang:
         session["lang"] = lang
     session.permanent = True
+
+
+def _ak_context(person_id: int) -> bytes:
+    return f"pulse-session-answer-key:{person_id}".encode()
+
+
+def session_answer_key() -> crypto.PrivateKey | None:
+    """The signed-in person's unlocked answer key, or None (signed in before it existed, or a changed cookie)."""
+    person = current_person()
+    stored = session.get("ak")
+    if person is None or not isinstance(stored, str):
+        return None
+    try:
+        raw = crypto.decrypt(key(KeyPurpose.SESSION_ANSWER_KEY), base64.b64decode(stored, validate=True),
+                             _ak_context(person.id))
+        return crypto.private_key_from_bytes(raw)
+    except (ValueError, crypto.SealError):
+        return None
 
 
 def sign_out() -> None:
@@ -108,7 +139,26 @@ def staff_required(*roles: Role) -> Callable[[F], F]:
     return decorator
 
 
+class StaffSessionInterface(SecureCookieSessionInterface):
+    """The staff session exists only under /staff. Anywhere else — the answering pages above all — a staff cookie a
+    client sends anyway is neither read nor refreshed, and no cookie is ever set (docs/ANONYMITY.md, "The
+    answering path")."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        from pulse import STAFF_PREFIX
+
+        if not request.path.startswith(STAFF_PREFIX):
+            return None  # Flask then uses a NullSession: empty, and refusing writes
+        return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        if isinstance(session, NullSession):
+            return
+        super().save_session(app, session, response)
+
+
 def init_app(app: Flask) -> None:
+    app.session_interface = StaffSessionInterface()
     app.before_request(load_person)
 
     @app.context_processor

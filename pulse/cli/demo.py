@@ -13,6 +13,7 @@ from pulse import demo, orgcsv
 from pulse.context import passwords, record_audit
 from pulse.db import get_database, utcnow
 from pulse.models import Person
+from pulse.services import auth as auth_service
 from pulse.services import generator, orgimport
 from pulse.services.demo_rounds import load_demo_rounds
 
@@ -43,11 +44,10 @@ def group(if_empty: bool, size: str | None) -> None:
                 click.echo(str(problem), err=True)
             sys.exit(1)
         result = orgimport.apply_import(session, plan, units_csv, people_csv)
-        hashed = passwords().hash(demo.DEMO_PASSWORD)
         for _, email in org.accounts:
             person = session.scalar(select(Person).where(Person.email == email))
             assert person is not None
-            person.password_hash = hashed
+            auth_service.set_password(person, passwords(), demo.DEMO_PASSWORD)
         record_audit(session, "demo.load", "organisation", result.counts)
         session.commit()
         click.echo(f"Loaded the demo organisation: {len(org.units)} units, {len(org.people)} people.")
@@ -84,7 +84,7 @@ def _generate(size: str, if_empty: bool) -> None:
                                                 thresholds.min_comment_size))
         admin = session.scalar(select(Person).where(Person.is_admin.is_(True)))
         assert admin is not None
-        admin.password_hash = passwords().hash(demo.DEMO_PASSWORD)
+        auth_service.set_password(admin, passwords(), demo.DEMO_PASSWORD)
         record_audit(session, "demo.generate", "organisation", {"size": size, **counts.__dict__})
         session.commit()
     click.echo(f"Generated '{size}': {counts.units} units, {counts.people} people, {counts.rounds} rounds, "

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from pulse.context import record_audit
 from pulse.db import get_database, utcnow
 from pulse.models import Round, Survey, Unit
+from pulse.participation import closed_participation
 from pulse.questionbank import DEFAULT_PULSE
 from pulse.schedule import CADENCES
 from pulse.services import rounds as round_service
@@ -131,9 +132,16 @@ def round_open(survey: str, now_text: str | None) -> None:
         except round_service.RoundError as exc:
             raise click.ClickException(f"Cannot open a round: {exc.code}") from None
         session.commit()
-        round_id, invited = rnd.id, rnd.invited
-    sent = scheduler.send_mail(database, round_id, keys, reminder=False, now=now)
-    click.echo(f"Round {round_id} is open: {invited} invited, {sent} invitations sent.")
+        round_id, invited, excluded = rnd.id, rnd.invited, rnd.excluded
+    outcome = scheduler.mail_now(database, round_id, keys)
+    note = f" ({excluded} not invited: no group of at least k to count in)" if excluded else ""
+    if outcome is None:
+        click.echo(f"Round {round_id} is open: {invited} invited{note}; a scheduler run is sending the invitations.")
+    else:
+        click.echo(f"Round {round_id} is open: {invited} invited{note}, {outcome.sent} invitations sent"
+                   + (f", {len(outcome.failed)} could not be sent" if outcome.failed else "")
+                   + (" (the mail system took none: the next `pulse tick` tries again)"
+                      if outcome.outcome == "mail_down" else "") + ".")
 
 
 @round_group.command("close")
@@ -148,24 +156,36 @@ def round_close(round_id: str, now_text: str | None) -> None:
         except round_service.RoundError as exc:
             raise click.ClickException(f"Cannot close round {round_id}: {exc.code}") from None
         session.commit()
-    click.echo(f"Round {round_id} is closed: {result.answers} answers, {result.comments} comments stored.")
+        invited, k = rnd.invited, rnd.min_group_size
+    get_database(current_app).scrub()
+    shown = closed_participation(invited, result.answers, k).answered
+    click.echo(f"Round {round_id} is closed: " + (f"{shown} answers stored." if shown is not None else
+                                                  f"fewer than {k} answers, so the number is not shown."))
 
 
 @round_group.command("status")
 @click.argument("round_id")
 def round_status(round_id: str) -> None:
-    """Show a round's integrity figures (participation only as a 10 % band while open)."""
+    """Show a round's integrity figures (every count only as far as the k rule allows)."""
     with get_database(current_app).session() as session:
         status = round_service.round_status(session, _round(session, round_id))
         rnd = status.round
+        shown = status.participation
         click.echo(f"Round {rnd.id} ({rnd.survey.name} #{rnd.number}): {rnd.status}")
         click.echo(f"  opened {rnd.opened_at.isoformat()}, closes {rnd.closes_at.isoformat()}")
-        click.echo(f"  headcount {rnd.headcount}, invited {status.invited}")
+        click.echo(f"  headcount {rnd.headcount}, invited {status.invited}"
+                   + (f", not invited {rnd.excluded} (no group of at least {rnd.min_group_size} to count in)"
+                      if rnd.excluded else ""))
+        for unit, target in status.merges:
+            click.echo(f"  {unit} counts in {target}" if target else f"  {unit}: not invited")
         if rnd.status == "open":
-            band = f"{status.band}–{status.band + 10} %" if status.band is not None else "not shown (< 10 invited)"
-            click.echo(f"  invitations mailed {status.mailed}, participation {band}")
+            band = shown.band_percent
+            text = f"{band[0]}–{band[1]} %" if band else "not shown (too few invited)"
+            click.echo(f"  invitations {rnd.mailout}, mailed {status.mailed}, participation {text}")
         else:
-            click.echo(f"  answers {rnd.answers}, comments {rnd.comments}; roster changes during the round: "
+            answers = shown.answered if shown.answered is not None else f"not shown (fewer than {rnd.min_group_size})"
+            comments = status.comments if status.comments is not None else "not shown"
+            click.echo(f"  answers {answers}, comments {comments}; roster changes during the round: "
                        f"{rnd.roster_added} added, {rnd.roster_removed} removed, {rnd.roster_moved} moved")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import Boolean, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Enum, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from pulse.db import Base, UTCDateTime, utcnow
@@ -59,6 +59,13 @@ class Person(Base):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     #: Bumped on password change and sign-out-everywhere; sessions carrying an older number end.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
+    #: The person's own answer key (X25519): invitations seal the person's credential to it, so that "Answer now"
+    #: works after sign-in. Its private half is stored only encrypted under a key derived from the person's
+    #: password (never from the application secret), so the operator cannot open it (docs/ANONYMITY.md,
+    #: "Answer now").
+    answer_key_public: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    answer_key_wrapped: Mapped[bytes | None] = mapped_column(LargeBinary)
+    answer_key_salt: Mapped[bytes | None] = mapped_column(LargeBinary(16))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

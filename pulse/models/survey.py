@@ -65,7 +65,8 @@ class Survey(Base):
     question_mode: Mapped[str] = mapped_column(String(16), default="fixed")
     rotation_count: Mapped[int | None] = mapped_column(Integer)
     comment_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
-    #: ``everyone`` (identical text to all invited), ``non_respondents`` or ``none``.
+    #: ``everyone`` (identical text to all invited) or ``none``. Pulse cannot remind only those who have not
+    #: answered: nothing it stores says who they are (docs/ANONYMITY.md, "Reminders").
     reminder_policy: Mapped[str] = mapped_column(String(16), default="everyone")
     #: Working days after opening when the one reminder goes out.
     reminder_after_days: Mapped[int] = mapped_column(Integer, default=2)
@@ -122,14 +123,21 @@ class Round(Base):
     comment_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     #: The free-text question shown as the comment prompt (its version is fixed like the other questions).
     comment_question_id: Mapped[int | None] = mapped_column(ForeignKey("question.id"))
-    #: X25519 public key that answers are sealed to while the round is open.
+    #: X25519 public key that answers are sealed to while the round is open (the private half is a RoundKey).
     public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
-    #: The matching private key, encrypted under a key derived from the application secret (never stored in
-    #: clear). Erased when the round closes, so the pending pool can never be opened again.
-    wrapped_private_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    #: The invitation mail-out: ``pending`` (no credentials yet), ``sending`` (credentials made, mail going out;
+    #: they do not work yet, so an interrupted mail-out can be thrown away and redone whole) or ``done``.
+    mailout: Mapped[str] = mapped_column(String(16), default="pending")
+    #: How many mail-outs were started (more than one means an interrupted one was redone).
+    mailout_attempts: Mapped[int] = mapped_column(Integer, default=0)
     #: Integrity figures, fixed at open and at close.
     headcount: Mapped[int] = mapped_column(Integer, default=0)
     invited: Mapped[int] = mapped_column(Integer, default=0)
+    #: Active people of the audience who were not invited because no group of at least k people of the round
+    #: could hold their answer (for example the head of the whole organisation).
+    excluded: Mapped[int] = mapped_column(Integer, default=0)
+    #: Invitations that could not be handed to the mail system.
+    undelivered: Mapped[int] = mapped_column(Integer, default=0)
     answers: Mapped[int | None] = mapped_column(Integer)
     comments: Mapped[int | None] = mapped_column(Integer)
     roster_added: Mapped[int | None] = mapped_column(Integer)

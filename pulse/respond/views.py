@@ -29,7 +29,9 @@ limiter = FailureLimiter()
 # and a session would identify the respondent.
 csrf.exempt(bp)
 
-STATUS = {"unknown": 404, "used": 409, "closed": 410}
+STATUS = {"unknown": 404, "used": 409, "closed": 410, "not_ready": 503}
+#: Seconds to wait while the invitations of a round are still going out.
+RETRY_NOT_READY = 120
 
 
 def _client() -> str:
@@ -50,8 +52,11 @@ def _render(template: str, language: str, status: int = 200, **context: object) 
         return render_template(template, language=language, thresholds=config().thresholds, **context), status
 
 
-def _problem(code: str, language: str) -> tuple[str, int]:
-    return _render("respond/problem.html", language, STATUS[code], problem=code)
+def _problem(code: str, language: str) -> tuple[str, int] | tuple[str, int, dict[str, str]]:
+    page, status = _render("respond/problem.html", language, STATUS[code], problem=code)
+    if code == "not_ready":
+        return page, status, {"Retry-After": str(RETRY_NOT_READY)}
+    return page, status
 
 
 @bp.route("/r", methods=["GET"])
@@ -62,7 +67,7 @@ def landing() -> tuple[str, int]:
 
 @bp.route("/r/start", methods=["POST"])
 @reads_db
-def start() -> tuple[str, int]:
+def start() -> tuple[str, int] | tuple[str, int, dict[str, str]]:
     credential = request.form.get("credential", "")
     language = _language()
     if limiter.blocked(_client()):
@@ -70,7 +75,7 @@ def start() -> tuple[str, int]:
     if not credential.strip():
         return _render("respond/landing.html", language, 400, error="empty")
     try:
-        found = answer_service.find_invitation(get_session(), key(KeyPurpose.TOKEN_HASH), credential, now=utcnow())
+        found = answer_service.find_credential(get_session(), key(KeyPurpose.TOKEN_HASH), credential, now=utcnow())
     except answer_service.CredentialError as exc:
         if exc.code == "unknown":
             limiter.fail(_client())
@@ -89,7 +94,7 @@ def _options(language: str) -> dict[str, dict[str, object]]:
                 for code, scale in SCALES.items()} | {"skip": {"label": gettext(SKIP_LABEL)}}
 
 
-def _questions_html(found: answer_service.OpenInvitation, language: str, form: Mapping[str, str],
+def _questions_html(found: answer_service.OpenCredential, language: str, form: Mapping[str, str],
                     problems: Mapping[str, str]) -> Markup:
     # The questions of an open round never change, and this is the busiest page in Pulse: render them once per
     # round and language (per app), and only per request when the form shows answers or errors.
@@ -111,17 +116,17 @@ def _questions_html(found: answer_service.OpenInvitation, language: str, form: M
     return html
 
 
-def _answer_page(found: answer_service.OpenInvitation, credential: str, form: Mapping[str, str],
+def _answer_page(found: answer_service.OpenCredential, credential: str, form: Mapping[str, str],
                  problems: Mapping[str, str], status: int) -> tuple[str, int]:
-    language = _language(found.language)
+    language = _language()
     prompt = found.round.comment_prompt
     return _render("respond/answer.html", language, status, found=found, questions=found.questions,
                    fieldsets=_questions_html(found, language, form, problems), credential=credential, form=form,
                    problems=problems, comment_prompt=prompt.text(language) if prompt else None,
-                   max_comment=answer_service.MAX_COMMENT, small=found.unit_size < found.round.min_group_size)
+                   max_comment=answer_service.MAX_COMMENT, small=found.unit_size < found.round.min_comment_size)
 
 
-def _answers_from_form(form: Mapping[str, str], found: answer_service.OpenInvitation) -> dict[str, object]:
+def _answers_from_form(form: Mapping[str, str], found: answer_service.OpenCredential) -> dict[str, object]:
     answers: dict[str, object] = {}
     for question in found.questions:
         raw = form.get(f"q-{question.code}", "")
@@ -135,7 +140,7 @@ def _answers_from_form(form: Mapping[str, str], found: answer_service.OpenInvita
 
 
 @bp.route("/r/submit", methods=["POST"])
-def submit() -> tuple[str, int]:
+def submit() -> tuple[str, int] | tuple[str, int, dict[str, str]]:
     form = request.form
     credential = form.get("credential", "")
     language = _language()
@@ -147,7 +152,7 @@ def submit() -> tuple[str, int]:
     token_key = key(KeyPurpose.TOKEN_HASH)
     now = utcnow()
     try:
-        found = answer_service.find_invitation(db, token_key, credential, now=now)
+        found = answer_service.find_credential(db, token_key, credential, now=now)
     except answer_service.CredentialError as exc:
         if exc.code == "unknown":
             limiter.fail(_client())
@@ -166,12 +171,11 @@ def submit() -> tuple[str, int]:
         db.rollback()
         return _problem(exc.code, language)
     db.commit()
-    language = _language(found.language)
     copy = _private_copy(found, answers, form.get("comment", "").strip(), language)
     return _render("respond/thanks.html", language, found=found, copy=json.dumps(copy, ensure_ascii=False))
 
 
-def _private_copy(found: answer_service.OpenInvitation, answers: Mapping[str, object], comment: str,
+def _private_copy(found: answer_service.OpenCredential, answers: Mapping[str, object], comment: str,
                   language: str) -> dict[str, object]:
     """What the person may keep on their own device (never sent back to the server)."""
     with force_locale(language):

@@ -1,7 +1,9 @@
-"""Answering: find an open invitation from a link token or typed code, check answers, seal and store them.
+"""Answering: find the credential behind a link token or typed code, check answers, seal and store them.
 
-Spending the invitation and storing the sealed answer happen in one transaction: of two concurrent submissions
-of the same credential exactly one succeeds. Nothing here logs, and no exception text carries a credential.
+Spending the credential and storing the sealed answer happen in one transaction: of two concurrent submissions
+of the same credential exactly one succeeds. That transaction writes only to the credential pool and the pending
+pool, neither of which knows any person (docs/ANONYMITY.md, "Storage while a round is open"). Nothing here logs,
+and no exception text carries a credential.
 """
 
 from __future__ import annotations
@@ -19,26 +21,26 @@ from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from pulse import crypto
-from pulse.models import Invitation, InvitationKey, PendingResponse, Question, RetiredCredential, Round, RoundQuestion
+from pulse.models import (
+    Credential,
+    CredentialHash,
+    Invitation,
+    PendingResponse,
+    Question,
+    RetiredCredential,
+    Round,
+    RoundQuestion,
+)
 from pulse.scales import check_value
-from pulse.services.rounds import credential_hash, normalise_code, round_context
+from pulse.sealing import MAX_COMMENT, SEALED_SIZE, SealingError, seal_payload
+from pulse.services.invitations import CredentialError, credential_hash
+from pulse.services.rounds import round_context
 
-#: Longest comment accepted (characters). Longer ones are refused with a message, never cut silently.
-MAX_COMMENT = 2000
 #: Longest credential worth hashing; anything longer is garbage.
 MAX_CREDENTIAL = 100
-#: Every sealed answer is padded to this size (or a multiple), so the size of a pending row — which a database
-#: administrator could tie to the person whose invitation was spent in the same transaction — does not reveal
-#: whether, or how much, they wrote in the comment.
-PAD_TO = 8192
 
-
-class CredentialError(Exception):
-    """The link or code cannot be used: ``unknown``, ``used`` or ``closed``."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
+__all__ = ["MAX_COMMENT", "SEALED_SIZE", "AnswerError", "CredentialError", "check_answers", "find_credential",
+           "submit"]
 
 
 class AnswerError(ValueError):
@@ -119,13 +121,14 @@ def round_view(session: Session, round_id: int) -> RoundView:
 
 
 @dataclass(frozen=True)
-class OpenInvitation:
-    """What the answer page needs: the round, where the answer counts, the language."""
+class OpenCredential:
+    """What the answer page needs: the round, and the unit the answer counts in. Nothing about a person: the
+    credential pool does not know whose a credential is. Whether it is used is only said when an answer is
+    stored (see :func:`submit`)."""
 
-    invitation_id: int
+    credential_id: str
     round: RoundView
     unit_id: int
-    language: str
 
     @property
     def questions(self) -> tuple[QuestionView, ...]:
@@ -133,39 +136,36 @@ class OpenInvitation:
 
     @property
     def unit_size(self) -> int:
-        """Invited people in the same counting unit (for the small-group notice)."""
+        """Invited people counting in the same unit (at least k; for the notice about small groups)."""
         return self.round.unit_sizes.get(self.unit_id, 0)
 
 
-def _lookups(credential: str) -> list[str]:
-    raw = credential.strip()
-    code = normalise_code(raw)
-    return [c for c in dict.fromkeys((raw, code)) if c]
+def find_credential(session: Session, token_key: bytes, credential: str, *, now: dt.datetime) -> OpenCredential:
+    """The open round behind a link token or typed code. Reading never uses it up, and it does not say whether
+    the credential was used: anyone holding someone's invitation could otherwise learn whether they answered
+    (docs/ANONYMITY.md, "Who learns who answered").
 
-
-def find_invitation(session: Session, token_key: bytes, credential: str, *, now: dt.datetime) -> OpenInvitation:
-    """The open invitation behind a link token or typed code. Reading never uses it up.
-
-    :raises CredentialError: ``unknown`` (no such credential), ``used`` (already answered) or ``closed``.
+    :raises CredentialError: ``unknown`` (no such credential), ``closed`` or ``not_ready`` (invitations still going
+        out).
     """
-    if not credential or len(credential) > MAX_CREDENTIAL:
-        raise CredentialError("unknown")
-    hashes = [credential_hash(token_key, value) for value in _lookups(credential)]
+    if not credential or len(credential) > MAX_CREDENTIAL or not credential.isascii():
+        raise CredentialError("unknown")  # link tokens and codes are ASCII; anything else cannot be one
+    digest = credential_hash(token_key, credential)
     row = session.execute(
-        select(Invitation.id, Invitation.round_id, Invitation.unit_id, Invitation.language, Invitation.answered,
-               Round.status, Round.closes_at)
-        .join(InvitationKey, InvitationKey.invitation_id == Invitation.id).join(Round, Round.id == Invitation.round_id)
-        .where(InvitationKey.hash.in_(hashes)).limit(1)).first()
+        select(Credential.id, Credential.round_id, Credential.unit_id, Round.status, Round.closes_at, Round.mailout)
+        .join(CredentialHash, CredentialHash.credential_id == Credential.id)
+        .join(Round, Round.id == Credential.round_id)
+        .where(CredentialHash.hash == digest)).first()
     if row is None:
-        if session.scalar(select(RetiredCredential.round_id).where(RetiredCredential.hash.in_(hashes)).limit(1)):
+        if session.scalar(select(RetiredCredential.round_id).where(RetiredCredential.hash == digest)):
             raise CredentialError("closed")
         raise CredentialError("unknown")
-    invitation_id, round_id, unit_id, language, answered, status, closes_at = row
+    credential_id, round_id, unit_id, status, closes_at, mailout = row
     if status != "open" or closes_at <= now:
         raise CredentialError("closed")
-    if answered:
-        raise CredentialError("used")
-    return OpenInvitation(invitation_id, round_view(session, round_id), unit_id, language)
+    if mailout != "done":
+        raise CredentialError("not_ready")
+    return OpenCredential(credential_id, round_view(session, round_id), unit_id)
 
 
 def check_answers(questions: tuple[QuestionView, ...] | list[QuestionView], answers: Mapping[str, object],
@@ -195,67 +195,48 @@ def check_answers(questions: tuple[QuestionView, ...] | list[QuestionView], answ
             problems["comment"] = "comments_closed"
         elif len(text) > MAX_COMMENT:
             problems["comment"] = "comment_too_long"
+        elif not _is_text(text):
+            problems["comment"] = "not_text"
     if problems:
         raise AnswerError(problems)
     return values, text
 
 
-def _pad(payload: bytes) -> bytes:
-    # JSON ignores trailing white space, so the padding needs no framing.
-    size = max(PAD_TO, -(-len(payload) // 4096) * 4096)
-    return payload + b" " * (size - len(payload))
+def _is_text(text: str) -> bool:
+    """Whether ``text`` can be stored as UTF-8 (a lone surrogate, e.g. JSON's "\\ud800", cannot)."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def submit(session: Session, token_key: bytes, credential: str, answers: Mapping[str, object],
-           comment: str | None, *, now: dt.datetime, found: OpenInvitation | None = None) -> None:
-    """Check and store one answer set, spending the invitation (the caller commits).
+           comment: str | None, *, now: dt.datetime, found: OpenCredential | None = None) -> None:
+    """Check and store one answer set, spending the credential (the caller commits).
+
+    The answers are checked first, so a credential's state is only revealed to someone who sends a complete,
+    valid answer — which, for an unused credential, uses it.
 
     :raises CredentialError: the credential is unknown, used (also by a concurrent submission) or its round closed.
     :raises AnswerError: the answers do not fit the round's questions.
     """
-    found = found or find_invitation(session, token_key, credential, now=now)
+    found = found or find_credential(session, token_key, credential, now=now)
     values, text = check_answers(found.questions, answers, comment, comment_enabled=found.round.comment_enabled)
-    # Spend first: a concurrent submission of the same invitation waits here and then finds nothing to spend.
-    spent = session.execute(update(Invitation).where(Invitation.id == found.invitation_id,
-                                                     Invitation.answered.is_(False)).values(answered=True),
+    # Spend first: a concurrent submission of the same credential waits here and then finds nothing to spend.
+    spent = session.execute(update(Credential).where(Credential.id == found.credential_id,
+                                                     Credential.spent.is_(False)).values(spent=True),
                             execution_options={"synchronize_session": False})
     if getattr(spent, "rowcount", 0) != 1:
         raise CredentialError("used")
-    payload = _pad(json.dumps({"u": found.unit_id, "v": values, "c": text}, separators=(",", ":")).encode())
     session.execute(insert(PendingResponse).values(
         id=str(uuid.uuid4()), round_id=found.round.id,
-        sealed=crypto.seal(found.round.public_key, payload, round_context(found.round.id))))
+        sealed=crypto.seal(found.round.public_key, _payload(found.unit_id, values, text),
+                           round_context(found.round.id))))
 
 
-@dataclass(frozen=True)
-class PendingInvitation:
-    round_id: int
-    survey: str
-    closes_at: dt.datetime
-
-
-def open_invitations(session: Session, person_id: int, *, now: dt.datetime) -> list[PendingInvitation]:
-    """Open rounds this person is invited to and has not answered (for their own start page only)."""
-    rows = session.execute(
-        select(Round.id, Round.closes_at, Round.survey_id).join(Invitation, Invitation.round_id == Round.id)
-        .where(Invitation.person_id == person_id, Invitation.answered.is_(False), Round.status == "open",
-               Round.closes_at > now).order_by(Round.closes_at)).all()
-    from pulse.models import Survey
-
-    return [PendingInvitation(rid, session.get_one(Survey, sid).name, closes) for rid, closes, sid in rows]
-
-
-def issue_web_credential(session: Session, token_key: bytes, *, person_id: int, round_id: int,
-                         now: dt.datetime) -> str:
-    """A one-off credential so a signed-in person can answer through the same cookie-less path.
-
-    :raises CredentialError: ``unknown`` when the person has no open, unanswered invitation to the round.
-    """
-    from pulse.services.rounds import issue_credentials
-
-    invitation = session.scalar(select(Invitation).join(Round, Round.id == Invitation.round_id).where(
-        Invitation.person_id == person_id, Invitation.round_id == round_id, Invitation.answered.is_(False),
-        Round.status == "open", Round.closes_at > now))
-    if invitation is None:
-        raise CredentialError("unknown")
-    return issue_credentials(session, invitation.id, token_key, kinds=("web",))["web"]
+def _payload(unit_id: int, values: list[int | None], text: str | None) -> bytes:
+    try:
+        return seal_payload(unit_id, values, text)
+    except SealingError:
+        raise AnswerError({"comment": "comment_too_long"}) from None  # not within MAX_COMMENT and MAX_QUESTIONS

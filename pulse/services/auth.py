@@ -9,6 +9,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from pulse import crypto
 from pulse.crypto import keyed_hash, new_token
 from pulse.db import utcnow
 from pulse.models import PasswordReset, Person, PersonStatus
@@ -135,11 +136,49 @@ def complete_password_reset(session: Session, token_key: bytes, passwords: Passw
     return person
 
 
-def set_password(person: Person, passwords: Passwords, new_password: str) -> None:
-    """Store a new password and end the person's other sessions."""
+def set_password(person: Person, passwords: Passwords, new_password: str, *,
+                 answer_key: crypto.PrivateKey | None = None) -> None:
+    """Store a new password and end the person's other sessions.
+
+    :param answer_key: the person's unlocked answer key, when they changed their password knowing the old one: it
+        is locked again with the new password, so "Answer now" keeps working for rounds already open. Without it
+        (a reset link) a new answer key is made, and rounds already open can only be answered from the e-mail.
+    """
     check_password_policy(new_password)
+    assert person.id is not None, "flush a new person before setting a password"
     person.password_hash = passwords.hash(new_password)
     person.session_version += 1
+    lock_answer_key(person, passwords, new_password, answer_key or crypto.new_private_key())
+
+
+# --- the answer key ("Answer now"; docs/ANONYMITY.md, "Answer now") --------------------------------------------
+
+
+def answer_key_context(person_id: int) -> bytes:
+    return f"pulse-answer-key:{person_id}".encode()
+
+
+def lock_answer_key(person: Person, passwords: Passwords, password: str, key: crypto.PrivateKey) -> None:
+    """Store the person's answer key locked under a key derived from their password (and nothing else)."""
+    salt = crypto.random_bytes(16)
+    person.answer_key_public = crypto.public_key_bytes(key)
+    person.answer_key_salt = salt
+    person.answer_key_wrapped = crypto.wrap_private_key(passwords.derive_key(password, salt), key,
+                                                        answer_key_context(person.id))
+
+
+def unlock_answer_key(person: Person, passwords: Passwords, password: str) -> crypto.PrivateKey:
+    """The person's answer key, opened with the password they just signed in with; made on first use (flushes
+    nothing: the caller commits if the person changed)."""
+    if person.answer_key_wrapped and person.answer_key_salt:
+        try:
+            return crypto.unwrap_private_key(passwords.derive_key(password, person.answer_key_salt),
+                                             person.answer_key_wrapped, answer_key_context(person.id))
+        except crypto.SealError:
+            pass  # locked with another password (set outside Pulse): start over with a new key
+    key = crypto.new_private_key()
+    lock_answer_key(person, passwords, password, key)
+    return key
 
 
 def create_admin(session: Session, passwords: Passwords, *, email: str, name: str, password: str) -> Person:
@@ -155,6 +194,7 @@ def create_admin(session: Session, passwords: Passwords, *, email: str, name: st
         person = Person(email=address, name=name.strip() or address, language="sv",
                         status=PersonStatus.ACTIVE, session_version=1)
         session.add(person)
+        session.flush()  # the answer key is bound to the person's id
     elif name.strip():
         person.name = name.strip()
     person.is_admin = True

@@ -17,6 +17,7 @@ from pulse.models import Invitation, Round, Unit
 from pulse.orgtree import OrgTree
 from pulse.questionbank import DEFAULT_PULSE
 from pulse.services import answers as answer_service
+from pulse.services import invitations
 from pulse.services import questions as question_service
 from pulse.services import rounds as round_service
 from pulse.services import scheduler
@@ -35,22 +36,26 @@ def _moods(session: Session) -> dict[int, float]:
     return moods
 
 
-def _answer_round(session: Session, rnd: Round, keys: round_service.RoundKeys, rng: random.Random,
+def _answer_round(database: Database, round_id: int, keys: round_service.RoundKeys, rng: random.Random,
                   moods: dict[int, float], *, share: float, improvement: float, now: dt.datetime) -> int:
-    """Answer a round as a share of invitees would, through the real submit path."""
-    questions = [rq.question for rq in rnd.questions]
-    invitations = list(session.scalars(select(Invitation).where(Invitation.round_id == rnd.id)
-                                       .order_by(Invitation.id)))
+    """Answer a round as a share of invitees would, through the real mail-out and submit path (the invitations
+    are handed to this function instead of the mail system)."""
+    handed: list[invitations.Invite] = []
+    invitations.mail_out(database, round_id, keys.token, handed.append)
     answered = 0
-    for invitation in invitations:
-        if rng.random() > share:
-            continue
-        credential = round_service.issue_credentials(session, invitation.id, keys.token, kinds=("web",))["web"]
-        mood = moods.get(invitation.unit_id, 0.3) + improvement
-        answers = {q.code: simulated_answer(rng, q.scale, q.reverse, mood) for q in questions}
-        comment = rng.choice(DEMO_COMMENTS) if rng.random() < 0.15 else None
-        answer_service.submit(session, keys.token, credential, answers, comment, now=now)
-        answered += 1
+    with database.session(write=True) as session:
+        questions = [rq.question for rq in session.get_one(Round, round_id).questions]
+        where = dict(session.execute(select(Invitation.id, Invitation.unit_id)
+                                     .where(Invitation.round_id == round_id)).all())
+        for invite in handed:
+            if rng.random() > share:
+                continue
+            mood = moods.get(where[invite.invitation_id], 0.3) + improvement
+            answers = {q.code: simulated_answer(rng, q.scale, q.reverse, mood) for q in questions}
+            comment = rng.choice(DEMO_COMMENTS) if rng.random() < 0.15 else None
+            answer_service.submit(session, keys.token, invite.link, answers, comment, now=now)
+            answered += 1
+        session.commit()
     return answered
 
 
@@ -77,17 +82,20 @@ def load_demo_rounds(database: Database, *, now: dt.datetime, seed: int = 7) -> 
         opened_at = first_open + dt.timedelta(weeks=week)
         with database.session(write=True) as session:
             survey = session.get_one(type(survey), survey_id)
-            rnd = scheduler.open_round(session, survey, keys, now=opened_at, tz=tz)
-            _answer_round(session, rnd, keys, rng, moods, share=rng.uniform(0.6, 0.85),
-                          improvement=OFFICE_MOOD["mbk-rinkeby"][1] * week, now=opened_at)
-            rnd = session.get_one(Round, rnd.id)
+            round_id = scheduler.open_round(session, survey, keys, now=opened_at, tz=tz).id
+            session.commit()
+        _answer_round(database, round_id, keys, rng, moods, share=rng.uniform(0.6, 0.85),
+                      improvement=OFFICE_MOOD["mbk-rinkeby"][1] * week, now=opened_at)
+        with database.session(write=True) as session:
+            rnd = session.get_one(Round, round_id)
             scheduler.close_round(session, rnd, keys, now=min(rnd.closes_at, now - dt.timedelta(hours=2)))
             session.commit()
+        database.scrub()
     opened_at = now - dt.timedelta(hours=1)
     with database.session(write=True) as session:
         survey = session.get_one(type(survey), survey_id)
         rnd = scheduler.open_round(session, survey, keys, now=opened_at, tz=tz)
         round_id = rnd.id
         session.commit()
-    scheduler.send_mail(database, round_id, keys, reminder=False, now=now)
+    scheduler.mail_now(database, round_id, keys)
     return HISTORY_ROUNDS, round_id

@@ -1,7 +1,8 @@
 """`pulse tick`: everything that is due — close rounds, open rounds, send invitations and reminders.
 
 Safe to run from several processes at once: a lease row in the database lets one run work at a time, and every
-step re-checks its state inside its own transaction, so running it twice does nothing twice.
+step re-checks its state inside its own transaction, so running it twice does nothing twice. The invitation
+mail-out of a round happens under the lease too (see pulse.services.invitations).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import logging
 import os
 import socket
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -21,8 +23,9 @@ from sqlalchemy.orm import Session
 
 from pulse import mail
 from pulse.context import record_audit
-from pulse.db import Database, get_database
+from pulse.db import Database, get_database, utcnow
 from pulse.models import Round, SchedulerLease, Survey
+from pulse.services import invitations
 from pulse.services import rounds as round_service
 
 log = logging.getLogger(__name__)
@@ -77,6 +80,10 @@ class Lease:
                 return False  # another process created it a moment ago and holds it
             return True
 
+    def renew(self) -> bool:
+        """Extend the lease while long work (a mail-out) goes on; False when another process has taken it."""
+        return self.acquire(utcnow())
+
     def release(self) -> None:
         with self.database.session(write=True) as session:
             session.execute(update(SchedulerLease).where(SchedulerLease.name == self.name,
@@ -108,8 +115,13 @@ def tick(app: Flask, *, now: dt.datetime) -> TickReport:
         with database.session() as session:
             open_rounds = list(session.scalars(select(Round.id).where(Round.status == "open")))
         for round_id in open_rounds:
-            report.invitations_sent += send_mail(database, round_id, keys, reminder=False, now=now, report=report)
-            report.reminders_sent += send_mail(database, round_id, keys, reminder=True, now=now, report=report)
+            outcome = mail_invitations(database, round_id, keys, keepalive=lease.renew)
+            report.invitations_sent += outcome.sent
+            if outcome.outcome == "mail_down":
+                report.errors.append(f"round {round_id}: mail failed")
+            elif outcome.failed:
+                report.errors.append(f"round {round_id}: {len(outcome.failed)} invitations could not be sent")
+            report.reminders_sent += send_reminders(database, round_id, now=now, report=report)
         _purge(database, now, app.config["PULSE"].retention_days, report)
     finally:
         lease.release()
@@ -138,6 +150,7 @@ def _close_due(database: Database, keys: round_service.RoundKeys, now: dt.dateti
             close_round(session, rnd, keys, now=now)
             session.commit()
             report.closed.append(round_id)
+        database.scrub()
 
 
 def close_round(session: Session, rnd: Round, keys: round_service.RoundKeys, *, now: dt.datetime,
@@ -193,12 +206,47 @@ def _open_due(database: Database, keys: round_service.RoundKeys, now: dt.datetim
             report.opened.append(rnd.id)
 
 
-def send_mail(database: Database, round_id: int, keys: round_service.RoundKeys, *, reminder: bool,
-              now: dt.datetime, report: TickReport | None = None, limit: int | None = None) -> int:
-    """Send the invitations (or the reminder) of one round that have not gone out yet, in batches.
+def mail_invitations(database: Database, round_id: int, keys: round_service.RoundKeys, *,
+                     keepalive: Callable[[], bool] | None = None) -> invitations.MailOut:
+    """Run a round's invitation mail-out (if it has not run yet) with the configured mail system.
 
-    :param limit: stop after about this many (the scheduler sends the rest).
+    Call it while holding the scheduler lease (:func:`mail_now` takes it for pages and commands).
     """
+    from flask import current_app
+
+    config = current_app.config["PULSE"]
+    with database.session() as session:
+        rnd = session.get_one(Round, round_id)
+        if rnd.status != "open" or rnd.mailout == "done":
+            return invitations.MailOut(round_id, "nothing_to_do")
+        survey_name, closes_at, resend = rnd.survey.name, rnd.closes_at, rnd.mailout_attempts > 0
+
+    def send(invite: invitations.Invite) -> None:
+        mail.send("invitation", to=invite.email, language=invite.language, survey=survey_name, closes_at=closes_at,
+                  link=f"{config.base_url}/r?lang={invite.language}#t={invite.link}",
+                  code=invitations.format_code(invite.code), answer_url=f"{config.base_url}/r?lang={invite.language}",
+                  privacy_url=f"{config.base_url}/privacy", answer_now=invite.answer_now, resend=resend,
+                  sign_in_url=f"{config.base_url}/staff/")
+
+    return invitations.mail_out(database, round_id, keys.token, send, keepalive=keepalive)
+
+
+def mail_now(database: Database, round_id: int, keys: round_service.RoundKeys) -> invitations.MailOut | None:
+    """Send a round's invitations right away (after opening it from a page or a command), under the scheduler's
+    lease; None when a scheduler run holds it (it sends them instead)."""
+    lease = Lease(database)
+    if not lease.acquire(utcnow()):
+        return None
+    try:
+        return mail_invitations(database, round_id, keys, keepalive=lease.renew)
+    finally:
+        lease.release()
+
+
+def send_reminders(database: Database, round_id: int, *, now: dt.datetime, report: TickReport | None = None,
+                   limit: int | None = None) -> int:
+    """Send the round's one reminder, when it is due, to everyone invited — the same text for all, with no
+    credential in it (docs/ANONYMITY.md, "Reminders")."""
     from flask import current_app
 
     config = current_app.config["PULSE"]
@@ -206,35 +254,31 @@ def send_mail(database: Database, round_id: int, keys: round_service.RoundKeys, 
     while True:
         with database.session(write=True) as session:
             rnd = session.get_one(Round, round_id)
-            if rnd.status != "open":
-                return sent
-            if reminder and (rnd.reminded or rnd.remind_at is None or rnd.remind_at > now):
+            if (rnd.status != "open" or rnd.reminded or rnd.remind_at is None or rnd.remind_at > now
+                    or rnd.mailout != "done"):
                 return sent
             batch = MAIL_BATCH if limit is None else max(1, min(MAIL_BATCH, limit - sent))
-            items = round_service.prepare_mail(session, rnd, keys.token, reminder=reminder, limit=batch)
+            items = invitations.pending_reminders(session, rnd, limit=batch)
             if not items:
-                if reminder:
-                    rnd.reminded = round_service.reminder_done(session, rnd)
-                    session.commit()
+                rnd.reminded = True
+                session.commit()
                 return sent
-            survey_name, policy = rnd.survey.name, rnd.reminder_policy
-            closes_at = rnd.closes_at
+            survey_name, closes_at, opened_at = rnd.survey.name, rnd.closes_at, rnd.opened_at
             session.commit()
         delivered: list[int] = []
         try:
             for item in items:
-                mail.send("reminder" if reminder else "invitation", to=item.to, language=item.language,
-                          survey=survey_name, closes_at=closes_at, to_everyone=policy == "everyone",
-                          link=f"{config.base_url}/r#t={item.link_token}",
-                          code=round_service.format_code(item.code), answer_url=f"{config.base_url}/r",
-                          privacy_url=f"{config.base_url}/privacy")
+                mail.send("reminder", to=item.email, language=item.language, survey=survey_name,
+                          closes_at=closes_at, invited_at=opened_at,
+                          answer_url=f"{config.base_url}/r?lang={item.language}",
+                          sign_in_url=f"{config.base_url}/staff/", privacy_url=f"{config.base_url}/privacy")
                 delivered.append(item.invitation_id)
         except mail.MailError as exc:
-            log.error("mail for round %s stopped: %s", round_id, type(exc).__name__)
+            log.error("reminders for round %s stopped: %s", round_id, type(exc).__name__)
             if report is not None:
                 report.errors.append(f"round {round_id}: mail failed")
         with database.session(write=True) as session:
-            round_service.mark_mailed(session, delivered, reminder=reminder)
+            invitations.mark_reminded(session, delivered)
             session.commit()
         sent += len(delivered)
         if len(delivered) < len(items) or (limit is not None and sent >= limit):

@@ -14,7 +14,9 @@ from pulse.models import Question, Round, Survey, SurveyQuestion, SurveyUnit, Un
 from pulse.schedule import CADENCES, next_open, parse_time
 
 QUESTION_MODES = ("fixed", "rotation")
-REMINDER_POLICIES = ("everyone", "non_respondents", "none")
+#: Reminders go to everyone invited, with the same text, or to nobody. "Only those who have not answered" cannot
+#: exist: Pulse stores nothing that says who they are (docs/ANONYMITY.md, "Reminders").
+REMINDER_POLICIES = ("everyone", "none")
 MAX_QUESTIONS = 20
 
 

@@ -5,13 +5,20 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from pulse.admin.forms import ActionForm
-from pulse.auth.session import current_person, current_roles, current_scope, sign_in, staff_required
+from pulse.auth.session import (
+    current_person,
+    current_roles,
+    current_scope,
+    session_answer_key,
+    sign_in,
+    staff_required,
+)
 from pulse.context import key, passwords, record_audit
 from pulse.crypto import KeyPurpose
 from pulse.db import get_session, utcnow
 from pulse.models import Round, Unit
-from pulse.services import answers as answer_service
 from pulse.services import auth as auth_service
+from pulse.services import invitations
 from pulse.services.org import Role, people_in_unit, unit_rows
 from pulse.services.rounds import round_status, visible_rounds
 from pulse.staff import bp
@@ -30,8 +37,9 @@ def home() -> str:
 
         latest = disclosure.visible_releases(get_session(), current_scope())[:1]
     return render_template("staff/home.html", managed=person.managed_units, safety=person.safety_units,
-                           roles=roles, latest=latest, invitations=answer_service.open_invitations(
-                               get_session(), person.id, now=utcnow()), action=ActionForm())
+                           roles=roles, latest=latest, invitations=invitations.my_invitations(
+                               get_session(), person.id, session_answer_key(), key(KeyPurpose.TOKEN_HASH),
+                               now=utcnow()), action=ActionForm())
 
 
 @bp.route("/settings", methods=["GET", "POST"])
@@ -56,10 +64,12 @@ def settings() -> Response | str | tuple[str, int]:
                 password_form.current.errors = [_("The current password is wrong.")]
                 status = 400
             else:
-                auth_service.set_password(person, passwords(), password_form.password.data or "")
+                answer_key = session_answer_key()
+                auth_service.set_password(person, passwords(), password_form.password.data or "",
+                                          answer_key=answer_key)
                 record_audit(db, "auth.password_change", f"person:{person.id}")
                 db.commit()
-                sign_in(person)  # keep this session; the version bump ends all others
+                sign_in(person, answer_key)  # keep this session; the version bump ends all others
                 flash(_("Your new password is saved. Other sessions have been signed out."), "success")
                 return redirect(url_for("staff.settings"))
         else:
@@ -104,8 +114,9 @@ def unit(unit_id: int) -> str:
 
 @bp.route("/answer/<int:round_id>", methods=["POST"])
 @staff_required()
-def answer_now(round_id: int) -> str | tuple[str, int]:
-    """Hand a signed-in person over to the anonymous answer page with a one-off credential.
+def answer_now(round_id: int) -> Response | str:
+    """Hand a signed-in person over to the anonymous answer page with their own credential, opened with the
+    answer key their password unlocked. Nothing is written: the staff side keeps no trace of it.
 
     The answer itself goes through /r like any other: the staff cookie is not sent there.
     """
@@ -113,13 +124,17 @@ def answer_now(round_id: int) -> str | tuple[str, int]:
     assert person is not None
     if not ActionForm().validate_on_submit():
         abort(400)
-    db = get_session()
-    try:
-        credential = answer_service.issue_web_credential(db, key(KeyPurpose.TOKEN_HASH), person_id=person.id,
-                                                         round_id=round_id, now=utcnow())
-    except answer_service.CredentialError:
+    answer_key = session_answer_key()
+    if answer_key is None:
         abort(404)
-    db.commit()
+    try:
+        credential = invitations.my_credential(get_session(), person.id, round_id, answer_key,
+                                               key(KeyPurpose.TOKEN_HASH), now=utcnow())
+    except invitations.CredentialError as exc:
+        if exc.code == "used":
+            flash(_("You have already answered this round. Thank you!"), "info")
+            return redirect(url_for("staff.home"))
+        abort(404)
     return render_template("staff/answer_handoff.html", credential=credential, language=person.language)
 
 

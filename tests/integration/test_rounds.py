@@ -16,16 +16,21 @@ from pulse import crypto
 from pulse.db import Base, get_database
 from pulse.models import (
     Comment,
+    CountingMerge,
+    Credential,
+    CredentialHash,
     Invitation,
-    InvitationKey,
     PendingResponse,
     PersonStatus,
     Question,
     Response,
     Round,
+    RoundKey,
     RoundParticipation,
 )
+from pulse.sealing import open_payload
 from pulse.services import answers as answer_service
+from pulse.services import invitations
 from pulse.services import questions as question_service
 from pulse.services import rounds as round_service
 from tests.factories import make_person
@@ -41,10 +46,12 @@ def test_opening_snapshots_invitees_and_where_they_count(session: Session, app: 
     opened = open_with_credentials(session, app, survey)
     rows = dict(session.execute(select(Invitation.person_id, Invitation.unit_id)).all())
     assert set(opened.credentials) == {"manager@example.org", "safety@example.org", "employee@example.org"}
-    # The manager leads team A: their answer counts one level up (the department), never in team A.
-    assert rows[org.manager.id] == org.dept.id
-    assert rows[org.employee.id] == org.team_a.id
-    assert rows[org.safety.id] == org.team_b.id
+    # The manager leads team A: their answer counts one level up (the department), never in team A. The teams
+    # have one person each, fewer than k = 3: their answers count in the department too, so no stored answer
+    # names a group of fewer than k.
+    assert rows == {org.manager.id: org.dept.id, org.employee.id: org.dept.id, org.safety.id: org.dept.id}
+    merges = dict(session.execute(select(CountingMerge.unit_id, CountingMerge.counted_in_id)).all())
+    assert merges == {org.team_a.id: org.dept.id, org.team_b.id: org.dept.id}
     rnd = opened.round
     assert (rnd.invited, rnd.headcount) == (3, 4)  # the person on leave counts in the headcount only
     assert (rnd.min_group_size, rnd.min_dist_size, rnd.min_comment_size) == (3, 3, 3)
@@ -76,10 +83,11 @@ def test_pending_answers_are_sealed_and_the_invitation_is_spent(session: Session
     session.commit()
     sealed = session.scalar(select(PendingResponse.sealed))
     assert sealed is not None and b"fika" not in sealed and b"OSA" not in sealed
-    # Padded: a pending row's size does not reveal whether a comment was written.
-    assert len(sealed) == len(crypto.seal(opened.round.public_key, b" " * answer_service.PAD_TO, b"x"))
+    # One size for every answer: a pending row's size does not reveal whether a comment was written.
+    assert len(sealed) == len(crypto.seal(opened.round.public_key, bytes(answer_service.SEALED_SIZE), b"x"))
     with pytest.raises(crypto.SealError):
-        crypto.unseal(crypto.X25519PrivateKey.generate(), sealed, round_service.round_context(opened.round.id))
+        crypto.unseal(crypto.new_private_key(), sealed, round_service.round_context(opened.round.id))
+    assert session.scalar(select(func.count()).select_from(Credential).where(Credential.spent.is_(True))) == 1
     with pytest.raises(answer_service.CredentialError, match="used"):
         answer_service.submit(session, keys(app).token, link, {}, None, now=LATER)
 
@@ -87,9 +95,9 @@ def test_pending_answers_are_sealed_and_the_invitation_is_spent(session: Session
 def test_the_typed_code_works_in_any_case_and_with_dashes(session: Session, app: Flask, org) -> None:  # type: ignore[no-untyped-def]
     survey = make_survey(session, [org.dept])
     _, code = open_with_credentials(session, app, survey).credentials["safety@example.org"]
-    typed = " " + round_service.format_code(code).lower() + " "
-    found = answer_service.find_invitation(session, keys(app).token, typed, now=LATER)
-    assert found.unit_id == org.team_b.id
+    typed = " " + invitations.format_code(code).lower() + " "
+    found = answer_service.find_credential(session, keys(app).token, typed, now=LATER)
+    assert found.unit_id == org.dept.id
 
 
 @pytest.mark.parametrize(("answers", "comment", "problem"), [
@@ -132,11 +140,11 @@ def test_credentials_of_other_rounds_garbage_and_closed_rounds(session: Session,
     link_other, _ = other.credentials["employee@example.org"]
     token = keys(app).token
     # Each credential opens exactly its own round.
-    assert answer_service.find_invitation(session, token, link_first, now=LATER).round.id == first.round.id
-    assert answer_service.find_invitation(session, token, link_other, now=LATER).round.id == other.round.id
+    assert answer_service.find_credential(session, token, link_first, now=LATER).round.id == first.round.id
+    assert answer_service.find_credential(session, token, link_other, now=LATER).round.id == other.round.id
     for garbage in ("", "x", "A" * 500, "\x00", "ÅÄÖ-1234", link_first[:-1]):
         with pytest.raises(answer_service.CredentialError, match="unknown"):
-            answer_service.find_invitation(session, token, garbage, now=LATER)
+            answer_service.find_credential(session, token, garbage, now=LATER)
     # After the closing time (even before the scheduler has run) the round refuses answers.
     with pytest.raises(answer_service.CredentialError, match="closed"):
         answer_service.submit(session, token, link_first, {}, None, now=first.round.closes_at)
@@ -157,15 +165,13 @@ def test_closing_shuffles_stores_and_purges(session: Session, app: Flask, org) -
     result = round_service.close_round(session, rnd, keys(app), now=rnd.closes_at)
     session.commit()
     assert (result.answers, result.comments, result.unreadable) == (3, 3, 0)
-    assert rnd.status == "closed" and rnd.wrapped_private_key is None
-    assert session.scalar(select(func.count()).select_from(PendingResponse)) == 0
-    assert session.scalar(select(func.count()).select_from(Invitation)) == 0
-    assert session.scalar(select(func.count()).select_from(InvitationKey)) == 0
+    assert rnd.status == "closed" and session.get(RoundKey, rnd.id) is None
+    for table in (PendingResponse, Invitation, Credential, CredentialHash, RoundKey):
+        assert session.scalar(select(func.count()).select_from(table)) == 0, table
     stored = session.execute(select(Response.unit_id, Response.values)).all()
-    assert sorted((u, json.loads(v)[0]) for u, v in stored) == sorted(
-        [(org.dept.id, 3), (org.team_a.id, 5), (org.team_b.id, 3)])
+    assert sorted((u, json.loads(v)[0]) for u, v in stored) == [(org.dept.id, 3), (org.dept.id, 3), (org.dept.id, 5)]
     participation = {row.unit_id: (row.invited, row.answered) for row in session.scalars(select(RoundParticipation))}
-    assert participation == {org.dept.id: (1, 1), org.team_a.id: (1, 1), org.team_b.id: (1, 1)}
+    assert participation == {org.dept.id: (3, 3)}
     comments = list(session.scalars(select(Comment)))
     assert len(comments) == 3 and all(b"kommentar" not in c.sealed for c in comments)
     ckey = round_service.comment_key(keys(app), rnd.id)
@@ -188,7 +194,7 @@ def test_a_tampered_pending_answer_is_not_counted(session: Session, app: Flask, 
 
 
 def test_answer_and_comment_tables_hold_no_time_and_no_link_to_people() -> None:
-    ledger = {"invitation", "invitation_key", "person", "round_participation"}
+    ledger = {"invitation", "credential", "credential_hash", "person", "round_participation"}
     for table_name in ("response", "comment", "pending_response"):
         table = Base.metadata.tables[table_name]
         assert not [c.name for c in table.columns if isinstance(c.type, DateTime | Date)
@@ -196,7 +202,7 @@ def test_answer_and_comment_tables_hold_no_time_and_no_link_to_people() -> None:
         targets = {fk.column.table.name for fk in table.foreign_keys}
         assert targets <= {"round", "unit"}, (table_name, targets)
         assert not targets & ledger
-    for table_name in ("invitation", "invitation_key"):
+    for table_name in ("invitation", "credential", "credential_hash"):
         table = Base.metadata.tables[table_name]
         assert not [c.name for c in table.columns if "DateTime" in type(c.type).__name__]
         assert not {fk.column.table.name for fk in table.foreign_keys} & {"response", "comment", "pending_response"}
@@ -232,44 +238,64 @@ def _decode(values: list[int]) -> int:
     return (((wl - 1) * 5 + (sp - 1)) * 3 + vi) * 11 + nps
 
 
-def test_stored_order_is_independent_of_submission_order(session: Session, app: Flask, org) -> None:  # type: ignore[no-untyped-def]
-    people = [make_person(session, f"p{i:03d}@example.org", unit=org.team_b, password=None) for i in range(200)]
-    session.commit()
-    survey = make_survey(session, [org.team_b])
-    opened = open_with_credentials(session, app, survey)
-    for position, person in enumerate(people):
-        link, _ = opened.credentials[person.email]
-        answer_service.submit(session, keys(app).token, link, _encode(position), None, now=LATER)
-        session.commit()
-    round_service.close_round(session, session.get_one(Round, opened.round.id), keys(app), now=LATER)
-    session.commit()
-    # Storage order as any reader of the table could see it: by primary key, and physical (rowid / ctid).
-    by_key = [_decode(json.loads(v)) for v in session.scalars(select(Response.values).order_by(Response.id))]
-    physical_column = "rowid" if session.get_bind().dialect.name == "sqlite" else "ctid"
-    physical = [_decode(json.loads(v)) for (v,) in session.execute(
-        text(f'SELECT "values" FROM response ORDER BY {physical_column}'))]
-    for stored in (by_key, physical):
-        assert sorted(stored) == list(range(200))
-        # Under independence |rho| > 0.3 has p < 2e-5 for n = 200; a leak of submission order gives rho near 1.
-        assert abs(_spearman(list(range(200)), stored)) < 0.3
-
-
-def test_the_order_test_detects_a_missing_shuffle(session: Session, app: Flask, org) -> None:  # type: ignore[no-untyped-def]
-    """Without the shuffle, physical order follows submission order: the test above would catch that."""
-    people = [make_person(session, f"p{i:03d}@example.org", unit=org.team_b, password=None) for i in range(60)]
+def _submit_in_order(session: Session, app: Flask, org, count: int):  # type: ignore[no-untyped-def]
+    people = [make_person(session, f"p{i:03d}@example.org", unit=org.team_b, password=None) for i in range(count)]
     session.commit()
     opened = open_with_credentials(session, app, make_survey(session, [org.team_b]))
     for position, person in enumerate(people):
         answer_service.submit(session, keys(app).token, opened.credentials[person.email][0], _encode(position),
                               None, now=LATER)
         session.commit()
-    round_service.close_round(session, session.get_one(Round, opened.round.id), keys(app), now=LATER,
-                              shuffle=lambda items: None)
-    session.commit()
+    return opened
+
+
+def _pending_order(session: Session, app: Flask, round_id: int) -> list[int]:
+    """The submission positions of the pending pool, in the order a reader of the table gets them."""
+    context = round_service.round_context(round_id)
+    private = crypto.unwrap_round_key(keys(app).wrap, session.get_one(RoundKey, round_id).wrapped_private_key,
+                                      context)
+    return [_decode(open_payload(crypto.unseal(private, sealed, context))[1])
+            for sealed in session.scalars(select(PendingResponse.sealed).where(PendingResponse.round_id == round_id))]
+
+
+def _stored_orders(session: Session) -> list[list[int]]:
+    by_key = [_decode(json.loads(v)) for v in session.scalars(select(Response.values).order_by(Response.id))]
     physical_column = "rowid" if session.get_bind().dialect.name == "sqlite" else "ctid"
     physical = [_decode(json.loads(v)) for (v,) in session.execute(
         text(f'SELECT "values" FROM response ORDER BY {physical_column}'))]
-    assert _spearman(list(range(60)), physical) > 0.9
+    return [by_key, physical]
+
+
+def test_stored_order_is_independent_of_submission_order(session: Session, app: Flask, org) -> None:  # type: ignore[no-untyped-def]
+    opened = _submit_in_order(session, app, org, 200)
+    pending = _pending_order(session, app, opened.round.id)
+    assert sorted(pending) == list(range(200))
+    if session.get_bind().dialect.name == "sqlite":
+        # On SQLite the pending pool already says nothing about the order of submission (random keys, no rowid).
+        # PostgreSQL's heap keeps rows in the order they came: that order is tied to nobody (no write in an
+        # answer's transaction touches a person), and it does not survive the close.
+        assert abs(_spearman(list(range(200)), pending)) < 0.3
+    round_service.close_round(session, session.get_one(Round, opened.round.id), keys(app), now=LATER)
+    session.commit()
+    # ...and what is stored at close follows neither the submission order nor the pool's order. Storage order as
+    # any reader of the table could see it: by primary key, and physical (rowid / ctid).
+    for stored in _stored_orders(session):
+        assert sorted(stored) == list(range(200))
+        # Under independence |rho| > 0.3 has p < 2e-5 for n = 200; a leak of an order gives rho near 1.
+        assert abs(_spearman(list(range(200)), stored)) < 0.3
+        assert abs(_spearman([pending.index(v) for v in range(200)], [stored.index(v) for v in range(200)])) < 0.3
+
+
+def test_the_order_test_detects_a_missing_shuffle(session: Session, app: Flask, org) -> None:  # type: ignore[no-untyped-def]
+    """Without the shuffle, the physical order at close follows the order the pool was read in: the test above
+    would catch that."""
+    opened = _submit_in_order(session, app, org, 60)
+    pending = _pending_order(session, app, opened.round.id)
+    round_service.close_round(session, session.get_one(Round, opened.round.id), keys(app), now=LATER,
+                              shuffle=lambda items: None)
+    session.commit()
+    physical = _stored_orders(session)[1]
+    assert _spearman([pending.index(v) for v in range(60)], [physical.index(v) for v in range(60)]) > 0.9
 
 
 def test_concurrent_submissions_of_one_credential_store_exactly_one(app: Flask, session: Session, org) -> None:  # type: ignore[no-untyped-def]
