@@ -6,6 +6,7 @@ Services take a :class:`~sqlalchemy.orm.Session` and flush; the request (or CLI 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,9 +15,12 @@ from typing import Any
 from flask import Flask, g, has_request_context
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, text
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
+
+log = logging.getLogger(__name__)
 
 #: Constraint names are deterministic so Alembic can alter them on SQLite (batch mode) and PostgreSQL alike.
 NAMING_CONVENTION = {
@@ -154,23 +158,34 @@ class Database:
             return self._checkpoint_sqlite()
         if self.dialect == "postgresql":
             with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                for table in tables:
-                    conn.exec_driver_sql(f"VACUUM FULL {table}")
+                # VACUUM FULL needs the table to itself for a moment: never wait long for it.
+                conn.exec_driver_sql("SET lock_timeout = '3s'")
+                try:
+                    for table in tables:
+                        conn.exec_driver_sql(f"VACUUM FULL {table}")
+                except OperationalError:
+                    log.warning("scrub: a table was busy; the next close scrubs again")
+                    return False
             return True
         return False
 
-    def _checkpoint_sqlite(self, attempts: int = 20) -> bool:
+    def _checkpoint_sqlite(self, attempts: int = 10) -> bool:
         raw = self.engine.raw_connection()
         try:
-            for _ in range(attempts):
-                cursor = raw.cursor()
-                cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-                busy = cursor.fetchone()[0]
+            cursor = raw.cursor()
+            # Readers that began before the checkpoint keep old pages in use: wait for them briefly, never long
+            # (this runs right after a close, sometimes inside a request).
+            cursor.execute("PRAGMA busy_timeout=100")
+            try:
+                for _ in range(attempts):
+                    cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                    if not cursor.fetchone()[0]:
+                        return True
+                    time.sleep(0.05)
+                return False
+            finally:
+                cursor.execute("PRAGMA busy_timeout=30000")
                 cursor.close()
-                if not busy:
-                    return True
-                time.sleep(0.1)
-            return False
         finally:
             raw.close()
 

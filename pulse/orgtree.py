@@ -109,7 +109,7 @@ class Grouping(Generic[K, P]):
 
     #: person → the unit their answer counts in.
     where: dict[P, K]
-    #: unit → the unit its people count in instead (None: nowhere above held enough people).
+    #: unit people started in → the unit they count in instead (None: nowhere held enough people).
     moved: dict[K, K | None]
     #: People who cannot be counted anywhere with at least k others, and so are not invited.
     excluded: frozenset[P]
@@ -128,6 +128,7 @@ def group_at_least(tree: OrgTree[K], where: Mapping[P, K | None], k: int) -> Gro
             excluded.add(person)
         else:
             members.setdefault(unit, []).append(person)
+    started = set(members)
     depth = {unit: tree.depth(unit) for unit in members}
     queue = [(-depth[unit], unit) for unit in members]
     heapq.heapify(queue)
@@ -157,4 +158,5 @@ def group_at_least(tree: OrgTree[K], where: Mapping[P, K | None], k: int) -> Gro
         return target
 
     result = {person: unit for unit, people in members.items() for person in people}
-    return Grouping(result, {unit: final(unit) for unit in moved_to}, frozenset(excluded))
+    # Report only units people started in (a unit that merely passed people on upwards is no news).
+    return Grouping(result, {unit: final(unit) for unit in moved_to if unit in started}, frozenset(excluded))

@@ -6,7 +6,9 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from pulse.models import Management, Person, PersonStatus, SafetyAreaUnit, Unit
+from pulse.crypto import new_private_key
 from pulse.passwords import Passwords
+from pulse.services.auth import lock_answer_key
 
 PASSWORD = "correct horse battery staple"
 #: Cheap argon2 parameters; verification reads the parameters from the hash, so the app accepts these.
@@ -28,10 +30,12 @@ def make_person(session: Session, email: str, *, unit: Unit | None = None, name:
     person = Person(email=email.lower(), name=name or email.split("@")[0].title(),
                     unit_id=unit.id if unit else None,
                     language=language, status=status, is_admin=admin, session_version=1)
-    if password is not None:
-        person.password_hash = HASHER.hash(password)
     session.add(person)
     session.flush()
+    if password is not None:
+        # As set_password does: the hash, and the answer key locked with the password ("Answer now").
+        person.password_hash = HASHER.hash(password)
+        lock_answer_key(person, HASHER, password, new_private_key())
     for managed in manages or []:
         session.add(Management(person_id=person.id, unit_id=managed.id))
     for safe in safety_area or []:

@@ -42,6 +42,7 @@ from pulse.models import (
     SafetyAreaUnit,
     Unit,
 )
+from pulse.orgtree import OrgTree, group_at_least
 from pulse.services import questions as question_service
 from pulse.services.releases import compute_release
 from pulse.services.rounds import RoundKeys, comment_key, round_context
@@ -170,10 +171,19 @@ def generate(session: Session, keys: RoundKeys, *, size: str, now: dt.datetime, 
     questions = question_service.current_by_code(session, list(PULSE_ITEMS))
     asked = [questions[code] for code in PULSE_ITEMS]
 
-    # Who answers where: people by the unit their answer counts in, a response rate and a mood per unit.
-    members: dict[int, int] = {}
+    # Who answers where: people by the unit their answer counts in — as a real round counts them: a manager one
+    # level above the unit they lead, and groups of fewer than k merged upwards — a response rate and a mood per
+    # unit.
+    led = {m["person_id"]: m["unit_id"] for m in managers}
+    where: dict[int, int | None] = {}
     for person in people:
-        members[int(person["unit_id"])] = members.get(int(person["unit_id"]), 0) + 1  # type: ignore[call-overload]
+        pid = int(person["id"])  # type: ignore[call-overload]
+        where[pid] = parents[led[pid]] if pid in led else int(person["unit_id"])  # type: ignore[call-overload]
+    grouping = group_at_least(OrgTree(parents), where, low)
+    members: dict[int, int] = {}
+    for uid in grouping.where.values():
+        members[uid] = members.get(uid, 0) + 1
+    invited_total = len(grouping.where)
     rate = {uid: rng.uniform(0.4, 0.9) for uid in members}
     mood = {uid: rng.gauss(0.0, 0.45) for uid in members}
     trend = {uid: rng.gauss(0.0, 0.01) for uid in members}
@@ -185,8 +195,8 @@ def generate(session: Session, keys: RoundKeys, *, size: str, now: dt.datetime, 
         rnd = Round(survey_id=survey.id, number=number, status="closed", opened_at=opened, closes_at=closes,
                     closed_at=closes, remind_at=None, reminded=True, reminder_policy="everyone", language="sv",
                     min_group_size=low, min_dist_size=dist, min_comment_size=comments_k, comment_enabled=True,
-                    public_key=secrets.token_bytes(32), wrapped_private_key=None, headcount=len(people),
-                    invited=len(people))
+                    public_key=secrets.token_bytes(32), headcount=len(people), invited=invited_total,
+                    excluded=len(people) - invited_total, mailout="done", mailout_attempts=1, undelivered=0)
         session.add(rnd)
         session.flush()
         session.add_all(RoundQuestion(round_id=rnd.id, position=i, question_id=q.id) for i, q in enumerate(asked))

@@ -123,6 +123,8 @@ def tick(app: Flask, *, now: dt.datetime) -> TickReport:
                 report.errors.append(f"round {round_id}: {len(outcome.failed)} invitations could not be sent")
             report.reminders_sent += send_reminders(database, round_id, now=now, report=report)
         _purge(database, now, app.config["PULSE"].retention_days, report)
+        if report.closed or report.purged:
+            database.scrub()
     finally:
         lease.release()
     return report
@@ -150,7 +152,6 @@ def _close_due(database: Database, keys: round_service.RoundKeys, now: dt.dateti
             close_round(session, rnd, keys, now=now)
             session.commit()
             report.closed.append(round_id)
-        database.scrub()
 
 
 def close_round(session: Session, rnd: Round, keys: round_service.RoundKeys, *, now: dt.datetime,

@@ -9,7 +9,17 @@ from flask.testing import FlaskCliRunner
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from pulse.models import Comment, Management, Person, Response, Round, RoundParticipation, SafetyAreaUnit, Unit
+from pulse.models import (
+    Comment,
+    Management,
+    Person,
+    Response,
+    Round,
+    RoundKey,
+    RoundParticipation,
+    SafetyAreaUnit,
+    Unit,
+)
 from pulse.services.org import load_tree
 
 
@@ -27,8 +37,12 @@ def test_small_preset_has_the_reference_shape(runner: FlaskCliRunner, session: S
     assert session.scalar(select(func.count()).select_from(Management)) == len(tree.parents)
     assert session.scalar(select(func.count()).select_from(SafetyAreaUnit)) >= 2
     rounds = list(session.scalars(select(Round).order_by(Round.number)))
-    assert len(rounds) == 12 and all(r.status == "closed" and r.wrapped_private_key is None for r in rounds)
+    assert len(rounds) == 12 and all(r.status == "closed" for r in rounds)
+    assert session.scalar(select(func.count()).select_from(RoundKey)) == 0
     for rnd in rounds:
+        # As a real round counts them: no unit holds answers of fewer than k invited people.
+        assert min(session.scalars(select(RoundParticipation.invited).where(
+            RoundParticipation.round_id == rnd.id))) >= rnd.min_group_size
         stored = session.scalar(select(func.count()).select_from(Response).where(Response.round_id == rnd.id))
         assert stored == rnd.answers == session.scalar(select(func.sum(RoundParticipation.answered)).where(
             RoundParticipation.round_id == rnd.id))

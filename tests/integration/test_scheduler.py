@@ -8,6 +8,9 @@ import email.policy
 import re
 import threading
 from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
 
 from flask import Flask
 from flask.testing import FlaskCliRunner
@@ -17,6 +20,7 @@ from sqlalchemy.orm import Session
 from pulse.models import Invitation, Round, RoundParticipation, Survey
 from pulse.services import answers as answer_service
 from pulse.services import scheduler
+from pulse.services.surveys import SurveyError
 from tests.factories import make_person
 from tests.rounds import keys, make_survey
 
@@ -49,10 +53,11 @@ def test_a_weekly_survey_runs_by_itself(app: Flask, session: Session, org) -> No
     messages = outbox(app)
     assert {m["To"] for m in messages} == {"manager@example.org", "safety@example.org", "employee@example.org"}
     text = body(messages[0])
-    link = re.search(r"http://pulse\.test/r#t=(\S+)", text)
+    link = re.search(r"http://pulse\.test/r\?lang=(sv|en)#t=(\S+)", text)
     assert link, text
-    # The token travels only in the fragment: never in a path or query string.
-    assert "?" not in link.group(0) and "/r/" not in link.group(0)
+    # The token travels only in the fragment: never in a path or query string (the query names the language).
+    parts = urlsplit(link.group(0))
+    assert (parts.path, parts.query, parts.fragment) == ("/r", f"lang={link.group(1)}", f"t={link.group(2)}")
     assert re.search(r"[2-9A-Z]{4}-[2-9A-Z]{4}-[2-9A-Z]{4}", text)
     assert "http://pulse.test/privacy" in text
     assert messages[0]["Subject"] == "Hur är det på jobbet? (2 minuter)"
@@ -61,13 +66,15 @@ def test_a_weekly_survey_runs_by_itself(app: Flask, session: Session, org) -> No
     assert (again.opened, again.invitations_sent, again.reminders_sent) == ([], 0, 0)
     assert len(outbox(app)) == 3
     # Someone answers with the e-mailed link.
-    answer_service.submit(session, keys(app).token, link.group(1), {"OSA-WL1": 3}, None, now=OPEN)
+    answer_service.submit(session, keys(app).token, link.group(2), {"OSA-WL1": 3}, None, now=OPEN)
     session.commit()
-    # Two working days later everyone gets the same reminder (policy "everyone").
+    # Two working days later everyone gets the same reminder, word for word: with no link or code of its own, it
+    # says nothing about who answered, and Pulse could not write one for a particular person anyway.
     reminded = run_tick(app, OPEN + dt.timedelta(days=2))
     assert reminded.reminders_sent == 3
     reminders = [m for m in outbox(app) if m["Subject"].startswith("Påminnelse")]
-    assert len(reminders) == 3 and len({body(m).split("http")[0] for m in reminders}) == 1
+    assert len(reminders) == 3 and len({body(m) for m in reminders}) == 1
+    assert "#t=" not in body(reminders[0]) and not re.search(r"[2-9A-Z]{4}-[2-9A-Z]{4}-[2-9A-Z]{4}", body(reminders[0]))
     assert run_tick(app, OPEN + dt.timedelta(days=2, minutes=5)).reminders_sent == 0
     # Five working days after opening the round closes, and the next one opens a week after the first.
     closing = run_tick(app, OPEN + dt.timedelta(days=7))
@@ -80,16 +87,10 @@ def test_a_weekly_survey_runs_by_itself(app: Flask, session: Session, org) -> No
         RoundParticipation.round_id == first.id)) == 1
 
 
-def test_reminders_only_to_those_who_have_not_answered(app: Flask, session: Session, org) -> None:  # type: ignore[no-untyped-def]
-    make_survey(session, [org.dept], reminder_policy="non_respondents")
-    run_tick(app, OPEN)
-    link = re.search(r"/r#t=(\S+)", body(outbox(app)[0]))
-    assert link
-    answer_service.submit(session, keys(app).token, link.group(1), {}, None, now=OPEN)
-    session.commit()
-    assert run_tick(app, OPEN + dt.timedelta(days=2)).reminders_sent == 2
-    reminder = next(m for m in outbox(app) if m["Subject"].startswith("Påminnelse"))
-    assert "inte fått ditt svar" in body(reminder)
+def test_reminding_only_those_who_have_not_answered_cannot_be_chosen(session: Session, org) -> None:  # type: ignore[no-untyped-def]
+    """Nothing Pulse stores says who has not answered, so that choice does not exist (docs/ANONYMITY.md)."""
+    with pytest.raises(SurveyError, match="reminder_policy"):
+        make_survey(session, [org.dept], reminder_policy="non_respondents")
 
 
 def test_parallel_ticks_open_one_round_and_mail_each_person_once(app: Flask, session: Session, org) -> None:  # type: ignore[no-untyped-def]
@@ -113,8 +114,11 @@ def test_parallel_ticks_open_one_round_and_mail_each_person_once(app: Flask, ses
     run_tick(app, OPEN + dt.timedelta(minutes=1))
     session.rollback()
     assert session.scalar(select(func.count()).select_from(Round)) == 1
+    # Team B's 31 are invited; the one employee of team A and the department's manager would count together in
+    # the department, two people, fewer than k: they are not invited.
+    assert session.scalar(select(Round.excluded)) == 2
     recipients = [m["To"] for m in outbox(app)]
-    assert len(recipients) == 33 and len(set(recipients)) == 33
+    assert len(recipients) == 31 and len(set(recipients)) == 31
     assert sum(len(r.opened) for r in reports) == 1
 
 
@@ -129,6 +133,8 @@ def test_cli_tick_survey_and_round_commands(runner: FlaskCliRunner, app: Flask, 
     from pulse.services import questions
 
     questions.install_bank(session)
+    for i in range(4):
+        make_person(session, f"extra{i}@example.org", unit=org.team_b, password=None)
     session.commit()
     result = runner.invoke(args=["survey", "create", "--name", "Puls", "--unit", "dept", "--k", "6",
                                  "--now", "2026-11-24T10:00"])
@@ -140,14 +146,17 @@ def test_cli_tick_survey_and_round_commands(runner: FlaskCliRunner, app: Flask, 
     assert result.exit_code == 2 and "no unit" in result.output
     assert "Puls" in runner.invoke(args=["survey", "list"]).output
     result = runner.invoke(args=["tick", "--now", "2026-11-30T08:00"])
-    assert result.exit_code == 0 and "opened rounds: 1, invitations sent: 3" in result.output
+    assert result.exit_code == 0 and "opened rounds: 1, invitations sent: 7" in result.output
     result = runner.invoke(args=["round", "status", "1"])
-    assert "invited 3" in result.output and "not shown (< 10 invited)" in result.output
+    assert "invited 7" in result.output and "not shown (too few invited)" in result.output
+    assert "Team A counts in Förvaltningen" in result.output
     result = runner.invoke(args=["round", "open", "1", "--now", "2026-11-30T09:00"])
     assert result.exit_code == 1 and "already_open" in result.output
     result = runner.invoke(args=["round", "close", "1", "--now", "2026-12-01T09:00"])
-    assert result.exit_code == 0 and "0 answers" in result.output
-    assert "roster changes" in runner.invoke(args=["round", "status", "1"]).output
+    # No answers of 7 invited: fewer than k = 6 invited would make even "0" a disclosure; 7 ≥ 6 allows it.
+    assert result.exit_code == 0 and "0 answers stored" in result.output
+    status = runner.invoke(args=["round", "status", "1"]).output
+    assert "roster changes" in status and "answers 0" in status
     assert runner.invoke(args=["round", "close", "1"]).exit_code == 1
     assert runner.invoke(args=["round", "status", "99"]).exit_code == 1
     result = runner.invoke(args=["tick", "--now", "yesterday"])

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from pulse.models import AuditEntry, PendingResponse, Question, Round, Survey
 from pulse.services import questions as question_service
-from tests.factories import sign_in
+from tests.factories import make_person, sign_in
 from tests.rounds import make_survey
 
 
@@ -69,6 +69,8 @@ def _survey_form(org, **changes: object) -> dict[str, object]:  # type: ignore[n
 
 def test_create_edit_open_and_close_a_survey(client: FlaskClient, org, session: Session, app: Flask) -> None:  # type: ignore[no-untyped-def]
     question_service.install_bank(session)
+    for i in range(8):
+        make_person(session, f"member{i}@example.org", unit=org.team_b, password=None)
     session.commit()
     english(session, "admin@example.org")
     sign_in(client, "admin@example.org")
@@ -93,8 +95,12 @@ def test_create_edit_open_and_close_a_survey(client: FlaskClient, org, session: 
     response = client.post(survey_url + "/open")
     assert response.status_code == 302
     round_page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "Invitations" in round_page and "not shown while fewer than 10 are invited" in round_page
-    assert len(list(app.config["PULSE"].outbox_dir.glob("*.eml"))) == 3
+    assert "Invitations" in round_page and "not shown while so few are invited" in round_page
+    # Team B's nine are invited; team A's one employee and the department's manager would be two in a group,
+    # fewer than k = 7, so they are not invited, and the page says so.
+    assert "Not invited" in round_page and "Team A: not invited" in round_page
+    assert "9 sent" in round_page
+    assert len(list(app.config["PULSE"].outbox_dir.glob("*.eml"))) == 9
     again = client.post(survey_url + "/open", follow_redirects=True)
     assert "already open" in again.get_data(as_text=True)
     session.rollback()
