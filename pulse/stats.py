@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 
 from pulse.scales import Scale
 
@@ -79,6 +80,37 @@ def enps(tally: Tally) -> float | None:
 
 def share(count: int, of: int) -> float | None:
     return 100.0 * count / of if of else None
+
+
+# --- published precision (docs/ANONYMITY.md, "Precision") ---------------------------------------------------------
+#
+# A published figure is the rounded one, and every output (page, chart, export, API) is built from it, never from
+# the exact value: 15 answers summing to 41 publish "2,7", and nothing may let anyone read back 41/15.
+#
+# One rounding everywhere: half away from zero, on the value's shortest decimal form (so 2.65, 0.05 and 42.5 round
+# the way people round them: 2.7, 0.1 and 43). Python's round() and Babel both round half to even, and round()
+# works on the binary value (round(0.05, 1) is 0.1 but Babel writes 0.05 as "0,0"), so neither is used on a figure
+# that has not been through these functions; formatting an already rounded value changes nothing.
+
+#: Decimals of a published mean or standard deviation; shares, eNPS and indices are whole numbers.
+MEAN_DECIMALS = 1
+
+
+def round_half_away(value: float, decimals: int = 0) -> float:
+    """``value`` rounded to ``decimals`` places, halves away from zero (the one rounding of published figures)."""
+    exact = Decimal(repr(float(value)))
+    # + 0.0 turns a rounded -0.0 into 0.0, so no output ever writes "-0,0".
+    return float(exact.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)) + 0.0
+
+
+def one_decimal(value: float | None) -> float | None:
+    """A mean or standard deviation as published: one decimal."""
+    return None if value is None else round_half_away(value, MEAN_DECIMALS)
+
+
+def whole(value: float | None) -> int | None:
+    """A share, eNPS or index as published: a whole number."""
+    return None if value is None else int(round_half_away(value))
 
 
 def censor(mean: float, scale: Scale) -> str | None:
