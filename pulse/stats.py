@@ -10,6 +10,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 
 from pulse.scales import Scale
 
@@ -155,10 +156,14 @@ def change(before: tuple[float, float, int], after: tuple[float, float, int]) ->
 
 
 def index(means: Sequence[tuple[float, Scale, bool]]) -> float | None:
-    """A 0–100 index from several means (scale ends map to 0 and 100; reversed items are flipped)."""
+    """A 0–100 index from several means (scale ends map to 0 and 100; reversed items are flipped).
+
+    Computed exactly from the means' decimal values, so that a published mean of 2.7 gives exactly 42.5 (which
+    rounds to 43), not 42.50000000000001 or 42.49999999999999 depending on float noise.
+    """
     values = []
     for mean, scale, reverse in means:
         span = scale.maximum - scale.minimum
-        position = (mean - scale.minimum) / span if span else 0.0
-        values.append(100.0 * (1 - position if reverse else position))
-    return sum(values) / len(values) if values else None
+        position = (Fraction(repr(float(mean))) - scale.minimum) / span if span else Fraction(0)
+        values.append(100 * (1 - position if reverse else position))
+    return float(sum(values) / len(values)) if values else None
