@@ -147,7 +147,7 @@ class ReleaseData:
         return result
 
 
-def _figures(raw: dict[str, object]) -> Figures:
+def parse_figures(raw: dict[str, object]) -> Figures:
     """Stored figures as published. Releases frozen before censored figures were protected and stored figures
     rounded are read by today's rules, so they show no more than a new release would:
 
@@ -230,7 +230,7 @@ def release_info(session: Session, release_id: int) -> ReleaseInfo:
 
 
 def _cell_view(cell: ReleaseCell, name: str) -> CellView:
-    figures = {code: _figures(raw) for code, raw in json.loads(cell.stats).items()}
+    figures = {code: parse_figures(raw) for code, raw in json.loads(cell.stats).items()}
     return CellView(cell.unit_id, cell.kind, name, cell.published, cell.respondents, cell.invited, figures)
 
 

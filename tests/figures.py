@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from fractions import Fraction
 
 from flask import Flask
 from sqlalchemy import select
@@ -15,7 +14,7 @@ from pulse import disclosure
 from pulse.models import Release, Round, RoundParticipation, Survey, Unit
 from pulse.services import answers as answer_service
 from pulse.services import scheduler
-from pulse.suppression import Cell, Counts, Kind, Tree, cell_counts
+from pulse.suppression import Cell, Counts, Tree, cell_counts
 from tests.factories import make_person, make_unit
 from tests.rounds import MONDAY, QUESTIONS, keys, make_survey, open_with_credentials
 
@@ -75,10 +74,6 @@ def values(counts: dict[int, int]) -> list[int]:
 # --- the attacker's view -------------------------------------------------------------------------------------------
 
 
-def release_tree(data: disclosure.ReleaseData) -> Tree:
-    return Tree(data.parents)
-
-
 def membership_counts(session: Session, data: disclosure.ReleaseData, tree: Tree,
                       answered: dict[int, int]) -> dict[Cell, Counts]:
     """Per cell: how many answered the question (from the test's own answers) and how many were invited (which
@@ -88,26 +83,14 @@ def membership_counts(session: Session, data: disclosure.ReleaseData, tree: Tree
     return cell_counts(tree, {u: Counts(answered.get(u, 0), invited.get(u, 0)) for u in tree.parents})
 
 
-def published_cells(data: disclosure.ReleaseData, tree: Tree, code: str,
-                    exact: bool = True) -> set[Cell]:
-    """Cells whose figures for ``code`` are shown exactly (their n and mean give an exact sum)."""
+def published_cells(data: disclosure.ReleaseData, tree: Tree, code: str) -> set[Cell]:
+    """Cells whose figures for ``code`` give an exact sum: an answered count with a mean or a distribution."""
     result = set()
     for cell in tree.cells():
         view = data.cells.get((cell.unit, cell.kind.value))
         if view is None or not view.published:
             continue
         figures = view.get(code)
-        if exact and figures.n is not None and (figures.mean is not None or figures.dist is not None):
+        if figures.n is not None and (figures.mean is not None or figures.dist is not None):
             result.add(cell)
     return result
-
-
-def exact_sum(data: disclosure.ReleaseData, cell: Cell, code: str) -> Fraction:
-    """The sum an attacker reads off a published cell: mean × n (the mean as the gate returns it)."""
-    figures = data.cells[(cell.unit, cell.kind.value)].get(code)
-    assert figures.n is not None and figures.mean is not None
-    return Fraction(figures.mean) * figures.n
-
-
-def total(unit: int) -> Cell:
-    return Cell(unit, Kind.TOTAL)
