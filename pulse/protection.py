@@ -164,18 +164,24 @@ def _protect_scale(tree: Tree, counts: Mapping[Cell, Counts], sums: Mapping[Cell
                  if group.unit not in unresolved]
         if not risky:
             break
-        group = risky[0]
-        options = [c for c in group.border if c not in before and c not in forced and counts[c].invited > 0]
-        if not options:
-            # Everything around it was published by an earlier release (computed before censored figures were
-            # protected): nothing can be taken back. Recorded, so the audit record says so.
-            unresolved.add(group.unit)
-            findings.append(f"censorable group under {Cell(group.unit, Kind.TOTAL)} was published earlier")
-            continue
-        chosen = min(options, key=lambda c: (counts[c].respondents, counts[c].invited, c.kind is Kind.TOTAL,
-                                             c.unit))
-        forced.add(chosen)
-        findings.append(f"censorable group under {Cell(group.unit, Kind.TOTAL)}: suppress {chosen}")
+        # One suppression per group, several groups per pass (a group whose border was just changed waits for
+        # the next pass: the change may have merged it away).
+        touched: set[Cell] = set()
+        for group in risky:
+            if touched & set(group.border):
+                continue
+            options = [c for c in group.border if c not in before and c not in forced and counts[c].invited > 0]
+            if not options:
+                # Everything around it was published by an earlier release (computed before censored figures
+                # were protected): nothing can be taken back. Recorded, so the audit record says so.
+                unresolved.add(group.unit)
+                findings.append(f"censorable group under {Cell(group.unit, Kind.TOTAL)} was published earlier")
+                continue
+            chosen = min(options, key=lambda c: (counts[c].respondents, counts[c].invited,
+                                                 c.kind is Kind.TOTAL, c.unit))
+            forced.add(chosen)
+            touched.update(group.border)
+            findings.append(f"censorable group under {Cell(group.unit, Kind.TOTAL)}: suppress {chosen}")
     _check(audit(tree, exact, counts, k), f"{code}:k")
     at_k_dist = protect(tree, counts, k_dist, forced=[c for c in tree.cells() if c not in exact],
                         known_before=earlier.dists.get(code, ()))
