@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import threading
 from dataclasses import dataclass, field
+from enum import StrEnum
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine, func, select
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 from pulse.models import Question, Release, ReleaseCell, Round, RoundQuestion, Survey, Unit
 from pulse.scales import SCALES
 from pulse.services.org import Scope
-from pulse.stats import Change, change, index
+from pulse.stats import Change, change, index, one_decimal, whole
 
 
 class NotVisibleError(LookupError):
@@ -41,23 +42,44 @@ class QuestionInfo:
         return self.text_en if language == "en" else self.text_sv
 
 
+class Form(StrEnum):
+    """How one question's figures in one cell are shown."""
+
+    HIDDEN = "hidden"  # "too few answers" — also when nobody answered
+    BOUND = "bound"  # only a censored bound, "≤ 1,5" or "≥ 4,5": no n, no mean (docs/ANONYMITY.md, "Censored figures")
+    EXACT = "exact"  # the figures themselves, at published precision
+
+
 @dataclass(frozen=True)
 class Figures:
-    """One question in one cell, as published. ``n is None`` means hidden ("too few answers")."""
+    """One question in one cell, as published (docs/ANONYMITY.md, "Precision": means and SD to one decimal,
+    shares and eNPS whole numbers — every page, chart, export and API response uses these and nothing finer).
 
+    Only ``censor`` is set when the form is BOUND; nothing is set when it is HIDDEN.
+    """
+
+    form: Form = Form.HIDDEN
     n: int | None = None
     mean: float | None = None
     censor: str | None = None
     sd: float | None = None
     dist: tuple[int, ...] | None = None
-    enps: float | None = None
-    yes: float | None = None
-    skip: float | None = None
+    enps: int | None = None
+    yes: int | None = None
+    skip: int | None = None
     flag: bool = False
 
     @property
-    def shown(self) -> bool:
-        return self.n is not None
+    def exact(self) -> bool:
+        return self.form is Form.EXACT
+
+    @property
+    def bound(self) -> bool:
+        return self.form is Form.BOUND
+
+    @property
+    def hidden(self) -> bool:
+        return self.form is Form.HIDDEN
 
 
 HIDDEN = Figures()
@@ -125,11 +147,31 @@ class ReleaseData:
         return result
 
 
-def _figures(raw: dict[str, object]) -> Figures:
+def parse_figures(raw: dict[str, object]) -> Figures:
+    """Stored figures as published. Releases frozen before censored figures were protected and stored figures
+    rounded are read by today's rules, so they show no more than a new release would:
+
+    - a censored cell shows its bound only (older releases also stored its ``n``);
+    - a yes/no item shows nothing without its distribution, i.e. below ``k_dist`` (older releases stored a flag
+      there, docs/ANONYMITY.md, "Yes/no items and flags");
+    - every number is rounded to published precision (older releases stored exact means and shares).
+    """
+    if raw.get("censor") in ("low", "high"):
+        return Figures(Form.BOUND, censor=str(raw["censor"]))
     dist = raw.get("dist")
-    return Figures(n=raw.get("n"), mean=raw.get("mean"), censor=raw.get("censor"), sd=raw.get("sd"),  # type: ignore[arg-type]
-                   dist=tuple(dist) if isinstance(dist, list) else None, enps=raw.get("enps"),  # type: ignore[arg-type]
-                   yes=raw.get("yes"), skip=raw.get("skip"), flag=bool(raw.get("flag")))  # type: ignore[arg-type]
+    yes_no = "flag" in raw or "yes" in raw
+    n = raw.get("n")
+    if not isinstance(n, int) or n <= 0 or (yes_no and not isinstance(dist, list)):
+        return HIDDEN
+    return Figures(Form.EXACT, n=n, mean=one_decimal(_number(raw.get("mean"))),
+                   sd=one_decimal(_number(raw.get("sd"))),
+                   dist=tuple(int(v) for v in dist) if isinstance(dist, list) else None,
+                   enps=whole(_number(raw.get("enps"))), yes=whole(_number(raw.get("yes"))),
+                   skip=whole(_number(raw.get("skip"))), flag=yes_no and bool(raw.get("flag")))
+
+
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 #: Parsed releases per database (engine): frozen releases never change, so they are parsed once per process.
@@ -188,7 +230,7 @@ def release_info(session: Session, release_id: int) -> ReleaseInfo:
 
 
 def _cell_view(cell: ReleaseCell, name: str) -> CellView:
-    figures = {code: _figures(raw) for code, raw in json.loads(cell.stats).items()}
+    figures = {code: parse_figures(raw) for code, raw in json.loads(cell.stats).items()}
     return CellView(cell.unit_id, cell.kind, name, cell.published, cell.respondents, cell.invited, figures)
 
 
@@ -281,13 +323,16 @@ class UnitResult:
     strengths: list[QuestionRow]
     concerns: list[QuestionRow]
     flags: list[QuestionRow]
-    index: float | None
+    #: 0–100, a whole number computed from the published (rounded) means.
+    index: int | None
     previous: ReleaseInfo | None
     breadcrumbs: list[CellView] = field(default_factory=list)
 
 
 def _comparable(figures: Figures) -> tuple[float, float, int] | None:
-    if figures.mean is None or figures.sd is None or figures.n is None:
+    """The published mean, SD and n — rounded as shown, so the change and its interval say nothing finer
+    (docs/ANONYMITY.md, "Precision")."""
+    if not figures.exact or figures.mean is None or figures.sd is None or figures.n is None:
         return None
     return figures.mean, figures.sd, figures.n
 
@@ -331,7 +376,8 @@ def unit_result(session: Session, release_id: int, unit_id: int, scope: Scope) -
     return UnitResult(
         release=data.info, unit=unit, remainder=data.remainder(unit_id),
         children=[data.total(c) for c in data.children.get(unit_id, [])], rows=rows, strengths=strengths,
-        concerns=concerns, flags=[r for r in rows if r.now.flag], index=index(means) if means else None,
+        concerns=concerns, flags=[r for r in rows if r.now.exact and r.now.flag],
+        index=whole(index(means)) if means else None,
         previous=release_info(session, previous_id) if previous_id else None, breadcrumbs=list(reversed(crumbs)))
 
 
@@ -385,8 +431,8 @@ def trend(session: Session, survey_id: int, unit_id: int, scope: Scope) -> Trend
 class HeatRow:
     cell: CellView
     depth: int
-    #: area → mean position 0–100 (None = too few answers)
-    areas: dict[str, float | None]
+    #: area → index 0–100, a whole number from the published means (None = too few answers)
+    areas: dict[str, int | None]
 
 
 def heatmap(session: Session, release_id: int, unit_id: int, scope: Scope) -> tuple[list[str], list[HeatRow]]:
@@ -407,10 +453,10 @@ def heatmap(session: Session, release_id: int, unit_id: int, scope: Scope) -> tu
         if unit != unit_id:
             depth[unit] = depth[data.parents[unit]] + 1  # type: ignore[index]
         cell = data.total(unit)
-        values: dict[str, float | None] = {}
+        values: dict[str, int | None] = {}
         for area, questions in by_area.items():
             means = [(f.mean, SCALES[q.scale], q.reverse) for q in questions
-                     if (f := cell.get(q.code)).mean is not None]
-            values[area] = index(means) if means else None
+                     if (f := cell.get(q.code)).exact and f.mean is not None]
+            values[area] = whole(index(means)) if means else None
         rows.append(HeatRow(cell, depth[unit], values))
     return areas, rows

@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 
 from pulse.scales import Scale
 
@@ -81,6 +83,37 @@ def share(count: int, of: int) -> float | None:
     return 100.0 * count / of if of else None
 
 
+# --- published precision (docs/ANONYMITY.md, "Precision") ---------------------------------------------------------
+#
+# A published figure is the rounded one, and every output (page, chart, export, API) is built from it, never from
+# the exact value: 15 answers summing to 41 publish "2,7", and nothing may let anyone read back 41/15.
+#
+# One rounding everywhere: half away from zero, on the value's shortest decimal form (so 2.65, 0.05 and 42.5 round
+# the way people round them: 2.7, 0.1 and 43). Python's round() and Babel both round half to even, and round()
+# works on the binary value (round(0.05, 1) is 0.1 but Babel writes 0.05 as "0,0"), so neither is used on a figure
+# that has not been through these functions; formatting an already rounded value changes nothing.
+
+#: Decimals of a published mean or standard deviation; shares, eNPS and indices are whole numbers.
+MEAN_DECIMALS = 1
+
+
+def round_half_away(value: float, decimals: int = 0) -> float:
+    """``value`` rounded to ``decimals`` places, halves away from zero (the one rounding of published figures)."""
+    exact = Decimal(repr(float(value)))
+    # + 0.0 turns a rounded -0.0 into 0.0, so no output ever writes "-0,0".
+    return float(exact.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)) + 0.0
+
+
+def one_decimal(value: float | None) -> float | None:
+    """A mean or standard deviation as published: one decimal."""
+    return None if value is None else round_half_away(value, MEAN_DECIMALS)
+
+
+def whole(value: float | None) -> int | None:
+    """A share, eNPS or index as published: a whole number."""
+    return None if value is None else int(round_half_away(value))
+
+
 def censor(mean: float, scale: Scale) -> str | None:
     """Between k and k_dist answers a mean near a scale end would reveal that (nearly) everyone gave the same
     answer, so such means are shown only as a bound: ``low`` (≤ min + 0.5) or ``high`` (≥ max − 0.5)."""
@@ -123,10 +156,14 @@ def change(before: tuple[float, float, int], after: tuple[float, float, int]) ->
 
 
 def index(means: Sequence[tuple[float, Scale, bool]]) -> float | None:
-    """A 0–100 index from several means (scale ends map to 0 and 100; reversed items are flipped)."""
+    """A 0–100 index from several means (scale ends map to 0 and 100; reversed items are flipped).
+
+    Computed exactly from the means' decimal values, so that a published mean of 2.7 gives exactly 42.5 (which
+    rounds to 43), not 42.50000000000001 or 42.49999999999999 depending on float noise.
+    """
     values = []
     for mean, scale, reverse in means:
         span = scale.maximum - scale.minimum
-        position = (mean - scale.minimum) / span if span else 0.0
-        values.append(100.0 * (1 - position if reverse else position))
-    return sum(values) / len(values) if values else None
+        position = (Fraction(repr(float(mean))) - scale.minimum) / span if span else Fraction(0)
+        values.append(100 * (1 - position if reverse else position))
+    return float(sum(values) / len(values)) if values else None

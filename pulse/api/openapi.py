@@ -70,15 +70,37 @@ def document() -> dict[str, Any]:
                                                               "k_comments": {"type": "integer"}}},
                                 "questions": {"type": "array", "items": {"$ref": "#/components/schemas/Question"}},
                                 "units": {"type": "array", "items": {"type": "integer"}}}},
-                "Figures": {"type": ["object", "null"],
-                            "description": "null when hidden: too few answers (also when nobody answered).",
-                            "required": ["version", "answered"],
-                            "properties": {
-                                "version": {"type": "integer"}, "answered": {"type": "integer"},
-                                "mean": nullable_number, "censored": {"enum": ["low", "high", None]},
-                                "sd": nullable_number, "distribution": {"type": "array", "items": {"type": "integer"}},
-                                "prefer_not_to_say_percent": nullable_integer, "enps": nullable_integer,
-                                "yes_percent": nullable_integer, "flag": {"type": "boolean"}}},
+                "Figures": {"description": "One question in one cell: null when hidden (too few answers, also "
+                                           "when nobody answered), a bound when a small group's mean is near a "
+                                           "scale end, else the figures. Every number is as published: means "
+                                           "and standard deviations to one decimal, shares and eNPS whole "
+                                           "numbers (rounded half away from zero). Yes/no items are null below "
+                                           "the distribution threshold k_dist.",
+                            "oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/ExactFigures"},
+                                      {"$ref": "#/components/schemas/BoundFigures"}]},
+                "ExactFigures": {"type": "object", "additionalProperties": False,
+                                 "required": ["version", "form", "answered"],
+                                 "properties": {
+                                     "version": {"type": "integer"}, "form": {"const": "exact"},
+                                     "answered": {"type": "integer"},
+                                     "mean": {**nullable_number, "description": "One decimal."},
+                                     "sd": {**nullable_number,
+                                            "description": "One decimal; only with the distribution."},
+                                     "distribution": {"type": "array", "items": {"type": "integer"},
+                                                      "description": "Answers per option, in the scale's order "
+                                                                     "(only at k_dist)."},
+                                     "prefer_not_to_say_percent": nullable_integer, "enps": nullable_integer,
+                                     "yes_percent": nullable_integer,
+                                     "flag": {"type": "boolean", "description": "Yes/no items: someone answered "
+                                                                                "yes (for risk assessment)."}}},
+                "BoundFigures": {"type": "object", "additionalProperties": False,
+                                 "required": ["version", "form", "censored", "bound"],
+                                 "description": "A small group's mean near a scale end, shown only as a bound: "
+                                                "\"low\" means mean ≤ bound, \"high\" mean ≥ bound. No answered "
+                                                "count and no mean are published for it.",
+                                 "properties": {
+                                     "version": {"type": "integer"}, "form": {"const": "bound"},
+                                     "censored": {"enum": ["low", "high"]}, "bound": {"type": "number"}}},
                 "Cell": {"type": "object", "required": ["unit_id", "name", "part", "published", "questions"],
                          "properties": {
                              "unit_id": {"type": "integer"}, "name": {"type": "string"},

@@ -13,10 +13,12 @@ from pulse.context import key, record_audit
 from pulse.crypto import KeyPurpose
 from pulse.db import get_session, utcnow
 from pulse.models import Round
+from pulse.scales import SCALES
 from pulse.security import writes_db
 from pulse.services import apitokens
 from pulse.services import questions as question_service
 from pulse.services.org import roles_of, scope_of
+from pulse.stats import one_decimal, whole
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -61,30 +63,30 @@ def _release_json(info: disclosure.ReleaseInfo) -> dict[str, object]:
     }
 
 
-def _one_decimal(value: float | None) -> float | None:
-    return None if value is None else round(value, 1)
-
-
-def _whole(value: float | None) -> int | None:
-    return None if value is None else round(value)
-
-
 def _figures_json(figures: disclosure.Figures, question: disclosure.QuestionInfo) -> dict[str, object] | None:
-    """The figures as shown on screen (means to one decimal, shares whole per cents); None when hidden."""
-    if not figures.shown:
+    """The figures exactly as published (the gate has rounded them: means and SD to one decimal, shares and eNPS
+    whole numbers); None when hidden. A censored mean is its bound and nothing more — no answered count
+    (docs/ANONYMITY.md, "Censored figures")."""
+    scale = SCALES.get(question.scale)
+    if figures.bound and scale is not None:
+        low = figures.censor == "low"
+        return {"version": question.version, "form": "bound", "censored": figures.censor,
+                "bound": scale.minimum + 0.5 if low else scale.maximum - 0.5}
+    if not figures.exact:
         return None
-    out: dict[str, object] = {"version": question.version, "answered": figures.n}
+    out: dict[str, object] = {"version": question.version, "form": "exact", "answered": figures.n}
     if question.scale != "yesno":
-        out["mean"] = _one_decimal(figures.mean)
-        out["censored"] = figures.censor
+        out["mean"] = one_decimal(figures.mean)
     if figures.dist is not None:
         out["distribution"] = list(figures.dist)
-        out["sd"] = _one_decimal(figures.sd)
-        out["prefer_not_to_say_percent"] = _whole(figures.skip)
+        out["prefer_not_to_say_percent"] = whole(figures.skip)
+        if question.scale != "yesno":
+            out["sd"] = one_decimal(figures.sd)
     if figures.enps is not None:
-        out["enps"] = _whole(figures.enps)
+        out["enps"] = whole(figures.enps)
     if question.scale == "yesno":
-        out["yes_percent"] = _whole(figures.yes)
+        # Only at k_dist, with the distribution (docs/ANONYMITY.md, "Yes/no items and flags").
+        out["yes_percent"] = whole(figures.yes)
         out["flag"] = figures.flag
     return out
 

@@ -1,6 +1,9 @@
 """Trend charts as SVG, drawn with matplotlib's object API (never pyplot in the server: it keeps global state).
 
 Each chart has a <title> and <desc>, and the page shows the same numbers in a table beside it.
+
+Points are drawn at the published figure, rounded once more here with the one rounding of published figures, so
+no marker or line coordinate can be read back into a finer value (docs/ANONYMITY.md, "Precision").
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
+
+from pulse.stats import round_half_away
 
 #: Colours that stay distinct in grey-scale print, with a marker each so colour is never the only signal.
 STYLES = [("#1d4f91", "o", "-"), ("#b3261e", "s", "--"), ("#1e7b34", "^", "-."), ("#6b3fa0", "D", ":"),
@@ -27,10 +32,13 @@ class Series:
 
 
 def line_chart(title: str, description: str, rounds: Sequence[str], series: Sequence[Series], *,
-               y_range: tuple[float, float], y_label: str) -> bytes:
-    """An accessible SVG line chart (gaps where a value is hidden)."""
+               y_range: tuple[float, float], y_label: str, decimals: int = 1) -> bytes:
+    """An accessible SVG line chart (gaps where a value is hidden); values are plotted at ``decimals`` places."""
     from matplotlib import rc_context
     from matplotlib.figure import Figure
+
+    series = [Series(s.label, [None if v is None else round_half_away(v, decimals) for v in s.values])
+              for s in series]
 
     with _lock, rc_context({"svg.fonttype": "none", "svg.hashsalt": "pulse", "font.size": 10,
                             "font.family": "sans-serif"}):

@@ -1,4 +1,9 @@
-"""CSV and XLSX exports of the release cells a viewer may see, marked exactly as on screen."""
+"""CSV and XLSX exports of the release cells a viewer may see, marked exactly as on screen.
+
+Each figure is the text the pages show (a mean to one decimal, a bound such as "≤ 1,5", a whole per cent of yes,
+or the neutral label), never a finer number (docs/ANONYMITY.md, "Precision"); a bound has no answered count
+(docs/ANONYMITY.md, "Censored figures").
+"""
 
 from __future__ import annotations
 
@@ -36,7 +41,7 @@ def _rows(data: ReleaseData, unit_ids: list[int], language: str) -> Iterator[lis
                                  cell.participation if cell.participation is not None else ""]
             for question in info.questions:
                 figures = cell.get(question.code)
-                row += [mean_text(figures, question), figures.n if figures.shown else ""]
+                row += [mean_text(figures, question), figures.n if figures.exact else ""]
             yield row
 
 

@@ -1,4 +1,8 @@
-"""How published figures are written: one decimal for means, whole per cents, one neutral label for hidden."""
+"""How published figures are written: one decimal for means, whole per cents, one neutral label for hidden.
+
+Every number written here has been rounded by pulse.stats (half away from zero) before Babel formats it, so
+formatting never rounds a second time in another way (docs/ANONYMITY.md, "Precision").
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from flask_babel import gettext as _
 from pulse.disclosure import Figures, QuestionInfo
 from pulse.labels import area_label
 from pulse.scales import SCALES
-from pulse.stats import Change
+from pulse.stats import Change, one_decimal, whole
 
 
 def too_few() -> str:
@@ -17,25 +21,34 @@ def too_few() -> str:
     return _("too few answers")
 
 
-def mean_text(figures: Figures, question: QuestionInfo) -> str:
+def bound_text(figures: Figures, question: QuestionInfo) -> str | None:
+    """A censored mean's bound ("≤ 1,5"), or None when the figures are not a bound."""
     scale = SCALES.get(question.scale)
-    if not figures.shown or scale is None:
-        return too_few()
-    if question.scale == "yesno":
-        if figures.yes is None:
-            return _("flag raised") if figures.flag else _("no “yes” answers")
-        return _("%(share)s %% yes", share=format_decimal(round(figures.yes), "0"))
+    if not figures.bound or scale is None:
+        return None
     if figures.censor == "low":
         return "≤ " + format_decimal(scale.minimum + 0.5, "0.0")
-    if figures.censor == "high":
-        return "≥ " + format_decimal(scale.maximum - 0.5, "0.0")
+    return "≥ " + format_decimal(scale.maximum - 0.5, "0.0")
+
+
+def mean_text(figures: Figures, question: QuestionInfo) -> str:
+    """The result of one question in one cell as shown everywhere: the mean, a bound, a share of yes, or the
+    neutral label."""
+    bound = bound_text(figures, question)
+    if bound is not None:
+        return bound
+    if not figures.exact or question.scale not in SCALES:
+        return too_few()
+    if question.scale == "yesno":
+        # Yes/no items show nothing below k_dist (docs/ANONYMITY.md, "Yes/no items and flags").
+        return too_few() if figures.yes is None else _("%(share)s %% yes", share=format_decimal(figures.yes, "0"))
     if figures.mean is None:
         return too_few()
-    return str(format_decimal(figures.mean, "0.0"))
+    return str(format_decimal(one_decimal(figures.mean), "0.0"))
 
 
 def percent(value: float | None) -> str:
-    return too_few() if value is None else f"{format_decimal(round(value), '0')} %"
+    return too_few() if value is None else f"{format_decimal(whole(value), '0')} %"
 
 
 def change_text(change: Change | None) -> str:
@@ -50,8 +63,8 @@ def change_text(change: Change | None) -> str:
 
 
 def _signed(value: float) -> str:
-    text = str(format_decimal(abs(value), "0.0"))
-    return ("+" if value >= 0 else "−") + text
+    shown = one_decimal(value) or 0.0
+    return ("+" if shown >= 0 else "−") + str(format_decimal(abs(shown), "0.0"))
 
 
 def init_app(app: Flask) -> None:

@@ -94,12 +94,15 @@ def chart(survey_id: int, unit_id: int, area: str) -> Response:
         from pulse.scales import SCALES
 
         scale = SCALES[trend.questions[codes[0]].scale]
+        # Only exact published means are drawn: a bound ("≤ 1,5") is left out like a hidden figure, since a point
+        # would show more than the bound (docs/ANONYMITY.md, "Censored figures"); the table beside has it.
         series = [charts.Series(trend.questions[c].text(language)[:60],
-                                [p.figures.mean for p in trend.series[c]]) for c in codes]
+                                [p.figures.mean if p.figures.exact else None for p in trend.series[c]])
+                  for c in codes]
         title = _("%(area)s in %(unit)s, round by round", area=area_label(area), unit=trend.unit.name)
-        description = _("Mean per question (%(low)d–%(high)d) for each released round; rounds with too few "
-                        "answers are left out. The same numbers are in the table beside the chart.",
-                        low=scale.minimum, high=scale.maximum)
+        description = _("Mean per question (%(low)d–%(high)d) for each released round, to one decimal; rounds "
+                        "with too few answers, or with a mean shown only as “≤” or “≥”, are left out. The same "
+                        "numbers are in the table beside the chart.", low=scale.minimum, high=scale.maximum)
         svg = charts.line_chart(title, description, [str(r.round_number) for r in trend.releases], series,
                                 y_range=(scale.minimum, scale.maximum), y_label=_("Mean"))
         if len(cache) > 500:

@@ -1,12 +1,8 @@
 """Computing and freezing a release: aggregate a closed round over the unit tree, protect, audit, store.
 
-Layers, each protected and audited on its own (pulse.suppression), each at most what the one before shows:
-
-1. respondents per cell, threshold ``k``;
-2. per question, the answered count and mean (``k``; near the scale ends a mean shown only as a bound below
-   ``k_dist``), hidden wherever layer 1 is hidden;
-3. per question, the distribution, standard deviation, eNPS and shares per option (``k_dist``), hidden wherever
-   layer 2 is hidden.
+Which cells show which figures, layer by layer (censored means, yes/no items, published precision), is decided
+by pulse.protection, which is pure; this module loads a closed round's answers, hands them over, and freezes what
+comes back.
 
 Cells published by an earlier release of the same round stay known when a new version is computed.
 """
@@ -22,10 +18,10 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from pulse.models import Comment, Question, Release, ReleaseCell, Response, Round, RoundParticipation, RoundQuestion
-from pulse.scales import SCALES
+from pulse.protection import Earlier, Item, Outcome, protect_round
 from pulse.services.org import load_tree
-from pulse.stats import Tally, censor, distribution, enps, merged, share
-from pulse.suppression import Cell, Counts, Kind, Protection, Tree, audit, cell_counts, protect
+from pulse.stats import Tally
+from pulse.suppression import Cell, Counts, Kind, Protection, Tree, cell_counts
 
 
 class ReleaseError(Exception):
@@ -87,34 +83,10 @@ def _load(session: Session, rnd: Round) -> _Round:
     return _Round(tree, questions, direct, tallies)
 
 
-def _question_counts(data: _Round, index: int) -> dict[Cell, Counts]:
-    direct = {}
-    for unit, counts in data.direct_counts.items():
-        tallies = data.tallies.get(unit)
-        answered = tallies[index].answered if tallies else 0
-        direct[unit] = Counts(answered, counts.invited)
-    return cell_counts(data.tree, direct)
-
-
-def _cell_tallies(data: _Round) -> dict[Cell, list[Tally]]:
-    """Per cell and question, the tallies (totals add their subtree up)."""
-    empty = [Tally() for _ in data.questions]
-    totals: dict[int, list[Tally]] = {}
-    for unit in data.tree.bottom_up:
-        own = data.tallies.get(unit, empty)
-        totals[unit] = [merged([own[i], *(totals[c][i] for c in data.tree.children[unit])])
-                        for i in range(len(data.questions))]
-    result = {Cell(u, Kind.TOTAL): t for u, t in totals.items()}
-    for unit in data.tree.parents:
-        if data.tree.children[unit]:
-            result[Cell(unit, Kind.REMAINDER)] = data.tallies.get(unit, empty)
-    return result
-
-
-def _earlier(session: Session, round_id: int) -> tuple[set[Cell], dict[str, set[Cell]], dict[str, set[Cell]]]:
+def _earlier(session: Session, round_id: int) -> Earlier:
     """What earlier releases of the round published, per layer (it stays known)."""
     nodes: set[Cell] = set()
-    items: dict[str, set[Cell]] = defaultdict(set)
+    exact: dict[str, set[Cell]] = defaultdict(set)
     dists: dict[str, set[Cell]] = defaultdict(set)
     rows = session.execute(select(ReleaseCell.unit_id, ReleaseCell.kind, ReleaseCell.published, ReleaseCell.stats)
                            .join(Release, Release.id == ReleaseCell.release_id).where(Release.round_id == round_id))
@@ -124,10 +96,11 @@ def _earlier(session: Session, round_id: int) -> tuple[set[Cell], dict[str, set[
             nodes.add(cell)
         for code, figures in json.loads(stats_json).items():
             if figures.get("n") is not None:
-                items[code].add(cell)
+                exact[code].add(cell)
             if figures.get("dist") is not None:
                 dists[code].add(cell)
-    return nodes, items, dists
+    return Earlier(frozenset(nodes), {c: frozenset(v) for c, v in exact.items()},
+                   {c: frozenset(v) for c, v in dists.items()})
 
 
 def compute_release(session: Session, rnd: Round, *, created_by: str, now: dt.datetime) -> Release:
@@ -143,40 +116,16 @@ def compute_release(session: Session, rnd: Round, *, created_by: str, now: dt.da
     data = _load(session, rnd)
     tree = data.tree
     k, k_dist = rnd.min_group_size, rnd.min_dist_size
-    known_nodes, known_items, known_dists = _earlier(session, rnd.id)
-    node_counts = cell_counts(tree, data.direct_counts)
-    node_layer = protect(tree, node_counts, k, known_before=known_nodes)
-    node_published = node_layer.published | known_nodes
-    layers: dict[str, Protection] = {"respondents": node_layer}
-    item_published: dict[str, set[Cell]] = {}
-    dist_published: dict[str, set[Cell]] = {}
+    items = [Item(q.code, q.version, q.scale) for q in data.questions]
+    outcome = protect_round(tree, data.direct_counts, data.tallies, items, k, k_dist, _earlier(session, rnd.id))
     all_cells = tree.cells()
-    for index, question in enumerate(data.questions):
-        question_counts = _question_counts(data, index)
-        item = protect(tree, question_counts, k, forced=[c for c in all_cells if c not in node_published],
-                       known_before=known_items.get(question.code, set()))
-        item_published[question.code] = item.published | known_items.get(question.code, set())
-        hidden_at_k = [c for c in all_cells if c not in item_published[question.code]]
-        dist = protect(tree, question_counts, k_dist, forced=hidden_at_k,
-                       known_before=known_dists.get(question.code, set()))
-        dist_published[question.code] = dist.published | known_dists.get(question.code, set())
-        layers[f"{question.code}:k"] = item
-        layers[f"{question.code}:k_dist"] = dist
-        for name, published, threshold in ((f"{question.code}:k", item_published[question.code], k),
-                                           (f"{question.code}:k_dist", dist_published[question.code], k_dist)):
-            if audit(tree, published, question_counts, threshold):
-                raise AssertionError(f"audit failed after protection in layer {name}")  # never publishes
-    if audit(tree, node_published, node_counts, k):
-        raise AssertionError("audit failed after protection in the respondents layer")
 
     version = (session.scalar(select(func.max(Release.version)).where(Release.round_id == rnd.id)) or 0) + 1
     audit_record = {
         "passed": True,
         "thresholds": {"k": k, "k_dist": k_dist, "k_comments": rnd.min_comment_size},
         "cells": len(all_cells),
-        "layers": {name: {"published": len(p.published), "suppressed": len(p.suppressed),
-                          "complementary": sum(1 for r in p.suppressed.values() if r.value == "complementary"),
-                          "findings": p.findings[:50]} for name, p in layers.items()},
+        "layers": _layer_record(outcome),
         "earlier_versions_included": version - 1,
     }
     release = Release(round_id=rnd.id, version=version, created_at=now, created_by=created_by, min_group_size=k,
@@ -184,24 +133,17 @@ def compute_release(session: Session, rnd: Round, *, created_by: str, now: dt.da
                       audit=json.dumps(audit_record, separators=(",", ":")))
     session.add(release)
     session.flush()
-    tallies = _cell_tallies(data)
+    node_counts = cell_counts(tree, data.direct_counts)
     rows = []
     for cell in all_cells:
-        shown = cell in node_published
+        shown = cell in outcome.nodes
         counts = node_counts[cell]
-        stats: dict[str, dict[str, object]] = {}
-        if shown:
-            for index, question in enumerate(data.questions):
-                figures = _figures(question, tallies[cell][index], cell in item_published[question.code],
-                                   cell in dist_published[question.code], counts.respondents)
-                if figures:
-                    stats[question.code] = figures
         rows.append({
             "release_id": release.id, "unit_id": cell.unit, "kind": cell.kind.value,
             "parent_id": tree.parents.get(cell.unit) if cell.kind is Kind.TOTAL else cell.unit,
             "published": shown, "respondents": counts.respondents if shown else None,
             "invited": counts.invited if shown and counts.invited >= k else None,
-            "stats": json.dumps(stats, separators=(",", ":")),
+            "stats": json.dumps(outcome.figures[cell] if shown else {}, separators=(",", ":")),
         })
     if rows:
         session.execute(insert(ReleaseCell), rows)
@@ -211,36 +153,22 @@ def compute_release(session: Session, rnd: Round, *, created_by: str, now: dt.da
     return release
 
 
-def _figures(question: Question, tally: Tally, at_k: bool, at_k_dist: bool, respondents: int
-             ) -> dict[str, object]:
-    """The published figures of one question in one cell (nothing when hidden)."""
-    if not at_k or question.scale not in SCALES:
-        return {}
-    scale = SCALES[question.scale]
-    figures: dict[str, object] = {"v": question.version, "n": tally.answered}
-    if question.scale == "yesno":
-        yes = sum(tally.options.get(v, 0) for v in scale.flag_values)
-        # Any "yes" where the item is releasable raises a flag for risk assessment; the share needs k_dist.
-        figures["flag"] = yes > 0
-        if at_k_dist:
-            figures["yes"] = share(yes, tally.answered)
-            figures["dist"] = distribution(tally, scale)
-            figures["skip"] = share(tally.skipped, respondents)
-        return figures
-    mean = tally.mean
-    if mean is not None:
-        bound = None if at_k_dist else censor(mean, scale)
-        if bound is None:
-            figures["mean"] = mean
-        else:
-            figures["censor"] = bound
-    if at_k_dist:
-        figures["sd"] = tally.sd
-        figures["dist"] = distribution(tally, scale)
-        figures["skip"] = share(tally.skipped, respondents)
-        if question.scale == "enps":
-            figures["enps"] = enps(tally)
-    return figures
+def _layer_record(outcome: Outcome) -> dict[str, dict[str, object]]:
+    """Per layer, for the release's audit record: how much was published, suppressed and censored, and why."""
+
+    def record(layer: Protection, **extra: object) -> dict[str, object]:
+        return {"published": len(layer.published), "suppressed": len(layer.suppressed),
+                "complementary": sum(1 for r in layer.suppressed.values() if r.value == "complementary"),
+                "findings": layer.findings[:50], **extra}
+
+    layers = {"respondents": record(outcome.node_layer)}
+    for item in outcome.items.values():
+        for name, layer in item.layers.items():
+            extra: dict[str, object] = {}
+            if name.endswith(":k"):
+                extra = {"censored": len(item.bounds), "censoring_findings": item.findings[:50]}
+            layers[name] = record(layer, **extra)
+    return layers
 
 
 def place_comments(session: Session, rnd: Round, tree: Tree, direct: dict[int, Counts]) -> None:

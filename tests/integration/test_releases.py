@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from fractions import Fraction
 
 import pytest
 from flask import Flask
@@ -15,9 +16,13 @@ from pulse.services import answers as answer_service
 from pulse.services import scheduler
 from pulse.services.org import Scope
 from pulse.services.releases import ReleaseError, compute_release, release_tree
-from pulse.suppression import Cell, Counts, Kind, audit, cell_counts
+from pulse.stats import change
+from pulse.suppression import Cell, Counts, Kind, Tree, audit, cell_counts
 from tests.factories import make_person, make_unit
+from tests.figures import membership_counts, published_cells, release_rounds
+from tests.figures import values as answers_of
 from tests.rounds import MONDAY, keys, make_survey, open_with_credentials
+from tests.unit.test_suppression import atom_vector, atoms, brute_force_violations, in_row_space
 
 EVERYTHING = Scope(True, frozenset())
 
@@ -133,9 +138,9 @@ def test_small_item_cells_and_censored_means(session: Session, app: Flask) -> No
     assert release is not None
     data = disclosure.load_release(session, release.id)
     gamma = data.total(teams["gamma"].id).get("OSA-WL1")
-    assert gamma.shown and gamma.dist is not None and gamma.sd is not None  # 8 ≥ k_dist = 4
+    assert gamma.exact and gamma.dist is not None and gamma.sd is not None  # 8 ≥ k_dist = 4
     victim = data.total(teams["gamma"].id).get("OSA-VI1")
-    assert victim.flag is False and victim.yes == 0.0
+    assert victim.exact and victim.flag is False and victim.yes == 0  # 8 ≥ k_dist: shown
 
 
 def test_comments_get_one_home_with_enough_people(session: Session, app: Flask) -> None:
@@ -200,19 +205,19 @@ def test_item_level_small_cell(session: Session, app: Flask) -> None:
                                                "gamma": [2] * 6})
     alfa = data.total(teams["alfa"].id)
     assert alfa.published and alfa.respondents == 6
-    assert not alfa.get("OSA-WL1").shown
+    assert alfa.get("OSA-WL1").hidden
     # And it cannot be recovered from the department and the other teams either.
     dept = data.total(data.parents[teams["alfa"].id])  # type: ignore[index]
     others = [data.total(teams[n].id).get("OSA-WL1") for n in ("beta", "gamma")]
-    assert not (dept.get("OSA-WL1").shown and all(f.shown for f in others))
+    assert not (dept.get("OSA-WL1").exact and all(f.exact for f in others))
 
 
 def test_homogeneity_is_censored(session: Session, app: Flask) -> None:
     """Three people all answering 1: a mean of 1.0 would tell each one's answer, so it shows as a bound."""
     data, teams = build_answers(session, app, {"alfa": [1, 1, 1], "beta": [4, 3, 5, 4, 2], "gamma": [3, 4, 4]})
     alfa = data.total(teams["alfa"].id).get("OSA-WL1")
-    assert alfa.shown
-    assert alfa.mean is None and alfa.censor == "low" and alfa.dist is None and alfa.sd is None
+    assert alfa.bound  # only the bound: no answered count either (docs/ANONYMITY.md, "Censored figures")
+    assert alfa.n is None and alfa.mean is None and alfa.censor == "low" and alfa.dist is None and alfa.sd is None
     beta = data.total(teams["beta"].id).get("OSA-WL1")
     assert beta.dist is not None and beta.mean is not None  # at k_dist the distribution is shown
 
@@ -272,3 +277,96 @@ def test_raw_answers_are_deleted_after_the_retention_time(session: Session, app:
     assert session.scalar(select(func.count()).select_from(ReleaseCell)) == cells_before
     with pytest.raises(ReleaseError, match="purged"):
         compute_release(session, session.get_one(Round, rnd.id), created_by="x", now=release.created_at)
+
+
+# --- the attacker with published figures (docs/ANONYMITY.md, "Censored figures", "Yes/no items and flags") -------
+
+
+def attacker_rows(tree: Tree, known: set[Cell], counts: dict[Cell, Counts]) -> tuple[list[Cell], list[list[Fraction]]]:
+    """The attacker's equations in atom space: one row per cell whose sum is published exactly, and one per atom
+    that is known to be empty (nobody invited)."""
+    columns = atoms(tree)
+    empty = [c for c in columns if counts[c].invited == 0]
+    return columns, [atom_vector(tree, c, columns) for c in [*sorted(known), *empty]]
+
+
+def test_a_censored_mean_cannot_be_recovered_from_its_parent_and_sibling(session: Session, app: Flask) -> None:
+    """Alfa's three answers are all 1, so its mean shows as "≤ 1,5". Were the department and beta published
+    exactly, alfa's sum would be department sum − beta sum = 3: everyone's answer."""
+    wl = "OSA-WL1"
+    made = release_rounds(session, app, {"alfa": 3, "beta": 6}, [{
+        "alfa": [{wl: 1}] * 3, "beta": [{wl: v} for v in (4, 3, 5, 4, 2, 3)]}], k=3, k_dist=5)
+    data = disclosure.load_release(session, made.releases[0])
+    tree = Tree(data.parents)
+    alfa, beta = made.teams["alfa"].id, made.teams["beta"].id
+    counts = membership_counts(session, data, tree, {alfa: 3, beta: 6})
+    exact = published_cells(data, tree, wl)
+    columns, rows = attacker_rows(tree, exact, counts)
+    # No combination of published sums gives alfa's sum (nor any hidden cell's, nor a group smaller than k).
+    assert not in_row_space(rows, atom_vector(tree, Cell(alfa, Kind.TOTAL), columns))
+    assert brute_force_violations(tree, exact, counts, 3, all_groups=True) == []
+    # Alfa shows its bound and nothing more.
+    figures = data.total(alfa).get(wl)
+    assert (figures.censor, figures.n, figures.mean, figures.dist) == ("low", None, None, None)
+
+
+def test_yes_no_items_publish_nothing_below_k_dist(session: Session, app: Flask) -> None:
+    """A "no 'yes' answers" below k_dist is an exact zero: alfa's and beta's three people all said no. And with
+    the department's yes count published at k_dist, those zeros give the yes count of gamma and delta together
+    (four people, below k_dist): department − 0 − 0 = 1, a "flag raised" pointing at the hidden teams."""
+    vi = "OSA-VI1"
+    no, yes = {vi: 0}, {vi: 1}
+    made = release_rounds(session, app, {"alfa": 3, "beta": 3, "gamma": 2, "delta": 2}, [{
+        "alfa": [no] * 3, "beta": [no] * 3, "gamma": [yes, no], "delta": [no, no]}], k=3, k_dist=5)
+    data = disclosure.load_release(session, made.releases[0])
+    tree = Tree(data.parents)
+    answered = {made.teams[n].id: size for n, size in (("alfa", 3), ("beta", 3), ("gamma", 2), ("delta", 2))}
+    counts = membership_counts(session, data, tree, answered)
+    # Cells whose yes count the published figures give exactly: a distribution, or "no 'yes' answers".
+    known = set()
+    for cell in tree.cells():
+        figures = data.cells[(cell.unit, cell.kind.value)].get(vi)
+        if figures.dist is not None or (figures.n is not None and not figures.flag):
+            known.add(cell)
+    assert brute_force_violations(tree, known, counts, 5, all_groups=True) == []
+    for cell in data.cells.values():
+        figures = cell.get(vi)
+        assert figures.n is None or figures.n >= 5, (cell.name, figures)
+    # The flag for risk assessment appears at the lowest level with at least k_dist answers: the department.
+    dept = disclosure.unit_result(session, made.releases[0], made.dept.id, EVERYTHING)
+    assert [r.question.code for r in dept.flags] == [vi]
+    assert dept.unit.get(vi).yes == 10 and dept.unit.get(vi).dist == (9, 1, 0)
+    for name in ("alfa", "beta"):
+        team = disclosure.unit_result(session, made.releases[0], made.teams[name].id, EVERYTHING)
+        assert team.unit.published and team.flags == [] and team.unit.get(vi).hidden
+
+
+def test_change_since_the_round_before_uses_the_published_figures(session: Session, app: Flask) -> None:
+    """41/15 = 2.733… shown as 2.7, then 43/15 = 2.866… shown as 2.9: the change is +0.2, not +0.13 — a change
+    computed from the exact means would tell more than the two figures beside it."""
+    wl = "OSA-WL1"
+    first = [{wl: v} for v in answers_of({3: 11, 2: 4})]
+    second = [{wl: v} for v in answers_of({3: 13, 2: 2})]
+    made = release_rounds(session, app, {"alfa": 15}, [{"alfa": first}, {"alfa": second}], k=5, k_dist=10)
+    alfa = made.teams["alfa"].id
+    result = disclosure.unit_result(session, made.releases[1], alfa, EVERYTHING)
+    row = next(r for r in result.rows if r.question.code == wl)
+    assert (row.before.mean, row.now.mean) == (2.7, 2.9)
+    assert row.before.sd is not None and row.now.sd is not None
+    assert row.before.sd == round(row.before.sd, 1) and row.now.sd == round(row.now.sd, 1)
+    assert row.change == change((2.7, row.before.sd, 15), (2.9, row.now.sd, 15))
+    assert row.change is not None and abs(row.change.difference - 0.2) < 1e-9
+
+
+def test_older_releases_are_read_by_todays_rules() -> None:
+    """Releases frozen before bounds were protected and figures rounded still show no more than a new one."""
+    censored = disclosure.parse_figures({"v": 1, "n": 3, "censor": "low"})
+    assert censored.bound and censored.n is None and censored.mean is None
+    exact = disclosure.parse_figures({"v": 1, "n": 15, "mean": 41 / 15, "sd": 0.4577, "dist": [0, 4, 11, 0, 0],
+                                      "skip": 100 / 6})
+    assert (exact.mean, exact.sd, exact.skip) == (2.7, 0.5, 17)
+    flag_only = disclosure.parse_figures({"v": 1, "n": 6, "flag": False})
+    assert flag_only.hidden and not flag_only.flag
+    share = disclosure.parse_figures({"v": 1, "n": 16, "flag": True, "yes": 12.5, "dist": [14, 2, 0],
+                                      "skip": 0.0})
+    assert share.exact and share.flag and share.yes == 13

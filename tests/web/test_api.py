@@ -64,7 +64,7 @@ def test_releases_and_cells_match_the_pages(client: FlaskClient, demo, session: 
     for row in result.rows:
         figures = api_unit["questions"][row.question.code]
         if figures is None:
-            assert not row.now.shown
+            assert row.now.hidden
         elif figures.get("mean") is not None:
             assert figures["mean"] == float(mean_text(row.now, row.question).replace(",", "."))
     # Hidden cells carry no figures at all.

@@ -3,6 +3,7 @@ close path), for each role."""
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 
@@ -15,6 +16,9 @@ from sqlalchemy.orm import Session
 
 from pulse.demo import DEMO_PASSWORD
 from pulse.models import AuditEntry, Comment, Person, Release, Round, Unit
+from pulse.questionbank import BANK
+from tests.factories import PASSWORD
+from tests.figures import Made, release_rounds
 
 
 @pytest.fixture
@@ -157,3 +161,86 @@ def test_an_empty_release_exports_and_shows(app: Flask, session: Session) -> Non
     for suffix in ("", "/heatmap", "/comments", "/export.csv", "/export.xlsx"):
         assert client.get(f"/staff/results/{release}/units/{org.dept.id}{suffix}").status_code == 200, suffix
     assert "för få svar" in client.get(f"/staff/results/{release}/units/{org.dept.id}/export.csv").data.decode()
+
+
+# --- what a bound and a yes/no item show on every output (docs/ANONYMITY.md) ------------------------------------
+
+
+def _outputs(client: FlaskClient, runner: FlaskCliRunner, made: Made, unit: int) -> dict[str, object]:
+    """One unit's figures as every output shows them: page rows, CSV and XLSX rows, API cells."""
+    from tests.web.test_precision import parse
+
+    release = made.releases[0]
+    base = f"/staff/results/{release}/units/{made.dept.id}"
+    page = parse(client.get(f"/staff/results/{release}/units/{unit}").get_data(as_text=True))
+    table = list(csv.reader(io.StringIO(client.get(base + "/export.csv").data.decode("utf-8-sig")), delimiter=";"))
+    book = load_workbook(io.BytesIO(client.get(base + "/export.xlsx").data))
+    sheet = [["" if c.value is None else str(c.value) for c in row] for row in book.active.iter_rows()]  # type: ignore[union-attr]
+    token = runner.invoke(args=["api-token", "create", "admin@example.org", "--name", "BI"]).output.strip()
+    api = client.get(f"/api/v1/releases/{release}/units/{made.dept.id}", headers={"Authorization": f"Bearer {token}"})
+    from tests.web.test_api import validate
+
+    cells = validate(api, "/api/v1/releases/{release_id}/units/{unit_id}")["cells"]
+    return {"page": page, "csv": table, "xlsx": sheet, "api": cells}
+
+
+def _export_row(table: list[list[str]], name: str, code: str) -> tuple[str, str]:
+    header = next(r for r in table if r and r[0] == "Unit")
+    column = next(i for i, h in enumerate(header) if h.startswith(f"{code} v"))
+    row = next(r for r in table if r and r[0] == name and r[1] == "whole unit")
+    return row[column], row[column + 1]
+
+
+def test_a_censored_mean_shows_its_bound_and_nothing_more(app: Flask, client: FlaskClient, runner: FlaskCliRunner,
+                                                          session: Session) -> None:
+    wl = "OSA-WL1"
+    made = release_rounds(session, app, {"alfa": 3, "beta": 6}, [{
+        "alfa": [{wl: 1}] * 3, "beta": [{wl: v} for v in (4, 3, 5, 4, 2, 3)]}], k=3, k_dist=5)
+    client.post("/staff/login", data={"email": "admin@example.org", "password": PASSWORD})
+    alfa = made.teams["alfa"].id
+    out = _outputs(client, runner, made, alfa)
+    row = next(r for r in out["page"].rows if r and wl in r[0])  # type: ignore[attr-defined]
+    assert row[1:3] == ["≤ 1.5", "–"]  # the bound, and no answered count
+    for table in (out["csv"], out["xlsx"]):
+        assert _export_row(table, "alfa", wl) == ("≤ 1.5", "")  # type: ignore[arg-type]
+    cell = next(c for c in out["api"] if c["unit_id"] == alfa and c["part"] == "total")  # type: ignore[attr-defined]
+    assert cell["questions"][wl] == {"version": 1, "form": "bound", "censored": "low", "bound": 1.5}
+    # The trend chart leaves the bound out (a point would show more than "≤ 1,5"); its table has the bound.
+    from tests.web.test_precision import chart_values
+
+    trends = client.get(f"/staff/results/surveys/{made.survey.id}/units/{alfa}/trends").get_data(as_text=True)
+    assert "≤ 1.5" in trends
+    chart = re.search(r'src="([^"]+/charts/workload\.svg)"', trends)
+    assert chart is not None and chart_values(client.get(chart.group(1)).get_data(as_text=True)) == []
+
+
+def test_yes_no_items_and_flags_only_at_k_dist(app: Flask, client: FlaskClient, runner: FlaskCliRunner,
+                                               session: Session) -> None:
+    """Alfa's three "no" would show as "no 'yes' answers" — everyone's answer; the flag belongs to the lowest
+    level with at least k_dist answers, here the department (docs/ANONYMITY.md, "Yes/no items and flags")."""
+    vi = "OSA-VI1"
+    no, yes = {vi: 0}, {vi: 1}
+    made = release_rounds(session, app, {"alfa": 3, "beta": 3, "gamma": 2, "delta": 2}, [{
+        "alfa": [no] * 3, "beta": [no] * 3, "gamma": [yes, no], "delta": [no, no]}], k=3, k_dist=5)
+    client.post("/staff/login", data={"email": "admin@example.org", "password": PASSWORD})
+    from tests.web.test_precision import parse
+
+    text = next(q.en for q in BANK if q.code == vi)
+    dept_page = " ".join(parse(client.get(f"/staff/results/{made.releases[0]}/units/{made.dept.id}")
+                               .get_data(as_text=True)).texts)
+    assert "Flag for risk assessment" in dept_page and text in dept_page
+    alfa = made.teams["alfa"].id
+    out = _outputs(client, runner, made, alfa)
+    page_text = " ".join(out["page"].texts)  # type: ignore[attr-defined]
+    assert "Flag for risk assessment" not in page_text and "“yes”" not in page_text.replace("answered “yes”", "")
+    row = next(r for r in out["page"].rows if r and vi in r[0])  # type: ignore[attr-defined]
+    assert row[1:3] == ["too few answers", "–"]
+    for table in (out["csv"], out["xlsx"]):
+        assert _export_row(table, "alfa", vi) == ("too few answers", "")  # type: ignore[arg-type]
+        assert _export_row(table, "Avdelning", vi) == ("10 % yes", "10")  # type: ignore[arg-type]
+    cells = {(c["unit_id"], c["part"]): c for c in out["api"]}  # type: ignore[attr-defined]
+    assert cells[(alfa, "total")]["questions"][vi] is None
+    dept = cells[(made.dept.id, "total")]["questions"][vi]
+    assert (dept["flag"], dept["yes_percent"], dept["distribution"], dept["answered"]) == (True, 10, [9, 1, 0], 10)
+    # The start page still shows the latest results.
+    assert client.get("/staff/").status_code == 200
