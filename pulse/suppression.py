@@ -256,7 +256,8 @@ def audit(tree: Tree, published: Iterable[Cell], counts: Mapping[Cell, Counts], 
     """Everything that could be derived and must not be. Empty means the published set is safe.
 
     Findings are ``("derivable", cell)`` for a suppressed cell that the published ones determine (A1), and
-    ``("small_group", cell)`` for a published total that leaves a group of fewer than k unexplained (A2).
+    ``("small_group", cell)`` for a published total that leaves a group of fewer than k unexplained, or a
+    published remainder or leaf that is itself such a group (A2).
     """
     known = known_cells(tree, published, counts)
     findings: list[tuple[str, Cell]] = []
@@ -268,6 +269,9 @@ def audit(tree: Tree, published: Iterable[Cell], counts: Mapping[Cell, Counts], 
             group, parts = unexplained(tree, known, counts, cell.unit)
             if parts and not is_safe_group(group, k):
                 findings.append(("small_group", cell))
+        elif not is_safe_group(counts[cell], k):
+            # A remainder or a leaf is one atom: nothing inside it can be published, so it is its own group.
+            findings.append(("small_group", cell))
     return findings
 
 

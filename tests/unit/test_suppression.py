@@ -254,3 +254,48 @@ def test_single_node(k: int) -> None:
     assert protect(tree, counts, k).published == set()
     tree, counts = build({1: None}, {1: (k, k)})
     assert protect(tree, counts, k).published == {Cell(1, Kind.TOTAL)}
+
+
+# --- the audit itself, on arbitrary published sets ---------------------------------------------------------------
+
+
+@st.composite
+def published_sets(draw: st.DrawFn, max_units: int = 8) -> tuple[Tree, dict[Cell, Counts], set[Cell]]:
+    """A random tree and an arbitrary published set: any cells, or only cells safe on their own (then every
+    leak comes from differencing, which is what A1 and A2 are for)."""
+    tree, direct = draw(trees(max_units=max_units))
+    counts = cell_counts(tree, direct)
+    cells = tree.cells()
+    only_safe = draw(st.booleans())
+    flags = draw(st.lists(st.booleans(), min_size=len(cells), max_size=len(cells)))
+    published = {c for c, shown in zip(cells, flags, strict=True)
+                 if shown and (not only_safe or is_safe_group(counts[c], K))}
+    return tree, counts, published
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(published_sets())
+def test_the_audit_agrees_with_brute_force_on_any_published_set(
+        case: tuple[Tree, dict[Cell, Counts], set[Cell]]) -> None:
+    """A1 reports exactly the hidden cells linear algebra can compute, and A2 reports something exactly when some
+    group smaller than k can be computed — for any published set, not only for protect()'s output."""
+    tree, counts, published = case
+    findings = audit(tree, published, counts, K)
+    problems = brute_force_violations(tree, published, counts, K, all_groups=True)
+    derivable = {c for kind, c in findings if kind == "derivable"}
+    expected = {c for c in tree.cells() if f"suppressed {c} is derivable" in problems}
+    assert derivable == expected
+    small_groups = [c for kind, c in findings if kind == "small_group"]
+    assert bool(small_groups) == any(p.startswith("group ") for p in problems), (small_groups, problems)
+
+
+def test_the_audit_reports_a_small_group_between_two_published_totals() -> None:
+    """Issue 13's case: R(1) = 2 and T(2) = 2 hidden, T(1) and T(3) published at k = 5: T(1) − T(3) = 4 people."""
+    tree, counts = build({1: None, 2: 1, 3: 1}, {1: (2, 2), 2: (2, 3), 3: (9, 9)})
+    published = {Cell(1, Kind.TOTAL), Cell(3, Kind.TOTAL)}
+    assert audit(tree, published, counts, K) == [("small_group", Cell(1, Kind.TOTAL))]
+
+
+def test_the_audit_reports_a_published_cell_that_is_itself_too_small() -> None:
+    tree, counts = build({1: None, 2: 1, 3: 1}, {1: (0, 0), 2: (8, 9), 3: (3, 4)})
+    assert ("small_group", Cell(3, Kind.TOTAL)) in audit(tree, {Cell(3, Kind.TOTAL)}, counts, K)
