@@ -285,6 +285,60 @@ def audit(tree: Tree, published: Iterable[Cell], counts: Mapping[Cell, Counts], 
     return findings
 
 
+# --- information lost -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InformationLoss:
+    """How much of a layer's information suppression costs, in the terms of issue 7 (docs/ANONYMITY.md,
+    "Complementary suppression"): unit totals that hold at least k respondents — figures a unit could have had —
+    and what became of them. Add them up over rounds with ``+``."""
+
+    #: unit totals with at least k respondents (never hidden for their own sake)
+    large: int = 0
+    #: of those, published
+    published: int = 0
+    #: of those, hidden only as complements (to protect other cells)
+    complementary: int = 0
+    #: of those, hidden because the caller forced it (e.g. hidden in a coarser layer)
+    forced: int = 0
+    #: unit totals hidden for their own sake (primary), for context
+    primary: int = 0
+
+    def __add__(self, other: InformationLoss) -> InformationLoss:
+        return InformationLoss(self.large + other.large, self.published + other.published,
+                               self.complementary + other.complementary, self.forced + other.forced,
+                               self.primary + other.primary)
+
+    @property
+    def share_published(self) -> float:
+        return self.published / self.large if self.large else 1.0
+
+    @property
+    def share_complementary(self) -> float:
+        return self.complementary / self.large if self.large else 0.0
+
+
+def information_loss(counts: Mapping[Cell, Counts], published: Iterable[Cell], suppressed: Mapping[Cell, Reason],
+                     k: int) -> InformationLoss:
+    """The :class:`InformationLoss` of one layer of a release: its cells' counts, what it published and why it hid
+    the rest."""
+    shown = set(published)
+    large = published_large = complementary = forced = primary = 0
+    for cell, size in counts.items():
+        if cell.kind is not Kind.TOTAL:
+            continue
+        why = suppressed.get(cell) if cell not in shown else None
+        if size.respondents >= k:
+            large += 1
+            published_large += cell in shown
+            complementary += why is Reason.COMPLEMENTARY
+            forced += why is Reason.FORCED
+        elif why is Reason.PRIMARY:
+            primary += 1
+    return InformationLoss(large, published_large, complementary, forced, primary)
+
+
 # --- protection ----------------------------------------------------------------------------------------------
 
 

@@ -28,6 +28,7 @@ from pulse.suppression import (
     cell_loss,
     derivable_cells,
     holds_anyone,
+    information_loss,
     is_safe_group,
     protect,
 )
@@ -419,3 +420,13 @@ def test_a_small_remainder_under_the_root_hides_the_root_only() -> None:
     direct = {0: (2, 2), **{a: (1500 + a, 2400) for a in range(1, 9)}}
     tree, counts = build(parents, direct)
     assert complements_of(protect(tree, counts, 6).suppressed) == {Cell(0, Kind.TOTAL)}
+
+
+def test_information_loss_counts_unit_totals_of_at_least_k() -> None:
+    tree, counts = build(*DEMO_ROUND_5)
+    rules, least = protect(tree, counts, 6, method="rules"), protect(tree, counts, 6)
+    before = information_loss(counts, rules.published, rules.suppressed, 6)
+    after = information_loss(counts, least.published, least.suppressed, 6)
+    assert (before.large, before.published, before.complementary, before.primary) == (12, 6, 6, 1)
+    assert (after.large, after.published, after.complementary) == (12, 8, 4)
+    assert (before + after).large == 24 and after.share_published == 8 / 12
