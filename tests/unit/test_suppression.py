@@ -396,10 +396,12 @@ DEMO_ROUND_5 = (
 
 def test_the_demo_round_5_keeps_every_office() -> None:
     """Issue 7: the rules hid 6 of the 12 unit totals with at least k respondents, among them Rinkeby (7) to
-    protect its parent's remainder of 2. The least loss hides 4 — the fewest possible (the remainders of 1, 1, 2
-    and 2 and Fritidsgård Tensta's 5 each need a partner in their equation; only Järva's total sits in two of
-    those equations, and using it for both leaves 1 + 1 derivable from the top) — and only aggregates whose
-    published parts account for all but fewer than k of their respondents: every office is shown."""
+    protect its parent's remainder of 2. The least loss hides 4, the fewest possible: the remainders of 1, 1, 2
+    and 2 and Fritidsgård Tensta's 5 sit in five equations that each need a second hidden cell; a total sits in
+    at most two equations, and every three that cover all five include T(4) and leave T(1) published, and then
+    T(1) − T(5) − T(13) = 2 people.
+    It hides only aggregates whose published parts account for all but fewer than k of their respondents, so
+    every office is shown."""
     tree, counts = build(*DEMO_ROUND_5)
     k = 6
     large = {c for c in tree.cells() if c.kind is Kind.TOTAL and counts[c].respondents >= k}
