@@ -472,6 +472,9 @@ def protect_version(tree: Tree, counts: Mapping[Cell, Counts], k: int, *, earlie
     each round hides one more new cell, and once every new cell that the earlier versions do not give is hidden,
     the published span is the earlier versions' own, so whatever is left they give on their own.
     """
+    if not earlier:  # the first version: the tree's own audit is exact
+        first = protect(tree, counts, k, forced=forced)
+        return VersionProtection(first, [], set(), [], [])
     cells = tree_cells(tree)
     atoms: dict[Hashable, Counts] = dict(other_atoms or {})
     for unit, unit_counts in atom_counts(tree, counts).items():

@@ -432,3 +432,15 @@ def test_information_loss_counts_unit_totals_of_at_least_k() -> None:
     assert (before.large, before.published, before.complementary, before.primary) == (12, 6, 6, 1)
     assert (after.large, after.published, after.complementary) == (12, 8, 4)
     assert (before + after).large == 24 and after.share_published == 8 / 12
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(trees(max_units=30), large_teams_small_remainders(max_units=30)))
+def test_least_loss_never_loses_more_than_the_rules(case: tuple[Tree, dict[int, Counts]]) -> None:
+    """On larger trees, where no exhaustive search is possible: the rules' result is one of the safe choices, so
+    the least loss is never more."""
+    tree, direct = case
+    counts = cell_counts(tree, direct)
+    least, rules = protect(tree, counts, K), protect(tree, counts, K, method="rules")
+    assert (cell_loss(tree, counts, K, least.published, complements_of(least.suppressed))
+            <= cell_loss(tree, counts, K, rules.published, complements_of(rules.suppressed)))
