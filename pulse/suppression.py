@@ -569,7 +569,7 @@ def least_loss_complements(tree: Tree, counts: Mapping[Cell, Counts], k: int, *,
 
 def _protect_by_rules(tree: Tree, counts: Mapping[Cell, Counts], k: int, *, forced: Iterable[Cell] = (),
                       known_before: Iterable[Cell] = ()) -> Protection:
-    """The first algorithm (until 2025): rules R1/R2 and audit findings, each fixed by hiding the smallest
+    """The first algorithm: rules R1/R2 and audit findings, each fixed by hiding the smallest
     published cell, to a fixed point. Kept for comparison (``protect(..., method="rules")``, ``make bench``)
     and as a fallback; it hides more than needed (docs/ANONYMITY.md, "Complementary suppression")."""
     before = set(known_before)
