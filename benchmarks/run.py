@@ -7,6 +7,9 @@ W1  answering over HTTP: gunicorn (2 workers) serving Pulse; 16 concurrent clien
     answer page (POST /r/start) and submits 8 answers + a comment (POST /r/submit). On SQLite and PostgreSQL,
     each next to a baseline measured in the same run: one SQLAlchemy insert per request behind the same server.
 W5  generating the reference organisation with 52 rounds of history (`pulse demo --size reference`).
+IL  information lost by suppression (issue 7; benchmarks/information_loss.py): the share of unit totals with at
+    least k respondents that are published, before (the rules) and after (least loss), on the demo's rounds 2–6 and
+    on every round W5 generated, and protect_version after a re-organisation.
 
 Every figure is the real production path: real server, real HTTP, real database.
 """
@@ -32,6 +35,8 @@ import time
 import urllib.parse
 from pathlib import Path
 from typing import Any
+
+from benchmarks import information_loss
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -465,7 +470,7 @@ def postgres_version() -> str | None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small preset (under a minute)")
-    parser.add_argument("--only", default="W1,W2,W3,W5", help="comma-separated workloads (W1, W2, W3, W5)")
+    parser.add_argument("--only", default="W1,W2,W3,W5,IL", help="comma-separated workloads (W1, W2, W3, W5, IL)")
     parser.add_argument("--clients", type=int, default=16)
     args = parser.parse_args()
     wanted = {w.strip().upper() for w in args.only.split(",")}
@@ -480,6 +485,10 @@ def main() -> None:
         try:
             print("W5…", flush=True)
             results.append(w5("small" if args.quick else "reference", workdir))
+            if "IL" in wanted:  # before W3/W2 add anything: exactly the generated rounds
+                print("IL…", flush=True)
+                results.append(information_loss.run(f"sqlite:///{workdir / 'pulse.db'}",
+                                                     "small" if args.quick else "reference"))
             if "W3" in wanted:
                 print("W3…", flush=True)
                 results.append(w3(workdir, 3 if args.quick else 20))
@@ -488,6 +497,9 @@ def main() -> None:
                 results.append(w2(workdir))
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
+    elif "IL" in wanted:
+        print("IL (demo only)…", flush=True)
+        results.append(information_loss.run(None, None))
     report = {
         "generated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "quick": args.quick,
@@ -501,6 +513,8 @@ def main() -> None:
     print()
     print(f"{'id':4} {'backend':10} {'result':58} {'baseline':24} {'goal met'}")
     for r in results:
+        if r["id"] == "IL":
+            continue  # printed below the table
         if r["id"] == "W1":
             line = (f"{r['per_second']:7.1f} resp/s, request p50 {r['request_median_ms']:.1f} ms p95 "
                     f"{r['request_p95_ms']:.1f} ms, {r['errors']} errors")
@@ -514,6 +528,12 @@ def main() -> None:
         else:
             line, base = f"{r['seconds']:7.1f} s, peak {r['peak_rss_mb']:.0f} MB ({r['size']})", "—"
         print(f"{r['id']:4} {r['backend']:10} {line:58} {base:24} {'yes' if r['met'] else 'NO'}")
+    for r in results:
+        if r["id"] == "IL":
+            print(f"\nIL  information lost, unit totals with ≥ k respondents published, before (rules) → after "
+                  f"(least loss); goal {r['goal']}: {'met' if r['met'] else 'NOT met'}")
+            for line in information_loss.summary_lines(r):
+                print(f"    {line}")
     print(f"\nWritten to {RESULTS / 'latest.json'}")
 
 

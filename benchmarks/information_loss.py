@@ -1,0 +1,243 @@
+"""Information lost by suppression (issue 7): of the unit totals with at least k respondents, how many are published,
+and how many are hidden only as complements — before (the rules, ``protect(..., method="rules")``) and after (least
+loss, the default) — measured on the rounds stored in a database, in one run.
+
+    python -m benchmarks.information_loss                      # the demo (rounds 2–6 of `pulse demo`)
+    python -m benchmarks.information_loss --database URL       # any database, e.g. the reference organisation
+    python -m benchmarks.information_loss --database URL --rounds 2-6 --merge
+
+``make bench`` runs it on the demo and on the organisation W5 generated (every round); ``make bench-quick`` on the
+demo and the small preset. Rerun it after the round-opening change that merges counting units with fewer than k
+invited into their parents has landed: it reads whatever the rounds hold. ``--merge`` adds a simulation of that
+change on today's data (fold each counting unit with fewer than k invited into its parent, bottom-up), labelled as
+such.
+
+Only the respondents layer is measured (the item layers are at most what it shows). Counts are read as
+``compute_release`` reads them: respondents from the stored answers, invited from the round's participation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, func, select
+from sqlalchemy.orm import Session
+
+from pulse.derivation import EarlierVersion, protect_version, tree_cells
+from pulse.models import Response, Round, RoundParticipation
+from pulse.services.releases import release_tree
+from pulse.suppression import Counts, InformationLoss, Tree, audit, cell_counts, information_loss, protect
+
+METHODS = ("rules", "least_loss")
+GOAL = 0.85
+
+
+@dataclass
+class RoundCounts:
+    """What the respondents layer of one round's release is computed from."""
+
+    number: int
+    k: int
+    tree: Tree
+    direct: dict[int, Counts]
+
+
+def load_rounds(database_url: str, numbers: Iterable[int] | None = None) -> list[RoundCounts]:
+    """The closed rounds (all, or those with the given numbers) of every survey in a database."""
+    wanted = set(numbers) if numbers is not None else None
+    engine = create_engine(database_url)
+    result = []
+    try:
+        with Session(engine) as session:
+            for rnd in session.scalars(select(Round).where(Round.status == "closed")
+                                       .order_by(Round.survey_id, Round.number)):
+                if wanted is not None and rnd.number not in wanted:
+                    continue
+                tree = release_tree(session, rnd.id)
+                invited = dict(session.execute(select(RoundParticipation.unit_id, RoundParticipation.invited)
+                                               .where(RoundParticipation.round_id == rnd.id)).all())
+                answered = dict(session.execute(select(Response.unit_id, func.count()).where(
+                    Response.round_id == rnd.id).group_by(Response.unit_id)).all())
+                direct = {u: Counts(answered.get(u, 0), invited.get(u, 0)) for u in tree.parents}
+                result.append(RoundCounts(rnd.number, rnd.min_group_size, tree, direct))
+    finally:
+        engine.dispose()
+    return result
+
+
+def merge_small_units(tree: Tree, direct: dict[int, Counts], k: int) -> dict[int, Counts]:
+    """A simulation of the planned round-opening change: each counting unit with fewer than k invited is counted in
+    its parent instead (bottom-up, so the parent may pass it on)."""
+    merged = dict(direct)
+    for unit in tree.bottom_up:
+        parent = tree.parents[unit]
+        counts = merged[unit]
+        if parent is not None and 0 < counts.invited < k:
+            above = merged[parent]
+            merged[parent] = Counts(above.respondents + counts.respondents, above.invited + counts.invited)
+            merged[unit] = Counts(0, 0)
+    return merged
+
+
+def measure(rounds: Sequence[RoundCounts], *, merge: bool = False) -> dict[str, Any]:
+    """Before and after, summed over the rounds, with the median time of one protection of the respondents layer."""
+    result: dict[str, Any] = {"rounds": [r.number for r in rounds], "units": max((len(r.tree.parents) for r in rounds),
+                                                                                 default=0)}
+    for method in METHODS:
+        loss = InformationLoss()
+        seconds = []
+        per_round = []
+        for r in rounds:
+            direct = merge_small_units(r.tree, r.direct, r.k) if merge else r.direct
+            counts = cell_counts(r.tree, direct)
+            started = time.perf_counter()
+            protection = protect(r.tree, counts, r.k, method=method)  # type: ignore[arg-type]
+            seconds.append(time.perf_counter() - started)
+            if audit(r.tree, protection.published, counts, r.k):
+                raise AssertionError(f"round {r.number}: the audit rejects the {method} protection")
+            round_loss = information_loss(counts, protection.published, protection.suppressed, r.k)
+            loss += round_loss
+            per_round.append([r.number, round_loss.published, round_loss.large])
+        result[method] = {"large": loss.large, "published": loss.published, "complementary": loss.complementary,
+                          "primary_totals": loss.primary, "share_published": round(loss.share_published, 4),
+                          "share_complementary": round(loss.share_complementary, 4),
+                          "protect_median_ms": round(statistics.median(seconds) * 1000, 2) if seconds else None,
+                          "per_round": per_round if len(rounds) <= 12 else None}
+    return result
+
+
+def reorganisation(rounds: Sequence[RoundCounts], moves: int, seed: int = 1) -> dict[str, Any] | None:
+    """Time ``protect_version`` for a version 2 after ``moves`` leaf units moved to other parents (the last round)."""
+    if not rounds:
+        return None
+    r = rounds[-1]
+    old = r.tree
+    leaves = sorted(u for u in old.parents if not old.children[u] and old.parents[u] is not None)
+    parents_of_leaves = sorted({p for u in leaves if (p := old.parents[u]) is not None})
+    if len(parents_of_leaves) < 2:
+        return None
+    rng = random.Random(seed)  # noqa: S311 - a benchmark scenario, not a secret
+    parents = dict(old.parents)
+    moved = rng.sample(leaves, min(moves, len(leaves)))
+    for unit in moved:
+        parents[unit] = rng.choice([p for p in parents_of_leaves if p != old.parents[unit]])
+    new = Tree(parents)
+    old_counts, new_counts = cell_counts(old, r.direct), cell_counts(new, r.direct)
+    first = protect(old, old_counts, r.k)
+    cells = tree_cells(old)
+    earlier = [EarlierVersion("version 1", {c: cells[c] for c in first.published},
+                              {c: cells[c] for c in first.suppressed})]
+    started = time.perf_counter()
+    second = protect_version(new, new_counts, r.k, earlier=earlier, version="version 2")
+    seconds = time.perf_counter() - started
+    alone = protect(new, new_counts, r.k)
+    return {"round": r.number, "units": len(old.parents), "moved_units": len(moved), "seconds": round(seconds, 3),
+            "published_alone": len(alone.published), "published": len(second.protection.published),
+            "new_findings": sum(not f.earlier for f in second.findings), "reasons": len(second.reasons)}
+
+
+def demo_database(workdir: Path) -> str:
+    """A fresh `pulse demo` database (the real open → answer → close path) in ``workdir``."""
+    from benchmarks.run import environment, pulse_cli
+
+    url = f"sqlite:///{workdir / 'demo.db'}"
+    env = environment(url, workdir)
+    pulse_cli(env, "db", "upgrade")
+    pulse_cli(env, "demo")
+    return url
+
+
+def run(reference_url: str | None, reference_size: str | None, *, demo_rounds: Sequence[int] = (2, 3, 4, 5, 6),
+        moves: int = 30) -> dict[str, Any]:
+    """The IL record of ``make bench``: the demo, and the generated organisation when there is one."""
+    workdir = Path(tempfile.mkdtemp(prefix="pulse-il-"))
+    try:
+        demo = load_rounds(demo_database(workdir), demo_rounds)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    record: dict[str, Any] = {"id": "IL", "backend": "sqlite", "demo": measure(demo),
+                              "demo_merged_simulation": measure(demo, merge=True)}
+    if reference_url is not None:
+        reference = load_rounds(reference_url)
+        record["reference"] = {"size": reference_size, **measure(reference)}
+        record["reference_merged_simulation"] = measure(reference, merge=True)
+        record["reorganisation"] = reorganisation(reference, moves)
+    after = [record["demo"]["least_loss"]["share_published"]]
+    if "reference" in record:
+        after.append(record["reference"]["least_loss"]["share_published"])
+    record["goal"] = f"≥ {GOAL:.0%} of unit totals with ≥ k respondents published"
+    record["met"] = all(share >= GOAL for share in after)
+    return record
+
+
+def summary_lines(record: dict[str, Any]) -> list[str]:
+    """Lines for the benchmark table: before → after."""
+    lines = []
+    for key, label in (("demo", "demo rounds " + _span(record["demo"]["rounds"])),
+                       ("demo_merged_simulation", "demo, merge simulated"),
+                       ("reference", f"{record.get('reference', {}).get('size')} "
+                                     f"({len(record.get('reference', {}).get('rounds', []))} rounds)"),
+                       ("reference_merged_simulation", "generated, merge simulated")):
+        if key not in record:
+            continue
+        before, after = record[key]["rules"], record[key]["least_loss"]
+        lines.append(f"{label:32} published {before['published']}/{before['large']} "
+                     f"({before['share_published']:.1%}) → {after['published']}/{after['large']} "
+                     f"({after['share_published']:.1%}); complements only {before['share_complementary']:.1%} → "
+                     f"{after['share_complementary']:.1%}; protect {before['protect_median_ms']} → "
+                     f"{after['protect_median_ms']} ms")
+    reorg = record.get("reorganisation")
+    if reorg:
+        lines.append(f"{'re-organisation, version 2':32} {reorg['moved_units']} units moved: protect_version "
+                     f"{reorg['seconds']:.2f} s, {reorg['published']} cells published "
+                     f"({reorg['published_alone']} on its own tree), {reorg['new_findings']} findings left")
+    return lines
+
+
+def _span(numbers: Sequence[int]) -> str:
+    return f"{min(numbers)}–{max(numbers)}" if numbers else "none"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database", help="measure this database's rounds instead of a fresh demo")
+    parser.add_argument("--rounds", help="round numbers, e.g. 2-6 or 1,5,9 (default: 2-6 of the demo, all otherwise)")
+    parser.add_argument("--merge", action="store_true", help="also simulate merging units with fewer than k invited")
+    args = parser.parse_args()
+    numbers: list[int] | None = None
+    if args.rounds:
+        numbers = []
+        for part in args.rounds.split(","):
+            low, _, high = part.partition("-")
+            numbers += list(range(int(low), int(high or low) + 1))
+    if args.database:
+        rounds = load_rounds(args.database, numbers)
+        result = {"database": args.database, **measure(rounds)}
+        if args.merge:
+            result["merged_simulation"] = measure(rounds, merge=True)
+    else:
+        workdir = Path(tempfile.mkdtemp(prefix="pulse-il-"))
+        try:
+            rounds = load_rounds(demo_database(workdir), numbers or [2, 3, 4, 5, 6])
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        result = {"database": "pulse demo", **measure(rounds)}
+        if args.merge:
+            result["merged_simulation"] = measure(rounds, merge=True)
+    json.dump(result, sys.stdout, indent=2)
+    print()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,323 @@
+"""The general audit over sets of atoms and the protection of a new version, checked against brute force.
+
+The brute force here is deliberately naive and separate from pulse.derivation: one column per atom, exact
+elimination, and every subset of atoms tried as a group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Mapping
+from fractions import Fraction
+from itertools import combinations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pulse.derivation import (
+    EarlierVersion,
+    VersionCell,
+    atom_counts,
+    audit_sets,
+    protect_version,
+    tree_cells,
+)
+from pulse.suppression import Cell, Counts, Kind, Tree, audit, cell_counts, is_safe_group, protect
+
+K = 5
+
+
+class RowSpace:
+    """Naive exact row space over a fixed list of columns."""
+
+    def __init__(self, columns: list[Hashable], rows: Iterable[Iterable[Hashable]]) -> None:
+        self.columns = columns
+        self.basis: list[tuple[int, list[Fraction]]] = []
+        for row in rows:
+            self._add(self.vector(row))
+
+    def vector(self, members: Iterable[Hashable]) -> list[Fraction]:
+        chosen = set(members)
+        return [Fraction(1 if c in chosen else 0) for c in self.columns]
+
+    def _reduce(self, vector: list[Fraction]) -> list[Fraction]:
+        v = vector[:]
+        for pivot, row in self.basis:
+            if v[pivot]:
+                factor = v[pivot] / row[pivot]
+                v = [a - factor * b for a, b in zip(v, row, strict=True)]
+        return v
+
+    def _add(self, vector: list[Fraction]) -> None:
+        v = self._reduce(vector)
+        pivot = next((i for i, x in enumerate(v) if x), None)
+        if pivot is None:
+            return
+        # keep the basis reduced at earlier pivots so that one pass of _reduce suffices
+        self.basis = [(p, [a - (r[pivot] / v[pivot]) * b for a, b in zip(r, v, strict=True)]) if r[pivot] else (p, r)
+                      for p, r in self.basis]
+        self.basis.append((pivot, v))
+
+    def contains(self, members: Iterable[Hashable]) -> bool:
+        return not any(self._reduce(self.vector(members)))
+
+
+def brute_force(atoms: Mapping[Hashable, Counts], published: Iterable[Iterable[Hashable]], k: int,
+                hidden: Mapping[Hashable, Iterable[Hashable]]) -> tuple[set[Hashable], list[frozenset[Hashable]]]:
+    """(hidden cells holding anyone that can be computed, every unsafe group that can be computed)."""
+    columns = sorted(atoms, key=repr)
+    empty = [[a] for a in columns if atoms[a].invited == 0]
+    space = RowSpace(columns, [*published, *empty])
+    derivable = {label for label, members in hidden.items()
+                 if any(atoms[a].invited for a in members) and space.contains(members)}
+    groups = []
+    for size in range(1, len(columns) + 1):
+        for group in combinations(columns, size):
+            counts = Counts(sum(atoms[a].respondents for a in group), sum(atoms[a].invited for a in group))
+            if not is_safe_group(counts, k) and space.contains(group):
+                groups.append(frozenset(group))
+    return derivable, groups
+
+
+def minimal(groups: list[frozenset[Hashable]]) -> set[frozenset[Hashable]]:
+    return {g for g in groups if not any(other < g for other in groups)}
+
+
+def nonempty(atoms: Mapping[Hashable, Counts], group: Iterable[Hashable]) -> frozenset[Hashable]:
+    return frozenset(a for a in group if atoms[a].invited > 0)
+
+
+def check_against_brute_force(atoms: dict[Hashable, Counts], published: dict[Hashable, frozenset[Hashable]],
+                              hidden: dict[Hashable, frozenset[Hashable]],
+                              before: dict[Hashable, frozenset[Hashable]]) -> None:
+    findings = audit_sets(atoms, published, K, hidden=hidden, before=before, limit=10_000)
+    assert not any(f.kind == "too_large" for f in findings)
+    derivable, groups = brute_force(atoms, [*published.values(), *before.values()], K, hidden)
+    assert {f.cell for f in findings if f.kind == "derivable"} == derivable
+    reported = [f for f in findings if f.kind == "small_group"]
+    expected = {nonempty(atoms, g) for g in groups}
+    # sound: every reported group can be computed and is unsafe; complete: every smallest one is reported
+    assert {f.atoms for f in reported} <= expected
+    assert {nonempty(atoms, g) for g in minimal(groups)} <= {f.atoms for f in reported}
+    for f in reported:
+        assert f.counts == Counts(sum(atoms[a].respondents for a in f.atoms), sum(atoms[a].invited for a in f.atoms))
+        # the combination is a true formula for the group
+        total: dict[Hashable, Fraction] = {}
+        for label, coefficient in f.combination:
+            for a in (published.get(label) or before[label]):
+                total[a] = total.get(a, Fraction(0)) + coefficient
+        assert {a for a, c in total.items() if c and atoms[a].invited} == set(f.atoms)
+        assert all(c == 1 for a, c in total.items() if a in f.atoms)
+    # "earlier": exactly what the earlier cells give on their own
+    _, earlier_groups = brute_force(atoms, before.values(), K, {})
+    earlier_sets = {nonempty(atoms, g) for g in earlier_groups}
+    for f in reported:
+        assert f.earlier == (f.atoms in earlier_sets)
+
+
+@st.composite
+def counts_for(draw: st.DrawFn, keys: list[Hashable]) -> dict[Hashable, Counts]:
+    result = {}
+    for key in keys:
+        invited = draw(st.integers(min_value=0, max_value=9))
+        result[key] = Counts(draw(st.integers(min_value=0, max_value=invited)), invited)
+    return result
+
+
+@st.composite
+def random_tree(draw: st.DrawFn, units: int) -> Tree:
+    """Units 0..units-1, 0 the root, each other unit under a random earlier one."""
+    parents: dict[int, int | None] = {0: None}
+    for unit in range(1, units):
+        parents[unit] = draw(st.integers(min_value=0, max_value=unit - 1))
+    return Tree(parents)
+
+
+@st.composite
+def two_trees(draw: st.DrawFn) -> tuple[dict[Hashable, Counts], dict[Hashable, frozenset[Hashable]],
+                                        dict[Hashable, frozenset[Hashable]], dict[Hashable, frozenset[Hashable]]]:
+    """A re-organisation: the same atoms (units) on two random trees; random published cells in both."""
+    units = draw(st.integers(min_value=2, max_value=8))
+    atoms: dict[Hashable, Counts] = draw(counts_for(list(range(units))))
+    old, new = draw(random_tree(units)), draw(random_tree(units))
+    published: dict[Hashable, frozenset[Hashable]] = {}
+    hidden: dict[Hashable, frozenset[Hashable]] = {}
+    before: dict[Hashable, frozenset[Hashable]] = {}
+    for name, tree, target in (("v1", old, before), ("v2", new, published)):
+        for cell, members in tree_cells(tree).items():
+            label = VersionCell(name, cell)
+            if draw(st.booleans()):
+                target[label] = frozenset(members)
+            else:
+                hidden[label] = frozenset(members)
+    if draw(st.booleans()):  # sometimes everything counts as this release's
+        published, before = {**before, **published}, {}
+    return atoms, published, hidden, before
+
+
+@st.composite
+def pooled_rounds(draw: st.DrawFn) -> tuple[dict[Hashable, Counts], dict[Hashable, frozenset[Hashable]],
+                                            dict[Hashable, frozenset[Hashable]], dict[Hashable, frozenset[Hashable]]]:
+    """Rounds released one by one and pooled: atoms are (round, unit) pairs."""
+    units = draw(st.integers(min_value=1, max_value=4))
+    rounds = draw(st.integers(min_value=2, max_value=3 if units > 2 else 4))
+    tree = draw(random_tree(units))
+    keys: list[Hashable] = [(r, u) for r in range(rounds) for u in range(units)]
+    atoms: dict[Hashable, Counts] = draw(counts_for(keys))
+    cells = tree_cells(tree)
+    published: dict[Hashable, frozenset[Hashable]] = {}
+    hidden: dict[Hashable, frozenset[Hashable]] = {}
+    before: dict[Hashable, frozenset[Hashable]] = {}
+    for r in range(rounds):
+        for cell, members in cells.items():
+            target = before if draw(st.booleans()) else hidden
+            target[VersionCell(f"round {r}", cell)] = frozenset((r, u) for u in members)
+    pools = draw(st.lists(st.sets(st.integers(min_value=0, max_value=rounds - 1), min_size=2), min_size=1,
+                          max_size=3))
+    for pool in pools:
+        for cell, members in cells.items():
+            label = VersionCell(f"rounds {sorted(pool)}", cell)
+            target = published if draw(st.booleans()) else hidden
+            target[label] = frozenset((r, u) for r in pool for u in members)
+    return atoms, published, hidden, before
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(two_trees(), pooled_rounds()))
+def test_the_general_audit_agrees_with_brute_force(case: tuple[dict[Hashable, Counts], ...]) -> None:
+    atoms, published, hidden, before = case  # type: ignore[misc]
+    check_against_brute_force(atoms, published, hidden, before)  # type: ignore[arg-type]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(min_value=1, max_value=9).flatmap(lambda n: st.tuples(random_tree(n), counts_for(list(range(n))))),
+       st.data())
+def test_on_one_tree_the_general_audit_agrees_with_the_tree_audit(case: tuple[Tree, dict[Hashable, Counts]],
+                                                                  data: st.DataObject) -> None:
+    tree, atoms = case
+    counts = cell_counts(tree, {u: atoms[u] for u in tree.parents})  # type: ignore[misc]
+    cells = tree_cells(tree)
+    published = {c for c in tree.cells() if data.draw(st.booleans())}
+    findings = audit_sets(atoms, {c: cells[c] for c in published}, K,
+                          hidden={c: cells[c] for c in tree.cells() if c not in published})
+    assert {f.cell for f in findings if f.kind == "derivable"} == {
+        c for kind, c in audit(tree, published, counts, K) if kind == "derivable"}
+    assert any(f.kind == "small_group" for f in findings) == any(
+        kind == "small_group" for kind, _ in audit(tree, published, counts, K))
+
+
+def test_a_component_too_large_to_search_is_a_finding() -> None:
+    """Fail safe: when the budget runs out, the component is reported, never passed."""
+    atoms: dict[Hashable, Counts] = {u: Counts(2, 3) for u in range(6)}
+    # a chain of overlapping pairs: one component with several free pivots
+    published = {f"pair {i}": frozenset({i, i + 1}) for i in range(5)}
+    assert any(f.kind == "small_group" for f in audit_sets(atoms, published, K))
+    findings = audit_sets(atoms, published, K, budget=2)
+    assert [f.kind for f in findings] == ["too_large"]
+    assert findings[0].atoms == frozenset(range(6))
+
+
+def test_a_difference_of_two_versions_is_found_with_its_formula() -> None:
+    atoms: dict[Hashable, Counts] = {"a": Counts(10, 12), "moved": Counts(3, 3), "b": Counts(9, 10)}
+    before = {"v1 team A": frozenset({"a", "moved"})}
+    published = {"v2 team A": frozenset({"a"})}
+    [finding] = audit_sets(atoms, published, K, before=before)
+    assert finding.kind == "small_group" and finding.atoms == {"moved"} and not finding.earlier
+    assert dict(finding.combination) == {"v1 team A": 1, "v2 team A": -1}
+    assert "3 respondents" in finding.describe()
+
+
+# --- a new version after a re-organisation (issue 7, B) ------------------------------------------------------------
+
+#: Department 1 with teams 2 and 3; unit 4 (three people, all answering) moves from team 2 to team 3.
+OLD = Tree({1: None, 2: 1, 3: 1, 4: 2})
+NEW = Tree({1: None, 2: 1, 3: 1, 4: 3})
+DIRECT = {1: Counts(0, 0), 2: Counts(10, 12), 3: Counts(9, 10), 4: Counts(3, 3)}
+
+
+def published_atoms(tree: Tree, published: Iterable[Cell]) -> dict[Hashable, frozenset[Hashable]]:
+    cells = tree_cells(tree)
+    return {c: cells[c] for c in published}
+
+
+def test_a_moved_unit_is_not_isolated_by_the_new_version() -> None:
+    old_counts, new_counts = cell_counts(OLD, DIRECT), cell_counts(NEW, DIRECT)
+    v1 = protect(OLD, old_counts, K)
+    atoms: dict[Hashable, Counts] = dict(atom_counts(NEW, new_counts))
+    before: dict[Hashable, frozenset[Hashable]] = {
+        VersionCell("version 1", c): m for c, m in published_atoms(OLD, v1.published).items()}
+    # Today's way — cells published in version 1 stay published by (unit, kind) — passes the one-tree audit …
+    naive = protect(NEW, new_counts, K, known_before=v1.published)
+    assert audit(NEW, naive.published, new_counts, K) == []
+    # … and isolates the three people: version 1's team 2 minus version 2's.
+    leaks = audit_sets(atoms, {VersionCell("version 2", c): m
+                               for c, m in published_atoms(NEW, naive.published).items()}, K, before=before)
+    assert any(f.kind == "small_group" and f.atoms == {4} for f in leaks)
+
+    earlier = [EarlierVersion("version 1", published=published_atoms(OLD, v1.published),
+                              hidden=published_atoms(OLD, v1.suppressed))]
+    result = protect_version(NEW, new_counts, K, earlier=earlier, version="version 2",
+                             unit_name={1: "Dept", 2: "Team A", 3: "Team B", 4: "Unit X"}.__getitem__)
+    assert result.earlier_findings == []
+    # It says why: what version 2 alone would reveal, and what it hides instead.
+    assert result.reasons[0].startswith("version 2, protected on its own tree, would reveal together with the "
+                                        "earlier versions: a group of 3 respondents of 3 invited (Unit X)")
+    assert "version 1 total(Team A)" in result.reasons[0] and "version 2 total(Team A)" in result.reasons[0]
+    assert result.reasons[-1].startswith("so version 2 hides total(Team A)")
+    assert not [f for f in result.findings if not f.earlier]
+    published = {**before, **{VersionCell("version 2", c): m
+                              for c, m in published_atoms(NEW, result.protection.published).items()}}
+    _, groups = brute_force(atoms, published.values(), K, {})
+    assert groups == []
+
+
+@st.composite
+def reorganisations(draw: st.DrawFn) -> tuple[Tree, Tree, dict[int, Counts]]:
+    units = draw(st.integers(min_value=2, max_value=7))
+    direct = {}
+    for unit in range(units):
+        invited = draw(st.integers(min_value=0, max_value=12))
+        direct[unit] = Counts(draw(st.integers(min_value=0, max_value=invited)), invited)
+    return draw(random_tree(units)), draw(random_tree(units)), direct
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(reorganisations())
+def test_a_new_version_on_a_new_tree_reveals_nothing_new(case: tuple[Tree, Tree, dict[int, Counts]]) -> None:
+    """Version 1 on one tree, version 2 on another over the same people: together, by brute force, no group
+    smaller than k and no hidden cell of either version can be computed."""
+    old, new, direct = case
+    old_counts, new_counts = cell_counts(old, direct), cell_counts(new, direct)
+    v1 = protect(old, old_counts, K)
+    earlier = [EarlierVersion("v1", published=published_atoms(old, v1.published),
+                              hidden=published_atoms(old, v1.suppressed))]
+    result = protect_version(new, new_counts, K, earlier=earlier, version="v2")
+    assert result.earlier_findings == []
+    atoms: dict[Hashable, Counts] = dict(direct)  # type: ignore[arg-type]
+    published = [*published_atoms(old, v1.published).values(),
+                 *published_atoms(new, result.protection.published).values()]
+    hidden: dict[Hashable, Iterable[Hashable]] = {
+        **{("v1", c): m for c, m in published_atoms(old, v1.suppressed).items()},
+        **{("v2", c): m for c, m in published_atoms(new, result.protection.suppressed).items()
+           if c not in result.known}}
+    derivable, groups = brute_force(atoms, published, K, hidden)
+    assert groups == [] and derivable == set()
+    # the new version on its own passes the tree audit, and hiding more than on its own tree is explained
+    assert audit(new, result.protection.published, new_counts, K) == []
+    alone = protect(new, new_counts, K)
+    if alone.published - result.protection.published:
+        assert result.reasons
+
+
+def test_an_unchanged_tree_needs_nothing_more() -> None:
+    counts = cell_counts(OLD, DIRECT)
+    v1 = protect(OLD, counts, K)
+    earlier = [EarlierVersion("version 1", published=published_atoms(OLD, v1.published))]
+    result = protect_version(OLD, counts, K, earlier=earlier, version="version 2")
+    assert result.reasons == [] and result.protection.published == v1.published
+    assert result.known >= {c for c in v1.published if counts[c].invited}  # empty cells are known anyway
+
+
+def test_cells_are_sets_of_units() -> None:
+    cells = tree_cells(OLD)
+    assert cells[Cell(1, Kind.TOTAL)] == {1, 2, 3, 4} and cells[Cell(2, Kind.TOTAL)] == {2, 4}
+    assert cells[Cell(2, Kind.REMAINDER)] == {2} and Cell(4, Kind.REMAINDER) not in cells
