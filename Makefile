@@ -34,7 +34,7 @@ extract-messages: $(VENV)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k ngettext:1,2 -k N_ --no-location --sort-output \
 		--project Pulse -o $(TRANSLATIONS)/messages.pot .
 update-messages: extract-messages
-	$(BIN)/pybabel update --no-fuzzy-matching -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS)
+	$(BIN)/pybabel update --no-fuzzy-matching -w 110 -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS)
 
 # The demo: development settings, the embedded SQLite database in instance/, demo data when empty.
 run: export PULSE_BASE_URL ?= http://$(HOST):$(PORT)

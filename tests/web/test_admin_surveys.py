@@ -132,9 +132,12 @@ def test_answer_now_hands_over_to_the_anonymous_page(client: FlaskClient, org, s
     response = anonymous.post("/r/submit", data={"credential": credential.group(1), "q-OSA-WL1": "4"})
     assert response.status_code == 200
     assert session.scalar(select(func.count()).select_from(PendingResponse)) == 1
-    # Answered: no more "Answer now", and the hand-off refuses.
-    assert "Svara nu" not in client.get("/staff/").get_data(as_text=True)
-    assert client.post(f"/staff/answer/{opened.round.id}").status_code == 404
+    # Answered: no more "Answer now" — only the person can see this, with the key their password unlocked — and
+    # the hand-off says so instead of handing over a used credential.
+    home = client.get("/staff/").get_data(as_text=True)
+    assert "Svara nu" not in home and "Du har svarat" in home
+    again = client.post(f"/staff/answer/{opened.round.id}")
+    assert again.status_code == 302 and again.headers["Location"].endswith("/staff/")
     assert client.post("/staff/answer/12345").status_code == 404
 
 
@@ -142,7 +145,8 @@ def test_integrity_page_for_safety_representatives(client: FlaskClient, org, ses
     from tests.factories import make_person
     from tests.rounds import open_with_credentials
 
-    make_person(session, "elsewhere@example.org", unit=org.other)
+    for i in range(3):
+        make_person(session, f"elsewhere{i}@example.org", unit=org.other)
     session.commit()
     inside = open_with_credentials(session, app, make_survey(session, [org.dept])).round
     outside = open_with_credentials(session, app, make_survey(session, [org.other], name="Annan")).round

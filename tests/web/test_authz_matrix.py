@@ -221,8 +221,12 @@ def make_rounds(app: Flask, session: Session, org: Org) -> dict[str, Any]:
     from tests.factories import make_person
     from tests.rounds import keys, make_survey, open_with_credentials
 
+    # Groups of at least k = 3 everywhere, so every signed-in role is invited (nobody is left out as too few).
     for i in range(4):
         make_person(session, f"member{i}@example.org", unit=org.team_a, password=None)
+    for i in range(2):
+        make_person(session, f"colleague{i}@example.org", unit=org.team_b, password=None)
+        make_person(session, f"staff{i}@example.org", unit=org.dept, password=None)
     session.commit()
     survey = make_survey(session, [org.dept])
     closed = open_with_credentials(session, app, survey)
