@@ -57,4 +57,6 @@ def open_with_credentials(session: Session, app: Flask, survey: Survey, *, now: 
     outcome = invitations.mail_out(get_database(app), rnd.id, k.token, handed.append)
     assert outcome.outcome == "done", outcome
     session.expire_all()
-    return OpenRound(session.get_one(Round, rnd.id), {i.email: (i.link, i.code) for i in handed})
+    rnd = session.get_one(Round, rnd.id)
+    session.commit()  # end the read transaction: on SQLite it would keep seeing this moment
+    return OpenRound(rnd, {i.email: (i.link, i.code) for i in handed})

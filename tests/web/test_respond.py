@@ -21,10 +21,12 @@ ANSWERS = {"q-OSA-WL1": "4", "q-OSA-SP1": "skip", "q-OSA-VI1": "0", "q-OSA-NPS":
 
 @pytest.fixture
 def opened(session: Session, app: Flask, org, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    from pulse.answer_api import views as api_views
     from pulse.respond import views
 
     # Rounds in the helpers open on a fixed Monday; the pages compare with the real clock.
     monkeypatch.setattr(views, "utcnow", lambda: dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC))
+    monkeypatch.setattr(api_views, "utcnow", lambda: dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC))
     monkeypatch.setattr(views.limiter, "_failures", {})
     return open_with_credentials(session, app, make_survey(session, [org.dept]))
 
@@ -51,7 +53,30 @@ def test_answering_with_the_link_token(client: FlaskClient, opened, session: Ses
     assert session.scalar(select(func.count()).select_from(PendingResponse)) == 1
     again = client.post("/r/submit", data={"credential": link, **ANSWERS})
     assert again.status_code == 409
-    assert "redan svarat" in again.get_data(as_text=True)
+    assert "redan använts" in again.get_data(as_text=True)
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(PendingResponse)) == 1
+
+
+def test_holding_someone_s_invitation_does_not_tell_whether_they_answered(client: FlaskClient, opened,  # type: ignore[no-untyped-def]
+                                                                          session: Session) -> None:
+    """Someone with another person's invitation (a shared mailbox, a mail administrator) learns nothing without
+    using it up: the form opens the same, and wrong answers get the same refusal, answered or not. Only a complete,
+    valid answer says "already used" — which, for an unused invitation, is an answer, and the owner will see their
+    link was used (docs/ANONYMITY.md, "Who learns who answered")."""
+    answered, _ = opened.credentials["employee@example.org"]
+    unanswered, _ = opened.credentials["safety@example.org"]
+    assert client.post("/r/submit", data={"credential": answered, **ANSWERS}).status_code == 200
+
+    def looks(link: str) -> list[tuple[int, str]]:
+        pages = [client.post("/r/start", data={"credential": link}),
+                 client.post("/r/submit", data={"credential": link, **ANSWERS, "q-OSA-WL1": "9"}),
+                 client.post("/api/v1/answers", json={"token": link, "answers": {"OSA-WL1": 9}}),
+                 client.post("/api/v1/answers", json={"token": link, "answers": {"NOPE": 1}})]
+        return [(p.status_code, re.sub(r'value="[^"]*"', "", p.get_data(as_text=True))) for p in pages]
+
+    assert looks(answered) == looks(unanswered)
+    assert [status for status, _ in looks(answered)] == [200, 400, 422, 422]
     session.rollback()
     assert session.scalar(select(func.count()).select_from(PendingResponse)) == 1
 
@@ -66,19 +91,25 @@ def test_the_typed_code_works_without_javascript(client: FlaskClient, opened) ->
 def test_english_invitee_and_language_switch(client: FlaskClient, opened, session: Session, org) -> None:  # type: ignore[no-untyped-def]
     session.execute(update(Person).where(Person.id == org.employee.id).values(language="en"))
     session.commit()
-    fresh = open_with_credentials(session, client.application, make_survey(session, [org.team_a], name="Eng"))
+    fresh = open_with_credentials(session, client.application, make_survey(session, [org.dept], name="Eng"))
     link, _ = fresh.credentials["employee@example.org"]
-    page = client.post("/r/start", data={"credential": link}).get_data(as_text=True)
+    # The invitation's link carries its language (/r?lang=en#t=…), and the code form sends it on; the credential
+    # itself knows no language (it would tell an English speaker's answer apart in a small unit).
+    page = client.post("/r/start", data={"credential": link, "lang": "en"}).get_data(as_text=True)
     assert '<html lang="en">' in page and "Question 1 of 4" in page
     page = client.post("/r/start", data={"credential": link, "lang": "sv"}).get_data(as_text=True)
     assert '<html lang="sv">' in page and "Fråga 1 av 4" in page
 
 
-def test_small_group_notice(client: FlaskClient, opened) -> None:  # type: ignore[no-untyped-def]
-    # Team A has one invitee; the round's k is 3.
+def test_small_group_notice(client: FlaskClient, opened, session: Session, org) -> None:  # type: ignore[no-untyped-def]
+    # The department's three count together (k = 3), but comments need four: the notice says so.
     link, _ = opened.credentials["employee@example.org"]
-    page = client.post("/r/start", data={"credential": link}).get_data(as_text=True)
-    assert "Din grupp är liten" in page
+    assert "liten grupp" not in client.post("/r/start", data={"credential": link}).get_data(as_text=True)
+    fresh = open_with_credentials(session, client.application, make_survey(session, [org.dept], name="Liten",
+                                                                           min_comment_size=4))
+    link, _ = fresh.credentials["employee@example.org"]
+    assert "Dina svar räknas i en liten grupp" in client.post("/r/start", data={"credential": link}).get_data(
+        as_text=True)
 
 
 def test_invalid_answers_keep_what_was_typed(client: FlaskClient, opened, session: Session) -> None:  # type: ignore[no-untyped-def]
@@ -141,6 +172,37 @@ def test_the_staff_cookie_never_reaches_the_answering_path(app: Flask, client: F
         assert response.status_code == 200
         assert "Set-Cookie" not in response.headers
     assert seen == [{}, {}, {}]
+
+
+def test_a_staff_cookie_sent_to_the_answering_path_anyway_is_neither_read_nor_refreshed(  # type: ignore[no-untyped-def]
+        app: Flask, client: FlaskClient, opened) -> None:
+    """A client that sends the staff cookie to /r on purpose (or a proxy that rewrites paths) gets no session:
+    it is not loaded, not refreshed, and no cookie is set (docs/ANONYMITY.md, "The answering path")."""
+    from flask import g
+
+    loaded: list[object] = []
+
+    @app.after_request
+    def _capture(response):  # type: ignore[no-untyped-def]
+        if not request.path.startswith("/staff"):
+            loaded.append(g.get("person"))
+        return response
+
+    sign_in(client, "employee@example.org")
+    staff_cookie = client.get_cookie("pulse_staff", path="/staff")
+    assert staff_cookie is not None
+
+    anonymous = app.test_client()
+    anonymous.set_cookie("pulse_staff", staff_cookie.value, path="/")  # sent everywhere, against its own path
+    link, _ = opened.credentials["manager@example.org"]
+    for response in (anonymous.get("/r"),
+                     anonymous.post("/r/start", data={"credential": link}),
+                     anonymous.post("/r/submit", data={"credential": link, **ANSWERS}),
+                     anonymous.post("/api/v1/answers", json={"token": "nope", "answers": {}}),
+                     anonymous.get("/privacy")):
+        assert response.status_code in (200, 404), response.status_code
+        assert "Set-Cookie" not in response.headers
+    assert loaded == [None] * 5
 
 
 def test_nothing_identifying_is_logged(client: FlaskClient, opened, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
