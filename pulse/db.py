@@ -179,7 +179,8 @@ class Database:
             try:
                 for _ in range(attempts):
                     cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-                    if not cursor.fetchone()[0]:
+                    busy, *_ = cursor.fetchone() or (1,)
+                    if not busy:
                         return True
                     time.sleep(0.05)
                 return False

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from pulse.models import Management, Person, PersonStatus, SafetyAreaUnit, Unit
 from pulse.crypto import new_private_key
+from pulse.models import Management, Person, PersonStatus, SafetyAreaUnit, Unit
 from pulse.passwords import Passwords
 from pulse.services.auth import lock_answer_key
 

@@ -9,7 +9,6 @@ and no exception text carries a credential.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import threading
 import uuid
 from collections import OrderedDict

@@ -17,10 +17,9 @@ from pulse.models import Invitation, Round, Unit
 from pulse.orgtree import OrgTree
 from pulse.questionbank import DEFAULT_PULSE
 from pulse.services import answers as answer_service
-from pulse.services import invitations
+from pulse.services import invitations, scheduler
 from pulse.services import questions as question_service
 from pulse.services import rounds as round_service
-from pulse.services import scheduler
 from pulse.services.surveys import SurveyInput, create_survey
 
 

@@ -11,7 +11,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-
 from flask import Flask
 from flask.testing import FlaskCliRunner
 from sqlalchemy import func, select
