@@ -22,7 +22,7 @@ SmtpSecurity = Literal["none", "starttls", "tls"]
 #: The port each kind of SMTP security is usually served on (RFC 8314, RFC 6409).
 SMTP_DEFAULT_PORTS = {"none": 25, "starttls": 587, "tls": 465}
 
-#: The lowest thresholds allowed outside tests (ANONYMITY.md, "Thresholds").
+#: The lowest thresholds allowed outside tests (docs/ANONYMITY.md, "Thresholds").
 FLOOR_MIN_GROUP_SIZE = 5
 DEFAULT_MIN_GROUP_SIZE = 6
 DEFAULT_MIN_DIST_SIZE = 10
@@ -38,7 +38,7 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Minimum group sizes for anything published (see ANONYMITY.md)."""
+    """Minimum group sizes for anything published (see docs/ANONYMITY.md, "Thresholds")."""
 
     #: ``k``: respondents behind any published number.
     min_group_size: int = DEFAULT_MIN_GROUP_SIZE

@@ -1,6 +1,6 @@
 """Protection of published cells on the organisation tree: primary and complementary suppression, and the audit.
 
-Pure: no Flask, no SQLAlchemy. This is the most important code in Pulse; read ANONYMITY.md first.
+Pure: no Flask, no SQLAlchemy. This is the most important code in Pulse; read docs/ANONYMITY.md first.
 
 The cells
     For every unit ``v`` of the release tree there is a *total* cell ``T(v)`` (everyone counted in ``v`` or

@@ -11,7 +11,7 @@ from pulse.db import Base, UTCDateTime
 
 
 class AuditEntry(Base):
-    """One thing staff did. Never what a respondent did (ANONYMITY.md, "Retention and records")."""
+    """One thing staff did. Never what a respondent did (docs/ANONYMITY.md, "Retention and records")."""
 
     __tablename__ = "audit_entry"
 

@@ -1,4 +1,4 @@
-"""Opening, answering and closing rounds: the storage rules of ANONYMITY.md, proven against a real database."""
+"""Opening, answering and closing rounds: the storage rules of docs/ANONYMITY.md, proven against a real database."""
 
 from __future__ import annotations
 

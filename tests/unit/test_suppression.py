@@ -178,7 +178,7 @@ def test_suppression_only_where_needed(case: tuple[Tree, dict[int, Counts]]) -> 
     assert protect(tree, counts, K).suppressed == {}
 
 
-# --- named attacks (research-anonymity.md) ---------------------------------------------------------------------
+# --- named attacks (the brief's research) ---------------------------------------------------------------------
 
 
 def build(parents: dict[int, int | None], direct: dict[int, tuple[int, int]]) -> tuple[Tree, dict[Cell, Counts]]:
