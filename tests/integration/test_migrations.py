@@ -74,3 +74,59 @@ def test_audit_table_is_append_only_after_migration(engine) -> None:  # type: ig
         conn.execute(text("UPDATE audit_entry SET action = 'changed'"))
     with pytest.raises(Exception, match="append-only"), engine.begin() as conn:
         conn.execute(text("DELETE FROM audit_entry"))
+
+
+def test_0004_moves_an_open_round_to_the_unlinked_pool(engine) -> None:  # type: ignore[no-untyped-def]
+    """A round open during the upgrade keeps working: each invitation's keys become one pool credential (spent if
+    it had been answered), nothing in the new pool names a person, and the round key moves to its own table."""
+    from pulse.crypto import keyed_hash
+
+    with engine.connect() as conn:
+        upgrade(conn, "0003")
+    now = "2026-11-30 07:00:00"
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO unit (id, key, name, parent_id, active, created_at, updated_at) "
+                          "VALUES (1, 'u', 'Unit', NULL, true, :t, :t)"), {"t": now})
+        for pid in (1, 2, 3):
+            conn.execute(text("INSERT INTO person (id, email, name, unit_id, language, status, is_admin, "
+                              "session_version, created_at, updated_at) VALUES (:i, :e, 'P', 1, 'sv', 'active', "
+                              "false, 1, :t, :t)"), {"i": pid, "e": f"p{pid}@example.org", "t": now})
+        conn.execute(text(
+            "INSERT INTO survey (id, name, cadence, open_weekday, open_time, open_days, language, min_group_size, "
+            "min_dist_size, min_comment_size, question_mode, comment_enabled, reminder_policy, reminder_after_days, "
+            "active, created_at, updated_at) VALUES (1, 'S', 'manual', 0, '08:00', 5, 'sv', 3, 3, 3, 'fixed', "
+            "true, 'non_respondents', 2, true, :t, :t)"), {"t": now})
+        conn.execute(text(
+            "INSERT INTO round (id, survey_id, number, status, opened_at, closes_at, reminded, reminder_policy, "
+            "language, min_group_size, min_dist_size, min_comment_size, comment_enabled, public_key, "
+            "wrapped_private_key, headcount, invited) VALUES (1, 1, 1, 'open', :t, :t, false, 'non_respondents', "
+            "'sv', 3, 3, 3, true, :pk, :wk, 3, 3)"), {"t": now, "pk": b"p" * 32, "wk": b"wrapped-key"})
+        for pid in (1, 2, 3):
+            conn.execute(text("INSERT INTO invitation (id, round_id, person_id, unit_id, language, answered, mailed, "
+                              "reminded) VALUES (:i, 1, :i, 1, 'sv', :a, true, false)"), {"i": pid, "a": pid == 2})
+            for kind in ("link", "code"):
+                conn.execute(text("INSERT INTO invitation_key (hash, invitation_id, kind) VALUES (:h, :i, :k)"),
+                             {"h": keyed_hash(b"k" * 32, f"{kind}{pid}"), "i": pid, "k": kind})
+    with engine.connect() as conn:
+        upgrade(conn)
+    with engine.connect() as conn:
+        credentials = conn.execute(text("SELECT id, round_id, unit_id, spent FROM credential")).all()
+        assert len(credentials) == 3 and sum(bool(c.spent) for c in credentials) == 1
+        assert all(len(c.id) == 32 and c.unit_id == 1 for c in credentials)
+        hashes = dict(conn.execute(text("SELECT hash, credential_id FROM credential_hash")).all())
+        # Both keys of one invitation lead to one credential; the one that was answered is spent.
+        by_person = {pid: {hashes[keyed_hash(b"k" * 32, f"{kind}{pid}")] for kind in ("link", "code")}
+                     for pid in (1, 2, 3)}
+        assert all(len(ids) == 1 for ids in by_person.values())
+        spent = {c.id for c in credentials if c.spent}
+        assert by_person[2] == spent
+        assert conn.execute(text("SELECT wrapped_private_key FROM round_key WHERE round_id = 1")).scalar() \
+            == b"wrapped-key"
+        assert conn.execute(text("SELECT mailout FROM round")).scalar() == "done"
+        assert {r for (r,) in conn.execute(text("SELECT reminder_policy FROM survey UNION "
+                                                "SELECT reminder_policy FROM round"))} == {"everyone"}
+        columns = {c["name"] for c in inspect(conn).get_columns("invitation")}
+        assert "answered" not in columns and "invitation_key" not in inspect(conn).get_table_names()
+    # An open round cannot be taken back below 0004: its credentials no longer point at anyone.
+    with pytest.raises(RuntimeError, match="Close the open rounds"), engine.connect() as conn:
+        downgrade(conn, "0003")
