@@ -25,6 +25,7 @@ from pulse import mail
 from pulse.context import record_audit
 from pulse.db import Database, get_database, utcnow
 from pulse.models import Round, SchedulerLease, Survey
+from pulse.participation import closed_participation
 from pulse.services import invitations
 from pulse.services import rounds as round_service
 
@@ -160,9 +161,14 @@ def close_round(session: Session, rnd: Round, keys: round_service.RoundKeys, *, 
     from pulse.services.releases import compute_release
 
     result = round_service.close_round(session, rnd, keys, now=now)
+    # The audit log is read by administrators: its counts follow the k rule like every other count (None where a
+    # page would say "too few to show"; docs/ANONYMITY.md, "Counts outside the release").
+    answers = closed_participation(rnd.invited, result.answers, rnd.min_group_size).answered
+    comments = closed_participation(result.answers, result.comments, rnd.min_group_size).answered
     record_audit(session, "round.close", f"round:{rnd.id}", {
-        "survey": rnd.survey_id, "number": rnd.number, "answers": result.answers, "comments": result.comments,
-        "unreadable": result.unreadable, "invited": rnd.invited,
+        "survey": rnd.survey_id, "number": rnd.number, "answers": answers,
+        "comments": comments if answers is not None else None, "unreadable": result.unreadable,
+        "invited": rnd.invited,
     }, actor=actor)  # type: ignore[arg-type]
     release = compute_release(session, rnd, created_by=getattr(actor, "email", "system"), now=now)
     record_audit(session, "release.create", f"release:{release.id}", {"round": rnd.id, "version": release.version},
