@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-#: Participation while a round is open is shown only where at least this many were invited (docs/ANONYMITY.md, "Counts outside the release").
+#: Participation while a round is open is shown only where at least this many were invited
+#: (docs/ANONYMITY.md, "Counts outside the release").
 MIN_INVITED_WHILE_OPEN = 10
 
 

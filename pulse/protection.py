@@ -255,8 +255,8 @@ def _figures(item: Item, scale: Scale, tally: Tally, respondents: int, *, exact:
              dist: bool) -> dict[str, object]:
     """The stored figures of one question in one cell, at published precision (nothing when hidden).
 
-    Nobody answering looks exactly like too few answering (docs/ANONYMITY.md, "Release and protection"), so a cell with no answers to the
-    question shows nothing for it.
+    Nobody answering looks exactly like too few answering (docs/ANONYMITY.md, "Release and protection"), so a cell
+    with no answers to the question shows nothing for it.
     """
     if bound is not None:
         return {"v": item.version, "censor": bound}  # the bound and nothing more: no n, no mean

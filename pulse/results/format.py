@@ -17,7 +17,8 @@ from pulse.stats import Change, one_decimal, whole
 
 
 def too_few() -> str:
-    """The one label for anything hidden — identical for zero answers and for too few (docs/ANONYMITY.md, "Release and protection")."""
+    """The one label for anything hidden — identical for zero answers and for too few (docs/ANONYMITY.md,
+    "Release and protection")."""
     return _("too few answers")
 
 
