@@ -1,8 +1,8 @@
 """A deterministic generator for large organisations with a year of weekly pulse history (benchmarks, demos).
 
 Presets follow the benchmark brief (README, "Benchmarks"): ``reference`` is a large Swedish municipality — about
-20,000 employees in 1,600 units over five levels (municipality → 8 administrations → ~40 departments → ~250 units → ~1,300 groups
-of 3–25 people, some very small on purpose), managers, safety representatives with safety areas, and one
+20,000 employees in 1,600 units over five levels (municipality → 8 administrations → ~40 departments → ~250 units
+→ ~1,300 groups of 3–25 people, some very small on purpose), managers, safety representatives with safety areas, and one
 weekly pulse of 8 items + 1 comment for 52 rounds with response rates of 40–90 % by unit. ``medium`` and
 ``small`` have the same shape at about 3,000 and 300 employees.
 
