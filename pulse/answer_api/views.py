@@ -42,6 +42,8 @@ def post_answers() -> tuple[Response, int]:
         return _error(400, "not_utf8", "The body is not UTF-8.")
     except ValueError:
         return _error(400, "invalid_json", "The body is not valid JSON.")
+    except RecursionError:  # arrays or objects nested thousands deep
+        return _error(400, "invalid_json", "The body nests too deeply.")
     if not isinstance(body, dict):
         return _error(400, "invalid_body", "The body must be a JSON object with token, answers and comment.")
     unknown = sorted(set(body) - FIELDS)

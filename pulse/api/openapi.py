@@ -38,7 +38,8 @@ def document() -> dict[str, Any]:
                                    "message": {"type": "string"}, "details": {"type": "object"}}}}},
                 "AnswerSet": {"type": "object", "required": ["token", "answers"], "additionalProperties": False,
                               "properties": {
-                                  "token": {"type": "string", "description": "The link token or the typed code."},
+                                  "token": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": "\\S",
+                                            "description": "The link token or the typed code (not blank)."},
                                   "answers": {"type": "object", "additionalProperties": {"type": ["integer", "null"]},
                                               "description": "Question code → value on its scale, or null for "
                                                              "'prefer not to say'."},

@@ -89,12 +89,25 @@ def test_comment_limits(client: FlaskClient, opened) -> None:  # type: ignore[no
     (b'{"token": "x", "answers": []}', "application/json", 400, "missing_answers"),
     ('{"token": "\u00e5\u00e4\u00f6", "answers": {}}'.encode("latin-1"), "application/json", 400, "not_utf8"),
     (b'{"token": "NOT-A-TOKEN", "answers": {}}', "application/json", 404, "unknown_token"),
+    (b'{"token": "\\ud800", "answers": {}}', "application/json", 404, "unknown_token"),
+    (b'{"token": "   ", "answers": {}}', "application/json", 400, "missing_token"),
+    (b'{"token": "x", "answers": {}, "comment": ' + b"[" * 20_000 + b"]" * 20_000 + b"}", "application/json", 400,
+     "invalid_json"),
+    (b"{" * 30_000, "application/json", 400, "invalid_json"),
 ])
 def test_malformed_requests(client: FlaskClient, opened, data: bytes, content_type: str, status: int, code: str) -> None:  # type: ignore[no-untyped-def]
     response = client.post(URL, data=data, content_type=content_type)
     assert response.status_code == status
     assert response.get_json()["error"]["code"] == code
     assert "Set-Cookie" not in response.headers
+
+
+def test_a_comment_that_is_not_text_is_refused(client: FlaskClient, opened) -> None:  # type: ignore[no-untyped-def]
+    link, _ = opened.credentials["employee@example.org"]
+    body = ('{"token": "%s", "answers": {}, "comment": "hej \\ud800"}' % link).encode()
+    response = client.post(URL, data=body, content_type="application/json")
+    assert response.status_code == 422
+    assert response.get_json()["error"]["details"]["problems"]["comment"]["code"] == "not_text"
 
 
 def test_huge_bodies_are_refused(client: FlaskClient, opened) -> None:  # type: ignore[no-untyped-def]
