@@ -104,7 +104,7 @@ def test_malformed_requests(client: FlaskClient, opened, data: bytes, content_ty
 
 def test_a_comment_that_is_not_text_is_refused(client: FlaskClient, opened) -> None:  # type: ignore[no-untyped-def]
     link, _ = opened.credentials["employee@example.org"]
-    body = ('{"token": "%s", "answers": {}, "comment": "hej \\ud800"}' % link).encode()
+    body = b'{"token": "' + link.encode() + b'", "answers": {}, "comment": "hej \\ud800"}'
     response = client.post(URL, data=body, content_type="application/json")
     assert response.status_code == 422
     assert response.get_json()["error"]["details"]["problems"]["comment"]["code"] == "not_text"
