@@ -8,19 +8,30 @@ TRANSLATIONS := pulse/translations
 PO_FILES := $(wildcard $(TRANSLATIONS)/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: run serve test install install-test translations extract-messages update-messages lint typecheck bench bench-quick clean
+.PHONY: run serve test install install-test translations extract-messages update-messages lint typecheck bench bench-quick clean lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
 
-$(VENV)/.installed: $(BIN)/python setup.cfg pyproject.toml
-	$(BIN)/python -m pip install --quiet -e .
+# Installs are reproducible: setup.cfg keeps version ranges, constraints.txt pins the exact versions tested
+# (refresh it with `make lock`).
+$(VENV)/.installed: $(BIN)/python setup.cfg pyproject.toml constraints.txt
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e .
 	@touch $@
 
-$(VENV)/.installed-test: $(VENV)/.installed setup.cfg
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+$(VENV)/.installed-test: $(VENV)/.installed setup.cfg constraints.txt
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
 	@touch $@
+
+# Resolve setup.cfg's ranges afresh in a throw-away virtualenv and pin the result.
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --upgrade pip
+	.lock-venv/bin/python -m pip install --quiet -e '.[test]'
+	.lock-venv/bin/python -m pip freeze --exclude-editable | grep -v '^pulse' > constraints.txt
+	rm -rf .lock-venv
+	@echo "constraints.txt updated: review the diff, run make test, commit."
 
 install: $(VENV)/.installed translations
 install-test: $(VENV)/.installed-test translations
