@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Column, Integer, MetaData, String, Table, Text, insert
 
-from pulse.db import make_engine
+from pulse.common.db import make_engine
 
 metadata = MetaData()
 baseline = Table("bench_baseline", metadata, Column("id", String(36), primary_key=True),

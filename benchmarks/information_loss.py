@@ -34,10 +34,10 @@ from typing import Any
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
-from pulse.derivation import EarlierVersion, protect_version, tree_cells
+from pulse.domain.derivation import EarlierVersion, protect_version, tree_cells
+from pulse.domain.suppression import Counts, InformationLoss, Tree, audit, cell_counts, information_loss, protect
 from pulse.models import Response, Round, RoundParticipation
 from pulse.services.releases import release_tree
-from pulse.suppression import Counts, InformationLoss, Tree, audit, cell_counts, information_loss, protect
 
 METHODS = ("rules", "least_loss")
 GOAL = 0.85

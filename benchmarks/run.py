@@ -111,10 +111,11 @@ import json, os
 from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from pulse import create_app
-from pulse.db import get_database, utcnow
+from pulse.common.db import get_database, utcnow
 from pulse.models import Survey
-from pulse.services import generator, invitations, rounds
-from pulse.services.scheduler import round_keys
+from pulse.demo import generator
+from pulse.services import invitations, rounds
+from pulse.scheduler import round_keys
 app = create_app()
 with app.app_context():
     db = get_database(app)
@@ -311,9 +312,10 @@ import json, sys, time, resource
 from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from pulse import create_app
-from pulse.db import get_database, utcnow
+from pulse.common.db import get_database, utcnow
 from pulse.models import Round, Survey
-from pulse.services import answers, invitations, rounds, scheduler
+from pulse.services import answers, invitations, rounds
+from pulse import scheduler
 app = create_app()
 mode = sys.argv[1]
 with app.app_context():
@@ -406,7 +408,7 @@ def w3(workdir: Path, repeats: int) -> dict[str, Any]:
 
     env = environment(f"sqlite:///{workdir / 'pulse.db'}", workdir)
     found = subprocess.run([sys.executable, "-c", (
-        "from pulse import create_app\nfrom pulse.db import get_database\nfrom sqlalchemy import select\n"
+        "from pulse import create_app\nfrom pulse.common.db import get_database\nfrom sqlalchemy import select\n"
         "from pulse.models import Unit, Release, Round, Person\napp = create_app()\n"
         "with get_database(app).session() as s:\n"
         "    unit = s.scalar(select(Unit.id).where(Unit.name == 'Förvaltning 1'))\n"

@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 import pulse.models  # noqa: F401  (registers every table on the metadata)
-from pulse.db import Base
+from pulse.common.db import Base
 
 target_metadata = Base.metadata
 
@@ -30,8 +30,8 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    from pulse.config import Config
-    from pulse.db import make_engine
+    from pulse.common.config import Config
+    from pulse.common.db import make_engine
 
     url = context.config.get_main_option("sqlalchemy.url") or Config.from_env().database_url
     engine = make_engine(url, pool=False)

@@ -17,10 +17,10 @@ from weakref import WeakKeyDictionary
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from pulse.domain.scales import SCALES
+from pulse.domain.stats import Change, change, index, one_decimal, whole
 from pulse.models import Question, Release, ReleaseCell, Round, RoundQuestion, Survey, Unit
-from pulse.scales import SCALES
 from pulse.services.org import Scope
-from pulse.stats import Change, change, index, one_decimal, whole
 
 
 class NotVisibleError(LookupError):

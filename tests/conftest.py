@@ -16,8 +16,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from pulse import create_app
-from pulse.config import Config, MailConfig, Thresholds, normalise_database_url
-from pulse.db import Base, Database, get_database
+from pulse.common.config import Config, MailConfig, Thresholds, normalise_database_url
+from pulse.common.db import Base, Database, get_database
 
 PG_URL = os.environ.get("PULSE_TEST_DATABASE_URL", "").strip()
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-pulse"

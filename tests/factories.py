@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from pulse.crypto import new_private_key
+from pulse.common.passwords import Passwords
+from pulse.domain.crypto import new_private_key
 from pulse.models import Management, Person, PersonStatus, SafetyAreaUnit, Unit
-from pulse.passwords import Passwords
 from pulse.services.auth import lock_answer_key
 
 PASSWORD = "correct horse battery staple"
@@ -77,7 +77,7 @@ def snapshot(session: Session) -> dict[str, list[tuple[object, ...]]]:
 
     Ends the session's transaction, so a SQLite test session does not hold the write lock during requests.
     """
-    from pulse.db import Base
+    from pulse.common.db import Base
 
     rows = {table.name: sorted((tuple(row) for row in session.execute(table.select())), key=repr)
             for table in Base.metadata.sorted_tables}

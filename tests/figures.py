@@ -10,11 +10,10 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pulse import disclosure
+from pulse import disclosure, scheduler
+from pulse.domain.suppression import Cell, Counts, Tree, cell_counts
 from pulse.models import Release, Round, RoundParticipation, Survey, Unit
 from pulse.services import answers as answer_service
-from pulse.services import scheduler
-from pulse.suppression import Cell, Counts, Tree, cell_counts
 from tests.factories import make_person, make_unit
 from tests.rounds import MONDAY, QUESTIONS, keys, make_survey, open_with_credentials
 

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from pulse.config import Thresholds
-from pulse.db import get_database
+from pulse.common.config import Thresholds
+from pulse.common.db import get_database
 from pulse.models import Round, Survey, Unit
 from pulse.services import invitations
 from pulse.services import questions as question_service
@@ -25,7 +25,7 @@ QUESTIONS = ("OSA-WL1", "OSA-SP1", "OSA-VI1", "OSA-NPS")
 
 def keys(app: Flask) -> round_service.RoundKeys:
     with app.app_context():
-        from pulse.services.scheduler import round_keys
+        from pulse.scheduler import round_keys
 
         return round_keys()
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import pulse.db
+import pulse.common.db
 
 
 revision = '0002'
@@ -36,7 +36,7 @@ def upgrade() -> None:
     sa.Column('attribution', sa.String(length=300), nullable=True),
     sa.Column('current', sa.Boolean(), nullable=False),
     sa.Column('retired', sa.Boolean(), nullable=False),
-    sa.Column('created_at', pulse.db.UTCDateTime(), nullable=False),
+    sa.Column('created_at', pulse.common.db.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_question')),
     sa.UniqueConstraint('code', 'version', name=op.f('uq_question_code_version'))
     )
@@ -46,7 +46,7 @@ def upgrade() -> None:
     op.create_table('scheduler_lease',
     sa.Column('name', sa.String(length=32), nullable=False),
     sa.Column('holder', sa.String(length=64), nullable=False),
-    sa.Column('expires_at', pulse.db.UTCDateTime(), nullable=False),
+    sa.Column('expires_at', pulse.common.db.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('name', name=op.f('pk_scheduler_lease'))
     )
     op.create_table('survey',
@@ -66,9 +66,9 @@ def upgrade() -> None:
     sa.Column('reminder_policy', sa.String(length=16), nullable=False),
     sa.Column('reminder_after_days', sa.Integer(), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('next_open_at', pulse.db.UTCDateTime(), nullable=True),
-    sa.Column('created_at', pulse.db.UTCDateTime(), nullable=False),
-    sa.Column('updated_at', pulse.db.UTCDateTime(), nullable=False),
+    sa.Column('next_open_at', pulse.common.db.UTCDateTime(), nullable=True),
+    sa.Column('created_at', pulse.common.db.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', pulse.common.db.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_survey'))
     )
     op.create_table('round',
@@ -76,10 +76,10 @@ def upgrade() -> None:
     sa.Column('survey_id', sa.Integer(), nullable=False),
     sa.Column('number', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('opened_at', pulse.db.UTCDateTime(), nullable=False),
-    sa.Column('closes_at', pulse.db.UTCDateTime(), nullable=False),
-    sa.Column('closed_at', pulse.db.UTCDateTime(), nullable=True),
-    sa.Column('remind_at', pulse.db.UTCDateTime(), nullable=True),
+    sa.Column('opened_at', pulse.common.db.UTCDateTime(), nullable=False),
+    sa.Column('closes_at', pulse.common.db.UTCDateTime(), nullable=False),
+    sa.Column('closed_at', pulse.common.db.UTCDateTime(), nullable=True),
+    sa.Column('remind_at', pulse.common.db.UTCDateTime(), nullable=True),
     sa.Column('reminded', sa.Boolean(), nullable=False),
     sa.Column('reminder_policy', sa.String(length=16), nullable=False),
     sa.Column('language', sa.String(length=8), nullable=False),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import pulse.db
+import pulse.common.db
 
 
 # Releases are frozen inside the database too (copied here so this revision never changes).
@@ -42,9 +42,9 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=100), nullable=False),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
     sa.Column('prefix', sa.String(length=16), nullable=False),
-    sa.Column('created_at', pulse.db.UTCDateTime(), nullable=False),
-    sa.Column('last_used_at', pulse.db.UTCDateTime(), nullable=True),
-    sa.Column('revoked_at', pulse.db.UTCDateTime(), nullable=True),
+    sa.Column('created_at', pulse.common.db.UTCDateTime(), nullable=False),
+    sa.Column('last_used_at', pulse.common.db.UTCDateTime(), nullable=True),
+    sa.Column('revoked_at', pulse.common.db.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['person_id'], ['person.id'], name=op.f('fk_api_token_person_id_person'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_api_token')),
     sa.UniqueConstraint('token_hash', name=op.f('uq_api_token_token_hash'))
@@ -56,7 +56,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('round_id', sa.Integer(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('created_at', pulse.db.UTCDateTime(), nullable=False),
+    sa.Column('created_at', pulse.common.db.UTCDateTime(), nullable=False),
     sa.Column('created_by', sa.String(length=254), nullable=False),
     sa.Column('min_group_size', sa.Integer(), nullable=False),
     sa.Column('min_dist_size', sa.Integer(), nullable=False),

@@ -6,12 +6,12 @@ import click
 from flask import Flask
 from flask.cli import FlaskGroup
 
-from pulse.config import ConfigError
+from pulse import create_app
+from pulse.cli import apitokens, audit, db, demo, mail, org, releases, serve, surveys, user
+from pulse.common.config import ConfigError
 
 
 def _create_app() -> Flask:
-    from pulse import create_app
-
     try:
         return create_app()
     except ConfigError as exc:
@@ -28,8 +28,6 @@ def main() -> None:
 
 def init_app(app: Flask) -> None:
     """Register Pulse's command groups on the app, so ``pulse`` (and Flask's test runner) find them."""
-    from pulse.cli import apitokens, audit, db, demo, mail, org, releases, serve, surveys, user
-
     for module in (apitokens, audit, db, demo, mail, org, releases, serve, user):
         app.cli.add_command(module.group)
     for command in surveys.groups:

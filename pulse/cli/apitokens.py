@@ -7,9 +7,9 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from pulse.context import key, record_audit
-from pulse.crypto import KeyPurpose
-from pulse.db import get_database
+from pulse.common.context import key, record_audit
+from pulse.common.db import get_database
+from pulse.domain.crypto import KeyPurpose
 from pulse.models import Person
 from pulse.services import apitokens
 

@@ -8,10 +8,10 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from pulse import audit as audit_log
-from pulse.context import key
-from pulse.crypto import KeyPurpose
-from pulse.db import get_database
+from pulse.common.context import key
+from pulse.common.db import get_database
+from pulse.domain.crypto import KeyPurpose
+from pulse.services import audit as audit_log
 
 
 @click.group("audit", cls=AppGroup)

@@ -11,7 +11,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import Connection
 
-from pulse.db import get_database
+from pulse.common.db import get_database
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 

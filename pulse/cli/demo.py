@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import sys
+import time
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
-from pulse import demo, orgcsv
-from pulse.context import passwords, record_audit
-from pulse.db import get_database, utcnow
+from pulse import demo
+from pulse.common.context import passwords, record_audit
+from pulse.common.db import get_database, utcnow
+from pulse.demo import generator
+from pulse.demo.rounds import load_demo_rounds
+from pulse.domain import orgcsv
 from pulse.models import Person
+from pulse.scheduler import round_keys
 from pulse.services import auth as auth_service
-from pulse.services import generator, orgimport
-from pulse.services.demo_rounds import load_demo_rounds
+from pulse.services import orgimport
 
 
 @click.command("demo")
@@ -59,16 +63,14 @@ def group(if_empty: bool, size: str | None) -> None:
 
 def _print_accounts() -> None:
     org = demo.build_demo()
-    click.echo(f"Demo sign-ins (password: {demo.DEMO_PASSWORD}) at {current_app.config['PULSE'].base_url}/staff/login")
+    click.echo(f"Demo sign-ins (password: {demo.DEMO_PASSWORD}) at {current_app.config['PULSE'].staff_url}/staff/login")
     for role, email in org.accounts:
         click.echo(f"  {email:45} {role}")
 
 
 def _generate(size: str, if_empty: bool) -> None:
-    import time
     from zoneinfo import ZoneInfo
 
-    from pulse.services.scheduler import round_keys
 
     config = current_app.config["PULSE"]
     started = time.perf_counter()

@@ -6,9 +6,9 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from pulse import mail
-from pulse.config import Config
-from pulse.i18n import DEFAULT, SUPPORTED
+from pulse.common import mail
+from pulse.common.config import Config
+from pulse.common.i18n import DEFAULT, SUPPORTED
 
 
 @click.group("mail", cls=AppGroup)

@@ -10,10 +10,10 @@ from flask import current_app
 from flask.cli import AppGroup
 from flask_babel import force_locale
 
-from pulse.admin.problems import describe
-from pulse.context import record_audit
-from pulse.db import get_database
+from pulse.common.context import record_audit
+from pulse.common.db import get_database
 from pulse.services import orgimport
+from pulse.staff.admin.problems import describe
 
 
 @click.group("org", cls=AppGroup)

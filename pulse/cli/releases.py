@@ -8,8 +8,8 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from pulse.context import record_audit
-from pulse.db import get_database, utcnow
+from pulse.common.context import record_audit
+from pulse.common.db import get_database, utcnow
 from pulse.models import Round
 from pulse.services.releases import ReleaseError, compute_release
 

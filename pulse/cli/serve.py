@@ -5,11 +5,16 @@ The access log stays off on purpose: it would record client addresses and paths 
 
 from __future__ import annotations
 
+import atexit
+import subprocess
+import sys
 from typing import Any
 
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
+
+from pulse import create_app
 
 
 class _Gunicorn:  # built lazily so importing the CLI does not import gunicorn
@@ -24,8 +29,6 @@ class _Gunicorn:  # built lazily so importing the CLI does not import gunicorn
 
             def load(self) -> Flask:
                 # Each worker builds its own app, so no database connection crosses a fork.
-                from pulse import create_app
-
                 return create_app()
 
         Application().run()
@@ -61,9 +64,6 @@ def _safe_url(url: str) -> str:
 
 def _start_scheduler() -> None:
     """`pulse tick --every 60` as a child process that ends with this one."""
-    import atexit
-    import subprocess
-    import sys
 
     process = subprocess.Popen([sys.executable, "-m", "pulse.cli", "tick", "--every", "60"])  # noqa: S603
 

@@ -12,14 +12,14 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
-from pulse.context import record_audit
-from pulse.db import get_database, utcnow
+from pulse import scheduler
+from pulse.common.context import record_audit
+from pulse.common.db import get_database, utcnow
+from pulse.domain.participation import closed_participation
+from pulse.domain.questionbank import DEFAULT_PULSE
+from pulse.domain.schedule import CADENCES
 from pulse.models import Round, Survey, Unit
-from pulse.participation import closed_participation
-from pulse.questionbank import DEFAULT_PULSE
-from pulse.schedule import CADENCES
 from pulse.services import rounds as round_service
-from pulse.services import scheduler
 from pulse.services.surveys import REMINDER_POLICIES, SurveyError, SurveyInput, create_survey
 
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]

@@ -8,9 +8,9 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from pulse.context import passwords, record_audit
-from pulse.db import get_database
-from pulse.passwords import MIN_PASSWORD_LENGTH
+from pulse.common.context import passwords, record_audit
+from pulse.common.db import get_database
+from pulse.common.passwords import MIN_PASSWORD_LENGTH
 from pulse.services import auth as auth_service
 
 

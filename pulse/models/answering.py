@@ -20,7 +20,7 @@ import datetime as dt
 from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from pulse.db import Base, UTCDateTime
+from pulse.common.db import Base, UTCDateTime
 
 #: SQLite tables without the hidden, insertion-ordered rowid: rows are stored in the order of their random key.
 NO_ROWID = {"sqlite_with_rowid": False}

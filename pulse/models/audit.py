@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import DDL, BigInteger, Integer, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column
 
-from pulse.db import Base, UTCDateTime
+from pulse.common.db import Base, UTCDateTime
 
 
 class AuditEntry(Base):

@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from pulse.db import Base, UTCDateTime, utcnow
+from pulse.common.db import Base, UTCDateTime, utcnow
 
 
 class PasswordReset(Base):

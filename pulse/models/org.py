@@ -8,7 +8,7 @@ import enum
 from sqlalchemy import Boolean, Enum, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from pulse.db import Base, UTCDateTime, utcnow
+from pulse.common.db import Base, UTCDateTime, utcnow
 
 
 class Unit(Base):

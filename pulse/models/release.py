@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import DDL, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column
 
-from pulse.db import Base, UTCDateTime, utcnow
+from pulse.common.db import Base, UTCDateTime, utcnow
 
 
 class Release(Base):

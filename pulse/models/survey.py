@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from pulse.db import Base, UTCDateTime, utcnow
+from pulse.common.db import Base, UTCDateTime, utcnow
 
 
 class Question(Base):
@@ -21,7 +21,7 @@ class Question(Base):
     code: Mapped[str] = mapped_column(String(32), index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     area: Mapped[str] = mapped_column(String(32))
-    #: ``agree5``, ``freq5``, ``yesno``, ``enps`` or ``text`` (see pulse.scales).
+    #: ``agree5``, ``freq5``, ``yesno``, ``enps`` or ``text`` (see pulse.domain.scales).
     scale: Mapped[str] = mapped_column(String(16))
     text_sv: Mapped[str] = mapped_column(Text)
     text_en: Mapped[str] = mapped_column(Text)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
-from pulse.stats import round_half_away
+from pulse.domain.stats import round_half_away
 
 #: Colours that stay distinct in grey-scale print, with a marker each so colour is never the only signal.
 STYLES = [("#1d4f91", "o", "-"), ("#b3261e", "s", "--"), ("#1e7b34", "^", "-."), ("#6b3fa0", "D", ":"),

@@ -13,9 +13,9 @@ from collections.abc import Iterator
 
 from flask_babel import gettext as _
 
+from pulse.common.format import mean_text, too_few
 from pulse.disclosure import ReleaseData
-from pulse.orgcsv import neutralise
-from pulse.results.format import mean_text, too_few
+from pulse.domain.orgcsv import neutralise
 
 
 def _rows(data: ReleaseData, unit_ids: list[int], language: str) -> Iterator[list[object]]:

@@ -19,7 +19,9 @@ from weakref import WeakKeyDictionary
 from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from pulse import crypto
+from pulse.domain import crypto
+from pulse.domain.scales import check_value
+from pulse.domain.sealing import MAX_COMMENT, SEALED_SIZE, SealingError, seal_payload
 from pulse.models import (
     Credential,
     CredentialHash,
@@ -30,8 +32,6 @@ from pulse.models import (
     Round,
     RoundQuestion,
 )
-from pulse.scales import check_value
-from pulse.sealing import MAX_COMMENT, SEALED_SIZE, SealingError, seal_payload
 from pulse.services.invitations import CredentialError, credential_hash
 from pulse.services.rounds import round_context
 

@@ -7,8 +7,8 @@ import datetime as dt
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from pulse.crypto import keyed_hash, new_token
-from pulse.db import utcnow
+from pulse.common.db import utcnow
+from pulse.domain.crypto import keyed_hash, new_token
 from pulse.models import ApiToken, Person, PersonStatus
 
 PREFIX = "pulse_"

@@ -9,11 +9,11 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from pulse import crypto
-from pulse.crypto import keyed_hash, new_token
-from pulse.db import utcnow
+from pulse.common.db import utcnow
+from pulse.common.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, Passwords
+from pulse.domain import crypto
+from pulse.domain.crypto import keyed_hash, new_token
 from pulse.models import PasswordReset, Person, PersonStatus
-from pulse.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, Passwords
 from pulse.services import ratelimit
 
 

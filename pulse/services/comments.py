@@ -16,7 +16,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pulse import crypto
+from pulse.domain import crypto
 from pulse.models import Comment, Person, PersonStatus, Release, Unit
 from pulse.services.org import Scope
 from pulse.services.rounds import RoundKeys, comment_key, round_context

@@ -23,12 +23,12 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from pulse import crypto
-from pulse.db import Database, lock_for_append
-from pulse.mail import MailError
+from pulse.common.db import Database, lock_for_append
+from pulse.common.mail import MailError
+from pulse.domain import crypto
 from pulse.models import Credential, CredentialHash, Invitation, Person, Round, Survey
 
 log = logging.getLogger(__name__)
@@ -143,8 +143,6 @@ def issue(session: Session, rnd: Round, token_key: bytes) -> list[Invite]:
     for start in range(0, len(hashes), _CHUNK):
         session.execute(insert(CredentialHash), hashes[start:start + _CHUNK])
     if sealed:
-        from sqlalchemy import bindparam
-
         statement = (update(Invitation).where(Invitation.id == bindparam("b_id"))
                      .values(sealed_credential=bindparam("sealed")))
         session.connection().execute(statement, sealed)
@@ -184,7 +182,7 @@ def mail_out(database: Database, round_id: int, token_key: bytes, send: Sender, 
              keepalive: Callable[[], bool] | None = None) -> MailOut:
     """Make the round's credentials and hand every invitation to ``send``; then let the credentials work.
 
-    ``send`` raises :class:`~pulse.mail.MailError` when one message cannot be handed over. The caller must make
+    ``send`` raises :class:`~pulse.common.mail.MailError` when one message cannot be handed over. The caller must make
     sure only one mail-out of a round runs at a time (the scheduler's lease, renewed by ``keepalive``, which
     returns False when the lease was lost): a mail-out found half done was interrupted, and is thrown away and
     redone whole.

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
+from pulse.domain.orgtree import OrgTree
 from pulse.models import Management, Person, PersonStatus, SafetyAreaUnit, Unit
-from pulse.orgtree import OrgTree
 
 
 class Role(enum.StrEnum):

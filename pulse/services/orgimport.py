@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pulse import orgcsv
+from pulse.domain import orgcsv
+from pulse.domain.orgcsv import OrgFiles, PersonRow, Problem, UnitRow
 from pulse.models import Management, Person, PersonStatus, SafetyAreaUnit, Unit
-from pulse.orgcsv import OrgFiles, PersonRow, Problem, UnitRow
 from pulse.services.people import set_assignments
 
 

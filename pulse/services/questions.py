@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from pulse.domain.questionbank import AREAS, BANK
+from pulse.domain.scales import ALL_SCALES
 from pulse.models import Question
-from pulse.questionbank import AREAS, BANK
-from pulse.scales import ALL_SCALES
 
 
 class QuestionError(ValueError):

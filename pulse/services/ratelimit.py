@@ -12,8 +12,8 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from pulse.crypto import keyed_hash
-from pulse.db import utcnow
+from pulse.common.db import utcnow
+from pulse.domain.crypto import keyed_hash
 from pulse.models import RateLimitBucket
 
 

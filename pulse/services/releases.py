@@ -1,7 +1,7 @@
 """Computing and freezing a release: aggregate a closed round over the unit tree, protect, audit, store.
 
 Which cells show which figures, layer by layer (censored means, yes/no items, published precision), is decided
-by pulse.protection, which is pure; this module loads a closed round's answers, hands them over, and freezes what
+by pulse.domain.protection, which is pure; this module loads a closed round's answers, hands them over, and freezes what
 comes back.
 
 Cells published by an earlier release of the same round stay known when a new version is computed.
@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
+from pulse.domain.protection import Earlier, Item, Outcome, protect_round
+from pulse.domain.stats import Tally
+from pulse.domain.suppression import Cell, Counts, Kind, Protection, Tree, cell_counts
 from pulse.models import Comment, Question, Release, ReleaseCell, Response, Round, RoundParticipation, RoundQuestion
-from pulse.protection import Earlier, Item, Outcome, protect_round
 from pulse.services.org import load_tree
-from pulse.stats import Tally
-from pulse.suppression import Cell, Counts, Kind, Protection, Tree, cell_counts
 
 
 class ReleaseError(Exception):

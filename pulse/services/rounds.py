@@ -21,8 +21,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from pulse import crypto
-from pulse.db import lock_for_append
+from pulse.common.db import lock_for_append
+from pulse.domain import crypto
+from pulse.domain.orgtree import OrgTree, group_at_least
+from pulse.domain.participation import Participation, closed_participation, open_participation
+from pulse.domain.schedule import add_working_days
+from pulse.domain.sealing import open_payload
 from pulse.models import (
     Comment,
     CountingMerge,
@@ -42,10 +46,6 @@ from pulse.models import (
     Survey,
     Unit,
 )
-from pulse.orgtree import OrgTree, group_at_least
-from pulse.participation import Participation, closed_participation, open_participation
-from pulse.schedule import add_working_days
-from pulse.sealing import open_payload
 from pulse.services import questions as question_service
 from pulse.services.org import Scope
 from pulse.services.surveys import questions_for_round, schedule_next
@@ -198,7 +198,7 @@ def close_round(session: Session, rnd: Round, keys: RoundKeys, *, now: dt.dateti
     ledger (only counts per unit remain).
 
     Everything happens in the caller's single transaction, so an interrupted close changes nothing. After the
-    caller commits, :meth:`pulse.db.Database.scrub` removes what the deleted rows leave on disk.
+    caller commits, :meth:`pulse.common.db.Database.scrub` removes what the deleted rows leave on disk.
     :raises RoundError: ``not_open``.
     """
     round_key = session.get(RoundKey, rnd.id)

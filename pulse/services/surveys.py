@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from pulse.config import Thresholds
+from pulse.common.config import Thresholds
+from pulse.domain.schedule import CADENCES, next_open, parse_time
 from pulse.models import Question, Round, Survey, SurveyQuestion, SurveyUnit, Unit
-from pulse.schedule import CADENCES, next_open, parse_time
 
 QUESTION_MODES = ("fixed", "rotation")
 #: Reminders go to everyone invited, with the same text, or to nobody. "Only those who have not answered" cannot

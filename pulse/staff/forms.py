@@ -1,26 +1,33 @@
+"""The base form and small helpers shared by the forms of every blueprint."""
+
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
-from wtforms import PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Length
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
-from pulse.auth.forms import NewPasswordForm
-from pulse.forms import Form, choices
-from pulse.i18n import LANGUAGE_NAMES
-from pulse.passwords import MAX_PASSWORD_LENGTH
+from flask import abort
+from flask_wtf import FlaskForm
+from wtforms import MultipleFileField, SelectMultipleField
+from wtforms.fields.choices import SelectChoice
 
-
-class SettingsForm(Form):
-    language = SelectField(_l("Language for pages and e-mail"), choices=choices(LANGUAGE_NAMES.items()))
+#: Fields that legitimately arrive with several values.
+MULTI_VALUED = (SelectMultipleField, MultipleFileField)
 
 
-class ChangePasswordForm(NewPasswordForm):
-    """A new password (the same fields and rules as a reset), confirmed with the current one."""
+class Form(FlaskForm):
+    """The base of every Pulse form.
 
-    current = PasswordField(_l("Current password"), validators=[DataRequired(_l("Enter your current password.")),
-                                                                Length(max=MAX_PASSWORD_LENGTH)])
+    A field that takes one value but arrives with several is refused with 400: WTForms would quietly keep the
+    first, and no browser sends that, so the request was forged or broken.
+    """
+
+    def validate(self, extra_validators: Mapping[str, Sequence[Any]] | None = None) -> bool:
+        for field in self:
+            if len(field.raw_data or ()) > 1 and not isinstance(field, MULTI_VALUED):
+                abort(400)
+        return bool(super().validate(extra_validators))
 
 
-class ApiTokenForm(Form):
-    name = StringField(_l("What the token is for"), description=_l("For example “Power BI” or “HR dashboard”."),
-                       validators=[DataRequired(_l("Say what the token is for.")), Length(max=100)])
+def choices(pairs: Iterable[tuple[object, object]]) -> list[SelectChoice]:
+    """Select options from ``(value, label)`` pairs (labels may be lazy strings)."""
+    return [SelectChoice(value, label) for value, label in pairs]

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from pulse import create_app
-from pulse.db import Base, Database
+from pulse.common.db import Base, Database
 from pulse.models import Person, Release
 from tests.conftest import make_config
 from tests.factories import PASSWORD, Org
@@ -73,8 +73,8 @@ class LiveServer:
 
     def reset_path(self, email: str) -> str:
         """A fresh, valid password-reset path for ``email``, made the way the forgot-password form makes it."""
-        from pulse.context import config, key
-        from pulse.crypto import KeyPurpose
+        from pulse.common.context import config, key
+        from pulse.domain.crypto import KeyPurpose
         from pulse.services import auth as auth_service
 
         with self.app.app_context(), self.database.session() as db:
@@ -91,9 +91,9 @@ def seed_rounds(app: Any, database: Database, unit_ids: dict[str, int], language
     through the real services; returns the ids and unused credentials of the open round."""
     import datetime as dt
 
+    from pulse import scheduler
     from pulse.models import Unit
     from pulse.services import answers as answer_service
-    from pulse.services import scheduler
     from tests.factories import make_person
     from tests.rounds import keys, make_survey, open_with_credentials
 

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from pulse import audit
-from pulse.crypto import KeyPurpose, derive_key
+from pulse.domain.crypto import KeyPurpose, derive_key
 from pulse.models import AuditEntry
+from pulse.services import audit
 from tests.conftest import TEST_SECRET
 
 KEY = derive_key(TEST_SECRET, KeyPurpose.AUDIT_CHAIN)

@@ -12,7 +12,7 @@ from flask import Flask
 
 from pulse import create_app
 from pulse.cli import main
-from pulse.config import Config, MailConfig
+from pulse.common.config import Config, MailConfig
 from tests.conftest import make_config
 from tests.smtpserver import HOST, PASSWORD, USERNAME, Certificate, free_port, make_certificate, smtp_server
 

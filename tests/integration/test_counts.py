@@ -10,9 +10,9 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pulse import scheduler
 from pulse.models import AuditEntry, Round
 from pulse.services import answers as answer_service
-from pulse.services import scheduler
 from tests.factories import make_person, sign_in
 from tests.rounds import MONDAY, keys, make_survey, open_with_credentials
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from pulse import mail
-from pulse.config import Config, MailConfig
-from pulse.mail import MailError, Message, SmtpMailer, render_message
+from pulse.common import mail
+from pulse.common.config import Config, MailConfig
+from pulse.common.mail import MailError, Message, SmtpMailer, render_message
 from tests.conftest import make_config
 from tests.smtpserver import (
     ASCII_PASSWORD,
@@ -274,7 +274,7 @@ def test_send_logs_a_failure_without_the_recipient(tmp_path: Path, caplog: pytes
     from pulse import create_app
 
     app = create_app(config)
-    with app.app_context(), caplog.at_level(logging.ERROR, "pulse.mail"), pytest.raises(MailError):
+    with app.app_context(), caplog.at_level(logging.ERROR, "pulse.common.mail"), pytest.raises(MailError):
         mail.send("password_reset", to=TO, language="sv", name="Anna", link="http://pulse.test/x", minutes=5)
     [record] = caplog.records
     assert "password_reset" in record.getMessage()

@@ -9,7 +9,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
 from pulse.cli.db import alembic_config, downgrade, upgrade
-from pulse.db import Base, make_engine
+from pulse.common.db import Base, make_engine
 
 REVISIONS = [rev.revision for rev in reversed(list(ScriptDirectory.from_config(alembic_config()).walk_revisions()))]
 
@@ -79,7 +79,7 @@ def test_audit_table_is_append_only_after_migration(engine) -> None:  # type: ig
 def test_0004_moves_an_open_round_to_the_unlinked_pool(engine) -> None:  # type: ignore[no-untyped-def]
     """A round open during the upgrade keeps working: each invitation's keys become one pool credential (spent if
     it had been answered), nothing in the new pool names a person, and the round key moves to its own table."""
-    from pulse.crypto import keyed_hash
+    from pulse.domain.crypto import keyed_hash
 
     with engine.connect() as conn:
         upgrade(conn, "0003")

@@ -10,14 +10,13 @@ from flask import Flask
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
-from pulse import disclosure
+from pulse import disclosure, scheduler
+from pulse.domain.stats import change
+from pulse.domain.suppression import Cell, Counts, Kind, Tree, audit, cell_counts
 from pulse.models import Comment, Release, ReleaseCell, Response, Round
 from pulse.services import answers as answer_service
-from pulse.services import scheduler
 from pulse.services.org import Scope
 from pulse.services.releases import ReleaseError, compute_release, release_tree
-from pulse.stats import change
-from pulse.suppression import Cell, Counts, Kind, Tree, audit, cell_counts
 from tests.factories import make_person, make_unit
 from tests.figures import membership_counts, published_cells, release_rounds
 from tests.figures import values as answers_of

@@ -12,8 +12,9 @@ from sqlalchemy import ForeignKey, func, inspect, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.types import Date, DateTime
 
-from pulse import crypto
-from pulse.db import Base, get_database
+from pulse.common.db import Base, get_database
+from pulse.domain import crypto
+from pulse.domain.sealing import open_payload
 from pulse.models import (
     Comment,
     CountingMerge,
@@ -28,7 +29,6 @@ from pulse.models import (
     RoundKey,
     RoundParticipation,
 )
-from pulse.sealing import open_payload
 from pulse.services import answers as answer_service
 from pulse.services import invitations
 from pulse.services import questions as question_service

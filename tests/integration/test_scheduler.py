@@ -16,9 +16,9 @@ from flask.testing import FlaskCliRunner
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from pulse import scheduler
 from pulse.models import Invitation, Round, RoundParticipation, Survey
 from pulse.services import answers as answer_service
-from pulse.services import scheduler
 from pulse.services.surveys import SurveyError
 from tests.factories import make_person
 from tests.rounds import keys, make_survey

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pulse.config import Config, ConfigError, MailConfig
+from pulse.common.config import Config, ConfigError, MailConfig
 
 ENV = {"PULSE_ENV": "test", "PULSE_SECRET_KEY": "x" * 40, "PULSE_DATABASE_URL": "sqlite://",
        "PULSE_MAIL_BACKEND": "smtp", "PULSE_SMTP_HOST": "mail.example.se"}
@@ -44,7 +44,7 @@ def test_valid_mail_settings_pass() -> None:
 
 
 def test_production_smtp_needs_a_real_sender() -> None:
-    from pulse.config import Config, ConfigError
+    from pulse.common.config import Config, ConfigError
 
     env = {"PULSE_ENV": "production", "PULSE_SECRET_KEY": "x" * 40, "PULSE_SMTP_HOST": "smtp.example.se"}
     with pytest.raises(ConfigError, match="PULSE_MAIL_FROM"):

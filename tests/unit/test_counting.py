@@ -1,4 +1,4 @@
-"""Counting groups of at least k (pulse.orgtree.group_at_least) and counts said safely (pulse.participation)."""
+"""Counting groups of at least k (pulse.domain.orgtree.group_at_least) and counts said safely (pulse.domain.participation)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pulse.orgtree import OrgTree, group_at_least
-from pulse.participation import closed_participation, open_participation
+from pulse.domain.orgtree import OrgTree, group_at_least
+from pulse.domain.participation import closed_participation, open_participation
 
 TREE = OrgTree({1: None, 2: 1, 3: 2, 4: 2, 5: 1})
 

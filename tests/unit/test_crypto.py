@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pulse import crypto
-from pulse.crypto import KeyPurpose
+from pulse.domain import crypto
+from pulse.domain.crypto import KeyPurpose
 
 SECRET = "a-test-secret-that-is-long-enough-for-pulse"
 

@@ -1,6 +1,6 @@
 """The general audit over sets of atoms and the protection of a new version, checked against brute force.
 
-The brute force here is deliberately naive and separate from pulse.derivation: one column per atom, exact
+The brute force here is deliberately naive and separate from pulse.domain.derivation: one column per atom, exact
 elimination, and every subset of atoms tried as a group.
 """
 
@@ -13,7 +13,7 @@ from itertools import combinations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pulse.derivation import (
+from pulse.domain.derivation import (
     EarlierVersion,
     VersionCell,
     atom_counts,
@@ -21,7 +21,7 @@ from pulse.derivation import (
     protect_version,
     tree_cells,
 )
-from pulse.suppression import Cell, Counts, Kind, Tree, audit, cell_counts, is_safe_group, protect
+from pulse.domain.suppression import Cell, Counts, Kind, Tree, audit, cell_counts, is_safe_group, protect
 
 K = 5
 

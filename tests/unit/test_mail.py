@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from pulse.config import MailConfig
-from pulse.mail import ConsoleMailer, FileMailer, MailError, Message, SmtpMailer, make_mailer, sender_address
+from pulse.common.config import MailConfig
+from pulse.common.mail import ConsoleMailer, FileMailer, MailError, Message, SmtpMailer, make_mailer, sender_address
 
 SENDER = "Pulse Företaget <pulse@example.se>"
 TO = "åsa.öberg@example.se"

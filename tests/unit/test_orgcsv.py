@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pulse import orgcsv
+from pulse.domain import orgcsv
 
 UNITS = "unit_id,name,parent_id\nroot,Exempelstad,\nadm,Förvaltningen,root\nteam,Team,adm\n"
 PEOPLE = (

@@ -1,4 +1,4 @@
-"""The layers of a release (pulse.protection), property-tested on random trees with random answers.
+"""The layers of a release (pulse.domain.protection), property-tested on random trees with random answers.
 
 What the attacker knows is the published figures: exact sums and counts of the cells shown exactly, and that cells
 nobody was invited to are empty. The properties, checked with brute-force linear algebra over atoms as in
@@ -21,10 +21,10 @@ from itertools import combinations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pulse.protection import Item, Outcome, protect_round
-from pulse.scales import SCALES
-from pulse.stats import Tally, censor, index, one_decimal, round_half_away, whole
-from pulse.suppression import Cell, Counts, Kind, Tree, cell_counts
+from pulse.domain.protection import Item, Outcome, protect_round
+from pulse.domain.scales import SCALES
+from pulse.domain.stats import Tally, censor, index, one_decimal, round_half_away, whole
+from pulse.domain.suppression import Cell, Counts, Kind, Tree, cell_counts
 from tests.unit.test_suppression import atom_vector, atoms, brute_force_violations, trees
 
 ITEMS = (Item("A", 1, "agree5"), Item("Y", 2, "yesno"), Item("N", 1, "enps"))
@@ -188,7 +188,7 @@ def test_no_censored_or_hidden_figure_can_be_computed(case: tuple[Tree, dict[int
 def test_a_second_version_keeps_what_the_first_published(case: tuple[Tree, dict[int, Counts],
                                                                      dict[int, list[Tally]], int, int]) -> None:
     """Two versions of one release: together they still hide every hidden and censored figure."""
-    from pulse.protection import Earlier
+    from pulse.domain.protection import Earlier
 
     tree, direct, tallies, k, k_dist = case
     first = protect_round(tree, direct, tallies, ITEMS, k, k_dist)

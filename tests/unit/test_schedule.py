@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pulse.schedule import add_working_days, is_working_day, next_open, parse_time, swedish_holidays
+from pulse.domain.schedule import add_working_days, is_working_day, next_open, parse_time, swedish_holidays
 
 TZ = ZoneInfo("Europe/Stockholm")
 

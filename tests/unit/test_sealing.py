@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pulse import crypto
-from pulse.sealing import MAX_COMMENT, MAX_QUESTIONS, SEALED_SIZE, SealingError, open_payload, seal_payload
+from pulse.domain import crypto
+from pulse.domain.sealing import MAX_COMMENT, MAX_QUESTIONS, SEALED_SIZE, SealingError, open_payload, seal_payload
 
 SCRIPTS = {
     "none": "",

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from pulse.scales import SCALES
-from pulse.stats import Tally, censor, change, distribution, enps, index, merged
+from pulse.domain.scales import SCALES
+from pulse.domain.stats import Tally, censor, change, distribution, enps, index, merged
 
 
 def tally(*values: int | None) -> Tally:

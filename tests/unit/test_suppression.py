@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pulse.suppression import (
+from pulse.domain.suppression import (
     Cell,
     Counts,
     Kind,

@@ -338,7 +338,7 @@ def test_the_csv_export(admin: FlaskClient, org: Org) -> None:
 
 
 def add_entries(app: Flask, session: Session, count: int) -> None:
-    from pulse.context import record_audit
+    from pulse.common.context import record_audit
 
     with app.app_context():
         for number in range(count):

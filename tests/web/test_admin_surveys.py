@@ -125,7 +125,7 @@ def test_answer_now_hands_over_to_the_anonymous_page(client: FlaskClient, org, s
     assert "Svara nu" in home
     handoff = client.post(f"/staff/answer/{opened.round.id}")
     text = handoff.get_data(as_text=True)
-    assert handoff.status_code == 200 and 'action="/r/start"' in text
+    assert handoff.status_code == 200 and 'action="http://pulse.test/r/start"' in text  # the respondent app
     credential = re.search(r'name="credential" value="([^"]+)"', text)
     assert credential
     anonymous = app.test_client()  # the browser does not send the staff cookie to /r

@@ -13,11 +13,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pulse import disclosure
-from pulse.api.openapi import document
+from pulse.common.format import mean_text
 from pulse.demo import DEMO_PASSWORD
 from pulse.models import ApiToken, AuditEntry, Release, Round, Unit
-from pulse.results.format import mean_text
 from pulse.services.org import Scope
+from pulse.staff.api.openapi import document
 
 SPEC = document()
 

@@ -173,7 +173,7 @@ def test_password_change_ends_other_sessions(app: Flask, org) -> None:  # type: 
 
 def test_forgot_password_answers_the_same_when_mail_fails(client: FlaskClient, org, app: Flask,  # type: ignore[no-untyped-def]
                                                           monkeypatch) -> None:
-    from pulse import mail
+    from pulse.common import mail
 
     class Broken:
         def send(self, message: object) -> None:

@@ -16,7 +16,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from pulse import STAFF_PREFIX
+from pulse.common.paths import STAFF_PREFIX
 from pulse.models import OrgImport
 from tests.factories import Org, make_unit, sign_in
 
@@ -195,8 +195,8 @@ def make_ids(app: Flask, session: Session, org: Org) -> Ids:
     from pulse.services import orgimport
 
     with app.app_context():
-        from pulse.context import key
-        from pulse.crypto import KeyPurpose
+        from pulse.common.context import key
+        from pulse.domain.crypto import KeyPurpose
 
         created = auth_service.request_password_reset(session, key(KeyPurpose.TOKEN_HASH), key(KeyPurpose.RATE_LIMIT),
                                                       email=org.employee.email, valid_minutes=60)
@@ -215,9 +215,10 @@ def make_rounds(app: Flask, session: Session, org: Org) -> dict[str, Any]:
     """A survey of the department with a closed, released round (with comments) and an open one."""
     from sqlalchemy import select
 
+    from pulse import scheduler
     from pulse.models import ApiToken, Comment, Release
     from pulse.services import answers as answer_service
-    from pulse.services import apitokens, scheduler
+    from pulse.services import apitokens
     from tests.factories import make_person
     from tests.rounds import keys, make_survey, open_with_credentials
 
@@ -241,8 +242,8 @@ def make_rounds(app: Flask, session: Session, org: Org) -> dict[str, Any]:
 
     opened = open_with_credentials(session, app, survey, now=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
     with app.app_context():
-        from pulse.context import key
-        from pulse.crypto import KeyPurpose
+        from pulse.common.context import key
+        from pulse.domain.crypto import KeyPurpose
 
         token, _ = apitokens.create_token(session, key(KeyPurpose.TOKEN_HASH), org.admin, "matrix")
     session.commit()

@@ -25,8 +25,8 @@ from jsonschema import Draft202012Validator
 from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
-from pulse.api.openapi import document
-from pulse.scales import SCALES
+from pulse.domain.scales import SCALES
+from pulse.staff.api.openapi import document
 from tests.factories import PASSWORD
 from tests.figures import Made, release_rounds, values
 

@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from pulse import respondent_app
 from pulse.models import PendingResponse, Person, Round
 from tests.factories import sign_in
 from tests.rounds import make_survey, open_with_credentials
@@ -21,8 +22,8 @@ ANSWERS = {"q-OSA-WL1": "4", "q-OSA-SP1": "skip", "q-OSA-VI1": "0", "q-OSA-NPS":
 
 @pytest.fixture
 def opened(session: Session, app: Flask, org, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    from pulse.answer_api import views as api_views
-    from pulse.respond import views
+    from pulse.respondent.answer_api import views as api_views
+    from pulse.respondent.answering import views
 
     # Rounds in the helpers open on a fixed Monday; the pages compare with the real clock.
     monkeypatch.setattr(views, "utcnow", lambda: dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC))
@@ -159,7 +160,7 @@ def test_get_is_not_allowed_on_the_posting_pages(client: FlaskClient) -> None:
 def test_the_staff_cookie_never_reaches_the_answering_path(app: Flask, client: FlaskClient, opened) -> None:  # type: ignore[no-untyped-def]
     seen: list[dict[str, str]] = []
 
-    @app.after_request
+    @respondent_app(app).after_request
     def _capture(response):  # type: ignore[no-untyped-def]
         if request.path.startswith("/r"):
             seen.append(dict(request.cookies))
@@ -178,14 +179,14 @@ def test_a_staff_cookie_sent_to_the_answering_path_anyway_is_neither_read_nor_re
         app: Flask, client: FlaskClient, opened) -> None:
     """A client that sends the staff cookie to /r on purpose (or a proxy that rewrites paths) gets no session:
     it is not loaded, not refreshed, and no cookie is set (docs/ANONYMITY.md, "The answering path")."""
-    from flask import g
+    from flask import g, session
+    from flask.sessions import NullSession
 
     loaded: list[object] = []
 
-    @app.after_request
+    @respondent_app(app).after_request
     def _capture(response):  # type: ignore[no-untyped-def]
-        if not request.path.startswith("/staff"):
-            loaded.append(g.get("person"))
+        loaded.append((g.get("person"), isinstance(session, NullSession), dict(session)))
         return response
 
     sign_in(client, "employee@example.org")
@@ -202,7 +203,7 @@ def test_a_staff_cookie_sent_to_the_answering_path_anyway_is_neither_read_nor_re
                      anonymous.get("/privacy")):
         assert response.status_code in (200, 404), response.status_code
         assert "Set-Cookie" not in response.headers
-    assert loaded == [None] * 5
+    assert loaded == [(None, True, {})] * 5
 
 
 def test_nothing_identifying_is_logged(client: FlaskClient, opened, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
@@ -236,7 +237,7 @@ def test_my_answers_can_show_the_units_published_results(client: FlaskClient, op
     import html
     import json
 
-    from pulse.services import scheduler
+    from pulse import scheduler
     from tests.rounds import keys
 
     link, _ = opened.credentials["employee@example.org"]

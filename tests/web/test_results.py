@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pulse.demo import DEMO_PASSWORD
+from pulse.domain.questionbank import BANK
 from pulse.models import AuditEntry, Comment, Person, Release, Round, Unit
-from pulse.questionbank import BANK
 from tests.factories import PASSWORD
 from tests.figures import Made, release_rounds
 
@@ -151,7 +151,7 @@ def test_moderation_then_managers_see_released_comments(app: Flask, demo, sessio
 
 def test_an_empty_release_exports_and_shows(app: Flask, session: Session) -> None:
     """A round nobody answered: everything is hidden, and pages and exports still work."""
-    from pulse.services import scheduler
+    from pulse import scheduler
     from tests.factories import Org
     from tests.rounds import keys, make_survey, open_with_credentials
 

@@ -1,0 +1,99 @@
+"""Error pages: every error is a translated page (or JSON under /api) with the right status, never a trace."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, g, has_request_context, jsonify, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.http import HTTP_STATUS_CODES
+
+log = logging.getLogger(__name__)
+
+
+TITLES = {
+    400: _l("Something in the request was wrong"),
+    401: _l("You need to sign in"),
+    403: _l("You do not have access to this page"),
+    404: _l("The page could not be found"),
+    405: _l("That does not work here"),
+    410: _l("This link is no longer valid"),
+    413: _l("The upload is too large"),
+    415: _l("Unsupported format"),
+    422: _l("The data could not be used"),
+    429: _l("Too many attempts"),
+    500: _l("Something went wrong on our side"),
+    503: _l("The service is unavailable right now"),
+}
+
+
+def _message(code: int, exc: HTTPException) -> str:
+    if code == 413:
+        limit = request.max_content_length or 0
+        return _("Files may be at most %(size)s MB.", size=f"{limit / 1024 / 1024:.0f}")
+    if code == 404:
+        return _("Check the address, or go back to the start page.")
+    if code == 403:
+        return _("Your roles do not give access to this page. Ask an administrator if you need it.")
+    if code == 429:
+        return _("Wait a few minutes and try again.")
+    if code == 405:
+        return _("Go back to the start page and try again.")
+    if code >= 500:
+        return _("The error has been logged. Try again in a moment.")
+    # Views pass translated descriptions with abort(…, description=…); Werkzeug's own are English.
+    description = exc.description or ""
+    if description and description != type(exc).description:
+        return str(description)
+    return _("Go back and try again.")
+
+
+def render_error(code: int, exc: HTTPException) -> tuple[Response | str, int, list[tuple[str, str]]]:
+    title = str(TITLES.get(code, TITLES[400 if code < 500 else 500]))
+    message = _message(code, exc)
+    # Keep the headers the error carries (Allow on 405, Retry-After on 429/503); the body is ours.
+    headers = [(name, value) for name, value in exc.get_headers() if name.lower() != "content-type"]
+    if request.path.startswith("/api/"):
+        name = HTTP_STATUS_CODES.get(code, "error").lower().replace(" ", "_").replace("'", "")
+        return jsonify({"error": {"status": code, "code": name, "message": f"{title}. {message}"}}), code, headers
+    return render_template("errors/error.html", code=code, title=title, message=message), code, headers
+
+
+def init_app(app: Flask, *, quiet: bool, home_endpoint: str) -> None:
+    """Every error of ``app`` as a translated page (JSON under /api).
+
+    :param quiet: log nothing about the request beyond the kind of error (the respondent app).
+    :param home_endpoint: where "Go to the start page" leads.
+    """
+
+    @app.context_processor
+    def _home() -> dict[str, object]:
+        # Mail is rendered outside requests too, and has no use for the start page's address.
+        return {"home_url": url_for(home_endpoint)} if has_request_context() else {}
+
+    @app.errorhandler(CSRFError)
+    def _csrf(exc: CSRFError) -> tuple[Response | str, int, list[tuple[str, str]]]:
+        exc.description = _("The form had expired or did not come from this site. Please fill it in again.")
+        return render_error(400, exc)
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> tuple[Response | str, int, list[tuple[str, str]]] | HTTPException:
+        if exc.code is None or exc.code < 400:
+            return exc
+        return render_error(exc.code, exc)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> tuple[Response | str, int, list[tuple[str, str]]]:
+        session = g.get("db_session")
+        if session is not None:
+            # A failed flush leaves the transaction unusable, and the error page reads the signed-in person.
+            session.rollback()
+        if quiet:
+            # The respondent app logs no details at all: exception texts can carry submitted values.
+            log.error("unhandled %s in the respondent app", type(exc).__name__)
+        else:
+            log.exception("unhandled error in %s", request.endpoint)
+        return render_error(500, InternalServerError())

@@ -1,0 +1,73 @@
+"""How published figures are written: one decimal for means, whole per cents, one neutral label for hidden.
+
+Every number written here has been rounded by pulse.domain.stats (half away from zero) before Babel formats it, so
+formatting never rounds a second time in another way (docs/ANONYMITY.md, "Precision").
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_babel import format_decimal
+from flask_babel import gettext as _
+
+from pulse.common.labels import area_label
+from pulse.disclosure import Figures, QuestionInfo
+from pulse.domain.scales import SCALES
+from pulse.domain.stats import Change, one_decimal, whole
+
+
+def too_few() -> str:
+    """The one label for anything hidden — identical for zero answers and for too few (docs/ANONYMITY.md,
+    "Release and protection")."""
+    return _("too few answers")
+
+
+def bound_text(figures: Figures, question: QuestionInfo) -> str | None:
+    """A censored mean's bound ("≤ 1,5"), or None when the figures are not a bound."""
+    scale = SCALES.get(question.scale)
+    if not figures.bound or scale is None:
+        return None
+    if figures.censor == "low":
+        return "≤ " + format_decimal(scale.minimum + 0.5, "0.0")
+    return "≥ " + format_decimal(scale.maximum - 0.5, "0.0")
+
+
+def mean_text(figures: Figures, question: QuestionInfo) -> str:
+    """The result of one question in one cell as shown everywhere: the mean, a bound, a share of yes, or the
+    neutral label."""
+    bound = bound_text(figures, question)
+    if bound is not None:
+        return bound
+    if not figures.exact or question.scale not in SCALES:
+        return too_few()
+    if question.scale == "yesno":
+        # Yes/no items show nothing below k_dist (docs/ANONYMITY.md, "Yes/no items and flags").
+        return too_few() if figures.yes is None else _("%(share)s %% yes", share=format_decimal(figures.yes, "0"))
+    if figures.mean is None:
+        return too_few()
+    return str(format_decimal(one_decimal(figures.mean), "0.0"))
+
+
+def percent(value: float | None) -> str:
+    return too_few() if value is None else f"{format_decimal(whole(value), '0')} %"
+
+
+def change_text(change: Change | None) -> str:
+    if change is None:
+        return _("too few answers to compare")
+    interval = _("95 %% interval %(low)s to %(high)s", low=_signed(change.low), high=_signed(change.high))
+    if not change.clear:
+        return _("no clear change (%(interval)s)", interval=interval)
+    if change.difference > 0:
+        return _("up %(diff)s (%(interval)s)", diff=_signed(change.difference), interval=interval)
+    return _("down %(diff)s (%(interval)s)", diff=_signed(change.difference), interval=interval)
+
+
+def _signed(value: float) -> str:
+    shown = one_decimal(value) or 0.0
+    return ("+" if shown >= 0 else "−") + str(format_decimal(abs(shown), "0.0"))
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.globals.update(too_few=too_few, mean_text=mean_text, percent=percent, change_text=change_text,
+                                 area_label=area_label)

@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import json
+
+from flask import Response, jsonify, request
+
+from pulse.common.context import key
+from pulse.common.db import get_session, utcnow
+from pulse.domain.crypto import KeyPurpose
+from pulse.respondent.answer_api import bp
+from pulse.respondent.limits import limiter
+from pulse.services import answers as answer_service
+
+#: A full answer set with the longest comment fits easily; anything larger is refused before parsing.
+MAX_BODY = 64 * 1024
+FIELDS = {"token", "answers", "comment"}
+
+
+def _error(status: int, code: str, message: str, **details: object) -> tuple[Response, int]:
+    body: dict[str, object] = {"status": status, "code": code, "message": message}
+    if details:
+        body["details"] = details
+    return jsonify({"error": body}), status
+
+
+@bp.route("/api/v1/answers", methods=["POST"])
+def post_answers() -> tuple[Response, int]:
+    """Store one answer set. 201 on success; 4xx with a JSON error naming the problem."""
+    if request.mimetype != "application/json":
+        return _error(415, "unsupported_media_type", "Send the answers as JSON (Content-Type: application/json).")
+    if (request.content_length or 0) > MAX_BODY:
+        return _error(413, "too_large", f"The request body may be at most {MAX_BODY} bytes.")
+    raw = request.get_data(cache=False)
+    if len(raw) > MAX_BODY:
+        return _error(413, "too_large", f"The request body may be at most {MAX_BODY} bytes.")
+    try:
+        body = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        return _error(400, "not_utf8", "The body is not UTF-8.")
+    except ValueError:
+        return _error(400, "invalid_json", "The body is not valid JSON.")
+    except RecursionError:  # arrays or objects nested thousands deep
+        return _error(400, "invalid_json", "The body nests too deeply.")
+    if not isinstance(body, dict):
+        return _error(400, "invalid_body", "The body must be a JSON object with token, answers and comment.")
+    unknown = sorted(set(body) - FIELDS)
+    if unknown:
+        return _error(400, "unknown_fields", "Only token, answers and comment are accepted.", fields=unknown)
+    token, answers, comment = body.get("token"), body.get("answers"), body.get("comment")
+    if not isinstance(token, str) or not token.strip():
+        return _error(400, "missing_token", "token must be the invitation's link token or typed code.")
+    if not isinstance(answers, dict):
+        return _error(400, "missing_answers", "answers must be an object of question code → value or null.")
+    if comment is not None and not isinstance(comment, str):
+        return _error(400, "invalid_comment", "comment must be a string or null.")
+    client = request.remote_addr or "unknown"
+    if limiter.blocked(client):
+        return _error(429, "rate_limited", "Too many unknown tokens. Wait ten minutes.")
+    db = get_session()
+    try:
+        answer_service.submit(db, key(KeyPurpose.TOKEN_HASH), token, answers, comment, now=utcnow())
+    except answer_service.CredentialError as exc:
+        db.rollback()
+        if exc.code == "unknown":
+            limiter.fail(client)
+            return _error(404, "unknown_token", "No open invitation has this token or code.")
+        if exc.code == "used":
+            return _error(409, "token_used", "This invitation has already been used; nothing more was stored.")
+        if exc.code == "not_ready":
+            response, status = _error(503, "not_ready", "The invitations are still being sent; try again in a few "
+                                      "minutes.")
+            response.headers["Retry-After"] = "120"
+            return response, status
+        return _error(410, "round_closed", "The round has closed; the answers were not stored.")
+    except answer_service.AnswerError as exc:
+        db.rollback()
+        messages = {
+            "unknown_question": "not a question of this round",
+            "out_of_scale": "value outside the question's scale",
+            "required": "an answer is required (this question offers no 'prefer not to say')",
+            "comment_too_long": f"at most {answer_service.MAX_COMMENT} characters",
+            "comments_closed": "this round does not collect comments",
+            "not_text": "the comment contains characters that are not text",
+        }
+        return _error(422, "invalid_answers", "Some answers are not acceptable.",
+                      problems={k: {"code": v, "message": messages[v]} for k, v in exc.problems.items()})
+    db.commit()
+    return jsonify({"status": "stored"}), 201

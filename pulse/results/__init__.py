@@ -1,8 +1,0 @@
-"""Protected results for managers, safety representatives and administrators, read from frozen releases."""
-
-from flask import Blueprint
-
-bp = Blueprint("results", __name__)
-
-from pulse.results import moderation, views  # noqa: E402,F401
-from pulse.results.format import init_app  # noqa: E402,F401

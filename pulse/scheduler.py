@@ -1,0 +1,283 @@
+"""`pulse tick`: everything that is due — close rounds, open rounds, send invitations and reminders.
+
+Safe to run from several processes at once: a lease row in the database lets one run work at a time, and every
+step re-checks its state inside its own transaction, so running it twice does nothing twice. The invitation
+mail-out of a round happens under the lease too (see pulse.services.invitations).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from pulse.common import mail
+from pulse.common.context import key, record_audit
+from pulse.common.db import Database, get_database, utcnow
+from pulse.domain.crypto import KeyPurpose
+from pulse.domain.participation import closed_participation
+from pulse.models import Round, SchedulerLease, Survey
+from pulse.services import invitations
+from pulse.services import rounds as round_service
+from pulse.services.releases import compute_release, purge_raw_answers
+from pulse.services.surveys import schedule_next
+
+log = logging.getLogger(__name__)
+
+LEASE_NAME = "tick"
+LEASE_SECONDS = 300
+MAIL_BATCH = 200
+
+
+@dataclass
+class TickReport:
+    ran: bool = True
+    closed: list[int] = field(default_factory=list)
+    opened: list[int] = field(default_factory=list)
+    invitations_sent: int = 0
+    reminders_sent: int = 0
+    purged: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        if not self.ran:
+            return "Another tick is running; nothing done."
+        return (f"closed rounds: {len(self.closed)}, opened rounds: {len(self.opened)}, "
+                f"invitations sent: {self.invitations_sent}, reminders sent: {self.reminders_sent}"
+                + (f", raw answers deleted: {self.purged}" if self.purged else "")
+                + (f", errors: {len(self.errors)}" if self.errors else ""))
+
+
+class Lease:
+    """A time-limited lock row. Whoever holds an unexpired lease does the work; others skip."""
+
+    def __init__(self, database: Database, name: str = LEASE_NAME, seconds: int = LEASE_SECONDS) -> None:
+        self.database, self.name, self.seconds = database, name, seconds
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+    def acquire(self, now: dt.datetime) -> bool:
+        expires = now + dt.timedelta(seconds=self.seconds)
+        with self.database.session(write=True) as session:
+            taken = session.execute(
+                update(SchedulerLease).where(SchedulerLease.name == self.name,
+                                             (SchedulerLease.expires_at < now) | (SchedulerLease.holder == self.holder))
+                .values(holder=self.holder, expires_at=expires))
+            if getattr(taken, "rowcount", 0) == 1:
+                session.commit()
+                return True
+            if session.get(SchedulerLease, self.name) is not None:
+                return False
+            session.add(SchedulerLease(name=self.name, holder=self.holder, expires_at=expires))
+            try:
+                session.commit()
+            except IntegrityError:
+                return False  # another process created it a moment ago and holds it
+            return True
+
+    def renew(self) -> bool:
+        """Extend the lease while long work (a mail-out) goes on; False when another process has taken it."""
+        return self.acquire(utcnow())
+
+    def release(self) -> None:
+        with self.database.session(write=True) as session:
+            session.execute(update(SchedulerLease).where(SchedulerLease.name == self.name,
+                                                         SchedulerLease.holder == self.holder)
+                            .values(expires_at=dt.datetime(2000, 1, 1, tzinfo=dt.UTC)))
+            session.commit()
+
+
+def round_keys() -> round_service.RoundKeys:
+    return round_service.RoundKeys(wrap=key(KeyPurpose.ROUND_KEY_WRAP), token=key(KeyPurpose.TOKEN_HASH),
+                                   comments=key(KeyPurpose.COMMENTS))
+
+
+def tick(app: Flask, *, now: dt.datetime) -> TickReport:
+    """Do everything due at ``now``. Must run inside an app context (mail is rendered from templates)."""
+    database = get_database(app)
+    lease = Lease(database)
+    if not lease.acquire(now):
+        return TickReport(ran=False)
+    report = TickReport()
+    try:
+        tz = ZoneInfo(app.config["PULSE"].timezone)
+        keys = round_keys()
+        _close_due(database, keys, now, report)
+        _open_due(database, keys, now, tz, report)
+        with database.session() as session:
+            open_rounds = list(session.scalars(select(Round.id).where(Round.status == "open")))
+        for round_id in open_rounds:
+            outcome = mail_invitations(database, round_id, keys, keepalive=lease.renew)
+            report.invitations_sent += outcome.sent
+            if outcome.outcome == "mail_down":
+                report.errors.append(f"round {round_id}: mail failed")
+            elif outcome.failed:
+                report.errors.append(f"round {round_id}: {len(outcome.failed)} invitations could not be sent")
+            report.reminders_sent += send_reminders(database, round_id, now=now, report=report)
+        _purge(database, now, app.config["PULSE"].retention_days, report)
+        if report.closed or report.purged:
+            database.scrub()
+    finally:
+        lease.release()
+    return report
+
+
+def _purge(database: Database, now: dt.datetime, days: int, report: TickReport) -> None:
+    with database.session(write=True) as session:
+        purged = purge_raw_answers(session, now=now, retention_days=days)
+        if purged["rounds"]:
+            record_audit(session, "retention.purge", "answers", purged)
+            report.purged = purged["responses"]
+        session.commit()
+
+
+def _close_due(database: Database, keys: round_service.RoundKeys, now: dt.datetime, report: TickReport) -> None:
+    with database.session() as session:
+        due = list(session.scalars(select(Round.id).where(Round.status == "open", Round.closes_at <= now)))
+    for round_id in due:
+        with database.session(write=True) as session:
+            rnd = session.get_one(Round, round_id)
+            if rnd.status != "open":
+                continue
+            close_round(session, rnd, keys, now=now)
+            session.commit()
+            report.closed.append(round_id)
+
+
+def close_round(session: Session, rnd: Round, keys: round_service.RoundKeys, *, now: dt.datetime,
+                actor: object = None) -> round_service.CloseResult:
+    """Close a round, compute its first release, and log both (shared by the scheduler, CLI and admin pages)."""
+    result = round_service.close_round(session, rnd, keys, now=now)
+    # The audit log is read by administrators: its counts follow the k rule like every other count (None where a
+    # page would say "too few to show"; docs/ANONYMITY.md, "Counts outside the release").
+    answers = closed_participation(rnd.invited, result.answers, rnd.min_group_size).answered
+    comments = closed_participation(result.answers, result.comments, rnd.min_group_size).answered
+    record_audit(session, "round.close", f"round:{rnd.id}", {
+        "survey": rnd.survey_id, "number": rnd.number, "answers": answers,
+        "comments": comments if answers is not None else None, "unreadable": result.unreadable,
+        "invited": rnd.invited,
+    }, actor=actor)  # type: ignore[arg-type]
+    release = compute_release(session, rnd, created_by=getattr(actor, "email", "system"), now=now)
+    record_audit(session, "release.create", f"release:{release.id}", {"round": rnd.id, "version": release.version},
+                 actor=actor)  # type: ignore[arg-type]
+    return result
+
+
+def open_round(session: Session, survey: Survey, keys: round_service.RoundKeys, *, now: dt.datetime, tz: ZoneInfo,
+               actor: object = None) -> Round:
+    """Open a round and log it (shared by the scheduler, the CLI and the admin pages)."""
+    rnd = round_service.open_round(session, survey, keys, now=now, tz=tz)
+    record_audit(session, "round.open", f"round:{rnd.id}", {
+        "survey": survey.id, "number": rnd.number, "invited": rnd.invited, "headcount": rnd.headcount,
+        "thresholds": [rnd.min_group_size, rnd.min_dist_size, rnd.min_comment_size],
+        "closes_at": rnd.closes_at.isoformat(),
+    }, actor=actor)  # type: ignore[arg-type]
+    return rnd
+
+
+def _open_due(database: Database, keys: round_service.RoundKeys, now: dt.datetime, tz: ZoneInfo,
+              report: TickReport) -> None:
+    with database.session() as session:
+        due = list(session.scalars(select(Survey.id).where(Survey.active.is_(True), Survey.next_open_at <= now)))
+    for survey_id in due:
+        with database.session(write=True) as session:
+            survey = session.get_one(Survey, survey_id)
+            if not survey.active or survey.next_open_at is None or survey.next_open_at > now:
+                continue
+            try:
+                rnd = open_round(session, survey, keys, now=now, tz=tz)
+            except round_service.RoundError as exc:
+                # Still open from last time, or nobody to invite: move on to the next slot.
+                session.rollback()
+                survey = session.get_one(Survey, survey_id)
+                schedule_next(session, survey, now=now, tz=tz)
+                session.commit()
+                report.errors.append(f"survey {survey_id}: {exc.code}")
+                continue
+            session.commit()
+            report.opened.append(rnd.id)
+
+
+def mail_invitations(database: Database, round_id: int, keys: round_service.RoundKeys, *,
+                     keepalive: Callable[[], bool] | None = None) -> invitations.MailOut:
+    """Run a round's invitation mail-out (if it has not run yet) with the configured mail system.
+
+    Call it while holding the scheduler lease (:func:`mail_now` takes it for pages and commands).
+    """
+    config = current_app.config["PULSE"]
+    with database.session() as session:
+        rnd = session.get_one(Round, round_id)
+        if rnd.status != "open" or rnd.mailout == "done":
+            return invitations.MailOut(round_id, "nothing_to_do")
+        survey_name, closes_at, resend = rnd.survey.name, rnd.closes_at, rnd.mailout_attempts > 0
+
+    def send(invite: invitations.Invite) -> None:
+        mail.send("invitation", to=invite.email, language=invite.language, survey=survey_name, closes_at=closes_at,
+                  link=f"{config.respondent_url}/r?lang={invite.language}#t={invite.link}",
+                  code=invitations.format_code(invite.code),
+                  answer_url=f"{config.respondent_url}/r?lang={invite.language}",
+                  privacy_url=f"{config.respondent_url}/privacy", answer_now=invite.answer_now, resend=resend,
+                  sign_in_url=f"{config.staff_url}/staff/")
+
+    return invitations.mail_out(database, round_id, keys.token, send, keepalive=keepalive)
+
+
+def mail_now(database: Database, round_id: int, keys: round_service.RoundKeys) -> invitations.MailOut | None:
+    """Send a round's invitations right away (after opening it from a page or a command), under the scheduler's
+    lease; None when a scheduler run holds it (it sends them instead)."""
+    lease = Lease(database)
+    if not lease.acquire(utcnow()):
+        return None
+    try:
+        return mail_invitations(database, round_id, keys, keepalive=lease.renew)
+    finally:
+        lease.release()
+
+
+def send_reminders(database: Database, round_id: int, *, now: dt.datetime, report: TickReport | None = None,
+                   limit: int | None = None) -> int:
+    """Send the round's one reminder, when it is due, to everyone invited — the same text for all, with no
+    credential in it (docs/ANONYMITY.md, "Reminders")."""
+    config = current_app.config["PULSE"]
+    sent = 0
+    while True:
+        with database.session(write=True) as session:
+            rnd = session.get_one(Round, round_id)
+            if (rnd.status != "open" or rnd.reminded or rnd.remind_at is None or rnd.remind_at > now
+                    or rnd.mailout != "done"):
+                return sent
+            batch = MAIL_BATCH if limit is None else max(1, min(MAIL_BATCH, limit - sent))
+            items = invitations.pending_reminders(session, rnd, limit=batch)
+            if not items:
+                rnd.reminded = True
+                session.commit()
+                return sent
+            survey_name, closes_at, opened_at = rnd.survey.name, rnd.closes_at, rnd.opened_at
+            session.commit()
+        delivered: list[int] = []
+        try:
+            for item in items:
+                mail.send("reminder", to=item.email, language=item.language, survey=survey_name,
+                          closes_at=closes_at, invited_at=opened_at,
+                          answer_url=f"{config.respondent_url}/r?lang={item.language}",
+                          sign_in_url=f"{config.staff_url}/staff/", privacy_url=f"{config.respondent_url}/privacy")
+                delivered.append(item.invitation_id)
+        except mail.MailError as exc:
+            log.error("reminders for round %s stopped: %s", round_id, type(exc).__name__)
+            if report is not None:
+                report.errors.append(f"round {round_id}: mail failed")
+        with database.session(write=True) as session:
+            invitations.mark_reminded(session, delivered)
+            session.commit()
+        sent += len(delivered)
+        if len(delivered) < len(items) or (limit is not None and sent >= limit):
+            return sent

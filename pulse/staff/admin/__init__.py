@@ -1,0 +1,7 @@
+"""Administration: organisation tree, people and roles, organisation import, audit log."""
+
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__)
+
+from pulse.staff.admin import imports, surveys, views  # noqa: E402,F401

@@ -1,0 +1,173 @@
+"""Results pages. Every number comes from pulse.disclosure; every view and export is written to the audit log."""
+
+from __future__ import annotations
+
+from flask import Response, abort, current_app, redirect, render_template, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from pulse import disclosure
+from pulse.common.context import record_audit
+from pulse.common.db import get_session
+from pulse.common.i18n import current_language
+from pulse.common.labels import area_label
+from pulse.common.security import writes_db
+from pulse.domain.scales import SCALES
+from pulse.models import Round
+from pulse.reporting import charts, exports
+from pulse.scheduler import round_keys
+from pulse.services.comments import released_comments
+from pulse.services.org import Role
+from pulse.staff.auth.session import current_scope, staff_required
+from pulse.staff.results import bp
+
+VIEWERS = (Role.MANAGER, Role.SAFETY_REP)
+
+
+def _log_view(what: str, release_id: int, unit_id: int, **details: object) -> None:
+    """Views and exports of a release go to the audit log: who, what, when (staff only, never respondents)."""
+    db = get_session()
+    record_audit(db, what, f"release:{release_id}", {"unit": unit_id, **details})
+    db.commit()
+
+
+@bp.route("/")
+@staff_required(*VIEWERS)
+def index() -> str:
+    return render_template("results/index.html", visible=disclosure.visible_releases(get_session(), current_scope()))
+
+
+@bp.route("/<int:release_id>/units/<int:unit_id>")
+@staff_required(*VIEWERS)
+@writes_db
+def unit(release_id: int, unit_id: int) -> str:
+    try:
+        result = disclosure.unit_result(get_session(), release_id, unit_id, current_scope())
+    except disclosure.NotVisibleError:
+        abort(404)
+    _log_view("release.view", release_id, unit_id)
+    return render_template("results/unit.html", result=result)
+
+
+@bp.route("/<int:release_id>/units/<int:unit_id>/heatmap")
+@staff_required(*VIEWERS)
+@writes_db
+def heatmap(release_id: int, unit_id: int) -> str:
+    db = get_session()
+    try:
+        areas, rows = disclosure.heatmap(db, release_id, unit_id, current_scope())
+        release = disclosure.load_release(db, release_id)
+    except disclosure.NotVisibleError:
+        abort(404)
+    _log_view("release.view_heatmap", release_id, unit_id)
+    return render_template("results/heatmap.html", areas=areas, rows=rows, release=release.info,
+                           unit=release.total(unit_id))
+
+
+@bp.route("/surveys/<int:survey_id>/units/<int:unit_id>/trends")
+@staff_required(*VIEWERS)
+@writes_db
+def trends(survey_id: int, unit_id: int) -> str:
+    try:
+        trend = disclosure.trend(get_session(), survey_id, unit_id, current_scope())
+    except disclosure.NotVisibleError:
+        abort(404)
+    _log_view("release.view_trends", trend.releases[-1].id, unit_id, survey=survey_id)
+    areas: dict[str, list[str]] = {}
+    for code, question in trend.questions.items():
+        areas.setdefault(question.area, []).append(code)
+    return render_template("results/trends.html", trend=trend, areas=areas)
+
+
+@bp.route("/surveys/<int:survey_id>/units/<int:unit_id>/charts/<area>.svg")
+@staff_required(*VIEWERS)
+def chart(survey_id: int, unit_id: int, area: str) -> Response:
+    try:
+        trend = disclosure.trend(get_session(), survey_id, unit_id, current_scope())
+    except disclosure.NotVisibleError:
+        abort(404)
+    codes = [c for c, q in trend.questions.items() if q.area == area and q.scale != "yesno"]
+    if not codes:
+        abort(404)
+    language = current_language()
+    cache: dict[tuple[object, ...], bytes] = current_app.extensions.setdefault("pulse.charts", {})
+    key = (survey_id, unit_id, area, language, tuple(r.id for r in trend.releases))
+    svg = cache.get(key)
+    if svg is None:
+        scale = SCALES[trend.questions[codes[0]].scale]
+        # Only exact published means are drawn: a bound ("≤ 1,5") is left out like a hidden figure, since a point
+        # would show more than the bound (docs/ANONYMITY.md, "Censored figures"); the table beside has it.
+        series = [charts.Series(trend.questions[c].text(language)[:60],
+                                [p.figures.mean if p.figures.exact else None for p in trend.series[c]])
+                  for c in codes]
+        title = _("%(area)s in %(unit)s, round by round", area=area_label(area), unit=trend.unit.name)
+        description = _("Mean per question (%(low)d–%(high)d) for each released round, to one decimal; rounds "
+                        "with too few answers, or with a mean shown only as “≤” or “≥”, are left out. The same "
+                        "numbers are in the table beside the chart.", low=scale.minimum, high=scale.maximum)
+        svg = charts.line_chart(title, description, [str(r.round_number) for r in trend.releases], series,
+                                y_range=(scale.minimum, scale.maximum), y_label=_("Mean"))
+        if len(cache) > 500:
+            cache.clear()
+        cache[key] = svg
+    return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "private, max-age=300"})
+
+
+@bp.route("/rounds/<int:round_id>")
+@staff_required(*VIEWERS)
+def round_results(round_id: int) -> WerkzeugResponse | tuple[str, int]:
+    """The results of a round: its newest release, or a clear "not yet" while it is open."""
+    db = get_session()
+    rnd = db.get(Round, round_id)
+    if rnd is None:
+        abort(404)
+    releases = [r for r in disclosure.latest_release_ids(db, rnd.survey_id)
+                if disclosure.load_release(db, r).info.round_id == round_id]
+    if rnd.status == "open" or not releases:
+        return render_template("results/not_yet.html", rnd=rnd), 409
+    visible = [v for v in disclosure.visible_releases(db, current_scope()) if v.release.id == releases[0]]
+    if not visible:
+        abort(404)
+    return redirect(url_for("results.unit", release_id=releases[0], unit_id=visible[0].units[0].unit_id))
+
+
+
+@bp.route("/<int:release_id>/units/<int:unit_id>/comments")
+@staff_required(*VIEWERS)
+@writes_db
+def comments(release_id: int, unit_id: int) -> str:
+    """Released comments placed in this unit and below: shuffled, undated, and on their own page."""
+    db = get_session()
+    try:
+        data = disclosure.load_release(db, release_id)
+        disclosure.unit_result(db, release_id, unit_id, current_scope())
+    except disclosure.NotVisibleError:
+        abort(404)
+    scope = current_scope()
+    units = [u for u in data.subtree(unit_id) if scope.allows(u)]
+    texts = released_comments(db, round_keys(), data.info.round_id, units)
+    _log_view("release.view_comments", release_id, unit_id, shown=len(texts))
+    return render_template("results/comments.html", release=data.info, unit=data.total(unit_id), texts=texts)
+
+
+@bp.route("/<int:release_id>/units/<int:unit_id>/export.<any(csv, xlsx):fmt>")
+@staff_required(*VIEWERS)
+@writes_db
+def export(release_id: int, unit_id: int, fmt: str) -> Response:
+    db = get_session()
+    try:
+        disclosure.unit_result(db, release_id, unit_id, current_scope())
+        data = disclosure.load_release(db, release_id)
+    except disclosure.NotVisibleError:
+        abort(404)
+    scope = current_scope()
+    units = [u for u in data.subtree(unit_id) if scope.allows(u)]
+    language = current_language()
+    _log_view("release.export", release_id, unit_id, format=fmt)
+    name = f"pulse-{data.info.survey_name}-{data.info.round_number}-v{data.info.version}-{unit_id}"
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in name)
+    if fmt == "csv":
+        return Response(exports.to_csv(data, units, language), mimetype="text/csv",
+                        headers={"Content-Disposition": f'attachment; filename="{safe}.csv"'})
+    return Response(exports.to_xlsx(data, units, language),
+                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f'attachment; filename="{safe}.xlsx"'})
