@@ -21,9 +21,9 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.pool import NullPool
 
-from pulse import crypto
-from pulse.crypto import KeyPurpose, derive_key
-from pulse.db import Base
+from pulse.common.db import Base
+from pulse.domain import crypto
+from pulse.domain.crypto import KeyPurpose, derive_key
 from pulse.services.ratelimit import bucket_key
 from tests import walparse
 from tests.conftest import TEST_SECRET
@@ -358,7 +358,7 @@ def unwrap_round_key(wrapped: bytes, round_id: int, secret: str = TEST_SECRET) -
 
 
 def open_sealed(private_key: crypto.PrivateKey, round_id: int, sealed: bytes) -> tuple[int, list[object], str | None]:
-    from pulse.sealing import open_payload
+    from pulse.domain.sealing import open_payload
 
     unit, values, comment = open_payload(crypto.unseal(private_key, sealed, f"pulse-round:{round_id}".encode()))
     return unit, list(values), comment

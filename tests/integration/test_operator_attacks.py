@@ -29,11 +29,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, event, text
 from sqlalchemy.orm import Session
 
-from pulse import crypto
-from pulse.crypto import KeyPurpose, derive_key
-from pulse.db import SCRUBBED_TABLES, get_database
+from pulse.common.db import SCRUBBED_TABLES, get_database
+from pulse.domain import crypto
+from pulse.domain.crypto import KeyPurpose, derive_key
+from pulse.domain.sealing import SEALED_SIZE
 from pulse.models import Person, Round, Unit
-from pulse.sealing import SEALED_SIZE
 from pulse.services import answers as answer_service
 from pulse.services import invitations
 from pulse.services import rounds as round_service
@@ -442,7 +442,7 @@ def test_a_scrub_blocked_by_a_reader_is_finished_by_a_later_tick(session: Sessio
                                                                  database_url: str) -> None:
     import sqlite3
 
-    from pulse.services import scheduler
+    from pulse import scheduler
 
     scenario = with_comments(session, app)
     image = dba.sqlite_image(database_url)
@@ -841,7 +841,7 @@ def test_answer_now_rests_on_the_persons_password(session: Session, app: Flask, 
     argon2id-derived key) the administrator opens the credential, finds its spent version, and — through the
     transaction it shares with the pending row while the round is open — reads that person's answer. The
     privacy page must say that a weak password weakens this person's anonymity against the operator."""
-    from pulse.context import passwords
+    from pulse.common.context import passwords
 
     scenario, people = _answer_now_scenario(session, app)
     person = people[2]
