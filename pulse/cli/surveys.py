@@ -157,7 +157,7 @@ def round_close(round_id: str, now_text: str | None) -> None:
             raise click.ClickException(f"Cannot close round {round_id}: {exc.code}") from None
         session.commit()
         invited, k = rnd.invited, rnd.min_group_size
-    get_database(current_app).scrub()
+    round_service.scrub_closed(get_database(current_app))
     shown = closed_participation(invited, result.answers, k).answered
     click.echo(f"Round {round_id} is closed: " + (f"{shown} answers stored." if shown is not None else
                                                   f"fewer than {k} answers, so the number is not shown."))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from flask import Flask
 from jinja2 import ChoiceLoader, FileSystemLoader
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from pulse.common import db, errors, i18n, mail, security
 from pulse.common.config import Config
@@ -51,6 +52,12 @@ def build_app(name: str, config: Config, database: Database | None, *, templates
     errors.init_app(app, quiet=quiet, home_endpoint=home_endpoint)
     app.extensions["pulse.passwords"] = Passwords(time_cost=config.argon2_time_cost,
                                                   memory_kib=config.argon2_memory_kib)
+
+    if config.trusted_proxies:
+        # The client's address and scheme as the trusted proxies saw them (rate limits, Secure cookies); without
+        # this, everyone behind the proxy would share one address.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.trusted_proxies,  # type: ignore[method-assign]
+                                x_proto=config.trusted_proxies)
 
     @app.context_processor
     def _addresses() -> dict[str, object]:

@@ -136,6 +136,8 @@ class Config:
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     log_level: str = "INFO"
+    #: Reverse proxies in front of Pulse whose X-Forwarded-For / X-Forwarded-Proto are trusted (0: none).
+    trusted_proxies: int = 0
 
     @property
     def cookie_secure(self) -> bool:
@@ -187,6 +189,8 @@ class Config:
         if self.is_production and self.mail.backend == "smtp" and self.mail.sender.endswith("@localhost>"):
             raise ConfigError("Set PULSE_MAIL_FROM to a real sender address (e.g. 'Pulse <pulse@example.se>'): "
                               "mail servers reject or filter mail from @localhost.")
+        if not 0 <= self.trusted_proxies <= 5:
+            raise ConfigError("PULSE_TRUSTED_PROXIES must be a number of proxies from 0 to 5.")
         for name in ("session_idle_minutes", "session_max_hours", "max_upload_bytes", "login_max_failures",
                      "login_window_seconds", "password_reset_minutes", "retention_days"):
             if getattr(self, name) <= 0:
@@ -243,6 +247,7 @@ class Config:
             password_reset_minutes=reader.integer("PULSE_PASSWORD_RESET_MINUTES", 60),
             retention_days=reader.integer("PULSE_RETENTION_DAYS", 30),
             log_level=reader.text("PULSE_LOG_LEVEL", "INFO").upper(),
+            trusted_proxies=reader.integer("PULSE_TRUSTED_PROXIES", 0),
         )
         config.validate()
         return config

@@ -158,6 +158,16 @@ class Database:
             return self._checkpoint_sqlite()
         if self.dialect == "postgresql":
             with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                # A transaction that began before now may still see the deleted rows, and VACUUM would keep them
+                # for it (as it would for a replication slot holding an old snapshot): then try again later.
+                older = conn.exec_driver_sql(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid() AND backend_xmin IS NOT NULL AND xact_start < now()").scalar()
+                slots = conn.exec_driver_sql(
+                    "SELECT count(*) FROM pg_replication_slots WHERE xmin IS NOT NULL OR catalog_xmin IS NOT NULL"
+                ).scalar()
+                if older or slots:
+                    return False
                 # VACUUM FULL needs the table to itself for a moment: never wait long for it.
                 conn.exec_driver_sql("SET lock_timeout = '3s'")
                 try:

@@ -90,7 +90,7 @@ def load_demo_rounds(database: Database, *, now: dt.datetime, seed: int = 7) -> 
             rnd = session.get_one(Round, round_id)
             scheduler.close_round(session, rnd, keys, now=min(rnd.closes_at, now - dt.timedelta(hours=2)))
             session.commit()
-        database.scrub()
+        round_service.scrub_closed(database)
     opened_at = now - dt.timedelta(hours=1)
     with database.session(write=True) as session:
         survey = session.get_one(type(survey), survey_id)

@@ -138,6 +138,9 @@ class Round(Base):
     excluded: Mapped[int] = mapped_column(Integer, default=0)
     #: Invitations that could not be handed to the mail system.
     undelivered: Mapped[int] = mapped_column(Integer, default=0)
+    #: False from the close until what the deleted ledger, pools and round key left on disk has been scrubbed
+    #: (docs/ANONYMITY.md, "After close"); every scheduler run retries until it is.
+    scrubbed: Mapped[bool] = mapped_column(Boolean, default=True)
     answers: Mapped[int | None] = mapped_column(Integer)
     comments: Mapped[int | None] = mapped_column(Integer)
     roster_added: Mapped[int | None] = mapped_column(Integer)

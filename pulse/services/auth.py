@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from pulse.common.db import utcnow
+from pulse.common.limits import FailureLimiter, pseudonym
 from pulse.common.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, Passwords
 from pulse.domain import crypto
 from pulse.domain.crypto import keyed_hash, new_token
@@ -33,10 +33,34 @@ class PasswordPolicyError(ValueError):
     """The new password does not meet the policy."""
 
 
-@dataclass(frozen=True)
-class SignInLimits:
-    max_failures: int
-    window_seconds: int
+class SignInGuard:
+    """Failed sign-ins, counted in this process's memory only (pulse.common.limits): nothing about who failed, or
+    from where, is written to the database — a stored failure just before an "Answer now" answer would point at
+    whose it is (docs/ANONYMITY.md, "Answer now").
+
+    Counted three ways, so that knowing a colleague's address is not enough to lock them out: per address *and*
+    client (``max_failures``: an attacker at one device blocks only themselves), per address from any client (four
+    times as many: guessing from many devices), and per client for any address (four times as many: one device
+    trying many addresses).
+    """
+
+    def __init__(self, max_failures: int, window_seconds: int) -> None:
+        self.pair = FailureLimiter(max_failures, window_seconds)
+        self.address = FailureLimiter(max_failures * 4, window_seconds)
+        self.client = FailureLimiter(max_failures * 4, window_seconds)
+
+    def _keys(self, address: str, client: str) -> tuple[str, str, str]:
+        return pseudonym(address, client), pseudonym(address), pseudonym(client)
+
+    def blocked(self, address: str, client: str) -> bool:
+        pair, by_address, by_client = self._keys(address, client)
+        return self.pair.blocked(pair) or self.address.blocked(by_address) or self.client.blocked(by_client)
+
+    def failed(self, address: str, client: str) -> None:
+        pair, by_address, by_client = self._keys(address, client)
+        self.pair.fail(pair)
+        self.address.fail(by_address)
+        self.client.fail(by_client)
 
 
 def normalise_email(raw: str) -> str:
@@ -57,25 +81,22 @@ def check_password_policy(password: str) -> None:
         raise PasswordPolicyError("too_long")
 
 
-def authenticate(session: Session, passwords: Passwords, rate_key: bytes, limits: SignInLimits, *,
-                 email: str, password: str, client: str) -> Person:
-    """Check e-mail and password, counting failures per address and per client.
+def authenticate(session: Session, passwords: Passwords, guard: SignInGuard, *, email: str, password: str,
+                 client: str) -> Person:
+    """Check e-mail and password. Writes nothing, unless the stored hash needs new argon2 parameters.
 
-    :raises RateLimitedError: when either the address or the client has failed too often recently.
+    :raises RateLimitedError: when this address from this client, this address, or this client has failed too
+        often recently.
     :raises SignInError: when the address or password is wrong, or the account cannot sign in.
     """
     address = email.strip().lower()
-    for bucket, identifier in (("signin-email", address), ("signin-client", client)):
-        limit = limits.max_failures if bucket == "signin-email" else limits.max_failures * 4
-        if ratelimit.count(session, rate_key, bucket, identifier, limits.window_seconds) >= limit:
-            raise RateLimitedError()
+    if guard.blocked(address, client):
+        raise RateLimitedError()
     person = session.scalar(select(Person).where(Person.email == address))
     ok = passwords.verify(person.password_hash if person else None, password)
     if not ok or person is None or person.status == PersonStatus.LEFT:
-        ratelimit.hit(session, rate_key, "signin-email", address, limits.window_seconds)
-        ratelimit.hit(session, rate_key, "signin-client", client, limits.window_seconds)
+        guard.failed(address, client)
         raise SignInError()
-    ratelimit.clear(session, rate_key, "signin-email", address)
     if person.password_hash and passwords.needs_rehash(person.password_hash):
         person.password_hash = passwords.hash(password)
     session.flush()

@@ -317,7 +317,7 @@ def my_invitations(session: Session, person_id: int, private_key: crypto.Private
             except crypto.SealError:
                 state = "use_mail"  # sealed to a key from before a password reset
             else:
-                state = "answered" if _spent(session, token_key, link) else "answer"
+                state = "answered" if _spent(session, token_key, round_id, link) else "answer"
         result.append(MyInvitation(round_id, survey, closes_at, state))
     return result
 
@@ -342,7 +342,7 @@ def my_credential(session: Session, person_id: int, round_id: int, private_key: 
         link = _open_sealed(row.sealed_credential, private_key, round_id, person_id)
     except crypto.SealError:
         raise CredentialError("unknown") from None
-    if _spent(session, token_key, link):
+    if _spent(session, token_key, round_id, link):
         raise CredentialError("used")
     return link
 
@@ -352,10 +352,13 @@ def _open_sealed(sealed: bytes, private_key: crypto.PrivateKey, round_id: int, p
     return str(payload["link"])
 
 
-def _spent(session: Session, token_key: bytes, link: str) -> bool:
-    return bool(session.scalar(select(Credential.spent).join(CredentialHash, CredentialHash.credential_id
-                                                              == Credential.id)
-                               .where(CredentialHash.hash == credential_hash(token_key, link))))
+def _spent(session: Session, token_key: bytes, round_id: int, link: str) -> bool:
+    # The whole round's spent hashes, compared here: the database is never asked about this person's own
+    # credential, so not even a statement log (were one on) could tie the person to it.
+    spent = set(session.scalars(select(CredentialHash.hash).join(Credential, Credential.id
+                                                                 == CredentialHash.credential_id)
+                                .where(Credential.round_id == round_id, Credential.spent.is_(True))))
+    return credential_hash(token_key, link) in spent
 
 
 def issued_count(session: Session, round_id: int) -> int:

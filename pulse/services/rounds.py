@@ -18,10 +18,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from pulse.common.db import lock_for_append
+from pulse.common.db import Database, lock_for_append
 from pulse.domain import crypto
 from pulse.domain.orgtree import OrgTree, group_at_least
 from pulse.domain.participation import Participation, closed_participation, open_participation
@@ -260,6 +260,7 @@ def close_round(session: Session, rnd: Round, keys: RoundKeys, *, now: dt.dateti
     session.execute(delete(RoundKey).where(RoundKey.round_id == rnd.id))  # the pool can never be opened again
     rnd.status = "closed"
     rnd.closed_at = now
+    rnd.scrubbed = False  # until Database.scrub() has run after this commit
     rnd.answers, rnd.comments = len(answers), len(comments)
     rnd.roster_added, rnd.roster_removed, rnd.roster_moved = added, removed, moved
     session.flush()
@@ -323,3 +324,23 @@ def visible_rounds(session: Session, scope: Scope) -> list[Round]:
         return []
     return list(session.scalars(select(Round).where(Round.survey_id.in_(allowed))
                                 .order_by(Round.opened_at.desc(), Round.id.desc())))
+
+
+def scrub_closed(database: Database) -> bool:
+    """Scrub what closed rounds left on disk, if any round still needs it; True when nothing is owed any more.
+
+    Call it after a close commits, and on every scheduler run: a scrub that could not finish (a reader holding an
+    old snapshot, a busy table) is retried until it does (docs/ANONYMITY.md, "After close").
+    """
+    with database.session() as session:
+        owed = list(session.scalars(select(Round.id).where(Round.status == "closed", Round.scrubbed.is_(False))))
+    if not owed:
+        return True
+    if not database.scrub():
+        log.warning("scrub after close not finished (round %s): an older reader or a busy table; retrying later",
+                    ", ".join(map(str, owed)))
+        return False
+    with database.session(write=True) as session:
+        session.execute(update(Round).where(Round.id.in_(owed)).values(scrubbed=True))
+        session.commit()
+    return True

@@ -16,6 +16,7 @@ from pulse.common.db import Database
 from pulse.common.paths import STAFF_PREFIX
 from pulse.common.security import refuse_non_text
 from pulse.domain.crypto import KeyPurpose, derive_key
+from pulse.services.auth import SignInGuard
 from pulse.staff import admin, api, auth, home, results
 
 
@@ -35,6 +36,7 @@ def create_staff_app(config: Config | None = None, *, database: Database | None 
         SESSION_COOKIE_SECURE=config.cookie_secure,
         PERMANENT_SESSION_LIFETIME=timedelta(hours=config.session_max_hours),
     )
+    app.extensions["pulse.signin_guard"] = SignInGuard(config.login_max_failures, config.login_window_seconds)
     app.register_blueprint(api.bp)
     app.register_blueprint(auth.bp, url_prefix=STAFF_PREFIX)
     app.register_blueprint(home.bp, url_prefix=STAFF_PREFIX)

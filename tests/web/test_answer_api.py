@@ -21,7 +21,7 @@ GOOD = {"OSA-WL1": 4, "OSA-SP1": None, "OSA-VI1": 0, "OSA-NPS": 10}
 @pytest.fixture
 def opened(session: Session, app: Flask, org, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     from pulse.respondent.answer_api import views
-    from pulse.respondent.answering.views import limiter
+    from pulse.respondent.guard import limiter
 
     monkeypatch.setattr(views, "utcnow", lambda: dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC))
     monkeypatch.setattr(limiter, "_failures", {})

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
 
 from pulse.models import AuditEntry, PasswordReset
 from tests.factories import PASSWORD, sign_in
@@ -42,17 +43,73 @@ def test_unknown_address_gets_the_same_answer(client: FlaskClient, org) -> None:
     assert "E-postadressen eller lösenordet är fel." in response.get_data(as_text=True)
 
 
-def test_sign_in_is_rate_limited_per_address(client: FlaskClient, org, app: Flask) -> None:  # type: ignore[no-untyped-def]
+def test_sign_in_is_rate_limited_per_address_and_client(client: FlaskClient, org, app: Flask) -> None:  # type: ignore[no-untyped-def]
     limit = app.config["PULSE"].login_max_failures
+    attacker = {"REMOTE_ADDR": "198.51.100.66"}
     for _ in range(limit):
-        assert client.post("/staff/login", data={"email": "admin@example.org", "password": "nope"}).status_code == 401
-    # Even the right password is refused while the address is locked.
+        assert client.post("/staff/login", data={"email": "admin@example.org", "password": "nope"},
+                           environ_base=attacker).status_code == 401
+    # Even the right password is refused from that client while the address is locked there.
     response = client.post("/staff/login", data={"email": "admin@example.org", "password": PASSWORD},
-                           headers={"Accept-Language": "en"})
+                           headers={"Accept-Language": "en"}, environ_base=attacker)
     assert response.status_code == 429
     assert "Too many failed attempts" in response.get_data(as_text=True)
+    # Someone who knows a colleague's address cannot lock them out: the colleague signs in from their own device.
+    colleague = app.test_client()
+    response = colleague.post("/staff/login", data={"email": "admin@example.org", "password": PASSWORD},
+                              environ_base={"REMOTE_ADDR": "198.51.100.10"})
+    assert response.status_code == 302
     # Other accounts are not affected.
     sign_in(client, "manager@example.org")
+
+
+def test_guessing_one_address_from_many_clients_is_stopped(client: FlaskClient, org, app: Flask) -> None:  # type: ignore[no-untyped-def]
+    limit = app.config["PULSE"].login_max_failures * 4
+    for n in range(limit):
+        assert client.post("/staff/login", data={"email": "admin@example.org", "password": "nope"},
+                           environ_base={"REMOTE_ADDR": f"203.0.113.{n}"}).status_code == 401
+    assert client.post("/staff/login", data={"email": "admin@example.org", "password": "nope"},
+                       environ_base={"REMOTE_ADDR": "203.0.113.200"}).status_code == 429
+
+
+def test_failed_sign_ins_are_not_stored(client: FlaskClient, org, session: Session) -> None:  # type: ignore[no-untyped-def]
+    """Nothing about who failed, or from where, reaches the database (docs/ANONYMITY.md, "Answer now")."""
+    from tests.factories import snapshot
+
+    before = snapshot(session)
+    for _ in range(3):
+        assert client.post("/staff/login", data={"email": "admin@example.org", "password": "nope"}).status_code == 401
+    sign_in(client, "admin@example.org")
+    assert snapshot(session) == before
+
+
+def test_trusted_proxies_give_each_client_its_own_limit(database_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Behind a reverse proxy every request comes from the proxy: with PULSE_TRUSTED_PROXIES=1 the client's own
+    address (X-Forwarded-For) is what is counted, so one client's mistakes do not pause the others."""
+    from pulse import create_app
+    from pulse.common.db import Base, Database
+    from tests.conftest import make_config
+    from tests.factories import Org
+
+    config = make_config(database_url, tmp_path, trusted_proxies=1)
+    database = Database(config.database_url)
+    Base.metadata.create_all(database.engine)
+    app = create_app(config, database=database)
+    app.config["WTF_CSRF_ENABLED"] = False
+    with database.session() as session:
+        Org(session)
+    limit = config.login_max_failures
+    proxy = {"REMOTE_ADDR": "127.0.0.1"}
+    web = app.test_client()
+    for _ in range(limit):
+        web.post("/staff/login", data={"email": "admin@example.org", "password": "nope"}, environ_base=proxy,
+                 headers={"X-Forwarded-For": "198.51.100.1"})
+    blocked = web.post("/staff/login", data={"email": "admin@example.org", "password": PASSWORD}, environ_base=proxy,
+                       headers={"X-Forwarded-For": "198.51.100.1"})
+    allowed = app.test_client().post("/staff/login", data={"email": "admin@example.org", "password": PASSWORD},
+                                     environ_base=proxy, headers={"X-Forwarded-For": "198.51.100.2"})
+    assert (blocked.status_code, allowed.status_code) == (429, 302)
+    database.dispose()
 
 
 def test_session_cookie_is_scoped_to_the_staff_area(client: FlaskClient, org) -> None:  # type: ignore[no-untyped-def]

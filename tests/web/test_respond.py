@@ -22,13 +22,14 @@ ANSWERS = {"q-OSA-WL1": "4", "q-OSA-SP1": "skip", "q-OSA-VI1": "0", "q-OSA-NPS":
 
 @pytest.fixture
 def opened(session: Session, app: Flask, org, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    from pulse.respondent import guard
     from pulse.respondent.answer_api import views as api_views
     from pulse.respondent.answering import views
 
     # Rounds in the helpers open on a fixed Monday; the pages compare with the real clock.
     monkeypatch.setattr(views, "utcnow", lambda: dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC))
     monkeypatch.setattr(api_views, "utcnow", lambda: dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC))
-    monkeypatch.setattr(views.limiter, "_failures", {})
+    monkeypatch.setattr(guard.limiter, "_failures", {})
     return open_with_credentials(session, app, make_survey(session, [org.dept]))
 
 
@@ -144,11 +145,40 @@ def test_round_closed_while_the_page_was_open(client: FlaskClient, opened, sessi
     assert session.scalar(select(func.count()).select_from(PendingResponse)) == 0
 
 
-def test_guessing_codes_is_slowed_down(client: FlaskClient, opened) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(20):
-        assert client.post("/r/start", data={"credential": "WRONG-CODE"}).status_code == 404
+def test_guessing_codes_is_slowed_down_but_a_valid_code_always_works(client: FlaskClient, opened,  # type: ignore[no-untyped-def]
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from pulse.respondent import guard
+
+    monkeypatch.setattr(guard, "PAUSE_SECONDS", 0.0)
+    guesser = {"REMOTE_ADDR": "198.51.100.7"}
+    for _ in range(19):
+        assert client.post("/r/start", data={"credential": "WRONG-CODE"}, environ_base=guesser).status_code == 404
+    slowed = client.post("/r/start", data={"credential": "WRONG-CODE"}, environ_base=guesser)
+    assert slowed.status_code == 429 and slowed.headers["Retry-After"] == "600"
+    # A real invitation still opens — from the guesser's own address (a shared proxy or NAT) and from others.
     link, _ = opened.credentials["employee@example.org"]
-    assert client.post("/r/start", data={"credential": link}).status_code == 429
+    assert client.post("/r/start", data={"credential": link}, environ_base=guesser).status_code == 200
+    other = {"REMOTE_ADDR": "198.51.100.8"}
+    assert client.post("/r/start", data={"credential": "WRONG-CODE"}, environ_base=other).status_code == 404
+    assert client.post("/r/submit", data={"credential": link, **ANSWERS}, environ_base=guesser).status_code == 200
+
+
+def test_a_flood_of_wrong_codes_from_everywhere_is_counted_across_processes(client: FlaskClient, opened,  # type: ignore[no-untyped-def]
+                                                                            session: Session,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The count everyone shares lives in the database (one number, nothing about who failed): above the flood
+    level every wrong code gets 429, while a valid code still works."""
+    from pulse.models import RateLimitBucket
+    from pulse.respondent import guard
+
+    monkeypatch.setattr(guard, "FLOOD", 3)
+    statuses = [client.post("/r/start", data={"credential": "WRONG-CODE"},
+                            environ_base={"REMOTE_ADDR": f"203.0.113.{i}"}).status_code for i in range(5)]
+    assert statuses == [404, 404, 404, 429, 429]
+    link, _ = opened.credentials["safety@example.org"]
+    assert client.post("/r/start", data={"credential": link}).status_code == 200
+    buckets = list(session.scalars(select(RateLimitBucket)))
+    assert len(buckets) == 1 and buckets[0].count == 5  # one row for everyone
 
 
 def test_get_is_not_allowed_on_the_posting_pages(client: FlaskClient) -> None:

@@ -7,8 +7,8 @@ from flask import Response, jsonify, request
 from pulse.common.context import key
 from pulse.common.db import get_session, utcnow
 from pulse.domain.crypto import KeyPurpose
+from pulse.respondent import guard
 from pulse.respondent.answer_api import bp
-from pulse.respondent.limits import limiter
 from pulse.services import answers as answer_service
 
 #: A full answer set with the longest comment fits easily; anything larger is refused before parsing.
@@ -53,16 +53,16 @@ def post_answers() -> tuple[Response, int]:
         return _error(400, "missing_answers", "answers must be an object of question code → value or null.")
     if comment is not None and not isinstance(comment, str):
         return _error(400, "invalid_comment", "comment must be a string or null.")
-    client = request.remote_addr or "unknown"
-    if limiter.blocked(client):
-        return _error(429, "rate_limited", "Too many unknown tokens. Wait ten minutes.")
     db = get_session()
     try:
         answer_service.submit(db, key(KeyPurpose.TOKEN_HASH), token, answers, comment, now=utcnow())
     except answer_service.CredentialError as exc:
         db.rollback()
         if exc.code == "unknown":
-            limiter.fail(client)
+            if guard.unknown_credential():
+                response, status = _error(429, "rate_limited", "Too many unknown tokens. Wait ten minutes.")
+                response.headers["Retry-After"] = str(guard.WINDOW_SECONDS)
+                return response, status
             return _error(404, "unknown_token", "No open invitation has this token or code.")
         if exc.code == "used":
             return _error(409, "token_used", "This invitation has already been used; nothing more was stored.")

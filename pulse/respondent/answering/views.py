@@ -21,8 +21,8 @@ from pulse.domain import crypto
 from pulse.domain.crypto import KeyPurpose
 from pulse.domain.scales import SCALES, SKIP_LABEL
 from pulse.models import Round
+from pulse.respondent import guard
 from pulse.respondent.answering import bp
-from pulse.respondent.limits import limiter
 from pulse.services import answers as answer_service
 
 # The answering path's only authority is the one-time credential: there is no session and so no CSRF token (a
@@ -31,10 +31,6 @@ from pulse.services import answers as answer_service
 STATUS = {"unknown": 404, "used": 409, "closed": 410, "not_ready": 503}
 #: Seconds to wait while the invitations of a round are still going out.
 RETRY_NOT_READY = 120
-
-
-def _client() -> str:
-    return request.remote_addr or "unknown"
 
 
 def _language(default: str | None = None) -> str:
@@ -69,15 +65,15 @@ def landing() -> tuple[str, int]:
 def start() -> tuple[str, int] | tuple[str, int, dict[str, str]]:
     credential = request.form.get("credential", "")
     language = _language()
-    if limiter.blocked(_client()):
-        return _render("respond/landing.html", language, 429, error="rate_limited")
     if not credential.strip():
         return _render("respond/landing.html", language, 400, error="empty")
     try:
         found = answer_service.find_credential(get_session(), key(KeyPurpose.TOKEN_HASH), credential, now=utcnow())
     except answer_service.CredentialError as exc:
         if exc.code == "unknown":
-            limiter.fail(_client())
+            if guard.unknown_credential():
+                page, status = _render("respond/landing.html", language, 429, error="rate_limited")
+                return page, status, {"Retry-After": str(guard.WINDOW_SECONDS)}
             return _render("respond/landing.html", language, 404, error="unknown")
         return _problem(exc.code, language)
     return _answer_page(found, credential, MultiDict(), {}, 200)
@@ -143,8 +139,6 @@ def submit() -> tuple[str, int] | tuple[str, int, dict[str, str]]:
     form = request.form
     credential = form.get("credential", "")
     language = _language()
-    if limiter.blocked(_client()):
-        return _render("respond/landing.html", language, 429, error="rate_limited")
     if not credential.strip():
         return _render("respond/landing.html", language, 400, error="empty")
     db = get_session()
@@ -154,7 +148,9 @@ def submit() -> tuple[str, int] | tuple[str, int, dict[str, str]]:
         found = answer_service.find_credential(db, token_key, credential, now=now)
     except answer_service.CredentialError as exc:
         if exc.code == "unknown":
-            limiter.fail(_client())
+            if guard.unknown_credential():
+                page, status = _render("respond/landing.html", language, 429, error="rate_limited")
+                return page, status, {"Retry-After": str(guard.WINDOW_SECONDS)}
             return _render("respond/landing.html", language, 404, error="unknown")
         return _problem(exc.code, language)
     answers = _answers_from_form(form, found)

@@ -352,7 +352,7 @@ def round_close(round_id: int) -> Response:
         flash(_("The round is already closed."), "info")
         return redirect(url_for("admin.round_page", round_id=round_id))
     db.commit()
-    get_database(current_app).scrub()
+    round_service.scrub_closed(get_database(current_app))
     shown = closed_participation(rnd.invited, result.answers, rnd.min_group_size).answered
     flash(_("The round is closed: %(answers)d answers stored.", answers=shown) if shown is not None
           else _("The round is closed. Too few answered for the number to be shown."), "success")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
@@ -44,18 +44,13 @@ def login() -> Response | str | tuple[str, int]:
         db = get_session()
         try:
             person = auth_service.authenticate(
-                db, passwords(), key(KeyPurpose.RATE_LIMIT),
-                auth_service.SignInLimits(cfg.login_max_failures, cfg.login_window_seconds),
-                email=form.email.data or "", password=form.password.data or "",
-                client=request.remote_addr or "unknown",
-            )
+                db, passwords(), current_app.extensions["pulse.signin_guard"], email=form.email.data or "",
+                password=form.password.data or "", client=request.remote_addr or "unknown")
         except auth_service.RateLimitedError:
-            db.commit()
             form.form_errors.append(_("Too many failed attempts. Wait %(minutes)d minutes and try again.",
                                       minutes=max(1, cfg.login_window_seconds // 60)))
             status = 429
         except auth_service.SignInError:
-            db.commit()
             form.form_errors.append(_("The e-mail address or the password is wrong."))
             status = 401
         else:
