@@ -504,11 +504,15 @@ def protect_version(tree: Tree, counts: Mapping[Cell, Counts], k: int, *, earlie
            for v in earlier for label, members in (*v.published.items(), *v.hidden.items())):
         # Every earlier cell is a cell of this tree with the same people (a recompute without a re-organisation):
         # the known cells form one laminar family, so the tree's own audit is exact and the general one is not
-        # needed. Unless the earlier versions reveal something on their own: the general path below says what.
+        # needed. What it finds derivable that no earlier version hides is known, as below; anything else is
+        # something the earlier versions reveal on their own, and the general path below says what.
         same = {label for v in earlier for label in v.published if isinstance(label, Cell)}
-        if not audit(tree, same, counts, k):
-            return VersionProtection(protect(tree, counts, k, forced=set(forced) - same, known_before=same), [],
-                                     {c for c in same if counts[c].invited > 0}, [], [])
+        hidden_there = {label for v in earlier for label in v.hidden}
+        found = audit(tree, same, counts, k)
+        if all(kind == "derivable" and cell not in hidden_there for kind, cell in found):
+            given = {c for c in same if counts[c].invited > 0} | {cell for _, cell in found}
+            return VersionProtection(protect(tree, counts, k, forced=set(forced) - given, known_before=given), [],
+                                     given, [], [])
     atoms: dict[Hashable, Counts] = dict(other_atoms or {})
     for unit, unit_counts in atom_counts(tree, counts).items():
         atoms[unit] = unit_counts

@@ -387,7 +387,8 @@ class _Versions:
 
 def _nothing_to_hide(atoms: Mapping[int, Counts], members: Iterable[int], k: int) -> bool:
     """A cell that nobody answered in although at least k were invited: it shows nothing (no answers look like too
-    few), yet that nobody answered may be known (``is_safe_group``), so it is no hidden cell to protect."""
+    few answers), published or not, yet that nobody answered may be known (``is_safe_group``). So it is neither a
+    published cell (nobody sees a figure) nor a hidden one to protect."""
     invited = 0
     for unit in members:
         own = atoms.get(unit)

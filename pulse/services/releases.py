@@ -234,8 +234,8 @@ def explain(entries: Iterable[Mapping[str, object]], names: Mapping[int, str], _
 
     def formula(terms: object) -> str:
         parts = []
-        for index, entry in enumerate(terms if isinstance(terms, list) else []):
-            coefficient = Fraction(str(entry.get("coefficient", "1")))
+        listed = [(Fraction(str(t.get("coefficient", "1"))), t) for t in terms] if isinstance(terms, list) else []
+        for index, (coefficient, entry) in enumerate(sorted(listed, key=lambda pair: pair[0] < 0)):
             sign = "−" if coefficient < 0 else ("" if index == 0 else "+")
             size = "" if abs(coefficient) == 1 else f"{abs(coefficient)} × "
             parts.append(f"{sign} {size}{term(entry)}".strip())
