@@ -49,6 +49,7 @@ from pulse.derivation import (
     FindingKind,
     VersionCell,
     atom_counts,
+    audit_sets,
     protect_version,
     tree_cells,
 )
@@ -247,6 +248,7 @@ def _protect_scale(tree: Tree, counts: Mapping[Cell, Counts], sums: Mapping[Cell
     forced = hidden_nodes | set(bounds)
     findings: list[str] = []
     unresolved: set[int] = set()
+    stuck: set[frozenset[Cell]] = set()
     while True:
         layer = versions.protect(f"{code}:k", counts, k, forced=forced, shown=lambda e: e.exact.get(code, ()),
                                  record=False)
@@ -254,7 +256,9 @@ def _protect_scale(tree: Tree, counts: Mapping[Cell, Counts], sums: Mapping[Cell
         exact = at_k.published - set(bounds)
         risky = [group for group in censorable_groups(tree, exact, counts, sums, scale, k, k_dist)
                  if group.unit not in unresolved]
-        if not risky:
+        across = [cells for cells in versions.censorable(code, counts, sums, scale, exact, k, k_dist)
+                  if cells not in stuck]
+        if not risky and not across:
             break
         # One suppression per group, several groups per pass (a group whose border was just changed waits for
         # the next pass: the change may have merged it away).
@@ -274,6 +278,20 @@ def _protect_scale(tree: Tree, counts: Mapping[Cell, Counts], sums: Mapping[Cell
             forced.add(chosen)
             touched.update(group.border)
             findings.append(f"censorable group under {Cell(group.unit, Kind.TOTAL)}: suppress {chosen}")
+        # The same for groups this version gives together with the earlier ones (after a re-organisation).
+        for cells in across:
+            if touched & cells:
+                continue
+            options = [c for c in cells if c not in layer.known and c not in forced and counts[c].invited > 0]
+            if not options:
+                stuck.add(cells)
+                findings.append("censorable group with the earlier versions: they give it already")
+                continue
+            chosen = min(options, key=lambda c: (counts[c].respondents, counts[c].invited,
+                                                 c.kind is Kind.TOTAL, c.unit))
+            forced.add(chosen)
+            touched.update(cells)
+            findings.append(f"censorable group with the earlier versions: suppress {chosen}")
     versions.keep(layer)
     versions.check(audit(tree, exact, counts, k), f"{code}:k")
     at_k_dist = versions.protect(f"{code}:k_dist", counts, k_dist, forced={c for c in tree.cells() if c not in exact},
@@ -361,6 +379,42 @@ class _Versions:
         if not any(role == "earlier" for role, *_ in self._kept):
             _check(findings, layer)
 
+    def censorable(self, code: str, counts: Mapping[Cell, Counts], sums: Mapping[Cell, float], scale: Scale,
+                   exact: set[Cell], k: int, k_dist: int) -> list[frozenset[Cell]]:
+        """Groups of k to k_dist answers whose mean would be censored were they a cell, that this version's exact
+        cells give together with the earlier versions' (docs/ANONYMITY.md, "Censored figures": else the censoring
+        could be undone across versions): for each, this version's cells in one formula that gives it (hiding one
+        takes that formula away; the caller repeats until none is left). None without earlier versions
+        (:func:`censorable_groups` on the tree is complete then), and none the earlier versions give on their own
+        (nothing can take those back). A combination too large to search counts as one (fail safe)."""
+        if not self.earlier:
+            return []
+        atoms: dict[Hashable, Counts] = dict(self.others)
+        for unit, unit_counts in atom_counts(self.tree, counts).items():
+            atoms[unit] = unit_counts
+        atom_sums = {u: sums[Cell(u, Kind.REMAINDER if self.tree.children[u] else Kind.TOTAL)]
+                     for u in self.tree.parents}
+        new = f"version {self.version}"
+        cells = tree_cells(self.tree)
+        before: dict[Hashable, Iterable[Hashable]] = {
+            VersionCell(f"version {e.version}", c): old[c]
+            for e, old in zip(self.earlier, self.cells, strict=True) for c in e.exact.get(code, ()) if c in old}
+        result = []
+        for finding in audit_sets(atoms, {VersionCell(new, c): cells[c] for c in exact}, k_dist, before=before,
+                                  limit=_CENSORABLE_LIMIT):
+            if finding.earlier:
+                continue
+            if finding.kind == "too_large":
+                result.append(frozenset(c for c in exact if cells[c] & finding.atoms))
+                continue
+            n = finding.counts.respondents
+            if finding.kind == "small_group" and k <= n < k_dist and censor(
+                    sum(atom_sums.get(a, 0.0) for a in finding.atoms if isinstance(a, int)) / n, scale):
+                result.append(frozenset(label.cell for label, _ in finding.combination
+                                        if isinstance(label, VersionCell) and label.version == new
+                                        and isinstance(label.cell, Cell)))
+        return result
+
     def keep(self, layer: _Layer) -> None:
         """Record a layer's explanations (once per layer; the same one in several layers is recorded once)."""
         for explanation in layer.explanations:
@@ -400,6 +454,10 @@ def _nothing_to_hide(atoms: Mapping[int, Counts], members: Iterable[int], k: int
 
 
 _Key = tuple[Role, FindingKind | None, tuple[int, ...], tuple[Term, ...], Term | None, Cell | None]
+
+#: Groups between k and k_dist answers to look at per component when searching for censorable ones (all of them,
+#: in practice: a component holds a few hundred at most on the reference organisation).
+_CENSORABLE_LIMIT = 100_000
 
 #: Units named in an explanation (a combination too large to search can span a whole administration).
 _UNITS_NAMED = 20

@@ -11,14 +11,16 @@ every group of atoms (units), independent of pulse.derivation.
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
+from itertools import combinations
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pulse.protection import Earlier, Outcome, protect_round
-from pulse.stats import Tally
+from pulse.scales import SCALES
+from pulse.stats import Tally, censor
 from pulse.suppression import Cell, Counts, Kind, Tree, is_safe_group
-from tests.unit.test_derivation import brute_force
+from tests.unit.test_derivation import RowSpace, brute_force
 from tests.unit.test_protection import ITEMS, rounds
 
 
@@ -96,6 +98,20 @@ def check_layer(versions: Iterable[tuple[Tree, set[Cell]]], atoms: dict[Hashable
     assert derivable == set(), f"{layer}: hidden cells can be computed: {derivable}"
 
 
+def check_censorable(versions: Iterable[tuple[Tree, set[Cell]]], direct: dict[int, Counts],
+                     tallies: dict[int, Tally], k: int, k_dist: int) -> None:
+    """No group of k to k_dist answers whose mean would be censored can be worked out from the exact figures of
+    both versions (docs/ANONYMITY.md, "Censored figures")."""
+    rows = [members(tree, cell) for tree, shown in versions for cell in shown]
+    columns = sorted({u for row in rows for u in row} | set(direct))
+    space = RowSpace(columns, [*rows, *([u] for u in columns if u not in direct or direct[u].invited == 0)])
+    for size in range(1, len(direct) + 1):
+        for group in combinations(sorted(direct), size):
+            n = sum(tallies[u].answered for u in group)
+            if k <= n < k_dist and censor(sum(tallies[u].total for u in group) / n, SCALES["agree5"]):
+                assert not space.contains(group), f"a censorable group can be computed: {group}"
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(reorganised())
 def test_a_second_version_on_another_tree_reveals_nothing(
@@ -115,6 +131,9 @@ def test_a_second_version_on_another_tree_reveals_nothing(
             continue
         check_layer(zip(trees, (set(s.exact.get(item.code, ())) for s in shown), strict=True), answered, k,
                     f"{item.code}:k")
+        if item.scale == "agree5":
+            check_censorable(zip(trees, (set(s.exact.get(item.code, ())) for s in shown), strict=True), direct,
+                             {u: tallies[u][index] for u in direct}, k, k_dist)
         check_layer(zip(trees, (set(s.dists.get(item.code, ())) for s in shown), strict=True), answered, k_dist,
                     f"{item.code}:k_dist")
     # Saying why: whenever version 2 shows fewer unit figures than a protection on its own tree, it says why.
@@ -137,3 +156,30 @@ def test_an_unchanged_tree_gives_the_same_version() -> None:
     second = protect_round(tree, direct, tallies, ITEMS, 5, 8, [as_stored(1, tree, first)], version=2)
     assert second.figures == first.figures and second.nodes == first.nodes
     assert second.explanations == []
+
+
+def test_a_censorable_group_across_versions_is_hidden_too() -> None:
+    """Found by the search above: version 1 shows units 3–5 together and, one level up, with an empty unit;
+    on the new tree unit 5 holds 0, 1, 3 and 4. Its total minus version 1's "3–5" is units 0 and 1: five answers,
+    all 1 or 2 — a mean of 1.4, which would be shown only as "≤ 1,5" were it a cell (k = 4, k_dist = 11). Neither
+    version gives the group on its own; together they must not either."""
+    old = Tree({0: None, 1: 0, 2: 1, 3: 6, 4: 3, 5: 4, 6: 0})
+    new = Tree({2: None, 5: 2, 1: 5, 0: 1, 3: 0, 4: 5})
+    direct = {0: Counts(1, 1), 1: Counts(4, 4), 2: Counts(1, 5), 3: Counts(10, 11), 4: Counts(4, 4),
+              5: Counts(4, 5)}
+    values = {0: [1], 1: [2, 2, 1, 1], 2: [1], 3: [5, 5, 1, 1, 1, 3, 4, 4, 2, 2], 4: [2, 1, 1, 1], 5: [1, 1, 1, 2]}
+    tallies = {u: [Tally() for _ in ITEMS] for u in direct}
+    for unit, answers in values.items():
+        for value in answers:
+            tallies[unit][0].add(value)
+            tallies[unit][1].add(0)
+            tallies[unit][2].add(5)
+    first = protect_round(old, direct, tallies, ITEMS, 4, 11)
+    second = protect_round(new, direct, tallies, ITEMS, 4, 11, [as_stored(1, old, first)], version=2)
+    shown = [as_stored(1, old, first).exact["A"], as_stored(2, new, second).exact["A"]]
+    assert shown[0] == {Cell(3, Kind.TOTAL), Cell(6, Kind.TOTAL)}
+    assert Cell(5, Kind.TOTAL) not in shown[1]  # its total would give units 0 and 1 with version 1
+    assert any("censorable group with the earlier versions" in f for f in second.items["A"].findings)
+    space = RowSpace(list(range(7)), [*(members(old, c) for c in shown[0]), *(members(new, c) for c in shown[1]),
+                                      [6]])
+    assert not space.contains({0, 1})
