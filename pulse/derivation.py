@@ -487,6 +487,11 @@ def protect_version(tree: Tree, counts: Mapping[Cell, Counts], k: int, *, earlie
     the round's release. An earlier cell holding a unit that is not in ``tree`` needs its counts in
     ``other_atoms`` (a unit without participation: ``Counts(0, 0)``).
 
+    When every earlier cell is a cell of ``tree`` with the same people (a recompute without a re-organisation),
+    the known cells form one laminar family and the tree's own audit is exact: ``protect`` with them known, as
+    fast as a first version — unless the earlier versions reveal something on their own, which the general path
+    then explains.
+
     The steps (docs/ANONYMITY.md, "Earlier versions and re-organisations"): new cells that the earlier versions
     already give are known (publishing them adds nothing, hiding them protects nothing); then ``protect`` on the
     new tree; then the general audit (:func:`audit_sets`) over every earlier published cell and the new ones,

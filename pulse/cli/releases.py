@@ -47,7 +47,7 @@ def recompute_command(round_id: int) -> None:
                 lines = "\n".join(f"  - {line}" for line in explain(exc.findings, names))
                 raise click.ClickException(
                     f"Round {round_id}: no new version was computed. What the earlier versions published already "
-                    f"reveals something on their own, which a new version cannot take back; they need a review "
+                    f"reveals something on its own, which a new version cannot take back; they need a review "
                     f"(docs/ANONYMITY.md, \"Earlier versions and re-organisations\"):\n{lines}") from None
             raise click.ClickException(f"Round {round_id} is still open: there is nothing to release yet.") from None
         except AuditError as exc:  # never expected: the protection hides until the audit passes
