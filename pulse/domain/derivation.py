@@ -53,7 +53,18 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Literal, NamedTuple
 
-from pulse.domain.suppression import Cell, Counts, Kind, Protection, Reason, Tree, cell_loss, is_safe_group, protect
+from pulse.domain.suppression import (
+    Cell,
+    Counts,
+    Kind,
+    Protection,
+    Reason,
+    Tree,
+    audit,
+    cell_loss,
+    is_safe_group,
+    protect,
+)
 
 #: Search nodes per component before the audit gives up on it and reports it (fail safe).
 DEFAULT_BUDGET = 200_000
@@ -76,17 +87,22 @@ class Finding:
     #: the earlier versions (``before``) give it on their own: not this version's to fix
     earlier: bool = False
 
-    def describe(self, atom_name: Callable[[Hashable], str] = str, cell_name: Callable[[Hashable], str] = str
-                 ) -> str:
-        """A sentence for the audit record, e.g. "a group of 3 respondents … = + version 1 total(12) − …"."""
+    def describe(self, atom_name: Callable[[Hashable], str] = str, cell_name: Callable[[Hashable], str] = str, *,
+                 counts: bool = True) -> str:
+        """A sentence, e.g. "a group of 3 respondents … = + version 1 total(12) − …".
+
+        :param counts: name the group's respondents and invited. Those are hidden figures: whatever is stored or
+            shown (the audit record, the command's output, the admin page) says "too small to be shown" instead.
+        """
         atoms = ", ".join(sorted(atom_name(a) for a in self.atoms))
         formula = " ".join(f"{'+' if c > 0 else '−'} {'' if abs(c) == 1 else f'{abs(c)}·'}{cell_name(cell)}"
                            for cell, c in self.combination)
-        who = f"{self.counts.respondents} respondents of {self.counts.invited} invited ({atoms})"
+        who = (f"{self.counts.respondents} respondents of {self.counts.invited} invited ({atoms})" if counts
+               else f"({atoms})")
         if self.kind == "derivable":
             return f"hidden {cell_name(self.cell)} can be computed: {who} = {formula}"
         if self.kind == "small_group":
-            return f"a group of {who} can be computed = {formula}"
+            return f"a group {'of ' if counts else 'too small to be shown '}{who} can be computed = {formula}"
         return f"a combination too large to search exhaustively, treated as unsafe: {who}"
 
 
@@ -418,6 +434,14 @@ class VersionProtection:
     earlier_findings: list[Finding]
     #: the final audit over the earlier versions and the new one (every finding ``earlier``)
     findings: list[Finding]
+    #: what the new version, protected on its own tree, would reveal together with the earlier versions (the
+    #: first few; ``reasons`` in words)
+    revealed: list[Finding] = field(default_factory=list)
+    #: each new cell hidden because of the earlier versions, with the finding it was hidden for
+    hidden_because: list[tuple[Cell, Finding]] = field(default_factory=list)
+    #: every new cell hidden that a protection on its own tree would publish (some because the cells the earlier
+    #: versions already give cannot be hidden, and so other cells must be: ``revealed`` says why)
+    more: list[Cell] = field(default_factory=list)
 
 
 def tree_cells(tree: Tree) -> dict[Cell, frozenset[int]]:
@@ -463,6 +487,11 @@ def protect_version(tree: Tree, counts: Mapping[Cell, Counts], k: int, *, earlie
     the round's release. An earlier cell holding a unit that is not in ``tree`` needs its counts in
     ``other_atoms`` (a unit without participation: ``Counts(0, 0)``).
 
+    When every earlier cell is a cell of ``tree`` with the same people (a recompute without a re-organisation),
+    the known cells form one laminar family and the tree's own audit is exact: ``protect`` with them known, as
+    fast as a first version — unless the earlier versions reveal something on their own, which the general path
+    then explains.
+
     The steps (docs/ANONYMITY.md, "Earlier versions and re-organisations"): new cells that the earlier versions
     already give are known (publishing them adds nothing, hiding them protects nothing); then ``protect`` on the
     new tree; then the general audit (:func:`audit_sets`) over every earlier published cell and the new ones,
@@ -476,6 +505,19 @@ def protect_version(tree: Tree, counts: Mapping[Cell, Counts], k: int, *, earlie
         first = protect(tree, counts, k, forced=forced)
         return VersionProtection(first, [], set(), [], [])
     cells = tree_cells(tree)
+    if all(isinstance(label, Cell) and cells.get(label) == frozenset(members)
+           for v in earlier for label, members in (*v.published.items(), *v.hidden.items())):
+        # Every earlier cell is a cell of this tree with the same people (a recompute without a re-organisation):
+        # the known cells form one laminar family, so the tree's own audit is exact and the general one is not
+        # needed. What it finds derivable that no earlier version hides is known, as below; anything else is
+        # something the earlier versions reveal on their own, and the general path below says what.
+        same = {label for v in earlier for label in v.published if isinstance(label, Cell)}
+        hidden_there = {label for v in earlier for label in v.hidden}
+        found = audit(tree, same, counts, k)
+        if all(kind == "derivable" and cell not in hidden_there for kind, cell in found):
+            given = {c for c in same if counts[c].invited > 0} | {cell for _, cell in found}
+            return VersionProtection(protect(tree, counts, k, forced=set(forced) - given, known_before=given), [],
+                                     given, [], [])
     atoms: dict[Hashable, Counts] = dict(other_atoms or {})
     for unit, unit_counts in atom_counts(tree, counts).items():
         atoms[unit] = unit_counts
@@ -513,9 +555,10 @@ def protect_version(tree: Tree, counts: Mapping[Cell, Counts], k: int, *, earlie
 
     # Why: what the new version, protected on its own tree as if nothing had been published, would reveal.
     alone_protection = protect(tree, counts, k, forced=forced)
-    revealed = _explanations(audit_new(alone_protection))
+    revealed = _explanations(audit_new(alone_protection))[:5]
     reasons = [f"{version}, protected on its own tree, would reveal together with the earlier versions: "
-               f"{f.describe(unit_name, name)}" for f in revealed[:5]]
+               f"{f.describe(unit_name, name, counts=False)}" for f in revealed]
+    hidden_because: list[tuple[Cell, Finding]] = []
     while True:
         protection = run(extra)
         findings = audit_new(protection)
@@ -536,14 +579,16 @@ def protect_version(tree: Tree, counts: Mapping[Cell, Counts], k: int, *, earlie
             if not candidates:  # cannot happen (see the docstring); hide all the earlier versions do not give
                 chosen_now |= {c for c in cells if c not in known}
                 reasons.append(f"{version} hides every cell the earlier versions do not give, because otherwise "
-                               f"{finding.describe(unit_name, name)}")
+                               f"{finding.describe(unit_name, name, counts=False)}")
+                hidden_because.extend((c, finding) for c in sorted(chosen_now))
                 break
             hidden_now = extra | chosen_now
             options = {c: run(hidden_now | {c}) for c in dict.fromkeys(candidates)}
             chosen = min(options, key=lambda c: (loss_of(options[c], hidden_now | {c}), c))
             chosen_now.add(chosen)
+            hidden_because.append((chosen, finding))
             reasons.append(f"{version} hides {chosen.kind.value}({unit_name(chosen.unit)}) as well: otherwise, "
-                           f"together with the earlier versions, {finding.describe(unit_name, name)}")
+                           f"together with the earlier versions, {finding.describe(unit_name, name, counts=False)}")
         extra |= chosen_now
     for cell in extra:
         if cell in protection.suppressed:
@@ -554,7 +599,7 @@ def protect_version(tree: Tree, counts: Mapping[Cell, Counts], k: int, *, earlie
         reasons.insert(min(len(reasons), 5),
                        f"so {version} hides {listed} (a protection on its own tree would publish them)")
     protection.findings.extend(reasons)
-    return VersionProtection(protection, reasons, known, earlier_findings, findings)
+    return VersionProtection(protection, reasons, known, earlier_findings, findings, revealed, hidden_because, more)
 
 
 def _explanations(findings: Iterable[Finding]) -> list[Finding]:

@@ -38,9 +38,21 @@ Precision (docs/ANONYMITY.md, "Precision")
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Literal
 
+from pulse.domain.derivation import (
+    EarlierVersion,
+    Finding,
+    FindingKind,
+    VersionCell,
+    atom_counts,
+    audit_sets,
+    protect_version,
+    tree_cells,
+)
 from pulse.domain.scales import SCALES, Scale
 from pulse.domain.stats import Tally, censor, distribution, enps, merged, one_decimal, share, whole
 from pulse.domain.suppression import Cell, Counts, Kind, Protection, Tree, audit, cell_counts, protect
@@ -61,14 +73,83 @@ class Item:
 
 @dataclass(frozen=True)
 class Earlier:
-    """What earlier releases of the same round published: it stays known, so it counts as published."""
+    """An earlier version of the round's release as it was published: the tree it was computed on and, per layer,
+    the cells it showed. What it showed stays known; its cells enter the new version's audit as the sets of people
+    they held then, never matched to the new version's cells by unit (docs/ANONYMITY.md, "Earlier versions and
+    re-organisations")."""
 
+    version: int
+    #: Its tree (unit → parent), as stored with its cells.
+    parents: Mapping[int, int | None]
+    #: Cells whose respondents were shown.
     nodes: frozenset[Cell] = frozenset()
-    #: Per question: cells whose answered count was shown (exact figures, or a bound in releases before bounds
-    #: were protected — counted as known, which is the cautious reading).
+    #: Per question: cells whose answered count and sum were shown exactly (a mean; for yes/no items an answered
+    #: count, also the flag alone that releases before yes/no items were protected showed below k_dist — the
+    #: cautious reading). A bound is a hidden cell, like any other.
     exact: Mapping[str, frozenset[Cell]] = field(default_factory=dict)
     #: Per question: cells whose distribution was shown.
     dists: Mapping[str, frozenset[Cell]] = field(default_factory=dict)
+
+
+#: What an :class:`Explanation` is: what the new version, protected on its own tree, would reveal together with the
+#: earlier versions (``reveals``); a new cell hidden for one such finding (``hides``); a new cell hidden that a
+#: protection on its own tree would publish (``more``: every one of them, whatever the finding); or what the
+#: earlier versions reveal on their own (``earlier``: nothing new can be published then).
+Role = Literal["reveals", "hides", "more", "earlier"]
+
+
+@dataclass(frozen=True)
+class Term:
+    """One published cell of one version in an attacker's combination, with its coefficient (±1 almost always)."""
+
+    version: int
+    cell: Cell
+    coefficient: Fraction = Fraction(1)
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why a new version hides more than its own tree needs, or what earlier versions already reveal: plain data for
+    the release's audit record and the messages made from it. It names cells and units, never a hidden figure (how
+    many answered in a hidden group is itself hidden)."""
+
+    role: Role
+    #: What can be computed (None for ``more``).
+    kind: FindingKind | None
+    #: The layers it holds in ("respondents", "CODE:k", "CODE:k_dist").
+    layers: tuple[str, ...]
+    #: The units whose people make up the group (the first few for a combination too large to search).
+    units: tuple[int, ...] = ()
+    #: Published cells whose sum (with these coefficients) gives the group or the hidden cell.
+    formula: tuple[Term, ...] = ()
+    #: ``derivable``: the hidden cell that could be computed.
+    cell: Term | None = None
+    #: ``hides``, ``more``: the new version's cell hidden.
+    hides: Cell | None = None
+
+    def record(self) -> dict[str, object]:
+        """As JSON for the audit record."""
+
+        def term(t: Term) -> dict[str, object]:
+            return {"version": t.version, "unit": t.cell.unit, "kind": t.cell.kind.value,
+                    "coefficient": str(t.coefficient)}
+
+        result: dict[str, object] = {"role": self.role, "kind": self.kind, "layers": list(self.layers),
+                                     "units": list(self.units), "formula": [term(t) for t in self.formula]}
+        if self.cell is not None:
+            result["cell"] = term(self.cell)
+        if self.hides is not None:
+            result["hides"] = {"unit": self.hides.unit, "kind": self.hides.kind.value}
+        return result
+
+
+class EarlierUnsafeError(Exception):
+    """The earlier versions of the release already reveal something on their own (e.g. a release made before
+    censored means were protected): a new version cannot take it back, so none is made."""
+
+    def __init__(self, explanations: list[Explanation]) -> None:
+        super().__init__(f"earlier versions already reveal {len(explanations)} thing(s) on their own")
+        self.explanations = explanations
 
 
 @dataclass
@@ -93,6 +174,8 @@ class Outcome:
     items: dict[str, ItemOutcome]
     #: Per cell: question code → the stored figures (empty when nothing is shown).
     figures: dict[Cell, dict[str, dict[str, object]]]
+    #: Why the version hides more than its own tree needs, because of the earlier versions (empty for the first).
+    explanations: list[Explanation] = field(default_factory=list)
 
 
 def cell_tallies(tree: Tree, direct: Mapping[int, Sequence[Tally]], questions: int) -> dict[Cell, list[Tally]]:
@@ -110,17 +193,23 @@ def cell_tallies(tree: Tree, direct: Mapping[int, Sequence[Tally]], questions: i
 
 
 def protect_round(tree: Tree, direct: Mapping[int, Counts], tallies: Mapping[int, Sequence[Tally]],
-                  items: Sequence[Item], k: int, k_dist: int, earlier: Earlier = Earlier()) -> Outcome:
+                  items: Sequence[Item], k: int, k_dist: int, earlier: Sequence[Earlier] = (), *, version: int = 1,
+                  unit_name: Callable[[int], str] = str) -> Outcome:
     """Protect every layer of a round and compute the figures to store.
 
     :param direct: respondents and invited directly in each unit.
     :param tallies: per unit, one tally per item (answers counted directly in the unit).
+    :param earlier: the versions of the round's release published before this one (``version``), each on its own
+        tree: every layer is protected so that, together with them, it reveals nothing they do not reveal alone.
+    :param unit_name: names units in the protection's findings.
+    :raises EarlierUnsafeError: when the earlier versions reveal something on their own (nothing is published).
     :raises AuditError: when a layer fails its audit after protection (it never publishes then).
     """
+    versions = _Versions(tree, earlier, version, unit_name)
     node_counts = cell_counts(tree, direct)
-    node_layer = protect(tree, node_counts, k, known_before=earlier.nodes)
-    nodes = node_layer.published | earlier.nodes
-    _check(audit(tree, nodes, node_counts, k), "respondents")
+    node_layer = versions.protect("respondents", node_counts, k, forced=set(), shown=lambda e: e.nodes).protection
+    nodes = set(node_layer.published)
+    versions.check(audit(tree, nodes, node_counts, k), "respondents")
     per_cell = cell_tallies(tree, tallies, len(items))
     hidden_nodes = {c for c in tree.cells() if c not in nodes}
     outcomes: dict[str, ItemOutcome] = {}
@@ -132,22 +221,24 @@ def protect_round(tree: Tree, direct: Mapping[int, Counts], tallies: Mapping[int
         counts = {c: Counts(per_cell[c][index].answered, node_counts[c].invited) for c in tree.cells()}
         sums = {c: per_cell[c][index].total for c in tree.cells()}
         if item.scale == "yesno":
-            outcome = _protect_yes_no(tree, counts, k_dist, item.code, hidden_nodes, earlier)
+            outcome = _protect_yes_no(tree, counts, k_dist, item.code, hidden_nodes, versions)
         else:
-            outcome = _protect_scale(tree, counts, sums, scale, k, k_dist, item.code, hidden_nodes, earlier)
+            outcome = _protect_scale(tree, counts, sums, scale, k, k_dist, item.code, hidden_nodes, versions)
         outcomes[item.code] = outcome
         for cell in nodes:
             shown = _figures(item, scale, per_cell[cell][index], node_counts[cell].respondents,
                              exact=cell in outcome.exact, bound=outcome.bounds.get(cell), dist=cell in outcome.dist)
             if shown:
                 figures[cell][item.code] = shown
-    return Outcome(nodes, node_layer, outcomes, figures)
+    unsafe = [e for e in versions.explanations() if e.role == "earlier"]
+    if unsafe:
+        raise EarlierUnsafeError(unsafe)
+    return Outcome(nodes, node_layer, outcomes, figures, versions.explanations())
 
 
 def _protect_scale(tree: Tree, counts: Mapping[Cell, Counts], sums: Mapping[Cell, float], scale: Scale, k: int,
-                   k_dist: int, code: str, hidden_nodes: set[Cell], earlier: Earlier) -> ItemOutcome:
+                   k_dist: int, code: str, hidden_nodes: set[Cell], versions: _Versions) -> ItemOutcome:
     """Layers 2 and 3 of a question on an ordered scale (means)."""
-    before = set(earlier.exact.get(code, ()))
     # Censored cells are suppressed cells: forced, so they get complementary protection (module docstring).
     bounds: dict[Cell, str] = {}
     for cell in tree.cells():
@@ -157,12 +248,17 @@ def _protect_scale(tree: Tree, counts: Mapping[Cell, Counts], sums: Mapping[Cell
     forced = hidden_nodes | set(bounds)
     findings: list[str] = []
     unresolved: set[int] = set()
+    stuck: set[frozenset[Cell]] = set()
     while True:
-        at_k = protect(tree, counts, k, forced=forced, known_before=before)
-        exact = (at_k.published | before) - set(bounds)
+        layer = versions.protect(f"{code}:k", counts, k, forced=forced, shown=lambda e: e.exact.get(code, ()),
+                                 record=False)
+        at_k = layer.protection
+        exact = at_k.published - set(bounds)
         risky = [group for group in censorable_groups(tree, exact, counts, sums, scale, k, k_dist)
                  if group.unit not in unresolved]
-        if not risky:
+        across = [cells for cells in versions.censorable(code, counts, sums, scale, exact, k, k_dist)
+                  if cells not in stuck]
+        if not risky and not across:
             break
         # One suppression per group, several groups per pass (a group whose border was just changed waits for
         # the next pass: the change may have merged it away).
@@ -170,7 +266,7 @@ def _protect_scale(tree: Tree, counts: Mapping[Cell, Counts], sums: Mapping[Cell
         for group in risky:
             if touched & set(group.border):
                 continue
-            options = [c for c in group.border if c not in before and c not in forced and counts[c].invited > 0]
+            options = [c for c in group.border if c not in layer.known and c not in forced and counts[c].invited > 0]
             if not options:
                 # Everything around it was published by an earlier release (computed before censored figures
                 # were protected): nothing can be taken back. Recorded, so the audit record says so.
@@ -182,25 +278,189 @@ def _protect_scale(tree: Tree, counts: Mapping[Cell, Counts], sums: Mapping[Cell
             forced.add(chosen)
             touched.update(group.border)
             findings.append(f"censorable group under {Cell(group.unit, Kind.TOTAL)}: suppress {chosen}")
-    _check(audit(tree, exact, counts, k), f"{code}:k")
-    at_k_dist = protect(tree, counts, k_dist, forced=[c for c in tree.cells() if c not in exact],
-                        known_before=earlier.dists.get(code, ()))
-    dist = (at_k_dist.published | set(earlier.dists.get(code, ()))) & exact
-    _check(audit(tree, dist, counts, k_dist), f"{code}:k_dist")
+        # The same for groups this version gives together with the earlier ones (after a re-organisation).
+        for cells in across:
+            if touched & cells:
+                continue
+            options = [c for c in cells if c not in layer.known and c not in forced and counts[c].invited > 0]
+            if not options:
+                stuck.add(cells)
+                findings.append("censorable group with the earlier versions: they give it already")
+                continue
+            chosen = min(options, key=lambda c: (counts[c].respondents, counts[c].invited,
+                                                 c.kind is Kind.TOTAL, c.unit))
+            forced.add(chosen)
+            touched.update(cells)
+            findings.append(f"censorable group with the earlier versions: suppress {chosen}")
+    versions.keep(layer)
+    versions.check(audit(tree, exact, counts, k), f"{code}:k")
+    at_k_dist = versions.protect(f"{code}:k_dist", counts, k_dist, forced={c for c in tree.cells() if c not in exact},
+                                 shown=lambda e: e.dists.get(code, ())).protection
+    dist = at_k_dist.published & exact
+    versions.check(audit(tree, dist, counts, k_dist), f"{code}:k_dist")
     return ItemOutcome(exact, bounds, dist, {f"{code}:k": at_k, f"{code}:k_dist": at_k_dist}, findings)
 
 
 def _protect_yes_no(tree: Tree, counts: Mapping[Cell, Counts], k_dist: int, code: str, hidden_nodes: set[Cell],
-                    earlier: Earlier) -> ItemOutcome:
-    """The one layer of a yes/no item: nothing below ``k_dist`` (module docstring)."""
-    shown_before = set(earlier.dists.get(code, ()))
-    # A cell an earlier release showed only a flag for stays known (it cannot be taken back), but is not shown
-    # again: it is below k_dist.
-    before = set(earlier.exact.get(code, ())) | shown_before
-    layer = protect(tree, counts, k_dist, forced=hidden_nodes, known_before=before)
-    shown = {c for c in layer.published | before if c not in before or c in shown_before}
-    _check(audit(tree, layer.published | before, counts, k_dist), f"{code}:k_dist")
+                    versions: _Versions) -> ItemOutcome:
+    """The one layer of a yes/no item: nothing below ``k_dist`` (module docstring).
+
+    An earlier version's cells with an answered count count as shown, the flag alone that releases before yes/no
+    items were protected showed below ``k_dist`` included: it cannot be taken back. Such a flag is a published group
+    smaller than ``k_dist``, so those releases are reported as revealing something on their own.
+    """
+    layer = versions.protect(f"{code}:k_dist", counts, k_dist, forced=hidden_nodes,
+                             shown=lambda e: e.exact.get(code, ())).protection
+    shown = set(layer.published)
+    versions.check(audit(tree, shown, counts, k_dist), f"{code}:k_dist")
     return ItemOutcome(shown, {}, set(shown), {f"{code}:k_dist": layer})
+
+
+@dataclass
+class _Layer:
+    """One layer protected against the earlier versions: the protection (whose published cells include those
+    the earlier versions already give), those known cells, and why it hides more than its own tree needs."""
+
+    protection: Protection
+    known: set[Cell]
+    explanations: list[Explanation]
+
+
+class _Versions:
+    """The earlier versions of a round's release, each cell as the set of units (atoms) whose directly counted
+    people it held then — a unit's people are the same in every version of one round's release, wherever the
+    unit sits (docs/ANONYMITY.md, "Earlier versions and re-organisations")."""
+
+    def __init__(self, tree: Tree, earlier: Sequence[Earlier], version: int, unit_name: Callable[[int], str]) -> None:
+        self.tree = tree
+        self.earlier = sorted(earlier, key=lambda e: e.version)
+        self.version = version
+        self.unit_name = unit_name
+        self.cells = [tree_cells(Tree(e.parents)) for e in self.earlier]
+        # Units of earlier trees that are not in this one have no people in this round: a release tree holds every
+        # unit anyone counts in (pulse.services.releases.release_tree), so only units people were counted below.
+        self.others: dict[Hashable, Counts] = {u: Counts(0, 0) for e in self.earlier for u in e.parents
+                                               if u not in tree.parents}
+        self.numbers = {f"version {e.version}": e.version for e in self.earlier} | {f"version {version}": version}
+        self._kept: dict[_Key, list[str]] = {}  # insertion-ordered: the order found
+
+    def protect(self, name: str, counts: Mapping[Cell, Counts], k: int, *, forced: set[Cell],
+                shown: Callable[[Earlier], Iterable[Cell]], record: bool = True) -> _Layer:
+        """Protect one layer (``protect``'s job) so that, with what the earlier versions showed in it, it reveals
+        nothing they do not reveal alone. ``record``: keep its explanations (else call :meth:`keep` with the final
+        one, when a layer is protected several times)."""
+        if not self.earlier:  # the first version: nothing to audit against (and nothing to pay for)
+            return _Layer(protect(self.tree, counts, k, forced=forced), set(), [])
+        atoms = atom_counts(self.tree, counts)
+        earlier = []
+        for version, cells in zip(self.earlier, self.cells, strict=True):
+            published = {c for c in shown(version) if c in cells}
+            hidden: dict[Hashable, Iterable[Hashable]] = {
+                c: m for c, m in cells.items() if c not in published and not _nothing_to_hide(atoms, m, k)}
+            earlier.append(EarlierVersion(f"version {version.version}", {c: cells[c] for c in published}, hidden))
+        result = protect_version(self.tree, counts, k, earlier=earlier, forced=forced,
+                                 version=f"version {self.version}", other_atoms=self.others,
+                                 unit_name=lambda u: self.unit_name(u) if isinstance(u, int) else str(u))
+        if any(not f.earlier for f in result.findings):  # protect_version hides until there is none
+            raise AuditError(f"audit against earlier versions failed in layer {name}")
+        explanations = [*(self._explain("earlier", f, name) for f in result.earlier_findings),
+                        *(self._explain("reveals", f, name) for f in result.revealed),
+                        *(self._explain("hides", f, name, cell) for cell, f in result.hidden_because),
+                        *(Explanation("more", None, (name,), hides=cell) for cell in result.more)]
+        layer = _Layer(result.protection, result.known, explanations)
+        if record:
+            self.keep(layer)
+        return layer
+
+    def check(self, findings: list[tuple[str, Cell]], layer: str) -> None:
+        """A layer's audit on its own tree. Cells the earlier versions already give are published whatever happens,
+        so when those reveal something on their own, this audit fails too: no version is made then
+        (:class:`EarlierUnsafeError`, once every layer has said what), and that is what is reported."""
+        if not any(role == "earlier" for role, *_ in self._kept):
+            _check(findings, layer)
+
+    def censorable(self, code: str, counts: Mapping[Cell, Counts], sums: Mapping[Cell, float], scale: Scale,
+                   exact: set[Cell], k: int, k_dist: int) -> list[frozenset[Cell]]:
+        """Groups of k to k_dist answers whose mean would be censored were they a cell, that this version's exact
+        cells give together with the earlier versions' (docs/ANONYMITY.md, "Censored figures": else the censoring
+        could be undone across versions): for each, this version's cells in one formula that gives it (hiding one
+        takes that formula away; the caller repeats until none is left). None without earlier versions
+        (:func:`censorable_groups` on the tree is complete then), and none the earlier versions give on their own
+        (nothing can take those back). A combination too large to search counts as one (fail safe)."""
+        if not self.earlier:
+            return []
+        atoms: dict[Hashable, Counts] = dict(self.others)
+        for unit, unit_counts in atom_counts(self.tree, counts).items():
+            atoms[unit] = unit_counts
+        atom_sums = {u: sums[Cell(u, Kind.REMAINDER if self.tree.children[u] else Kind.TOTAL)]
+                     for u in self.tree.parents}
+        new = f"version {self.version}"
+        cells = tree_cells(self.tree)
+        before: dict[Hashable, Iterable[Hashable]] = {
+            VersionCell(f"version {e.version}", c): old[c]
+            for e, old in zip(self.earlier, self.cells, strict=True) for c in e.exact.get(code, ()) if c in old}
+        result = []
+        for finding in audit_sets(atoms, {VersionCell(new, c): cells[c] for c in exact}, k_dist, before=before,
+                                  limit=_CENSORABLE_LIMIT):
+            if finding.earlier:
+                continue
+            if finding.kind == "too_large":
+                result.append(frozenset(c for c in exact if cells[c] & finding.atoms))
+                continue
+            n = finding.counts.respondents
+            if finding.kind == "small_group" and k <= n < k_dist and censor(
+                    sum(atom_sums.get(a, 0.0) for a in finding.atoms if isinstance(a, int)) / n, scale):
+                result.append(frozenset(label.cell for label, _ in finding.combination
+                                        if isinstance(label, VersionCell) and label.version == new
+                                        and isinstance(label.cell, Cell)))
+        return result
+
+    def keep(self, layer: _Layer) -> None:
+        """Record a layer's explanations (once per layer; the same one in several layers is recorded once)."""
+        for explanation in layer.explanations:
+            key = (explanation.role, explanation.kind, explanation.units, explanation.formula, explanation.cell,
+                   explanation.hides)
+            self._kept.setdefault(key, []).extend(explanation.layers)
+
+    def explanations(self) -> list[Explanation]:
+        """Everything recorded, each with every layer it holds in."""
+        return [Explanation(role, kind, tuple(layers), units, formula, cell, hides)
+                for (role, kind, units, formula, cell, hides), layers in self._kept.items()]
+
+    def _term(self, label: Hashable, coefficient: Fraction | int = 1) -> Term | None:
+        if isinstance(label, VersionCell) and isinstance(label.cell, Cell) and label.version in self.numbers:
+            return Term(self.numbers[label.version], label.cell, Fraction(coefficient))
+        return None
+
+    def _explain(self, role: Role, finding: Finding, layer: str, hides: Cell | None = None) -> Explanation:
+        units = tuple(sorted(u for u in finding.atoms if isinstance(u, int)))
+        formula = tuple(t for label, c in finding.combination if (t := self._term(label, c)) is not None)
+        cell = self._term(finding.cell) if finding.cell is not None else None
+        return Explanation(role, finding.kind, (layer,), units[:_UNITS_NAMED], formula, cell, hides)
+
+
+def _nothing_to_hide(atoms: Mapping[int, Counts], members: Iterable[int], k: int) -> bool:
+    """A cell that nobody answered in although at least k were invited: it shows nothing (no answers look like too
+    few answers), published or not, yet that nobody answered may be known (``is_safe_group``). So it is neither a
+    published cell (nobody sees a figure) nor a hidden one to protect."""
+    invited = 0
+    for unit in members:
+        own = atoms.get(unit)
+        if own is not None:
+            if own.respondents:
+                return False
+            invited += own.invited
+    return invited >= k
+
+
+_Key = tuple[Role, FindingKind | None, tuple[int, ...], tuple[Term, ...], Term | None, Cell | None]
+
+#: Groups between k and k_dist answers to look at per component when searching for censorable ones (all of them,
+#: in practice: a component holds a few hundred at most on the reference organisation).
+_CENSORABLE_LIMIT = 100_000
+
+#: Units named in an explanation (a combination too large to search can span a whole administration).
+_UNITS_NAMED = 20
 
 
 @dataclass(frozen=True)

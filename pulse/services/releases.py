@@ -4,7 +4,11 @@ Which cells show which figures, layer by layer (censored means, yes/no items, pu
 by pulse.domain.protection, which is pure; this module loads a closed round's answers, hands them over, and freezes what
 comes back.
 
-Cells published by an earlier release of the same round stay known when a new version is computed.
+A correction is a new version of the round's release, never an edit. What earlier versions published stays known,
+and their cells enter the new version's audit as the sets of people they held then, on the tree they were computed
+on (docs/ANONYMITY.md, "Earlier versions and re-organisations"): after a re-organisation, version 1's "team A" and
+version 2's "team A" are different groups. Why a version hides more than its own tree needs is kept in its audit
+record and told to whoever asked for it (:func:`explain`).
 """
 
 from __future__ import annotations
@@ -12,22 +16,38 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from pulse.domain.protection import Earlier, Item, Outcome, protect_round
+from pulse.domain.protection import Earlier, EarlierUnsafeError, Item, Outcome, protect_round
 from pulse.domain.stats import Tally
 from pulse.domain.suppression import Cell, Counts, Kind, Protection, Tree, cell_counts
-from pulse.models import Comment, Question, Release, ReleaseCell, Response, Round, RoundParticipation, RoundQuestion
+from pulse.models import (
+    Comment,
+    Question,
+    Release,
+    ReleaseCell,
+    Response,
+    Round,
+    RoundParticipation,
+    RoundQuestion,
+    Unit,
+)
 from pulse.services.org import load_tree
 
 
 class ReleaseError(Exception):
-    def __init__(self, code: str) -> None:
+    """No release was made: ``not_closed``, ``purged``, or ``earlier_unsafe`` (the earlier versions already
+    reveal something on their own; ``findings`` says what, as audit-record entries for :func:`explain`)."""
+
+    def __init__(self, code: str, findings: Sequence[dict[str, object]] = ()) -> None:
         super().__init__(code)
         self.code = code
+        self.findings = list(findings)
 
 
 def release_tree(session: Session, round_id: int) -> Tree:
@@ -83,31 +103,43 @@ def _load(session: Session, rnd: Round) -> _Round:
     return _Round(tree, questions, direct, tallies)
 
 
-def _earlier(session: Session, round_id: int) -> Earlier:
-    """What earlier releases of the round published, per layer (it stays known)."""
-    nodes: set[Cell] = set()
-    exact: dict[str, set[Cell]] = defaultdict(set)
-    dists: dict[str, set[Cell]] = defaultdict(set)
-    rows = session.execute(select(ReleaseCell.unit_id, ReleaseCell.kind, ReleaseCell.published, ReleaseCell.stats)
+def _earlier(session: Session, round_id: int) -> list[Earlier]:
+    """The round's earlier versions as they were published: each one's tree and, per layer, the cells it showed."""
+    parents: dict[int, dict[int, int | None]] = defaultdict(dict)
+    nodes: dict[int, set[Cell]] = defaultdict(set)
+    exact: dict[int, dict[str, set[Cell]]] = defaultdict(lambda: defaultdict(set))
+    dists: dict[int, dict[str, set[Cell]]] = defaultdict(lambda: defaultdict(set))
+    rows = session.execute(select(Release.version, ReleaseCell.unit_id, ReleaseCell.kind, ReleaseCell.parent_id,
+                                  ReleaseCell.published, ReleaseCell.stats)
                            .join(Release, Release.id == ReleaseCell.release_id).where(Release.round_id == round_id))
-    for unit_id, kind, published, stats_json in rows:
+    for version, unit_id, kind, parent_id, published, stats_json in rows:
         cell = Cell(unit_id, Kind(kind))
-        if published:
-            nodes.add(cell)
+        if cell.kind is Kind.TOTAL:
+            parents[version][unit_id] = parent_id
+        if not published:
+            continue
+        nodes[version].add(cell)
         for code, figures in json.loads(stats_json).items():
+            if figures.get("censor") is not None:
+                continue  # a bound is a hidden cell (older releases stored its n as well)
             if figures.get("n") is not None:
-                exact[code].add(cell)
+                exact[version][code].add(cell)
             if figures.get("dist") is not None:
-                dists[code].add(cell)
-    return Earlier(frozenset(nodes), {c: frozenset(v) for c, v in exact.items()},
-                   {c: frozenset(v) for c, v in dists.items()})
+                dists[version][code].add(cell)
+    return [Earlier(version, tree, frozenset(nodes[version]),
+                    {c: frozenset(v) for c, v in exact[version].items()},
+                    {c: frozenset(v) for c, v in dists[version].items()}) for version, tree in sorted(parents.items())]
 
 
 def compute_release(session: Session, rnd: Round, *, created_by: str, now: dt.datetime) -> Release:
     """Compute, audit and freeze a new release version of a closed round (flushes; the caller commits).
 
+    A version after the first is protected together with every earlier one (module docstring); its audit record
+    says why it hides more than its own tree needs (``earlier_versions.reasons``, for :func:`explain`).
+
     :raises ReleaseError: ``not_closed`` for a round that is still open, ``purged`` when its raw answers have
-        been deleted after the retention time.
+        been deleted after the retention time, ``earlier_unsafe`` when the earlier versions already reveal
+        something on their own (nothing new is stored; ``findings`` says what).
     """
     if rnd.status != "closed":
         raise ReleaseError("not_closed")
@@ -117,10 +149,16 @@ def compute_release(session: Session, rnd: Round, *, created_by: str, now: dt.da
     tree = data.tree
     k, k_dist = rnd.min_group_size, rnd.min_dist_size
     items = [Item(q.code, q.version, q.scale) for q in data.questions]
-    outcome = protect_round(tree, data.direct_counts, data.tallies, items, k, k_dist, _earlier(session, rnd.id))
+    version = (session.scalar(select(func.max(Release.version)).where(Release.round_id == rnd.id)) or 0) + 1
+    earlier = _earlier(session, rnd.id) if version > 1 else []
+    names = dict(session.execute(select(Unit.id, Unit.name)).all()) if earlier else {}
+    try:
+        outcome = protect_round(tree, data.direct_counts, data.tallies, items, k, k_dist, earlier, version=version,
+                                unit_name=lambda u: names.get(u, str(u)))
+    except EarlierUnsafeError as exc:
+        raise ReleaseError("earlier_unsafe", [e.record() for e in exc.explanations]) from None
     all_cells = tree.cells()
 
-    version = (session.scalar(select(func.max(Release.version)).where(Release.round_id == rnd.id)) or 0) + 1
     audit_record = {
         "passed": True,
         "thresholds": {"k": k, "k_dist": k_dist, "k_comments": rnd.min_comment_size},
@@ -128,6 +166,9 @@ def compute_release(session: Session, rnd: Round, *, created_by: str, now: dt.da
         "layers": _layer_record(outcome),
         "earlier_versions_included": version - 1,
     }
+    if earlier:
+        audit_record["earlier_versions"] = {"versions": [e.version for e in earlier],
+                                            "reasons": [e.record() for e in outcome.explanations]}
     release = Release(round_id=rnd.id, version=version, created_at=now, created_by=created_by, min_group_size=k,
                       min_dist_size=k_dist, min_comment_size=rnd.min_comment_size,
                       audit=json.dumps(audit_record, separators=(",", ":")))
@@ -153,21 +194,129 @@ def compute_release(session: Session, rnd: Round, *, created_by: str, now: dt.da
     return release
 
 
+def reasons(release: Release) -> list[dict[str, object]]:
+    """Why a release version hides more than its own tree needs, from its audit record (empty for a first
+    version, and for releases made before versions were audited as sets of people)."""
+    record = json.loads(release.audit).get("earlier_versions") or {}
+    return list(record.get("reasons") or [])
+
+
+# --- saying why, in words ---------------------------------------------------------------------------------------
+
+#: A gettext: the message, formatted with the values (flask_babel.gettext on a page, :func:`english` in a command).
+Translate = Callable[..., str]
+
+
+def english(message: str, **values: object) -> str:
+    """The untranslated message (commands speak English)."""
+    return message % values if values else message
+
+
+def explain(entries: Iterable[Mapping[str, object]], names: Mapping[int, str], _: Translate = english) -> list[str]:
+    """Sentences from audit-record entries (``earlier_versions.reasons``, or a refusal's ``findings``): what the
+    new version would reveal together with the earlier versions on today's tree alone, which cells it hides
+    instead, or what the earlier versions already reveal — naming units and the published figures that would be
+    combined, never a hidden figure."""
+
+    def unit(value: object) -> str:
+        return names.get(value, str(value)) if isinstance(value, int) else str(value)
+
+    def cell(entry: object) -> str:
+        if not isinstance(entry, dict):
+            return ""
+        if entry.get("kind") == Kind.REMAINDER.value:
+            return _("%(unit)s, directly in the unit", unit=unit(entry.get("unit")))
+        return unit(entry.get("unit"))
+
+    def term(entry: object) -> str:
+        return _("%(cell)s in version %(v)s", cell=cell(entry), v=entry.get("version")) if isinstance(
+            entry, dict) else ""
+
+    def formula(terms: object) -> str:
+        parts = []
+        listed = [(Fraction(str(t.get("coefficient", "1"))), t) for t in terms] if isinstance(terms, list) else []
+        for index, (coefficient, entry) in enumerate(sorted(listed, key=lambda pair: pair[0] < 0)):
+            sign = "−" if coefficient < 0 else ("" if index == 0 else "+")
+            size = "" if abs(coefficient) == 1 else f"{abs(coefficient)} × "
+            parts.append(f"{sign} {size}{term(entry)}".strip())
+        return " ".join(parts)
+
+    def layers(entry: Mapping[str, object]) -> str:
+        named = []
+        listed = entry.get("layers")
+        for name in listed if isinstance(listed, list) else []:
+            code, _colon, threshold = str(name).partition(":")
+            named.append(_("number of respondents") if name == "respondents" else
+                         _("%(code)s (distribution)", code=code) if threshold == "k_dist" else code)
+        return ", ".join(named)
+
+    result = []
+    more: dict[str, list[str]] = {}  # layers → the cells hidden there that today's tree alone would show
+    for entry in entries:
+        role, kind = entry.get("role"), entry.get("kind")
+        units = entry.get("units")
+        values = {"units": ", ".join(unit(u) for u in (units if isinstance(units, list) else [])),
+                  "formula": formula(entry.get("formula")), "layers": layers(entry),
+                  "hidden": term(entry.get("cell")), "cell": cell(entry.get("hides"))}
+        if role == "more":
+            more.setdefault(values["layers"], []).append(values["cell"])
+        elif role == "reveals":
+            if kind == "small_group":
+                result.append(_("On today's organisation alone, this version would, together with earlier versions, "
+                                "let the figures of a group too small to be shown (%(units)s) be worked out as "
+                                "%(formula)s. Figures: %(layers)s.", **values))
+            elif kind == "derivable":
+                result.append(_("On today's organisation alone, this version would, together with earlier versions, "
+                                "let the hidden figures of %(hidden)s be worked out as %(formula)s. Figures: "
+                                "%(layers)s.", **values))
+            else:
+                result.append(_("On today's organisation alone, this version would, together with earlier versions, "
+                                "publish a combination too large to check exhaustively (%(units)s). Figures: "
+                                "%(layers)s.", **values))
+        elif role == "hides":
+            if kind == "small_group":
+                result.append(_("Hides %(cell)s: otherwise, together with earlier versions, the figures of a group "
+                                "too small to be shown (%(units)s) could be worked out as %(formula)s. Figures: "
+                                "%(layers)s.", **values))
+            elif kind == "derivable":
+                result.append(_("Hides %(cell)s: otherwise, together with earlier versions, the hidden figures of "
+                                "%(hidden)s could be worked out as %(formula)s. Figures: %(layers)s.", **values))
+            else:
+                result.append(_("Hides %(cell)s: otherwise a combination with earlier versions too large to check "
+                                "exhaustively (%(units)s) would be published. Figures: %(layers)s.", **values))
+        elif role == "earlier":
+            if kind == "small_group":
+                result.append(_("The earlier versions already let the figures of a group too small to be shown "
+                                "(%(units)s) be worked out as %(formula)s. Figures: %(layers)s.", **values))
+            elif kind == "derivable":
+                result.append(_("The earlier versions already let the hidden figures of %(hidden)s be worked out as "
+                                "%(formula)s. Figures: %(layers)s.", **values))
+            else:
+                result.append(_("The earlier versions already publish a combination too large to check "
+                                "exhaustively (%(units)s). Figures: %(layers)s.", **values))
+    for shown_in, cells in more.items():
+        result.append(_("So it hides %(cells)s, which today's organisation alone would show. Figures: %(layers)s.",
+                        cells=", ".join(dict.fromkeys(cells)), layers=shown_in))
+    return result
+
+
 def _layer_record(outcome: Outcome) -> dict[str, dict[str, object]]:
-    """Per layer, for the release's audit record: how much was published, suppressed and censored, and why."""
+    """Per layer, for the release's audit record: how much was published, suppressed and censored, and why.
+
+    The record outlives the raw answers, so it holds no hidden figure: not the respondents behind the complements
+    (the least-loss summary: with a published parent they would give the cell they protect), and not which groups
+    were hidden because their means would have been censored (that tells those answers were all near one end).
+    """
 
     def record(layer: Protection, **extra: object) -> dict[str, object]:
         return {"published": len(layer.published), "suppressed": len(layer.suppressed),
                 "complementary": sum(1 for r in layer.suppressed.values() if r.value == "complementary"),
-                "findings": layer.findings[:50], **extra}
+                "findings": [f for f in layer.findings if not f.startswith("least loss:")][:50], **extra}
 
     layers = {"respondents": record(outcome.node_layer)}
     for item in outcome.items.values():
         for name, layer in item.layers.items():
-            extra: dict[str, object] = {}
-            if name.endswith(":k"):
-                extra = {"censored": len(item.bounds), "censoring_findings": item.findings[:50]}
-            layers[name] = record(layer, **extra)
+            layers[name] = record(layer, censored=len(item.bounds)) if name.endswith(":k") else record(layer)
     return layers
 
 

@@ -192,12 +192,12 @@ def test_a_second_version_keeps_what_the_first_published(case: tuple[Tree, dict[
 
     tree, direct, tallies, k, k_dist = case
     first = protect_round(tree, direct, tallies, ITEMS, k, k_dist)
-    earlier = Earlier(frozenset(first.nodes),
+    earlier = Earlier(1, tree.parents, frozenset(first.nodes),
                       {code: frozenset(c for c, f in first.figures.items() if "n" in f.get(code, {}))
                        for code in ("A", "Y", "N")},
                       {code: frozenset(c for c, f in first.figures.items() if "dist" in f.get(code, {}))
                        for code in ("A", "Y", "N")})
-    second = protect_round(tree, direct, tallies, ITEMS, k, k_dist, earlier)
+    second = protect_round(tree, direct, tallies, ITEMS, k, k_dist, [earlier], version=2)
     counts, _ = item_counts(tree, direct, tallies, 0)
     # Both versions' exact cells (what each protection let be known; cells nobody answered are not even shown).
     known = first.items["A"].exact | second.items["A"].exact

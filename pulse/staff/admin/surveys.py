@@ -25,12 +25,13 @@ from pulse.common.labels import (
     area_label,
 )
 from pulse.domain.participation import closed_participation
+from pulse.domain.protection import AuditError
 from pulse.domain.questionbank import AREAS, DEFAULT_PULSE
-from pulse.models import Round, Survey
+from pulse.models import Round, Survey, Unit
 from pulse.services import questions as question_service
 from pulse.services import rounds as round_service
 from pulse.services.org import Role, unit_rows
-from pulse.services.releases import ReleaseError, compute_release
+from pulse.services.releases import ReleaseError, compute_release, explain, reasons
 from pulse.services.surveys import SurveyError, SurveyInput, create_survey, survey_input, update_survey
 from pulse.staff.admin import bp
 from pulse.staff.admin.forms import ActionForm, QuestionForm, SurveyForm
@@ -363,7 +364,17 @@ def round_close(round_id: int) -> Response:
 @bp.route("/rounds/<int:round_id>/release", methods=["POST"])
 @staff_required(Role.ADMIN)
 def round_recompute(round_id: int) -> Response:
-    """Compute a new release version of a closed round (a correction never edits a frozen release)."""
+    """Compute a new release version of a closed round (a correction never edits a frozen release), and say why it
+    hides more than today's organisation alone needs — or, when the earlier versions already reveal something on
+    their own, that nothing new was published, and what."""
+    def flash_lines(entries: list[dict[str, object]], category: str) -> None:
+        shown = 6  # flashes live in the session cookie: the first few, and how many there are
+        lines = explain(entries, dict(db.execute(select(Unit.id, Unit.name)).all()), _)
+        for line in lines[:shown]:
+            flash(line, category)
+        if len(lines) > shown:
+            flash(_("(The first %(shown)d of %(total)d are shown.)", shown=shown, total=len(lines)), category)
+
     rnd = _acted_on(Round, round_id)
     db = get_session()
     person = current_person()
@@ -371,11 +382,26 @@ def round_recompute(round_id: int) -> Response:
         release = compute_release(db, rnd, created_by=person.email if person else "system", now=utcnow())
     except ReleaseError as exc:
         db.rollback()
-        flash(_("The raw answers were deleted after the retention time; the existing release is final.")
-              if exc.code == "purged" else _("The round is still open: there is nothing to release yet."), "error")
+        if exc.code == "earlier_unsafe":
+            flash(_("No new version was computed: what the earlier versions published already reveals something on "
+                    "its own, and a new version cannot take that back. Nothing new was published. The earlier "
+                    "versions need a review:"), "error")
+            flash_lines(exc.findings, "error")
+        else:
+            flash(_("The raw answers were deleted after the retention time; the existing release is final.")
+                  if exc.code == "purged" else _("The round is still open: there is nothing to release yet."), "error")
+        return redirect(url_for("admin.round_page", round_id=round_id))
+    except AuditError:  # never expected: the protection hides until the audit passes
+        db.rollback()
+        flash(_("The audit did not pass, so nothing was published."), "error")
         return redirect(url_for("admin.round_page", round_id=round_id))
     record_audit(db, "release.create", f"release:{release.id}", {"round": rnd.id, "version": release.version})
     db.commit()
     flash(_("Version %(v)d of the release is computed and audited. Earlier versions stay as they were.",
             v=release.version), "success")
+    why = reasons(release)
+    if why:
+        flash(_("Because of what earlier versions published, version %(v)d hides more than today's organisation "
+                "alone needs:", v=release.version), "info")
+        flash_lines(why, "info")
     return redirect(url_for("admin.round_page", round_id=round_id))

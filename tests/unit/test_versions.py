@@ -1,0 +1,185 @@
+"""A second version of a round's release on another tree (a re-organisation), through pulse.domain.protection: every layer
+together with the first version reveals nothing that either must not (docs/ANONYMITY.md, "Earlier versions and
+re-organisations").
+
+The first version is read back as pulse.services.releases reads a stored one: the cells it showed per layer
+(exact figures, bounds as hidden, distributions), on its own tree. The attacker knows every figure both versions
+show and the membership of every unit; the check is the naive brute force of tests/unit/test_derivation.py over
+every group of atoms (units), independent of pulse.domain.derivation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable
+from itertools import combinations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pulse.domain.protection import Earlier, Outcome, protect_round
+from pulse.domain.scales import SCALES
+from pulse.domain.stats import Tally, censor
+from pulse.domain.suppression import Cell, Counts, Kind, Tree, is_safe_group
+from tests.unit.test_derivation import RowSpace, brute_force
+from tests.unit.test_protection import ITEMS, rounds
+
+
+@st.composite
+def reorganised(draw: st.DrawFn, max_units: int = 6
+                ) -> tuple[Tree, Tree, dict[int, Counts], dict[int, list[Tally]], int, int]:
+    """A round on one tree (with random answers, often all at one end of the scale) and the same units on another
+    tree; sometimes the old tree has an extra, empty unit in between (a unit the re-organisation removed)."""
+    old, direct, tallies, k, k_dist = draw(rounds(max_units=max_units))
+    units = draw(st.permutations(sorted(old.parents)))
+    parents: dict[int, int | None] = {units[0]: None}
+    for index, unit in enumerate(units[1:], start=1):
+        parents[unit] = draw(st.sampled_from(units[:index]))
+    new = Tree(parents)
+    children = [u for u, p in old.parents.items() if p is not None]
+    if children and draw(st.booleans()):
+        moved = draw(st.sampled_from(children))
+        between = max(old.parents) + 1
+        old_parents = dict(old.parents)
+        old_parents[between], old_parents[moved] = old_parents[moved], between
+        old = Tree(old_parents)
+    return old, new, direct, tallies, k, k_dist
+
+
+def as_stored(version: int, tree: Tree, outcome: Outcome) -> Earlier:
+    """What a stored version shows per layer, as pulse.services.releases._earlier reads it."""
+    exact: dict[str, set[Cell]] = {}
+    dists: dict[str, set[Cell]] = {}
+    for cell, figures in outcome.figures.items():
+        for code, shown in figures.items():
+            if "censor" in shown:
+                continue
+            if "n" in shown:
+                exact.setdefault(code, set()).add(cell)
+            if "dist" in shown:
+                dists.setdefault(code, set()).add(cell)
+    return Earlier(version, tree.parents, frozenset(outcome.nodes), {c: frozenset(v) for c, v in exact.items()},
+                   {c: frozenset(v) for c, v in dists.items()})
+
+
+def members(tree: Tree, cell: Cell) -> frozenset[int]:
+    """The units whose directly counted people a cell holds."""
+    if cell.kind is Kind.REMAINDER:
+        return frozenset({cell.unit})
+    found, stack = set(), [cell.unit]
+    while stack:
+        unit = stack.pop()
+        found.add(unit)
+        stack.extend(tree.children[unit])
+    return frozenset(found)
+
+
+def check_layer(versions: Iterable[tuple[Tree, set[Cell]]], atoms: dict[Hashable, Counts], threshold: int,
+                layer: str) -> None:
+    """No group of atoms smaller than the threshold, and no hidden cell of either version that could hold a
+    figure, can be worked out from the cells both versions show."""
+    published: list[frozenset[int]] = []
+    hidden: dict[Hashable, frozenset[int]] = {}
+    for number, (tree, shown) in enumerate(versions, start=1):
+        for cell in tree.cells():
+            group = members(tree, cell)
+            if cell in shown:
+                published.append(group)
+                continue
+            size = Counts(sum(atoms.get(u, Counts(0, 0)).respondents for u in group),
+                          sum(atoms.get(u, Counts(0, 0)).invited for u in group))
+            if not (size.respondents == 0 and is_safe_group(size, threshold)):  # "nobody answered" may be known
+                hidden[(number, cell)] = group
+    everything = dict(atoms)
+    for group in [*published, *hidden.values()]:
+        for unit in group:
+            everything.setdefault(unit, Counts(0, 0))  # the old tree's extra unit holds nobody
+    derivable, groups = brute_force(everything, published, threshold, hidden)
+    assert groups == [], f"{layer}: groups too small can be computed: {groups}"
+    assert derivable == set(), f"{layer}: hidden cells can be computed: {derivable}"
+
+
+def check_censorable(versions: Iterable[tuple[Tree, set[Cell]]], direct: dict[int, Counts],
+                     tallies: dict[int, Tally], k: int, k_dist: int) -> None:
+    """No group of k to k_dist answers whose mean would be censored can be worked out from the exact figures of
+    both versions (docs/ANONYMITY.md, "Censored figures")."""
+    rows = [members(tree, cell) for tree, shown in versions for cell in shown]
+    columns = sorted({u for row in rows for u in row} | set(direct))
+    space = RowSpace(columns, [*rows, *([u] for u in columns if u not in direct or direct[u].invited == 0)])
+    for size in range(1, len(direct) + 1):
+        for group in combinations(sorted(direct), size):
+            n = sum(tallies[u].answered for u in group)
+            if k <= n < k_dist and censor(sum(tallies[u].total for u in group) / n, SCALES["agree5"]):
+                assert not space.contains(group), f"a censorable group can be computed: {group}"
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(reorganised())
+def test_a_second_version_on_another_tree_reveals_nothing(
+        case: tuple[Tree, Tree, dict[int, Counts], dict[int, list[Tally]], int, int]) -> None:
+    old, new, direct, tallies, k, k_dist = case
+    first = protect_round(old, direct, tallies, ITEMS, k, k_dist)
+    second = protect_round(new, direct, tallies, ITEMS, k, k_dist, [as_stored(1, old, first)], version=2)
+    shown = [as_stored(1, old, first), as_stored(2, new, second)]
+    trees = (old, new)
+    check_layer(zip(trees, (set(s.nodes) for s in shown), strict=True), dict(direct), k, "respondents")
+    for index, item in enumerate(ITEMS):
+        answered: dict[Hashable, Counts] = {u: Counts(tallies[u][index].answered, c.invited)
+                                            for u, c in direct.items()}
+        if item.scale == "yesno":  # its only layer: at k_dist
+            check_layer(zip(trees, (set(s.dists.get(item.code, ())) for s in shown), strict=True), answered,
+                        k_dist, item.code)
+            continue
+        check_layer(zip(trees, (set(s.exact.get(item.code, ())) for s in shown), strict=True), answered, k,
+                    f"{item.code}:k")
+        if item.scale == "agree5":
+            check_censorable(zip(trees, (set(s.exact.get(item.code, ())) for s in shown), strict=True), direct,
+                             {u: tallies[u][index] for u in direct}, k, k_dist)
+        check_layer(zip(trees, (set(s.dists.get(item.code, ())) for s in shown), strict=True), answered, k_dist,
+                    f"{item.code}:k_dist")
+    # Saying why: whenever version 2 shows fewer unit figures than a protection on its own tree, it says why.
+    alone = protect_round(new, direct, tallies, ITEMS, k, k_dist)
+    if alone.nodes - second.nodes:
+        assert {e.hides for e in second.explanations if e.role == "more"} >= alone.nodes - second.nodes
+
+
+def test_an_unchanged_tree_gives_the_same_version() -> None:
+    """Through every layer: the second version of an unchanged tree shows what the first did, and says nothing."""
+    tree = Tree({1: None, 2: 1, 3: 1, 4: 2})
+    direct = {1: Counts(0, 0), 2: Counts(10, 12), 3: Counts(9, 10), 4: Counts(3, 6)}
+    tallies = {u: [Tally() for _ in ITEMS] for u in direct}
+    for unit, counts in direct.items():
+        for i in range(counts.respondents):
+            tallies[unit][0].add(1 + (unit + i) % 5)
+            tallies[unit][1].add(i % 2)
+            tallies[unit][2].add((unit * i) % 11)
+    first = protect_round(tree, direct, tallies, ITEMS, 5, 8)
+    second = protect_round(tree, direct, tallies, ITEMS, 5, 8, [as_stored(1, tree, first)], version=2)
+    assert second.figures == first.figures and second.nodes == first.nodes
+    assert second.explanations == []
+
+
+def test_a_censorable_group_across_versions_is_hidden_too() -> None:
+    """Found by the search above: version 1 shows units 3–5 together and, one level up, with an empty unit;
+    on the new tree unit 5 holds 0, 1, 3 and 4. Its total minus version 1's "3–5" is units 0 and 1: five answers,
+    all 1 or 2 — a mean of 1.4, which would be shown only as "≤ 1,5" were it a cell (k = 4, k_dist = 11). Neither
+    version gives the group on its own; together they must not either."""
+    old = Tree({0: None, 1: 0, 2: 1, 3: 6, 4: 3, 5: 4, 6: 0})
+    new = Tree({2: None, 5: 2, 1: 5, 0: 1, 3: 0, 4: 5})
+    direct = {0: Counts(1, 1), 1: Counts(4, 4), 2: Counts(1, 5), 3: Counts(10, 11), 4: Counts(4, 4),
+              5: Counts(4, 5)}
+    values = {0: [1], 1: [2, 2, 1, 1], 2: [1], 3: [5, 5, 1, 1, 1, 3, 4, 4, 2, 2], 4: [2, 1, 1, 1], 5: [1, 1, 1, 2]}
+    tallies = {u: [Tally() for _ in ITEMS] for u in direct}
+    for unit, answers in values.items():
+        for value in answers:
+            tallies[unit][0].add(value)
+            tallies[unit][1].add(0)
+            tallies[unit][2].add(5)
+    first = protect_round(old, direct, tallies, ITEMS, 4, 11)
+    second = protect_round(new, direct, tallies, ITEMS, 4, 11, [as_stored(1, old, first)], version=2)
+    shown = [as_stored(1, old, first).exact["A"], as_stored(2, new, second).exact["A"]]
+    assert shown[0] == {Cell(3, Kind.TOTAL), Cell(6, Kind.TOTAL)}
+    assert Cell(5, Kind.TOTAL) not in shown[1]  # its total would give units 0 and 1 with version 1
+    assert any("censorable group with the earlier versions" in f for f in second.items["A"].findings)
+    space = RowSpace(list(range(7)), [*(members(old, c) for c in shown[0]), *(members(new, c) for c in shown[1]),
+                                      [6]])
+    assert not space.contains({0, 1})
