@@ -13,8 +13,11 @@ from flask import Flask
 from sqlalchemy import inspect, text
 
 from pulse import create_app
-from pulse.cli.db import alembic_config, downgrade, upgrade
+from pulse.cli import main
+from pulse.cli.db import GUARDED_TABLES, alembic_config, downgrade, upgrade
+from pulse.context import record_audit
 from pulse.db import Base, get_database, make_engine
+from pulse.models import ApiToken, Person
 from pulse.questionbank import BANK, BankQuestion
 from pulse.services import questions as question_service
 from tests.conftest import make_config
@@ -249,3 +252,59 @@ def _minimal_round(conn) -> None:  # type: ignore[no-untyped-def]
         "language, min_group_size, min_dist_size, min_comment_size, comment_enabled, public_key, headcount, invited, "
         "mailout, mailout_attempts, excluded, undelivered) VALUES (1, 1, 1, 'closed', :t, :t, false, 'everyone', "
         "'sv', 3, 3, 3, true, :pk, 3, 3, 'done', 1, 0, 0)"), {"t": now, "pk": b"p" * 32})
+
+
+# Downgrades that would lose data ---------------------------------------------------------------------------------
+
+def _pulse(app: Flask, *args: str):  # type: ignore[no-untyped-def]
+    return app.test_cli_runner().invoke(main, list(args))
+
+
+def test_guarded_tables_are_created_by_the_revisions_named(engine) -> None:  # type: ignore[no-untyped-def]
+    for table, revision in GUARDED_TABLES.items():
+        index = REVISIONS.index(revision)
+        with engine.connect() as conn:
+            upgrade(conn, revision)
+        assert table in inspect(engine).get_table_names()
+        with engine.connect() as conn:
+            downgrade(conn, REVISIONS[index - 1] if index else "base")
+        assert table not in inspect(engine).get_table_names()
+
+
+def test_downgrade_refuses_to_drop_releases_audit_entries_and_tokens(engine, bare_app: Flask) -> None:  # type: ignore[no-untyped-def]
+    app = bare_app
+    assert _pulse(app, "db", "upgrade").exit_code == 0
+    with app.app_context(), get_database(app).session() as session:
+        person = Person(email="admin@example.org", name="Admin", language="sv", status="active", is_admin=True,
+                        session_version=1)
+        session.add(person)
+        session.flush()
+        session.add(ApiToken(person_id=person.id, name="report", token_hash="h" * 64, prefix="pulse_ab"))
+        record_audit(session, "test.entry", "test")
+        session.commit()
+
+    refused = _pulse(app, "db", "downgrade", "0002")
+    assert refused.exit_code == 1
+    assert "api_token: 1 row\n" in refused.output and "Nothing was changed" in refused.output
+    assert "audit_entry" not in refused.output  # 0001 stays: the audit log is not dropped by this downgrade
+    assert _pulse(app, "db", "current").output.strip() == REVISIONS[-1]
+    refused = _pulse(app, "db", "downgrade", "base")
+    assert refused.exit_code == 1 and "audit_entry: 1 row\n" in refused.output and "api_token: 1 row" in refused.output
+
+    # Relative revisions and downgrades that drop none of those tables need no flag.
+    step = _pulse(app, "db", "downgrade", "-1")
+    assert step.exit_code == 0, step.output
+    assert _pulse(app, "db", "current").output.strip() == REVISIONS[-2]
+
+    done = _pulse(app, "db", "downgrade", "0002", "--yes-lose-data")
+    assert done.exit_code == 0, done.output
+    assert "api_token: 1 row" in done.output and "Database is at 0002." in done.output
+    assert "api_token" not in inspect(engine).get_table_names()
+
+
+def test_downgrade_of_an_empty_database_needs_no_flag(engine, bare_app: Flask) -> None:  # type: ignore[no-untyped-def]
+    app = bare_app
+    assert _pulse(app, "db", "upgrade").exit_code == 0
+    result = _pulse(app, "db", "downgrade", "base")
+    assert result.exit_code == 0, result.output
+    assert "Database is at base (empty)." in result.output
