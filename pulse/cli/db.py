@@ -1,4 +1,4 @@
-"""``pulse db``: schema migrations (Alembic).
+"""``pulse db``: schema migrations (Alembic), backups and restores.
 
 A downgrade that would drop tables holding releases, audit entries or API tokens is refused unless the operator
 says ``--yes-lose-data``; the refusal lists what would be lost.
@@ -19,6 +19,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import Connection, inspect, text
 
+from pulse.cli import backup as backups
 from pulse.db import get_database
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -84,7 +85,7 @@ def _check_fresh(connection: Connection) -> None:
 
 @click.group("db", cls=AppGroup)
 def group() -> None:
-    """Database commands: schema migrations."""
+    """Database commands: schema migrations, backup and restore."""
 
 
 @group.command("upgrade")
@@ -135,3 +136,42 @@ def current_command() -> None:
     """Show the database's schema revision."""
     with get_database(current_app).engine.connect() as connection:
         click.echo(current_revision(connection) or "(empty)")
+
+
+@group.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def backup_command(path: Path) -> None:
+    """Write a consistent copy of the database to PATH (a new file), safe while Pulse runs.
+
+    SQLite: SQLite's online backup API. PostgreSQL: pg_dump --format=custom (pg_dump must be on PATH).
+    The copy does not contain PULSE_SECRET_KEY; keep the two apart.
+    """
+    try:
+        outcome = backups.backup(get_database(current_app).url, path)
+    except backups.BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Backed up to {outcome.path} ({outcome.path.stat().st_size} bytes, schema revision "
+               f"{outcome.revision or 'none'}).")
+    if outcome.open_rounds:
+        click.echo(f"Note: {outcome.open_rounds} round(s) were open. This copy holds their sealed answers and round "
+                   "keys, which a close scrubs from the database but not from copies: keep it as safe as the "
+                   "database, and keep it apart from the secret (docs/OPERATIONS.md, \"Backups\").")
+
+
+@group.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace what the database holds (stop the app and scheduler first).")
+def restore_command(path: Path, force: bool) -> None:
+    """Restore the database from PATH, a copy made by `pulse db backup`.
+
+    Refused when the database is not empty, unless --force. Use the PULSE_SECRET_KEY the database had: the audit
+    chain, API tokens and open rounds' keys depend on it.
+    """
+    database = get_database(current_app)
+    database.dispose()  # no pooled connection of this process holds the old database open
+    try:
+        outcome = backups.restore(database.url, path, force=force)
+    except backups.BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Restored {path} (schema revision {outcome.revision}). Next: `pulse db upgrade` if this release "
+               "of Pulse is newer, and `pulse audit verify`.")
