@@ -93,6 +93,10 @@ def group() -> None:
 def upgrade_command(revision: str) -> None:
     """Upgrade the database to REVISION (default: the newest)."""
     engine = get_database(current_app).engine
+    if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+        # A new installation: the SQLite file's folder (PULSE_INSTANCE_PATH) may not exist yet. Only its owner
+        # may read it: it holds the database.
+        Path(str(engine.url.database)).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     with engine.connect() as connection:
         upgrade(connection, revision)
     with engine.connect() as connection:
