@@ -40,6 +40,30 @@ class Outcome:
 def backup(database_url: str, destination: Path) -> Outcome:
     """Write a consistent copy of the database to ``destination`` (which must not exist), readable by its owner
     only. Safe while the app and the scheduler run."""
+    with _database_errors():
+        return _backup(database_url, destination)
+
+
+def restore(database_url: str, source: Path, *, force: bool = False) -> Outcome:
+    """Restore a copy made by :func:`backup` into the configured database.
+
+    :param force: replace what the database holds; without it a database with any table is refused.
+    """
+    with _database_errors():
+        return _restore(database_url, source, force=force)
+
+
+@contextmanager
+def _database_errors() -> Iterator[None]:
+    try:
+        yield
+    except (sqlite3.Error, SQLAlchemyError) as exc:
+        first = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        raise BackupError(f"The database could not be read or written: {first[0] if first else type(exc).__name__}"
+                          ) from exc
+
+
+def _backup(database_url: str, destination: Path) -> Outcome:
     if destination.exists():
         raise BackupError(f"{destination} already exists; choose a new file name.")
     if not destination.parent.is_dir():
@@ -58,11 +82,7 @@ def backup(database_url: str, destination: Path) -> Outcome:
     return Outcome(destination, revision, open_rounds)
 
 
-def restore(database_url: str, source: Path, *, force: bool = False) -> Outcome:
-    """Restore a copy made by :func:`backup` into the configured database.
-
-    :param force: replace what the database holds; without it a database with any table is refused.
-    """
+def _restore(database_url: str, source: Path, *, force: bool) -> Outcome:
     if not source.is_file():
         raise BackupError(f"{source} is not a file.")
     url = make_url(database_url)
@@ -121,7 +141,7 @@ def _restore_sqlite(source: Path, target: Path) -> None:
             raise BackupError(f"{source} is not an SQLite backup: {exc}") from None
         if "alembic_version" not in tables:
             raise BackupError(f"{source} is not a Pulse backup (it has no schema revision).")
-        target.parent.mkdir(parents=True, exist_ok=True)
+        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         with closing(sqlite3.connect(target, timeout=30)) as database:
             # Through SQLite's own locking, page by page into the target (and its write-ahead log).
             backup_file.backup(database)

@@ -227,3 +227,19 @@ def test_postgresql_backup_keeps_only_pulses_schema(source: Flask, tmp_path: Pat
     schemas = set(re.findall(r"^\d+; \d+ \d+ TABLE (?:DATA )?(\S+) ", listing, re.MULTILINE))
     assert schemas == {schema.split("=")[-1]}
     assert Release.__tablename__ in listing
+
+
+@pytest.mark.parametrize("db_backend", ["postgresql"], indirect=True)
+def test_restore_into_a_database_that_does_not_exist_says_so(source: Flask, database_url: str,
+                                                             tmp_path: Path) -> None:
+    copy = tmp_path / "pulse.backup"
+    assert pulse(source, "db", "backup", str(copy)).exit_code == 0
+    missing = make_url(database_url).set(database=f"missing_{uuid.uuid4().hex[:8]}")
+    target = create_app(make_config(missing.render_as_string(hide_password=False), tmp_path / "target"))
+    try:
+        result = pulse(target, "db", "restore", str(copy))
+    finally:
+        get_database(target).dispose()
+    assert result.exit_code == 1
+    assert "could not be read or written" in result.output and "does not exist" in result.output
+    assert "Traceback" not in result.output
