@@ -22,7 +22,7 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 
 def build_app(name: str, config: Config, database: Database | None, *, templates: str, private: bool,
-              quiet: bool, home_endpoint: str) -> Flask:
+              quiet: bool, home_endpoint: str, form_targets: tuple[str, ...] = ()) -> Flask:
     """A Flask app with Pulse's shared plumbing; the caller adds its blueprints.
 
     :param templates: the app's own template folder (next to the shared ``common`` one).
@@ -47,7 +47,7 @@ def build_app(name: str, config: Config, database: Database | None, *, templates
     logging.getLogger("pulse").setLevel(config.log_level)
     db.init_app(app, database or Database(config.database_url))
     i18n.init_app(app)
-    security.init_app(app, private=private)
+    security.init_app(app, private=private, form_targets=form_targets)
     mail.init_app(app)
     errors.init_app(app, quiet=quiet, home_endpoint=home_endpoint)
     app.extensions["pulse.passwords"] = Passwords(time_cost=config.argon2_time_cost,

@@ -58,11 +58,22 @@ def refuse_non_text() -> None:
         abort(400)
 
 
-def init_app(app: Flask, *, private: bool) -> None:
+def content_security_policy(form_targets: tuple[str, ...] = ()) -> str:
+    """The policy, with other origins a form may post to (the respondent app's, for "Answer now", when it runs on
+    another host)."""
+    if not form_targets:
+        return CONTENT_SECURITY_POLICY
+    return CONTENT_SECURITY_POLICY.replace("form-action 'self'", "form-action 'self' " + " ".join(form_targets))
+
+
+def init_app(app: Flask, *, private: bool, form_targets: tuple[str, ...] = ()) -> None:
     """Security headers and the write-intent flag for every response of ``app``.
 
     :param private: every page is someone's own (the staff app): never stored by a cache.
+    :param form_targets: other origins this app's forms post to.
     """
+
+    policy = content_security_policy(form_targets)
 
     @app.before_request
     def _write_intent() -> None:
@@ -75,7 +86,7 @@ def init_app(app: Flask, *, private: bool) -> None:
     @app.after_request
     def _headers(response: Response) -> Response:
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        headers.setdefault("Content-Security-Policy", policy)
         headers["X-Content-Type-Options"] = "nosniff"
         headers["Referrer-Policy"] = "no-referrer"
         headers["X-Frame-Options"] = "DENY"

@@ -5,6 +5,19 @@ The OSA items follow the areas of AFS 2023:2 (organisational and social work env
 priorities, support, recovery, working hours and reachability, influence, victimisation, threats and violence —
 plus speaking up without fear and feedback on actions, which the review behind Pulse found missing. COPSOQ
 wording is deliberately not used (its licence forbids modification and commercial use).
+
+The migrations install this bank (``migrations/versions/0005_question_bank.py``), so a production database has it
+without the demo. ``BANK`` is the bank as it is shipped *now*; each migration keeps its own copy of the items it
+ships, so a revision never changes when this file does. To change shipped wording later:
+
+1. here, change the item and raise its ``version`` (``version=2``);
+2. add a migration that calls :func:`pulse.services.questions.install_shipped` with a copy of the new item and,
+   in ``replaces``, a copy of the version it replaces (from the migration that shipped it), and whose downgrade
+   calls :func:`pulse.services.questions.uninstall_shipped` with the same arguments.
+
+The new version then becomes current only where the replaced one is still current and untouched: wording an
+organisation edited is its own and stays. A new item is shipped the same way, with ``version=1`` and no
+``replaces``. ``tests/integration/test_migrations.py`` checks that the migrated bank equals ``BANK``.
 """
 
 from __future__ import annotations
@@ -48,6 +61,8 @@ class BankQuestion:
     reverse: bool = False
     pack: str = "osa"
     attribution: str | None = None
+    #: The shipped version: raised (and shipped by a new migration) whenever the wording or settings change.
+    version: int = 1
 
 
 BANK: tuple[BankQuestion, ...] = (

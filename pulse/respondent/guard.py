@@ -51,8 +51,8 @@ def _client() -> str:
 def unknown_credential() -> bool:
     """Record a wrong code; True when it should be answered 429 (slow down) rather than 404."""
     client = _client()
+    over_client = limiter.blocked(client)  # already over the limit before this one
     limiter.fail(client)
-    over_client = limiter.blocked(client)
     session = get_session()  # the request's own: on SQLite a second writer would wait for it
     session.rollback()  # nothing was written by the failed look-up; start the counter's own transaction
     # One bucket for everyone: how many codes failed lately, never whose.

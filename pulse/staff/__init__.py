@@ -6,6 +6,7 @@ Built by its own factory (docs/ARCHITECTURE.md); the respondent app never import
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from flask import Flask
 
@@ -23,8 +24,11 @@ from pulse.staff import admin, api, auth, home, results
 def create_staff_app(config: Config | None = None, *, database: Database | None = None) -> Flask:
     """Build the staff app (``/staff…`` and the read-only API ``/api/v1/…``)."""
     config = config or Config.from_env()
+    # "Answer now" posts the person's credential to the respondent app, which may run on another host.
+    respondent = _origin(config.respondent_url)
     app = build_app(__name__, config, database, templates="staff", private=True, quiet=False,
-                    home_endpoint="staff.home")
+                    home_endpoint="staff.home",
+                    form_targets=(respondent,) if respondent != _origin(config.staff_url) else ())
     app.config.update(
         SECRET_KEY=derive_key(config.secret_key, KeyPurpose.SESSION).hex(),
         WTF_CSRF_SECRET_KEY=derive_key(config.secret_key, KeyPurpose.CSRF).hex(),
@@ -49,3 +53,8 @@ def create_staff_app(config: Config | None = None, *, database: Database | None 
     app.before_request(refuse_non_text)
     extensions.init_app(app)  # CSRF protection
     return app
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import replace
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from flask import Flask
 from sqlalchemy import inspect, text
 
-from pulse.cli.db import alembic_config, downgrade, upgrade
-from pulse.common.db import Base, make_engine
+from pulse import create_app
+from pulse.cli import main
+from pulse.cli.db import GUARDED_TABLES, alembic_config, downgrade, upgrade
+from pulse.common.context import record_audit
+from pulse.common.db import Base, get_database, make_engine
+from pulse.domain.questionbank import BANK, BankQuestion
+from pulse.models import ApiToken, Person
+from pulse.services import questions as question_service
+from tests.conftest import make_config
 
 REVISIONS = [rev.revision for rev in reversed(list(ScriptDirectory.from_config(alembic_config()).walk_revisions()))]
 
@@ -19,6 +30,14 @@ def engine(database_url: str):  # type: ignore[no-untyped-def]
     engine = make_engine(database_url, pool=False)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def bare_app(database_url: str, tmp_path) -> Iterator[Flask]:  # type: ignore[no-untyped-def]
+    """An app on the empty test database: its schema is what the migrations make (no create_all)."""
+    app = create_app(make_config(database_url, tmp_path))
+    yield app
+    get_database(app).dispose()
 
 
 def test_revision_ids_are_zero_padded_numbers() -> None:
@@ -130,3 +149,162 @@ def test_0004_moves_an_open_round_to_the_unlinked_pool(engine) -> None:  # type:
     # An open round cannot be taken back below 0004: its credentials no longer point at anyone.
     with pytest.raises(RuntimeError, match="Close the open rounds"), engine.connect() as conn:
         downgrade(conn, "0003")
+
+
+# The question bank (0006) ----------------------------------------------------------------------------------------
+
+def _bank(conn) -> dict[str, list[tuple[object, ...]]]:  # type: ignore[no-untyped-def]
+    bank: dict[str, list[tuple[object, ...]]] = {}
+    for row in conn.execute(text("SELECT * FROM question ORDER BY code, version")):
+        bank.setdefault(row.code, []).append((
+            row.version, row.area, row.scale, row.text_sv, row.text_en, bool(row.allow_skip), bool(row.sensitive),
+            bool(row.reverse), row.pack, row.attribution, bool(row.current), bool(row.retired)))
+    return bank
+
+
+def _shipped(item: BankQuestion, *, current: bool = True, retired: bool = False) -> tuple[object, ...]:
+    return (item.version, item.area, item.scale, item.sv, item.en, item.allow_skip, item.sensitive, item.reverse,
+            item.pack, item.attribution, current, retired)
+
+
+def test_head_ships_the_question_bank(engine, bare_app: Flask) -> None:  # type: ignore[no-untyped-def]
+    """A migrated database has the bank as pulse/questionbank.py ships it now — so a change there needs a migration —
+    and install_bank (the demo's and the tests' way in) finds nothing to add."""
+    with engine.connect() as conn:
+        upgrade(conn)
+    with engine.connect() as conn:
+        assert _bank(conn) == {item.code: [_shipped(item)] for item in BANK}
+    with get_database(bare_app).session() as session:
+        assert question_service.install_bank(session) == 0
+
+
+def test_0006_adds_only_missing_codes_and_its_downgrade_only_untouched_unused_ones(engine) -> None:  # type: ignore[no-untyped-def]
+    """The organisation's own wording and questions stay; downgrading keeps whatever a round asked or a survey names."""
+    edited, asked, named = BANK[0], BANK[1], BANK[2]
+    with engine.connect() as conn:
+        upgrade(conn, "0005")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO question (code, version, area, scale, text_sv, text_en, allow_skip, sensitive, "
+                          "reverse, pack, current, retired, created_at) VALUES (:c, 1, :a, :s, 'Egen', 'Own', true, "
+                          "false, false, 'osa', true, false, '2026-01-01 00:00:00')"),
+                     {"c": edited.code, "a": edited.area, "s": edited.scale})
+    with engine.connect() as conn:
+        upgrade(conn, "0006")
+    with engine.connect() as conn:
+        bank = _bank(conn)
+    assert [row[3:5] for row in bank[edited.code]] == [("Egen", "Own")]
+    assert len(bank) == len(BANK) and bank[asked.code] == [_shipped(asked)]
+    # A round asked one shipped question, a survey names another.
+    with engine.begin() as conn:
+        _minimal_round(conn)
+        question_id = conn.execute(text("SELECT id FROM question WHERE code = :c"), {"c": asked.code}).scalar()
+        conn.execute(text("INSERT INTO round_question (round_id, position, question_id) VALUES (1, 0, :q)"),
+                     {"q": question_id})
+        conn.execute(text("INSERT INTO survey_question (survey_id, position, question_code) VALUES (1, 0, :c)"),
+                     {"c": named.code})
+    with engine.connect() as conn:
+        downgrade(conn, "0004")
+    with engine.connect() as conn:
+        assert set(_bank(conn)) == {edited.code, asked.code, named.code}
+    with engine.connect() as conn:
+        upgrade(conn)
+    with engine.connect() as conn:
+        assert len(_bank(conn)) == len(BANK)
+
+
+def test_a_later_shipped_version_replaces_only_untouched_wording(engine) -> None:  # type: ignore[no-untyped-def]
+    """What a later migration does with install_shipped(..., replaces=...): an untouched, even retired, question gets the
+    new version; one the organisation edited keeps its own; the downgrade brings the old version back."""
+    first, second = BANK[0], BANK[1]
+    with engine.connect() as conn:
+        upgrade(conn)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE question SET retired = true WHERE code = :c"), {"c": first.code})
+        conn.execute(text("UPDATE question SET current = false WHERE code = :c"), {"c": second.code})
+        conn.execute(text("INSERT INTO question (code, version, area, scale, text_sv, text_en, allow_skip, sensitive, "
+                          "reverse, pack, current, retired, created_at) VALUES (:c, 2, :a, :s, 'Egen', 'Own', true, "
+                          "false, false, 'osa', true, false, '2026-01-01 00:00:00')"),
+                     {"c": second.code, "a": second.area, "s": second.scale})
+    new = tuple(replace(item, sv=item.sv + " (ny)", en=item.en + " (new)", version=2) for item in (first, second))
+    old = {item.code: item for item in (first, second)}
+    with engine.begin() as conn:
+        assert question_service.install_shipped(conn, new, replaces=old) == 1
+        assert question_service.install_shipped(conn, new, replaces=old) == 0
+    with engine.connect() as conn:
+        bank = _bank(conn)
+    assert bank[first.code] == [_shipped(first, current=False, retired=True), _shipped(new[0], retired=True)]
+    assert [row[3] for row in bank[second.code]] == [second.sv, "Egen"]
+    with engine.begin() as conn:
+        assert question_service.uninstall_shipped(conn, new, replaces=old) == 1
+    with engine.connect() as conn:
+        assert _bank(conn)[first.code] == [_shipped(first, retired=True)]
+
+
+def _minimal_round(conn) -> None:  # type: ignore[no-untyped-def]
+    now = "2026-11-30 07:00:00"
+    conn.execute(text(
+        "INSERT INTO survey (id, name, cadence, open_weekday, open_time, open_days, language, min_group_size, "
+        "min_dist_size, min_comment_size, question_mode, comment_enabled, reminder_policy, reminder_after_days, "
+        "active, created_at, updated_at) VALUES (1, 'S', 'manual', 0, '08:00', 5, 'sv', 3, 3, 3, 'fixed', "
+        "true, 'everyone', 2, true, :t, :t)"), {"t": now})
+    conn.execute(text(
+        "INSERT INTO round (id, survey_id, number, status, opened_at, closes_at, reminded, reminder_policy, "
+        "language, min_group_size, min_dist_size, min_comment_size, comment_enabled, public_key, headcount, invited, "
+        "mailout, mailout_attempts, excluded, undelivered, scrubbed) VALUES (1, 1, 1, 'closed', :t, :t, false, 'everyone', "
+        "'sv', 3, 3, 3, true, :pk, 3, 3, 'done', 1, 0, 0, true)"), {"t": now, "pk": b"p" * 32})
+
+
+# Downgrades that would lose data ---------------------------------------------------------------------------------
+
+def _pulse(app: Flask, *args: str):  # type: ignore[no-untyped-def]
+    return app.test_cli_runner().invoke(main, list(args))
+
+
+def test_guarded_tables_are_created_by_the_revisions_named(engine) -> None:  # type: ignore[no-untyped-def]
+    for table, revision in GUARDED_TABLES.items():
+        index = REVISIONS.index(revision)
+        with engine.connect() as conn:
+            upgrade(conn, revision)
+        assert table in inspect(engine).get_table_names()
+        with engine.connect() as conn:
+            downgrade(conn, REVISIONS[index - 1] if index else "base")
+        assert table not in inspect(engine).get_table_names()
+
+
+def test_downgrade_refuses_to_drop_releases_audit_entries_and_tokens(engine, bare_app: Flask) -> None:  # type: ignore[no-untyped-def]
+    app = bare_app
+    assert _pulse(app, "db", "upgrade").exit_code == 0
+    with app.app_context(), get_database(app).session() as session:
+        person = Person(email="admin@example.org", name="Admin", language="sv", status="active", is_admin=True,
+                        session_version=1)
+        session.add(person)
+        session.flush()
+        session.add(ApiToken(person_id=person.id, name="report", token_hash="h" * 64, prefix="pulse_ab"))
+        record_audit(session, "test.entry", "test")
+        session.commit()
+
+    refused = _pulse(app, "db", "downgrade", "0002")
+    assert refused.exit_code == 1
+    assert "api_token: 1 row\n" in refused.output and "Nothing was changed" in refused.output
+    assert "audit_entry" not in refused.output  # 0001 stays: the audit log is not dropped by this downgrade
+    assert _pulse(app, "db", "current").output.strip() == REVISIONS[-1]
+    refused = _pulse(app, "db", "downgrade", "base")
+    assert refused.exit_code == 1 and "audit_entry: 1 row\n" in refused.output and "api_token: 1 row" in refused.output
+
+    # Relative revisions and downgrades that drop none of those tables need no flag.
+    step = _pulse(app, "db", "downgrade", "-1")
+    assert step.exit_code == 0, step.output
+    assert _pulse(app, "db", "current").output.strip() == REVISIONS[-2]
+
+    done = _pulse(app, "db", "downgrade", "0002", "--yes-lose-data")
+    assert done.exit_code == 0, done.output
+    assert "api_token: 1 row" in done.output and "Database is at 0002." in done.output
+    assert "api_token" not in inspect(engine).get_table_names()
+
+
+def test_downgrade_of_an_empty_database_needs_no_flag(engine, bare_app: Flask) -> None:  # type: ignore[no-untyped-def]
+    app = bare_app
+    assert _pulse(app, "db", "upgrade").exit_code == 0
+    result = _pulse(app, "db", "downgrade", "base")
+    assert result.exit_code == 0, result.output
+    assert "Database is at base (empty)." in result.output

@@ -582,3 +582,19 @@ def test_names_are_escaped_everywhere(app: Flask, client: FlaskClient, org: Org,
         assert "<script>alert" not in html, path
         assert "<img src=x" not in html, path
         assert "&lt;script&gt;" in html or "&lt;img" in html, path
+
+
+def test_answer_now_may_post_to_the_respondent_host_when_the_apps_run_apart(database_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Two hosts: the staff app's pages may post a form to the respondent app's origin, and to no other."""
+    from pulse.common.db import Base, Database
+    from pulse.staff import create_staff_app
+    from tests.conftest import make_config
+
+    config = make_config(database_url, tmp_path, base_url="https://pulse.example.se",
+                         respondent_base_url="https://svar.example.se")
+    database = Database(config.database_url)
+    Base.metadata.create_all(database.engine)
+    policy = create_staff_app(config, database=database).test_client().get("/staff/login").headers[
+        "Content-Security-Policy"]
+    assert "form-action 'self' https://svar.example.se;" in policy
+    database.dispose()

@@ -1,0 +1,40 @@
+"""Gunicorn settings for Pulse behind nginx (deploy/nginx/). The systemd units start it as
+
+    gunicorn --config deploy/gunicorn.conf.py --bind 127.0.0.1:8000 wsgi:app
+
+Command-line options override what is set here. docs/OPERATIONS.md explains the choices.
+"""
+
+import os
+
+# Loopback only: nginx terminates TLS in front, and nothing else may reach the app (the address it reports for a
+# client comes from nginx's X-Forwarded-For, trusted with PULSE_TRUSTED_PROXIES=1).
+bind = "127.0.0.1:8000"
+
+# Sync workers, as `pulse serve` and the README have always used: one request at a time per worker, with nginx
+# buffering slow clients in front. Each worker uses one database connection at a time.
+# Worth considering (not measured yet, so not the default): worker_class = "gthread" with threads = 4 serves
+# several requests per worker and keeps connections from nginx alive (keepalive = 5; add `keepalive 16;` to the
+# nginx upstream and `proxy_set_header Connection "";`). Measure with `make bench` before switching.
+workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
+worker_class = "sync"
+timeout = 60
+graceful_timeout = 30
+
+# Never an access log: it would record client addresses, paths and times on the answering path
+# (docs/ANONYMITY.md, "The answering path"). Errors go to standard error, that is the journal.
+accesslog = None
+errorlog = "-"
+loglevel = "warning"
+
+# Each worker builds its own app, so no database connection crosses a fork.
+preload_app = False
+
+# X-Forwarded-Proto from nginx on this machine says the request came over HTTPS. The client's own address (for
+# the per-client limits on wrong codes and sign-ins) comes from X-Forwarded-For through the app itself: set
+# PULSE_TRUSTED_PROXIES=1 with the nginx configuration in deploy/nginx in front (docs/OPERATIONS.md).
+forwarded_allow_ips = "127.0.0.1,::1"
+
+# systemd manages the processes; gunicorn 27's control socket (one path per user by default) would clash between
+# the respondent and the staff app running as the same user.
+control_socket_disable = True
