@@ -29,7 +29,7 @@ DEFAULT_MIN_DIST_SIZE = 10
 DEFAULT_MIN_COMMENT_SIZE = 10
 
 #: Where the repository keeps its instance folder unless ``PULSE_INSTANCE_PATH`` says otherwise.
-DEFAULT_INSTANCE_PATH = Path(__file__).resolve().parent.parent / "instance"
+DEFAULT_INSTANCE_PATH = Path(__file__).resolve().parent.parent.parent / "instance"
 
 
 class ConfigError(Exception):
