@@ -50,3 +50,14 @@ def test_production_smtp_needs_a_real_sender() -> None:
     with pytest.raises(ConfigError, match="PULSE_MAIL_FROM"):
         Config.from_env(env)
     assert Config.from_env({**env, "PULSE_MAIL_FROM": "Pulse <pulse@example.se>"}).mail.smtp_host == "smtp.example.se"
+
+
+def test_the_default_instance_folder_is_the_repository_s() -> None:
+    """`make run` keeps its SQLite file, secret and outbox in instance/ at the top of the repository (.gitignore)."""
+    from pathlib import Path
+
+    from pulse.common.config import DEFAULT_INSTANCE_PATH
+
+    root = Path(__file__).resolve().parent.parent.parent
+    assert DEFAULT_INSTANCE_PATH == root / "instance"
+    assert "instance/" in (root / ".gitignore").read_text().split()
