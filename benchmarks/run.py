@@ -348,7 +348,7 @@ with app.app_context():
             result = scheduler.close_round(s, rnd, keys, now=utcnow())
             s.commit()
         scrub_started = time.perf_counter()
-        db.scrub()  # part of closing: what the deleted ledger, pools and key left on disk
+        rounds.scrub_closed(db)  # part of closing: what the deleted ledger, pools and key left on disk
         seconds = time.perf_counter() - started
         print(json.dumps({"seconds": seconds, "scrub_seconds": time.perf_counter() - scrub_started,
                           "answers": result.answers}))

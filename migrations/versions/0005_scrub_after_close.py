@@ -23,10 +23,12 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("round", schema=None) as batch_op:
         batch_op.add_column(sa.Column("scrubbed", sa.Boolean(), nullable=False, server_default=sa.true()))
+        batch_op.add_column(sa.Column("close_xid", sa.BigInteger(), nullable=True))
     with op.batch_alter_table("round", schema=None) as batch_op:
         batch_op.alter_column("scrubbed", server_default=None)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("round", schema=None) as batch_op:
+        batch_op.drop_column("close_xid")
         batch_op.drop_column("scrubbed")

@@ -145,24 +145,32 @@ class Database:
         finally:
             session.close()
 
-    def scrub(self, tables: tuple[str, ...] = SCRUBBED_TABLES) -> bool:
+    def scrub(self, tables: tuple[str, ...] = SCRUBBED_TABLES, *, since_xid: int | None = None) -> bool:
         """Remove what deleted rows leave on disk, after a round closes (docs/ANONYMITY.md, "After close").
 
         SQLite: deleted content is already zeroed (``secure_delete``); the write-ahead log, which still holds
         the old page images, is checkpointed into the file and truncated. PostgreSQL: the tables whose dead row
         versions held the ledger, the pools and the round key are rewritten (``VACUUM FULL``), so the old
         versions are no longer in the database's files. Returns False when it could not finish (SQLite readers
-        kept the log busy for the whole wait); the next close tries again.
+        kept the log busy for the whole wait, or PostgreSQL readers older than the close — ``since_xid``, the
+        closing transaction's id — could still see the deleted rows); the scheduler tries again.
         """
         if self.dialect == "sqlite":
             return self._checkpoint_sqlite()
         if self.dialect == "postgresql":
             with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                # A transaction that began before now may still see the deleted rows, and VACUUM would keep them
-                # for it (as it would for a replication slot holding an old snapshot): then try again later.
-                older = conn.exec_driver_sql(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND pid <> pg_backend_pid() AND backend_xmin IS NOT NULL AND xact_start < now()").scalar()
+                # A snapshot older than the close may still see the deleted rows, and VACUUM would keep them for
+                # it (as for a replication slot holding an old snapshot): then try again later. Without the close's
+                # transaction id, any transaction that began before this check counts as older.
+                if since_xid is None:
+                    older = conn.exec_driver_sql(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                        "AND pid <> pg_backend_pid() AND backend_xmin IS NOT NULL AND xact_start < now()").scalar()
+                else:
+                    older = conn.execute(text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                        "AND pid <> pg_backend_pid() AND backend_xmin IS NOT NULL "
+                        "AND age(backend_xmin) >= age(CAST(CAST(:xid AS text) AS xid))"), {"xid": since_xid}).scalar()
                 slots = conn.exec_driver_sql(
                     "SELECT count(*) FROM pg_replication_slots WHERE xmin IS NOT NULL OR catalog_xmin IS NOT NULL"
                 ).scalar()
@@ -178,6 +186,10 @@ class Database:
                     return False
             return True
         return False
+
+    def checkpoint(self) -> bool:
+        """SQLite: move the write-ahead log into the file and empty it (nothing to do on PostgreSQL)."""
+        return self._checkpoint_sqlite() if self.dialect == "sqlite" else True
 
     def _checkpoint_sqlite(self, attempts: int = 10) -> bool:
         raw = self.engine.raw_connection()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from pulse.common.db import Base, UTCDateTime, utcnow
@@ -141,6 +141,9 @@ class Round(Base):
     #: False from the close until what the deleted ledger, pools and round key left on disk has been scrubbed
     #: (docs/ANONYMITY.md, "After close"); every scheduler run retries until it is.
     scrubbed: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: PostgreSQL: the id of the transaction that closed the round (32 bits). Only snapshots older than it can still
+    #: see what the close deleted, so only they make a scrub wait.
+    close_xid: Mapped[int | None] = mapped_column(BigInteger)
     answers: Mapped[int | None] = mapped_column(Integer)
     comments: Mapped[int | None] = mapped_column(Integer)
     roster_added: Mapped[int | None] = mapped_column(Integer)

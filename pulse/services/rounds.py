@@ -261,6 +261,8 @@ def close_round(session: Session, rnd: Round, keys: RoundKeys, *, now: dt.dateti
     rnd.status = "closed"
     rnd.closed_at = now
     rnd.scrubbed = False  # until Database.scrub() has run after this commit
+    if session.get_bind().dialect.name == "postgresql":
+        rnd.close_xid = session.scalar(select(func.txid_current() % 4294967296))
     rnd.answers, rnd.comments = len(answers), len(comments)
     rnd.roster_added, rnd.roster_removed, rnd.roster_moved = added, removed, moved
     session.flush()
@@ -333,14 +335,18 @@ def scrub_closed(database: Database) -> bool:
     old snapshot, a busy table) is retried until it does (docs/ANONYMITY.md, "After close").
     """
     with database.session() as session:
-        owed = list(session.scalars(select(Round.id).where(Round.status == "closed", Round.scrubbed.is_(False))))
+        rows = session.execute(select(Round.id, Round.close_xid).where(Round.status == "closed",
+                                                                       Round.scrubbed.is_(False))).all()
+    owed = [round_id for round_id, _ in rows]
     if not owed:
         return True
-    if not database.scrub():
+    xids = [xid for _, xid in rows if xid is not None]
+    if not database.scrub(since_xid=min(xids) if xids else None):
         log.warning("scrub after close not finished (round %s): an older reader or a busy table; retrying later",
                     ", ".join(map(str, owed)))
         return False
     with database.session(write=True) as session:
         session.execute(update(Round).where(Round.id.in_(owed)).values(scrubbed=True))
         session.commit()
+    database.checkpoint()  # SQLite: that last write leaves the write-ahead log empty again too
     return True

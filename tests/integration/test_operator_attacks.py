@@ -420,7 +420,7 @@ def test_after_close_and_scrub_the_sqlite_files_hold_nothing_of_the_round(sessio
     main, wal = walparse.read_files(path)
     before = found(main + wal, patterns)
     assert all(before[kind] for kind in before if kind != "comments"), before  # the test can see them
-    assert get_database(app).scrub() is True
+    assert round_service.scrub_closed(get_database(app)) is True
     main, wal = walparse.read_files(path)
     assert wal == b""
     assert found(main, patterns) == dict.fromkeys(patterns, 0)
@@ -490,7 +490,7 @@ def test_after_close_and_scrub_no_dead_row_version_holds_the_round(session: Sess
     before = found(b"".join(raw.values()), patterns)
     assert all(before[kind] for kind in before if kind != "comments"), before
 
-    assert get_database(app).scrub() is True
+    assert round_service.scrub_closed(get_database(app)) is True
     assert {table: len(dba.heap_versions(engine, table)) for table in SCRUBBED_TABLES} == dict.fromkeys(
         SCRUBBED_TABLES, 0)
     raw = {rel: dba.raw_pages(engine, rel) for rel in dba.relations(engine)}
@@ -510,7 +510,7 @@ def test_the_scrub_is_not_fooled_by_an_older_snapshot(session: Session, app: Fla
     backup.execute(text("SELECT count(*) FROM person"))  # a pg_dump, say, holding its snapshot
     try:
         close(session, app, scenario)
-        scrubbed = get_database(app).scrub()
+        scrubbed = round_service.scrub_closed(get_database(app))
         left = {table: len(dba.heap_versions(engine, table)) for table in SCRUBBED_TABLES}
         data = b"".join(dba.raw_pages(engine, rel) for rel in dba.relations(engine))
     finally:
@@ -857,7 +857,7 @@ def test_retired_credentials_after_close_name_nothing(session: Session, app: Fla
     owner_hashes = {pid: invitations.credential_hash(keys(app).token, scenario.credentials[email][0])
                     for pid, email in scenario.emails.items() if email in scenario.credentials}
     close(session, app, scenario)
-    get_database(app).scrub()
+    round_service.scrub_closed(get_database(app))
     retired = _rows(database_url, "retired_credential")
     assert len(retired) == 48 and all(set(r) == {"hash", "round_id"} for r in retired)
     assert all(r["round_id"] == scenario.round_id for r in retired)

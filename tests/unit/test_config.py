@@ -59,5 +59,5 @@ def test_the_default_instance_folder_is_the_repository_s() -> None:
     from pulse.common.config import DEFAULT_INSTANCE_PATH
 
     root = Path(__file__).resolve().parent.parent.parent
-    assert DEFAULT_INSTANCE_PATH == root / "instance"
+    assert root / "instance" == DEFAULT_INSTANCE_PATH
     assert "instance/" in (root / ".gitignore").read_text().split()
