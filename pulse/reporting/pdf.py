@@ -1,0 +1,147 @@
+"""PDF documents (the APT pack, the safety representative's report): A4, embedded fonts, vector charts.
+
+Why fpdf2: it is pure Python (so `make run` still needs nothing but Python), well kept, embeds TrueType fonts as
+subsets (Swedish and every other script DejaVu covers), draws matplotlib's SVG as vectors, sets the document
+language, writes an outline of the headings, and tags images with their alternative text in a structure tree.
+WeasyPrint would tag more (PDF/UA) but needs Pango and Cairo from the operating system; reportlab's open edition
+tags nothing. What fpdf2 cannot tag (headings, paragraphs and tables as structure elements) is said in
+docs/ARCHITECTURE.md, "PDF".
+
+Every figure in a PDF comes from the gate (pulse.disclosure), formatted by pulse.common.format, like the pages:
+the document shows exactly what the page shows. The fonts ship with matplotlib (DejaVu), so nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+from fpdf import FPDF, XPos, YPos
+from fpdf.fonts import FontFace, TextStyle
+
+FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+FAMILY = "DejaVu"
+#: Black and greys only, so a print in black and white loses nothing.
+INK = (0, 0, 0)
+MUTED = (80, 80, 80)
+RULE = (160, 160, 160)
+SHADE = (235, 235, 235)
+
+
+@dataclass(frozen=True)
+class Meta:
+    title: str
+    language: str  # "sv" or "en"
+    subject: str = ""
+    created: dt.datetime | None = None
+
+
+class Document(FPDF):
+    """An A4 document in Pulse's house layout: title block, headings with an outline, paragraphs, tables and vector
+    charts, page numbers in the footer."""
+
+    def __init__(self, meta: Meta, *, footer_text: str = "") -> None:
+        super().__init__(orientation="portrait", unit="mm", format="A4")
+        self.meta = meta
+        self.footer_text = footer_text
+        for style, name in (("", "DejaVuSans.ttf"), ("B", "DejaVuSans-Bold.ttf"), ("I", "DejaVuSans-Oblique.ttf"),
+                            ("BI", "DejaVuSans-BoldOblique.ttf")):
+            self.add_font(FAMILY, style, FONT_DIR / name)
+        self.set_lang(meta.language)
+        self.set_title(meta.title)
+        self.set_subject(meta.subject)
+        self.set_author("Pulse")
+        self.set_creator("Pulse")
+        self.set_creation_date(meta.created or dt.datetime.now(dt.UTC))
+        self.set_margins(18, 16, 18)
+        self.set_auto_page_break(auto=True, margin=18)
+        self.set_section_title_styles(
+            TextStyle(font_family=FAMILY, font_style="B", font_size_pt=15, color=INK, t_margin=2, b_margin=3),
+            TextStyle(font_family=FAMILY, font_style="B", font_size_pt=12, color=INK, t_margin=4, b_margin=2),
+            TextStyle(font_family=FAMILY, font_style="B", font_size_pt=10.5, color=INK, t_margin=3, b_margin=1.5))
+        self.alias_nb_pages()
+        self.add_page()
+        self.set_text_color(*INK)
+        self.set_font(FAMILY, size=10)
+
+    # --- layout ---------------------------------------------------------------------------------------------
+
+    def footer(self) -> None:
+        self.set_y(-12)
+        self.set_font(FAMILY, size=8)
+        self.set_text_color(*MUTED)
+        self.cell(0, 5, f"{self.footer_text}    {self.page_no()}/{{nb}}".strip(), align="R")
+        self.set_text_color(*INK)
+
+    def title_block(self, title: str, lines: Sequence[str] = ()) -> None:
+        """The document's title (the outline's first entry) and a few lines under it."""
+        self.start_section(title, level=0)
+        self.set_font(FAMILY, size=9)
+        self.set_text_color(*MUTED)
+        for line in lines:
+            self.multi_cell(0, 4.8, line, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.set_text_color(*INK)
+        self.ln(2)
+
+    def heading(self, text: str, level: int = 1) -> None:
+        """A heading, also an entry of the document outline (bookmarks)."""
+        if self.will_page_break(20):
+            self.add_page()
+        self.start_section(text, level=max(1, min(level, 2)))
+        self.set_font(FAMILY, size=10)
+
+    def paragraph(self, text: str, *, size: float = 10, bold: bool = False, muted: bool = False) -> None:
+        self.set_font(FAMILY, "B" if bold else "", size)
+        if muted:
+            self.set_text_color(*MUTED)
+        self.multi_cell(0, size * 0.5, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.set_text_color(*INK)
+        self.ln(1.5)
+
+    def bullets(self, items: Sequence[str]) -> None:
+        self.set_font(FAMILY, size=10)
+        for item in items:
+            self.set_x(self.l_margin)
+            self.cell(5, 5, "•")
+            self.multi_cell(0, 5, item, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.ln(1.5)
+
+    def grid(self, header: Sequence[str], rows: Sequence[Sequence[str]], *,
+             widths: Sequence[float] | None = None, empty_rows: int = 0) -> None:
+        """A table with a header row (repeated on a new page), thin grey rules, text only (no colour needed)."""
+        self.set_font(FAMILY, size=9)
+        self.set_draw_color(*RULE)
+        with self.table(col_widths=tuple(widths) if widths else None, line_height=5.2, text_align="LEFT",
+                        headings_style=FontFace(emphasis="BOLD", fill_color=SHADE), first_row_as_headings=True,
+                        borders_layout="HORIZONTAL_LINES") as table:
+            table.row(list(header))
+            for values in rows:
+                table.row([str(v) for v in values])
+            for _ in range(empty_rows):
+                table.row([" " for _ in header])
+        self.ln(2)
+
+    def chart(self, svg: bytes, alt_text: str, *, width: float = 160) -> None:
+        """A matplotlib chart drawn as vectors, with its alternative text in the structure tree."""
+        if self.will_page_break(70):
+            self.add_page()
+        self.image(_plain_svg(svg), w=width, alt_text=alt_text, x=self.l_margin)
+        self.ln(3)
+
+    def rendered(self) -> bytes:
+        return bytes(self.output())
+
+
+def _plain_svg(svg: bytes) -> io.BytesIO:
+    """Pulse's chart SVG without the <title>/<desc> the pages use for screen readers (the PDF carries the same
+    text as the image's alternative text), as a file-like object fpdf2 reads."""
+    text = svg.decode()
+    text = re.sub(r"<title[^>]*>.*?</title>", "", text, flags=re.S)
+    text = re.sub(r"<desc[^>]*>.*?</desc>", "", text, flags=re.S)
+    text = re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.S)
+    return io.BytesIO(text.encode())
