@@ -1,5 +1,8 @@
 """The W1 ceiling: the least a web answer can cost — a bare Flask app inserting one row per request with
-SQLAlchemy in its own transaction, served by the same gunicorn settings as Pulse."""
+SQLAlchemy in its own transaction, served by the same gunicorn settings as Pulse.
+
+``python -m benchmarks.baseline_app`` creates its table (once, before the server starts: two workers creating
+it at once would race)."""
 
 from __future__ import annotations
 
@@ -16,7 +19,6 @@ metadata = MetaData()
 baseline = Table("bench_baseline", metadata, Column("id", String(36), primary_key=True),
                  Column("unit_id", Integer), Column("values", Text))
 engine = make_engine(os.environ["PULSE_DATABASE_URL"])
-metadata.create_all(engine)
 app = Flask(__name__)
 
 
@@ -26,3 +28,7 @@ def store() -> tuple[dict[str, str], int]:
     with engine.begin() as conn:
         conn.execute(insert(baseline).values(id=str(uuid.uuid4()), unit_id=1, values=json.dumps(values)))
     return {"status": "stored"}, 201
+
+
+if __name__ == "__main__":
+    metadata.create_all(engine)

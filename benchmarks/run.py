@@ -349,7 +349,9 @@ def w1_run(backend: str, size: str, clients: int, respondents: int) -> dict[str,
         env = environment(url, workdir)
         invited = prepare_rounds(env, size)
         api_jobs, form_jobs = invited[1][:respondents], invited[2][:respondents]
-        server = Server("benchmarks.baseline_app:app", {**env, "PULSE_DATABASE_URL": base_url})
+        base_env = {**env, "PULSE_DATABASE_URL": base_url}
+        subprocess.run([sys.executable, "-m", "benchmarks.baseline_app"], env=base_env, cwd=ROOT, check=True)
+        server = Server("benchmarks.baseline_app:app", base_env)
         try:
             ceiling = load(server.port, list(range(len(api_jobs))), clients, baseline_request)
         finally:

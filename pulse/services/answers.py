@@ -16,22 +16,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.orm import Session
 
+from pulse.common.db import Database
 from pulse.domain import crypto
 from pulse.domain.scales import check_value
 from pulse.domain.sealing import MAX_COMMENT, SEALED_SIZE, SealingError, seal_payload
-from pulse.models import (
-    Credential,
-    CredentialHash,
-    Invitation,
-    PendingResponse,
-    Question,
-    RetiredCredential,
-    Round,
-    RoundQuestion,
-)
+from pulse.models import Invitation, Question, Round, RoundQuestion
 from pulse.services.invitations import CredentialError, credential_hash
 from pulse.services.rounds import round_context
 
@@ -39,7 +31,7 @@ from pulse.services.rounds import round_context
 MAX_CREDENTIAL = 100
 
 __all__ = ["MAX_COMMENT", "SEALED_SIZE", "AnswerError", "CredentialError", "check_answers", "find_credential",
-           "submit"]
+           "store", "submit"]
 
 
 class AnswerError(ValueError):
@@ -139,7 +131,48 @@ class OpenCredential:
         return self.round.unit_sizes.get(self.unit_id, 0)
 
 
-def find_credential(session: Session, token_key: bytes, credential: str, *, now: dt.datetime) -> OpenCredential:
+#: The answering path's statements, written out per database: this is the busiest path in Pulse, and building
+#: them with the ORM cost more than running them. Each reads or writes only the credential pool and the pending
+#: pool, which know no person.
+LOOKUP = ("SELECT c.id, c.round_id, c.unit_id, r.status, r.closes_at, r.mailout FROM credential_hash h "
+          "JOIN credential c ON c.id = h.credential_id JOIN round r ON r.id = c.round_id WHERE h.hash = {p}")
+RETIRED = "SELECT round_id FROM retired_credential WHERE hash = {p}"
+#: Spend the credential and store the sealed answer. PostgreSQL: one statement, so in autocommit one round trip
+#: that either does both or nothing. SQLite: two statements in the caller's transaction (it holds the write lock).
+SPEND_AND_STORE = {
+    "postgresql": ("WITH spent AS (UPDATE credential SET spent = true WHERE id = %s AND NOT spent "
+                   "RETURNING round_id) INSERT INTO pending_response (id, round_id, sealed) "
+                   "SELECT %s, round_id, %s FROM spent"),
+}
+SPEND = "UPDATE credential SET spent = {true} WHERE id = {p} AND spent = {false}"
+STORE = "INSERT INTO pending_response (id, round_id, sealed) VALUES ({p}, {p}, {p})"
+
+
+@dataclass(frozen=True)
+class _Statements:
+    lookup: str
+    retired: str
+    spend: str
+    store: str
+
+
+def _statements(dialect: str) -> _Statements:
+    marker, true, false = ("%s", "true", "false") if dialect == "postgresql" else ("?", "1", "0")
+    return _Statements(LOOKUP.format(p=marker), RETIRED.format(p=marker),
+                       SPEND.format(p=marker, true=true, false=false), STORE.format(p=marker))
+
+
+_STATEMENTS = {dialect: _statements(dialect) for dialect in ("sqlite", "postgresql")}
+
+
+def _utc(value: dt.datetime | str) -> dt.datetime:
+    """A stored UTC time as the driver returns it (SQLite: text) made aware."""
+    moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.replace(tzinfo=dt.UTC)
+
+
+def find_credential(session: Session | Connection, token_key: bytes, credential: str, *, now: dt.datetime
+                    ) -> OpenCredential:
     """The open round behind a link token or typed code. Reading never uses it up, and it does not say whether
     the credential was used: anyone holding someone's invitation could otherwise learn whether they answered
     (docs/ANONYMITY.md, "Who learns who answered").
@@ -149,22 +182,27 @@ def find_credential(session: Session, token_key: bytes, credential: str, *, now:
     """
     if not credential or len(credential) > MAX_CREDENTIAL or not credential.isascii():
         raise CredentialError("unknown")  # link tokens and codes are ASCII; anything else cannot be one
+    conn = session.connection() if isinstance(session, Session) else session
+    statements = _STATEMENTS[conn.dialect.name]
     digest = credential_hash(token_key, credential)
-    row = session.execute(
-        select(Credential.id, Credential.round_id, Credential.unit_id, Round.status, Round.closes_at, Round.mailout)
-        .join(CredentialHash, CredentialHash.credential_id == Credential.id)
-        .join(Round, Round.id == Credential.round_id)
-        .where(CredentialHash.hash == digest)).first()
+    row = conn.exec_driver_sql(statements.lookup, (digest,)).first()
     if row is None:
-        if session.scalar(select(RetiredCredential.round_id).where(RetiredCredential.hash == digest)):
+        if conn.exec_driver_sql(statements.retired, (digest,)).first() is not None:
             raise CredentialError("closed")
         raise CredentialError("unknown")
     credential_id, round_id, unit_id, status, closes_at, mailout = row
-    if status != "open" or closes_at <= now:
+    if status != "open" or _utc(closes_at) <= now:
         raise CredentialError("closed")
     if mailout != "done":
         raise CredentialError("not_ready")
-    return OpenCredential(credential_id, round_view(session, round_id), unit_id)
+    return OpenCredential(credential_id, _round_view(session, conn, round_id), unit_id)
+
+
+def _round_view(session: Session | Connection, conn: Connection, round_id: int) -> RoundView:
+    if isinstance(session, Session):
+        return round_view(session, round_id)
+    with Session(bind=conn) as reading:  # only when this process has not seen the round yet
+        return round_view(reading, round_id)
 
 
 def check_answers(questions: tuple[QuestionView, ...] | list[QuestionView], answers: Mapping[str, object],
@@ -212,7 +250,7 @@ def _is_text(text: str) -> bool:
 
 def submit(session: Session, token_key: bytes, credential: str, answers: Mapping[str, object],
            comment: str | None, *, now: dt.datetime, found: OpenCredential | None = None) -> None:
-    """Check and store one answer set, spending the credential (the caller commits).
+    """Check and store one answer set, spending the credential, in the session's transaction (the caller commits).
 
     The answers are checked first, so a credential's state is only revealed to someone who sends a complete,
     valid answer — which, for an unused credential, uses it.
@@ -221,17 +259,45 @@ def submit(session: Session, token_key: bytes, credential: str, answers: Mapping
     :raises AnswerError: the answers do not fit the round's questions.
     """
     found = found or find_credential(session, token_key, credential, now=now)
+    _spend_and_store(session.connection(), token_key, credential, found, _sealed(found, answers, comment), now=now)
+
+
+def store(database: Database, token_key: bytes, credential: str, answers: Mapping[str, object],
+          comment: str | None, *, now: dt.datetime) -> None:
+    """Check, store and commit one answer set with as few round trips as the database allows: on PostgreSQL a
+    look-up and one statement that spends the credential and stores the sealed answer in its own transaction; on
+    SQLite one short transaction holding the write lock. The same checks and errors as :func:`submit`."""
+    engine = database.engine.execution_options(pulse_write=True)
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+        found = find_credential(conn, token_key, credential, now=now)
+        _spend_and_store(conn, token_key, credential, found, _sealed(found, answers, comment), now=now)
+        conn.commit()
+
+
+def _sealed(found: OpenCredential, answers: Mapping[str, object], comment: str | None) -> bytes:
     values, text = check_answers(found.questions, answers, comment, comment_enabled=found.round.comment_enabled)
-    # Spend first: a concurrent submission of the same credential waits here and then finds nothing to spend.
-    spent = session.execute(update(Credential).where(Credential.id == found.credential_id,
-                                                     Credential.spent.is_(False)).values(spent=True),
-                            execution_options={"synchronize_session": False})
-    if getattr(spent, "rowcount", 0) != 1:
+    return crypto.seal(found.round.public_key, _payload(found.unit_id, values, text), round_context(found.round.id))
+
+
+def _spend_and_store(conn: Connection, token_key: bytes, credential: str, found: OpenCredential, sealed: bytes, *,
+                     now: dt.datetime) -> None:
+    """Spend first: a concurrent submission of the same credential waits for the row and then finds nothing to
+    spend; so does one that meets a close in progress (which locks the round's credentials first)."""
+    response_id = str(uuid.uuid4())
+    dialect = conn.dialect.name
+    if dialect in SPEND_AND_STORE:
+        stored = conn.exec_driver_sql(SPEND_AND_STORE[dialect], (found.credential_id, response_id, sealed)).rowcount
+    else:
+        statements = _STATEMENTS[dialect]
+        stored = conn.exec_driver_sql(statements.spend, (found.credential_id,)).rowcount
+        if stored == 1:
+            conn.exec_driver_sql(statements.store, (response_id, found.round.id, sealed))
+    if stored != 1:
+        # Used — or gone, because the round closed while this answer was on its way: say which.
+        find_credential(conn, token_key, credential, now=now)
         raise CredentialError("used")
-    session.execute(insert(PendingResponse).values(
-        id=str(uuid.uuid4()), round_id=found.round.id,
-        sealed=crypto.seal(found.round.public_key, _payload(found.unit_id, values, text),
-                           round_context(found.round.id))))
 
 
 def _payload(unit_id: int, values: list[int | None], text: str | None) -> bytes:

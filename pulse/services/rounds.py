@@ -204,6 +204,12 @@ def close_round(session: Session, rnd: Round, keys: RoundKeys, *, now: dt.dateti
     round_key = session.get(RoundKey, rnd.id)
     if rnd.status != "open" or round_key is None:
         raise RoundError("not_open")
+    if session.get_bind().dialect.name == "postgresql":
+        # An answer on its way spends its credential first. Locking the round's credentials before reading the pool
+        # makes such an answer either committed now (and read below) or wait for this close and find its credential
+        # gone — never stored after the pool was read and then deleted uncounted. (SQLite: the close holds the write
+        # lock already.)
+        session.execute(select(Credential.id).where(Credential.round_id == rnd.id).with_for_update())
     context = round_context(rnd.id)
     private_key = crypto.unwrap_round_key(keys.wrap, round_key.wrapped_private_key, context)
     answers: list[dict[str, object]] = []

@@ -298,7 +298,9 @@ def test_the_order_test_detects_a_missing_shuffle(session: Session, app: Flask, 
     assert _spearman([pending.index(v) for v in range(60)], [physical.index(v) for v in range(60)]) > 0.9
 
 
-def test_concurrent_submissions_of_one_credential_store_exactly_one(app: Flask, session: Session, org) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("path", ["submit", "store"])
+def test_concurrent_submissions_of_one_credential_store_exactly_one(app: Flask, session: Session, org,  # type: ignore[no-untyped-def]
+                                                                     path: str) -> None:
     survey = make_survey(session, [org.dept])
     opened = open_with_credentials(session, app, survey)
     link, _ = opened.credentials["employee@example.org"]
@@ -309,14 +311,16 @@ def test_concurrent_submissions_of_one_credential_store_exactly_one(app: Flask, 
 
     def attempt() -> None:
         barrier.wait()
-        with database.session(write=True) as own:
-            try:
-                answer_service.submit(own, token, link, {"OSA-WL1": 2}, None, now=LATER)
-                own.commit()
-                outcomes.append("stored")
-            except answer_service.CredentialError as exc:
-                own.rollback()
-                outcomes.append(exc.code)
+        try:
+            if path == "store":  # the answer API's way: its own connection, one statement on PostgreSQL
+                answer_service.store(database, token, link, {"OSA-WL1": 2}, None, now=LATER)
+            else:  # the answer form's way: the request's session
+                with database.session(write=True) as own:
+                    answer_service.submit(own, token, link, {"OSA-WL1": 2}, None, now=LATER)
+                    own.commit()
+            outcomes.append("stored")
+        except answer_service.CredentialError as exc:
+            outcomes.append(exc.code)
 
     threads = [threading.Thread(target=attempt) for _ in range(8)]
     for thread in threads:
@@ -326,6 +330,50 @@ def test_concurrent_submissions_of_one_credential_store_exactly_one(app: Flask, 
     assert sorted(outcomes) == ["stored"] + ["used"] * 7
     session.rollback()
     assert session.scalar(select(func.count()).select_from(PendingResponse)) == 1
+    assert session.scalar(select(func.count()).select_from(Credential).where(Credential.spent.is_(True))) == 1
+
+
+def test_an_answer_arriving_while_the_round_closes_is_counted_or_refused_never_lost(  # type: ignore[no-untyped-def]
+        app: Flask, session: Session, org) -> None:
+    """A round closed early (from a page or the command line) while people still answer: an answer sent after the
+    close has read the sealed pool must wait for the close and be told the round closed — not be stored, deleted
+    with the pool uncounted, and its credential counted as answered."""
+    survey = make_survey(session, [org.dept])
+    opened = open_with_credentials(session, app, survey)
+    database = get_database(app)
+    token = keys(app).token
+    first, late = opened.credentials["employee@example.org"][0], opened.credentials["manager@example.org"][0]
+    answer_service.store(database, token, first, {"OSA-WL1": 2}, None, now=LATER)
+    outcome: list[str] = []
+
+    def answer_late() -> None:
+        try:
+            answer_service.store(database, token, late, {"OSA-WL1": 4}, None, now=LATER)
+            outcome.append("stored")
+        except answer_service.CredentialError as exc:
+            outcome.append(exc.code)
+
+    racer = threading.Thread(target=answer_late)
+
+    def in_the_middle(items: list[object]) -> None:
+        # The pool has been read; the close has not committed. The late answer starts now and gets a moment.
+        if not racer.is_alive() and not outcome:
+            racer.start()
+            racer.join(timeout=1.5)
+
+    with database.session(write=True) as closing:
+        result = round_service.close_round(closing, closing.get_one(Round, opened.round.id), keys(app), now=LATER,
+                                           shuffle=in_the_middle)
+        closing.commit()
+    racer.join(timeout=30)
+    assert outcome == ["closed"]
+    session.expire_all()
+    assert result.answers == 1
+    participation = session.scalars(select(RoundParticipation).where(
+        RoundParticipation.round_id == opened.round.id)).all()
+    assert sum(p.answered for p in participation) == 1  # the answered count and the stored answers agree
+    assert session.scalar(select(func.count()).select_from(Response)) == 1
+    assert session.scalar(select(func.count()).select_from(PendingResponse)) == 0
 
 
 def test_question_bank_install_is_idempotent(session: Session) -> None:

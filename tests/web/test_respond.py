@@ -40,6 +40,32 @@ def test_landing_sets_no_cookie(client: FlaskClient) -> None:
     assert 'name="credential"' in response.get_data(as_text=True)
 
 
+def test_the_page_a_link_opens_is_the_same_for_everyone_in_a_language_and_cacheable(client: FlaskClient) -> None:
+    swedish = client.get("/r?lang=sv")
+    again = client.get("/r?lang=sv", headers={"Accept-Language": "en"})
+    english = client.get("/r?lang=en")
+    assert swedish.status_code == again.status_code == english.status_code == 200
+    assert swedish.get_data() == again.get_data()  # the address's language wins over the browser's
+    assert '<html lang="sv">' in swedish.get_data(as_text=True)
+    assert '<html lang="en">' in english.get_data(as_text=True) and "Answer a pulse" in english.get_data(as_text=True)
+    assert swedish.headers["ETag"] != english.headers["ETag"]
+    assert "public" in swedish.headers["Cache-Control"] and "max-age=300" in swedish.headers["Cache-Control"]
+    assert "Set-Cookie" not in swedish.headers
+    # A browser that has the page gets 304 with no body; one with another language's copy gets the page.
+    assert client.get("/r?lang=sv", headers={"If-None-Match": swedish.headers["ETag"]}).status_code == 304
+    assert client.get("/r?lang=sv", headers={"If-None-Match": english.headers["ETag"]}).status_code == 200
+
+
+def test_without_a_language_in_the_address_the_browser_s_decides_and_caches_know_it(client: FlaskClient) -> None:
+    english = client.get("/r", headers={"Accept-Language": "en-GB,en;q=0.9"})
+    swedish = client.get("/r", headers={"Accept-Language": "sv-SE"})
+    assert '<html lang="en">' in english.get_data(as_text=True)
+    assert '<html lang="sv">' in swedish.get_data(as_text=True)
+    assert "Accept-Language" in english.headers["Vary"]
+    # The language switch on the cached page still leads to the other language.
+    assert 'href="/r?lang=sv"' in english.get_data(as_text=True)
+
+
 def test_answering_with_the_link_token(client: FlaskClient, opened, session: Session) -> None:  # type: ignore[no-untyped-def]
     link, _ = opened.credentials["employee@example.org"]
     page = client.post("/r/start", data={"credential": link})

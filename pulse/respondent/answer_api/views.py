@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import json
 
-from flask import Response, jsonify, request
+from flask import Response, current_app, jsonify, request
 
 from pulse.common.context import key
-from pulse.common.db import get_session, utcnow
+from pulse.common.db import get_database, utcnow
 from pulse.domain.crypto import KeyPurpose
 from pulse.respondent import guard
 from pulse.respondent.answer_api import bp
@@ -53,11 +53,10 @@ def post_answers() -> tuple[Response, int]:
         return _error(400, "missing_answers", "answers must be an object of question code → value or null.")
     if comment is not None and not isinstance(comment, str):
         return _error(400, "invalid_comment", "comment must be a string or null.")
-    db = get_session()
     try:
-        answer_service.submit(db, key(KeyPurpose.TOKEN_HASH), token, answers, comment, now=utcnow())
+        answer_service.store(get_database(current_app), key(KeyPurpose.TOKEN_HASH), token, answers, comment,
+                             now=utcnow())
     except answer_service.CredentialError as exc:
-        db.rollback()
         if exc.code == "unknown":
             if guard.unknown_credential():
                 response, status = _error(429, "rate_limited", "Too many unknown tokens. Wait ten minutes.")
@@ -73,7 +72,6 @@ def post_answers() -> tuple[Response, int]:
             return response, status
         return _error(410, "round_closed", "The round has closed; the answers were not stored.")
     except answer_service.AnswerError as exc:
-        db.rollback()
         messages = {
             "unknown_question": "not a question of this round",
             "out_of_scale": "value outside the question's scale",
@@ -84,5 +82,4 @@ def post_answers() -> tuple[Response, int]:
         }
         return _error(422, "invalid_answers", "Some answers are not acceptable.",
                       problems={k: {"code": v, "message": messages[v]} for k, v in exc.problems.items()})
-    db.commit()
     return jsonify({"status": "stored"}), 201

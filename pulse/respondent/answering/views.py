@@ -21,7 +21,7 @@ from pulse.domain import crypto
 from pulse.domain.crypto import KeyPurpose
 from pulse.domain.scales import SCALES, SKIP_LABEL
 from pulse.models import Round
-from pulse.respondent import guard
+from pulse.respondent import guard, pages
 from pulse.respondent.answering import bp
 from pulse.services import answers as answer_service
 
@@ -55,9 +55,11 @@ def _problem(code: str, language: str) -> tuple[str, int] | tuple[str, int, dict
 
 
 @bp.route("/r", methods=["GET"])
-def landing() -> tuple[str, int]:
-    """Type a code — or, with JavaScript, the link's #fragment is filled in and sent for you."""
-    return _render("respond/landing.html", _language())
+def landing() -> Response:
+    """Type a code — or, with JavaScript, the link's #fragment is filled in and sent for you. The page every
+    invitation link opens: the same for everyone in a language."""
+    return pages.same_for_everyone("respond/landing.html", _language(), chosen=request.args.get("lang") in SUPPORTED,
+                                   thresholds=config().thresholds)
 
 
 @bp.route("/r/start", methods=["POST"])
