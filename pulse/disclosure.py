@@ -1,26 +1,33 @@
 """The one gate that decides what may be shown.
 
-Every results page, chart, export and API response is built from what these functions return, and they read
-only frozen releases (pulse.models.release) — never answers, never ad-hoc queries over them. A unit outside the
-viewer's scope, or not in the release, is reported exactly like a unit that does not exist.
+Every results page, chart, export and API response — and the respondent's "my unit's results" and the released
+comments — is built from what these functions return, and they read only frozen releases (pulse.models.release)
+and released comments — never answers, never ad-hoc queries over them. No view reads those tables itself (tested:
+tests/unit/test_gate.py). A unit outside the viewer's scope, or not in the release, is reported exactly like a unit
+that does not exist.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import threading
 from dataclasses import dataclass, field
-from enum import StrEnum
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+# The figures are pulse.domain.figures' (one typed form, one JSON); the gate's callers take them from here.
+from pulse.domain.figures import HIDDEN as HIDDEN
+from pulse.domain.figures import Figures as Figures
+from pulse.domain.figures import Form as Form
+from pulse.domain.figures import read_cell
 from pulse.domain.scales import SCALES
-from pulse.domain.stats import Change, change, index, one_decimal, whole
+from pulse.domain.stats import Change, change, index, whole
 from pulse.models import Question, Release, ReleaseCell, Round, RoundQuestion, Survey, Unit
+from pulse.services.comments import released_comments
 from pulse.services.org import Scope
+from pulse.services.rounds import RoundKeys
 
 
 class NotVisibleError(LookupError):
@@ -40,49 +47,6 @@ class QuestionInfo:
 
     def text(self, language: str) -> str:
         return self.text_en if language == "en" else self.text_sv
-
-
-class Form(StrEnum):
-    """How one question's figures in one cell are shown."""
-
-    HIDDEN = "hidden"  # "too few answers" — also when nobody answered
-    BOUND = "bound"  # only a censored bound, "≤ 1,5" or "≥ 4,5": no n, no mean (docs/ANONYMITY.md, "Censored figures")
-    EXACT = "exact"  # the figures themselves, at published precision
-
-
-@dataclass(frozen=True)
-class Figures:
-    """One question in one cell, as published (docs/ANONYMITY.md, "Precision": means and SD to one decimal,
-    shares and eNPS whole numbers — every page, chart, export and API response uses these and nothing finer).
-
-    Only ``censor`` is set when the form is BOUND; nothing is set when it is HIDDEN.
-    """
-
-    form: Form = Form.HIDDEN
-    n: int | None = None
-    mean: float | None = None
-    censor: str | None = None
-    sd: float | None = None
-    dist: tuple[int, ...] | None = None
-    enps: int | None = None
-    yes: int | None = None
-    skip: int | None = None
-    flag: bool = False
-
-    @property
-    def exact(self) -> bool:
-        return self.form is Form.EXACT
-
-    @property
-    def bound(self) -> bool:
-        return self.form is Form.BOUND
-
-    @property
-    def hidden(self) -> bool:
-        return self.form is Form.HIDDEN
-
-
-HIDDEN = Figures()
 
 
 @dataclass(frozen=True)
@@ -148,30 +112,9 @@ class ReleaseData:
 
 
 def parse_figures(raw: dict[str, object]) -> Figures:
-    """Stored figures as published. Releases frozen before censored figures were protected and stored figures
-    rounded are read by today's rules, so they show no more than a new release would:
-
-    - a censored cell shows its bound only (older releases also stored its ``n``);
-    - a yes/no item shows nothing without its distribution, i.e. below ``k_dist`` (older releases stored a flag
-      there, docs/ANONYMITY.md, "Yes/no items and flags");
-    - every number is rounded to published precision (older releases stored exact means and shares).
-    """
-    if raw.get("censor") in ("low", "high"):
-        return Figures(Form.BOUND, censor=str(raw["censor"]))
-    dist = raw.get("dist")
-    yes_no = "flag" in raw or "yes" in raw
-    n = raw.get("n")
-    if not isinstance(n, int) or n <= 0 or (yes_no and not isinstance(dist, list)):
-        return HIDDEN
-    return Figures(Form.EXACT, n=n, mean=one_decimal(_number(raw.get("mean"))),
-                   sd=one_decimal(_number(raw.get("sd"))),
-                   dist=tuple(int(v) for v in dist) if isinstance(dist, list) else None,
-                   enps=whole(_number(raw.get("enps"))), yes=whole(_number(raw.get("yes"))),
-                   skip=whole(_number(raw.get("skip"))), flag=yes_no and bool(raw.get("flag")))
-
-
-def _number(value: object) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    """Stored figures as published today (:meth:`pulse.domain.figures.Figures.published`: releases frozen under
+    older rules show no more than a new release would)."""
+    return Figures.from_json(raw).published()
 
 
 #: Parsed releases per database (engine): frozen releases never change, so they are parsed once per process.
@@ -230,7 +173,7 @@ def release_info(session: Session, release_id: int) -> ReleaseInfo:
 
 
 def _cell_view(cell: ReleaseCell, name: str) -> CellView:
-    figures = {code: parse_figures(raw) for code, raw in json.loads(cell.stats).items()}
+    figures = {code: stored.published() for code, stored in read_cell(cell.stats).items()}
     return CellView(cell.unit_id, cell.kind, name, cell.published, cell.respondents, cell.invited, figures)
 
 
@@ -303,6 +246,57 @@ def visible_releases(session: Session, scope: Scope) -> list[Visible]:
             by_release.setdefault(cell.release_id, []).append(_cell_view(cell, name))
     return [Visible(release_info(session, i), sorted(by_release[i], key=lambda c: c.name.casefold()))
             for i in ids if i in by_release]
+
+
+@dataclass(frozen=True)
+class UnitComments:
+    """The released comments of a unit and the units below it that the viewer may see."""
+
+    release: ReleaseInfo
+    unit: CellView
+    #: Released (or redacted) texts, shuffled: no dates, no scores, no unit named (docs/ANONYMITY.md, "Free text").
+    texts: list[str]
+
+
+def unit_comments(session: Session, keys: RoundKeys, release_id: int, unit_id: int, scope: Scope) -> UnitComments:
+    """The comments a viewer may read at one unit of a release: those the safety representative released (or
+    redacted), placed in the unit or a unit below it inside the viewer's scope. Every home unit holds at least
+    ``k_comments`` respondents (:func:`pulse.services.releases.place_comments`).
+
+    :raises NotVisibleError: unknown release or unit, or outside the viewer's scope.
+    """
+    data = load_release(session, release_id)
+    _check_unit(data, unit_id, scope)
+    units = [u for u in data.subtree(unit_id) if scope.allows(u)]
+    texts = released_comments(session, keys, data.info.round_id, units)
+    return UnitComments(data.info, data.total(unit_id), texts)
+
+
+@dataclass(frozen=True)
+class RoundUnit:
+    """One unit's published figures in the newest release of a round."""
+
+    release: ReleaseInfo
+    #: The unit's name; None when the unit is not in the release (then every figure is hidden).
+    name: str | None
+    #: Question code → figures, for every question of the release (hidden ones included).
+    figures: dict[str, Figures]
+
+
+def round_unit(session: Session, round_id: int, unit_id: int) -> RoundUnit | None:
+    """What the newest release of a round publishes for one unit as a whole, or None before the round is released.
+
+    For the respondent's own "my unit's results" link (pulse.respondent), which is signed for one round and one unit
+    and names no person: its scope is that unit alone, and it shows exactly the figures every page shows there.
+    """
+    release_id = session.scalar(select(Release.id).where(Release.round_id == round_id)
+                                .order_by(Release.version.desc()).limit(1))
+    if release_id is None:
+        return None
+    info = release_info(session, release_id)
+    cell = unit_cells(session, [release_id], unit_id).get(release_id)
+    figures = {q.code: cell.get(q.code) if cell is not None else HIDDEN for q in info.questions}
+    return RoundUnit(info, cell.name if cell is not None else None, figures)
 
 
 @dataclass(frozen=True)

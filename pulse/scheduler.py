@@ -1,4 +1,5 @@
-"""`pulse tick`: everything that is due — close rounds, open rounds, send invitations and reminders.
+"""`pulse tick`: everything that is due — close rounds, open rounds, send invitations and reminders, delete what
+is past its time (raw answers after retention, revoked sessions that have expired).
 
 Safe to run from several processes at once: a lease row in the database lets one run work at a time, and every
 step re-checks its state inside its own transaction, so running it twice does nothing twice. The invitation
@@ -27,7 +28,7 @@ from pulse.common.db import Database, get_database, utcnow
 from pulse.domain.crypto import KeyPurpose
 from pulse.domain.participation import closed_participation
 from pulse.models import Round, SchedulerLease, Survey
-from pulse.services import invitations
+from pulse.services import invitations, sessions
 from pulse.services import rounds as round_service
 from pulse.services.releases import compute_release, purge_raw_answers
 from pulse.services.surveys import schedule_next
@@ -124,6 +125,7 @@ def tick(app: Flask, *, now: dt.datetime) -> TickReport:
                 report.errors.append(f"round {round_id}: {len(outcome.failed)} invitations could not be sent")
             report.reminders_sent += send_reminders(database, round_id, now=now, report=report)
         _purge(database, now, app.config["PULSE"].retention_days, report)
+        _forget_revoked_sessions(database, now)
         # Every run: a scrub after close that could not finish (an old reader, a busy table) is retried until it does.
         if not round_service.scrub_closed(database):
             report.errors.append("scrub after close not finished yet")
@@ -138,6 +140,13 @@ def _purge(database: Database, now: dt.datetime, days: int, report: TickReport) 
         if purged["rounds"]:
             record_audit(session, "retention.purge", "answers", purged)
             report.purged = purged["responses"]
+        session.commit()
+
+
+def _forget_revoked_sessions(database: Database, now: dt.datetime) -> None:
+    """Revoked staff sessions whose cookies have expired anyway need no row any more (pulse.services.sessions)."""
+    with database.session(write=True) as session:
+        sessions.purge(session, now=now)
         session.commit()
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from flask import Flask, current_app, g, has_request_context
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, text
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
@@ -57,11 +57,21 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def make_engine(url: str, *, pool: bool = True) -> Engine:
+#: Seconds to wait for a new PostgreSQL connection before the request answers "unavailable" (503): an unreachable
+#: server must not hold every worker for the operating system's minutes-long TCP timeout.
+CONNECT_TIMEOUT = 10
+
+
+def make_engine(url: str, *, pool: bool = True, pre_ping: bool = True) -> Engine:
     """An engine with the same behaviour on SQLite and PostgreSQL.
 
     SQLite gets WAL, foreign keys, a busy timeout, and ``BEGIN IMMEDIATE`` for transactions that will write
     (see :func:`_begin_sqlite`), so concurrent writers queue instead of failing.
+
+    PostgreSQL connections are tested when taken from the pool (``pre_ping``): after a server restart, or a
+    connection ended by the server or a firewall, every pooled connection is stale, and without the test the first
+    request on each would fail. The test is one round trip per request (docs/OPERATIONS.md, "Database
+    connections", has the measurement); ``pre_ping=False`` is for measuring it.
     """
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
@@ -69,9 +79,10 @@ def make_engine(url: str, *, pool: bool = True) -> Engine:
         event.listen(engine, "connect", _configure_sqlite)
         event.listen(engine, "begin", _begin_sqlite)
         return engine
-    # No pre-ping: it costs a round trip on every request; a connection broken by a database restart is
-    # dropped when it fails, and the pool recycles connections every half hour.
-    kwargs: dict[str, Any] = {"pool_pre_ping": False, "pool_recycle": 1800}
+    # The pool also recycles connections every half hour, so none outlives a server-side idle limit for long.
+    kwargs: dict[str, Any] = {"pool_pre_ping": pre_ping, "pool_recycle": 1800}
+    if "connect_timeout" not in url:
+        kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT}
     if pool:
         kwargs.update(pool_size=5, max_overflow=10)
     else:
@@ -118,9 +129,9 @@ SCRUBBED_TABLES = ("pending_response", "credential_hash", "credential", "invitat
 class Database:
     """The engine and session factory of one app."""
 
-    def __init__(self, url: str, *, pool: bool = True) -> None:
+    def __init__(self, url: str, *, pool: bool = True, pre_ping: bool = True) -> None:
         self.url = url
-        self.engine = make_engine(url, pool=pool)
+        self.engine = make_engine(url, pool=pool, pre_ping=pre_ping)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
         self.write_sessionmaker = sessionmaker(self.engine.execution_options(pulse_write=True),
                                                expire_on_commit=False)
@@ -232,8 +243,12 @@ def init_app(app: Flask, database: Database) -> None:
     def _close_session(_exc: BaseException | None) -> None:
         session: Session | None = g.pop("db_session", None)
         if session is not None:
-            session.rollback()
-            session.close()
+            try:
+                session.rollback()
+            except DBAPIError:  # the connection is gone (the database went away): nothing to roll back
+                session.invalidate()
+            finally:
+                session.close()
 
 
 def get_database(app: Flask) -> Database:

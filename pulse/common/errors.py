@@ -1,4 +1,9 @@
-"""Error pages: every error is a translated page (or JSON under /api) with the right status, never a trace."""
+"""Error pages: every error is a translated page (or JSON under /api) with the right status, never a trace.
+
+A database that cannot be reached or read (stopped, restarting, out of connections, a file that cannot be opened) is
+no bug: both apps answer ``503`` with ``Retry-After`` and a page (JSON under /api) saying to try again, and log one
+line without the statement or its values (they can hold what someone sent).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,10 @@ from flask import Flask, Response, g, has_request_context, jsonify, render_templ
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 from werkzeug.http import HTTP_STATUS_CODES
 
 log = logging.getLogger(__name__)
@@ -51,9 +59,24 @@ def _message(code: int, exc: HTTPException) -> str:
     return _("Go back and try again.")
 
 
-def render_error(code: int, exc: HTTPException) -> tuple[Response | str, int, list[tuple[str, str]]]:
+#: Seconds a client is asked to wait before trying again when the database cannot be reached (a restart takes
+#: seconds; a stale pooled connection is replaced at once: pulse.common.db).
+RETRY_AFTER_DATABASE = 30
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether an error means the database cannot be reached or read just now — as opposed to a statement that is
+    wrong (a bug, a constraint), which stays a 500."""
+    if isinstance(exc, PoolTimeoutError):  # every connection of the pool busy for the whole wait
+        return True
+    return isinstance(exc, DBAPIError) and (exc.connection_invalidated
+                                            or isinstance(exc, OperationalError | InterfaceError))
+
+
+def render_error(code: int, exc: HTTPException, message: str | None = None
+                 ) -> tuple[Response | str, int, list[tuple[str, str]]]:
     title = str(TITLES.get(code, TITLES[400 if code < 500 else 500]))
-    message = _message(code, exc)
+    message = message or _message(code, exc)
     # Keep the headers the error carries (Allow on 405, Retry-After on 429/503); the body is ours.
     headers = [(name, value) for name, value in exc.get_headers() if name.lower() != "content-type"]
     if request.path.startswith("/api/"):
@@ -85,6 +108,17 @@ def init_app(app: Flask, *, quiet: bool, home_endpoint: str) -> None:
             return exc
         return render_error(exc.code, exc)
 
+    @app.errorhandler(DBAPIError)
+    @app.errorhandler(PoolTimeoutError)
+    def _database(exc: Exception) -> tuple[Response | str, int, list[tuple[str, str]]]:
+        if not database_unavailable(exc):
+            return _unexpected(exc)
+        _abandon_request_state()
+        # The type only: the message would quote the statement and its values.
+        log.warning("database unavailable: %s", type(getattr(exc, "orig", None) or exc).__name__)
+        return render_error(503, ServiceUnavailable(retry_after=RETRY_AFTER_DATABASE),
+                            _("Pulse cannot reach its database just now. Try again in a minute."))
+
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> tuple[Response | str, int, list[tuple[str, str]]]:
         session = g.get("db_session")
@@ -97,3 +131,19 @@ def init_app(app: Flask, *, quiet: bool, home_endpoint: str) -> None:
         else:
             log.exception("unhandled error in %s", request.endpoint)
         return render_error(500, InternalServerError())
+
+
+def _abandon_request_state() -> None:
+    """Drop the request's database session and what was loaded through it, so that the error page asks the database
+    nothing (the signed-in person's objects would reload themselves, the staff menu would ask for their roles)."""
+    session: Session | None = g.pop("db_session", None)
+    if session is not None:
+        try:
+            session.rollback()
+        except DBAPIError:
+            session.invalidate()
+        finally:
+            session.close()
+    if "person" in g:
+        g.person = None
+        g.roles = frozenset()

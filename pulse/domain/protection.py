@@ -34,6 +34,7 @@ Yes/no items (docs/ANONYMITY.md, "Yes/no items and flags")
 Precision (docs/ANONYMITY.md, "Precision")
     What is stored is already the published figure: means and standard deviations to one decimal, shares and
     eNPS whole numbers, all rounded with pulse.domain.stats.round_half_away. Nothing downstream can show more.
+    The figures are :class:`pulse.domain.figures.Figures`, which also say how they are stored.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ from pulse.domain.derivation import (
     protect_version,
     tree_cells,
 )
+from pulse.domain.figures import HIDDEN, Figures, Form
 from pulse.domain.scales import SCALES, Scale
 from pulse.domain.stats import Tally, censor, distribution, enps, merged, one_decimal, share, whole
 from pulse.domain.suppression import Cell, Counts, Kind, Protection, Tree, audit, cell_counts, protect
@@ -172,8 +174,8 @@ class Outcome:
     nodes: set[Cell]
     node_layer: Protection
     items: dict[str, ItemOutcome]
-    #: Per cell: question code → the stored figures (empty when nothing is shown).
-    figures: dict[Cell, dict[str, dict[str, object]]]
+    #: Per cell: question code → the figures to store (only those shown: no entry when hidden).
+    figures: dict[Cell, dict[str, Figures]]
     #: Why the version hides more than its own tree needs, because of the earlier versions (empty for the first).
     explanations: list[Explanation] = field(default_factory=list)
 
@@ -213,7 +215,7 @@ def protect_round(tree: Tree, direct: Mapping[int, Counts], tallies: Mapping[int
     per_cell = cell_tallies(tree, tallies, len(items))
     hidden_nodes = {c for c in tree.cells() if c not in nodes}
     outcomes: dict[str, ItemOutcome] = {}
-    figures: dict[Cell, dict[str, dict[str, object]]] = {cell: {} for cell in tree.cells()}
+    figures: dict[Cell, dict[str, Figures]] = {cell: {} for cell in tree.cells()}
     for index, item in enumerate(items):
         scale = SCALES.get(item.scale)
         if scale is None:  # free text: its answers are comments, never figures
@@ -228,7 +230,7 @@ def protect_round(tree: Tree, direct: Mapping[int, Counts], tallies: Mapping[int
         for cell in nodes:
             shown = _figures(item, scale, per_cell[cell][index], node_counts[cell].respondents,
                              exact=cell in outcome.exact, bound=outcome.bounds.get(cell), dist=cell in outcome.dist)
-            if shown:
+            if not shown.hidden:
                 figures[cell][item.code] = shown
     unsafe = [e for e in versions.explanations() if e.role == "earlier"]
     if unsafe:
@@ -512,31 +514,28 @@ def censorable_groups(tree: Tree, exact: Iterable[Cell], counts: Mapping[Cell, C
 
 
 def _figures(item: Item, scale: Scale, tally: Tally, respondents: int, *, exact: bool, bound: str | None,
-             dist: bool) -> dict[str, object]:
-    """The stored figures of one question in one cell, at published precision (nothing when hidden).
+             dist: bool) -> Figures:
+    """The figures of one question in one cell, at published precision (hidden when nothing is shown).
 
     Nobody answering looks exactly like too few answering (docs/ANONYMITY.md, "Release and protection"), so a cell
     with no answers to the question shows nothing for it.
     """
     if bound is not None:
-        return {"v": item.version, "censor": bound}  # the bound and nothing more: no n, no mean
+        return Figures(Form.BOUND, item.version, censor=bound)  # the bound and nothing more: no n, no mean
     if not exact or not tally.answered:
-        return {}
-    figures: dict[str, object] = {"v": item.version, "n": tally.answered}
+        return HIDDEN
     if item.scale == "yesno":
         if not dist:
-            return {}
+            return HIDDEN
         yes = sum(tally.options.get(v, 0) for v in scale.flag_values)
-        figures.update(yes=whole(share(yes, tally.answered)), dist=distribution(tally, scale),
-                       skip=whole(share(tally.skipped, respondents)), flag=yes > 0)
-        return figures
-    figures["mean"] = one_decimal(tally.mean)
-    if dist:
-        figures.update(sd=one_decimal(tally.sd), dist=distribution(tally, scale),
-                       skip=whole(share(tally.skipped, respondents)))
-        if item.scale == "enps":
-            figures["enps"] = whole(enps(tally))
-    return figures
+        return Figures(Form.EXACT, item.version, tally.answered, yes=whole(share(yes, tally.answered)),
+                       dist=tuple(distribution(tally, scale)), skip=whole(share(tally.skipped, respondents)),
+                       flag=yes > 0)
+    if not dist:
+        return Figures(Form.EXACT, item.version, tally.answered, mean=one_decimal(tally.mean))
+    return Figures(Form.EXACT, item.version, tally.answered, mean=one_decimal(tally.mean), sd=one_decimal(tally.sd),
+                   dist=tuple(distribution(tally, scale)), skip=whole(share(tally.skipped, respondents)),
+                   enps=whole(enps(tally)) if item.scale == "enps" else None)
 
 
 def _check(findings: list[tuple[str, Cell]], layer: str) -> None:

@@ -14,7 +14,7 @@ from pulse.models.answering import (
     SchedulerLease,
 )
 from pulse.models.audit import AuditEntry
-from pulse.models.auth import ApiToken, PasswordReset, RateLimitBucket
+from pulse.models.auth import ApiToken, PasswordReset, RateLimitBucket, RevokedSession
 from pulse.models.org import Management, OrgImport, Person, PersonStatus, SafetyAreaUnit, Unit
 from pulse.models.release import Release, ReleaseCell
 from pulse.models.survey import Question, Round, RoundQuestion, Survey, SurveyQuestion, SurveyUnit
@@ -33,6 +33,7 @@ __all__ = [
     "ReleaseCell",
     "Response",
     "RetiredCredential",
+    "RevokedSession",
     "Round",
     "RoundKey",
     "RoundParticipation",

@@ -1,4 +1,4 @@
-"""Staff sign-in support: password reset links and rate-limit buckets."""
+"""Staff sign-in support: password reset links, rate-limit buckets, API tokens and revoked sessions."""
 
 from __future__ import annotations
 
@@ -50,3 +50,19 @@ class ApiToken(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class RevokedSession(Base):
+    """A staff session ended by signing out: every copy of its cookie stops working, not only the one signed out.
+
+    It names nobody, and nothing is written at sign-in (docs/ANONYMITY.md, "Answer now"): a session's id is random and
+    kept only in its cookie, and the row holds a keyed hash of it and when the row may go.
+    """
+
+    __tablename__ = "revoked_session"
+
+    #: Keyed hash of the session id: nobody without the cookie (and the secret) can tell whose session it was.
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: When the session would have ended anyway (its sign-in plus the maximum session age, rounded up to the hour);
+    #: the scheduler deletes the row after it.
+    forget_after: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)

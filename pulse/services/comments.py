@@ -89,7 +89,9 @@ def moderate(session: Session, keys: RoundKeys, scope: Scope, comment_id: str, d
 
 
 def released_comments(session: Session, keys: RoundKeys, round_id: int, units: Iterable[int]) -> list[str]:
-    """Released (or redacted) comments placed in the given units, in random order: no dates, no scores."""
+    """Released (or redacted) comments placed in the given units, in random order: no dates, no scores.
+
+    Read by the gate alone (:func:`pulse.disclosure.unit_comments`, which decides the units); no view calls it."""
     unit_ids = set(units)
     rows = list(session.scalars(select(Comment).where(Comment.round_id == round_id,
                                                       Comment.status.in_(("released", "redacted")))))

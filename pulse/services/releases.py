@@ -23,6 +23,7 @@ from fractions import Fraction
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
+from pulse.domain.figures import cell_json, read_cell
 from pulse.domain.protection import Earlier, EarlierUnsafeError, Item, Outcome, protect_round
 from pulse.domain.stats import Tally
 from pulse.domain.suppression import Cell, Counts, Kind, Protection, Tree, cell_counts
@@ -119,12 +120,11 @@ def _earlier(session: Session, round_id: int) -> list[Earlier]:
         if not published:
             continue
         nodes[version].add(cell)
-        for code, figures in json.loads(stats_json).items():
-            if figures.get("censor") is not None:
-                continue  # a bound is a hidden cell (older releases stored its n as well)
-            if figures.get("n") is not None:
+        # As stored, not as shown today: what an older release showed stays known (a bound is a hidden cell).
+        for code, figures in read_cell(stats_json).items():
+            if figures.shows_sum:
                 exact[version][code].add(cell)
-            if figures.get("dist") is not None:
+            if figures.shows_distribution:
                 dists[version][code].add(cell)
     return [Earlier(version, tree, frozenset(nodes[version]),
                     {c: frozenset(v) for c, v in exact[version].items()},
@@ -184,7 +184,7 @@ def compute_release(session: Session, rnd: Round, *, created_by: str, now: dt.da
             "parent_id": tree.parents.get(cell.unit) if cell.kind is Kind.TOTAL else cell.unit,
             "published": shown, "respondents": counts.respondents if shown else None,
             "invited": counts.invited if shown and counts.invited >= k else None,
-            "stats": json.dumps(outcome.figures[cell] if shown else {}, separators=(",", ":")),
+            "stats": cell_json(outcome.figures[cell] if shown else {}),
         })
     if rows:
         session.execute(insert(ReleaseCell), rows)

@@ -99,9 +99,10 @@ def check_means(tree: Tree, direct: dict[int, Counts], tallies: dict[int, list[T
     counts, sums = item_counts(tree, direct, tallies, 0)
     # What is stored is what the protection decided: bounds only as bounds, exact figures only where exact.
     for cell, figures in outcome.figures.items():
-        stored = figures.get("A")
-        if stored is None:
+        shown = figures.get("A")
+        if shown is None:
             continue
+        stored = shown.to_json()
         if "censor" in stored:
             assert item.bounds[cell] == stored["censor"] and set(stored) == {"v", "censor"}
             assert k <= counts[cell].respondents < k_dist
@@ -132,7 +133,7 @@ def check_yes_no(tree: Tree, direct: dict[int, Counts], tallies: dict[int, list[
     counts, _ = item_counts(tree, direct, tallies, 1)
     assert brute_force_violations(tree, item.exact, counts, k_dist, all_groups=True) == []
     for cell, figures in outcome.figures.items():
-        stored = figures.get("Y")
+        stored = figures["Y"].to_json() if "Y" in figures else None
         if stored is not None:
             assert cell in item.exact and isinstance(stored["n"], int) and stored["n"] >= k_dist
             assert stored["flag"] == (stored["dist"][1] + stored["dist"][2] > 0)  # type: ignore[index]
@@ -159,7 +160,8 @@ def check_precision(tree: Tree, tallies: dict[int, list[Tally]], outcome: Outcom
             for mine, theirs in zip(cell_tallies[cell], tallies[unit], strict=True):
                 mine.merge(theirs)
     for cell, figures in outcome.figures.items():
-        for code, stored in figures.items():
+        for code, shown in figures.items():
+            stored = shown.to_json()
             for key in ("mean", "sd"):
                 if stored.get(key) is not None:
                     value = stored[key]
@@ -193,9 +195,10 @@ def test_a_second_version_keeps_what_the_first_published(case: tuple[Tree, dict[
     tree, direct, tallies, k, k_dist = case
     first = protect_round(tree, direct, tallies, ITEMS, k, k_dist)
     earlier = Earlier(1, tree.parents, frozenset(first.nodes),
-                      {code: frozenset(c for c, f in first.figures.items() if "n" in f.get(code, {}))
+                      {code: frozenset(c for c, f in first.figures.items() if code in f and f[code].shows_sum)
                        for code in ("A", "Y", "N")},
-                      {code: frozenset(c for c, f in first.figures.items() if "dist" in f.get(code, {}))
+                      {code: frozenset(c for c, f in first.figures.items()
+                                       if code in f and f[code].shows_distribution)
                        for code in ("A", "Y", "N")})
     second = protect_round(tree, direct, tallies, ITEMS, k, k_dist, [earlier], version=2)
     counts, _ = item_counts(tree, direct, tallies, 0)
@@ -225,7 +228,7 @@ def test_the_issue_a_censored_child_of_a_published_parent() -> None:
     outcome = protect_round(tree, direct, tallies, ITEMS, 3, 5)
     item = outcome.items["A"]
     assert item.bounds == {Cell(2, Kind.TOTAL): "low"}
-    assert outcome.figures[Cell(2, Kind.TOTAL)]["A"] == {"v": 1, "censor": "low"}
+    assert outcome.figures[Cell(2, Kind.TOTAL)]["A"].to_json() == {"v": 1, "censor": "low"}
     assert not {Cell(1, Kind.TOTAL), Cell(3, Kind.TOTAL)} <= item.exact
 
 
@@ -248,8 +251,8 @@ def test_yes_no_items_show_nothing_below_k_dist_and_flag_at_the_lowest_level_wit
     tallies = {1: answers(at=1), 2: answers(0, 0, 0, 0, 0, 0, at=1), 3: answers(0, 0, 1, 0, 0, 0, at=1)}
     outcome = protect_round(tree, direct, tallies, ITEMS, 5, 10)
     assert "Y" not in outcome.figures[Cell(2, Kind.TOTAL)] and "Y" not in outcome.figures[Cell(3, Kind.TOTAL)]
-    assert outcome.figures[Cell(1, Kind.TOTAL)]["Y"] == {"v": 2, "n": 12, "yes": 8, "dist": [11, 1, 0], "skip": 0,
-                                                         "flag": True}
+    assert outcome.figures[Cell(1, Kind.TOTAL)]["Y"].to_json() == {"v": 2, "n": 12, "yes": 8, "dist": [11, 1, 0],
+                                                                   "skip": 0, "flag": True}
 
 
 def test_nobody_answering_looks_like_too_few() -> None:

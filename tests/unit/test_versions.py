@@ -16,6 +16,7 @@ from itertools import combinations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pulse.domain.figures import cell_json, read_cell
 from pulse.domain.protection import Earlier, Outcome, protect_round
 from pulse.domain.scales import SCALES
 from pulse.domain.stats import Tally, censor
@@ -46,16 +47,15 @@ def reorganised(draw: st.DrawFn, max_units: int = 6
 
 
 def as_stored(version: int, tree: Tree, outcome: Outcome) -> Earlier:
-    """What a stored version shows per layer, as pulse.services.releases._earlier reads it."""
+    """What a stored version shows per layer, as pulse.services.releases._earlier reads it (through the stored
+    JSON and back)."""
     exact: dict[str, set[Cell]] = {}
     dists: dict[str, set[Cell]] = {}
     for cell, figures in outcome.figures.items():
-        for code, shown in figures.items():
-            if "censor" in shown:
-                continue
-            if "n" in shown:
+        for code, shown in read_cell(cell_json(figures)).items():
+            if shown.shows_sum:
                 exact.setdefault(code, set()).add(cell)
-            if "dist" in shown:
+            if shown.shows_distribution:
                 dists.setdefault(code, set()).add(cell)
     return Earlier(version, tree.parents, frozenset(outcome.nodes), {c: frozenset(v) for c, v in exact.items()},
                    {c: frozenset(v) for c, v in dists.items()})

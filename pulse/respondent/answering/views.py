@@ -20,7 +20,6 @@ from pulse.common.security import reads_db
 from pulse.domain import crypto
 from pulse.domain.crypto import KeyPurpose
 from pulse.domain.scales import SCALES, SKIP_LABEL
-from pulse.models import Round
 from pulse.respondent import guard, pages
 from pulse.respondent.answering import bp
 from pulse.services import answers as answer_service
@@ -215,19 +214,12 @@ def unit_results(link: str) -> tuple[Response, int]:
     target = _read_results_link(link)
     if target is None:
         return jsonify({"status": "unknown"}), 404
-    round_id, unit_id = target
-    db = get_session()
-    rnd = db.get(Round, round_id)
-    ids = [i for i in disclosure.latest_release_ids(db, rnd.survey_id)
-           if disclosure.release_info(db, i).round_id == round_id] if rnd else []
-    if not ids:
+    found = disclosure.round_unit(get_session(), *target)
+    if found is None:
         return jsonify({"status": "not_yet"}), 200
-    cells = disclosure.unit_cells(db, ids[:1], unit_id)
-    info = disclosure.release_info(db, ids[0])
-    cell = cells.get(ids[0])
     with force_locale(_language()):
-        figures = {q.code: mean_text(cell.get(q.code) if cell else disclosure.HIDDEN, q) for q in info.questions}
-    return jsonify({"status": "released", "unit": cell.name if cell else None, "figures": figures}), 200
+        figures = {q.code: mean_text(found.figures[q.code], q) for q in found.release.questions}
+    return jsonify({"status": "released", "unit": found.name, "figures": figures}), 200
 
 
 @bp.route("/r/mine", methods=["GET"])

@@ -1,12 +1,15 @@
 """The staff session: who is signed in, for how long, and the decorator that guards staff pages.
 
 The session lives in a signed cookie scoped to /staff (see :data:`pulse.common.paths.STAFF_PREFIX`), holding only the
-person's id, a session version, and sign-in and last-seen times.
+person's id, a session version, a random session id, and sign-in and last-seen times. Signing out revokes the session
+id, so every copy of the cookie stops working (pulse.services.sessions); a password change or reset ends a person's
+other sessions through the session version.
 """
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import time
 from collections.abc import Callable
 from functools import wraps
@@ -22,6 +25,7 @@ from pulse.common.paths import STAFF_PREFIX
 from pulse.domain import crypto
 from pulse.domain.crypto import KeyPurpose
 from pulse.models import Person, PersonStatus
+from pulse.services import sessions
 from pulse.services.org import Role, Scope, roles_of, scope_of
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -40,7 +44,8 @@ def sign_in(person: Person, answer_key: crypto.PrivateKey | None = None) -> None
     lang = session.get("lang")
     session.clear()
     now = int(time.time())
-    session.update(pid=person.id, sv=person.session_version, since=now, seen=now)
+    # Nothing is written at sign-in (docs/ANONYMITY.md, "Answer now"): the session's id lives in the cookie alone.
+    session.update(pid=person.id, sv=person.session_version, sid=sessions.new_session_id(), since=now, seen=now)
     if answer_key is not None:
         session["ak"] = base64.b64encode(crypto.encrypt(
             key(KeyPurpose.SESSION_ANSWER_KEY), crypto.private_key_bytes(answer_key), _ak_context(person.id))).decode()
@@ -68,10 +73,26 @@ def session_answer_key() -> crypto.PrivateKey | None:
 
 
 def sign_out() -> None:
+    """Forget the session in this cookie (copies of it stay valid until they time out: :func:`end_session`)."""
     lang = session.get("lang")
     session.clear()
     if lang:
         session["lang"] = lang
+
+
+def _revocation_key() -> bytes:
+    return crypto.subkey(key(KeyPurpose.SESSION), b"pulse/revoked-session")
+
+
+def end_session() -> None:
+    """Sign out for good: the session's id is revoked, so every copy of the cookie stops working too (flushes; the
+    caller commits). The revocation names nobody (pulse.services.sessions)."""
+    sid = session.get("sid")
+    if "pid" in session and isinstance(sid, str):
+        expires = int(session.get("since", 0)) + current_app.config["PULSE"].session_max_hours * 3600
+        sessions.revoke(get_session(), _revocation_key(), sid,
+                        forget_after=dt.datetime.fromtimestamp(expires, dt.UTC))
+    sign_out()
 
 
 def load_person() -> None:
@@ -86,6 +107,11 @@ def load_person() -> None:
     if idle > config.session_idle_minutes * 60 or age > config.session_max_hours * 3600:
         sign_out()
         g.session_expired = True
+        return
+    sid = session.get("sid")
+    # A session from before sessions had ids cannot be revoked: it ends, and its holder signs in again.
+    if not isinstance(sid, str) or sessions.is_revoked(get_session(), _revocation_key(), sid):
+        sign_out()
         return
     person = get_session().get(Person, session["pid"])
     if (person is None or person.status == PersonStatus.LEFT or not person.password_hash

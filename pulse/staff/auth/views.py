@@ -17,7 +17,7 @@ from pulse.domain.crypto import KeyPurpose
 from pulse.services import auth as auth_service
 from pulse.staff.auth import bp
 from pulse.staff.auth.forms import ForgotPasswordForm, LanguageForm, NewPasswordForm, SignInForm
-from pulse.staff.auth.session import current_person, sign_in, sign_out
+from pulse.staff.auth.session import current_person, end_session, sign_in, sign_out
 
 
 def safe_next(target: str | None) -> str:
@@ -68,7 +68,9 @@ def login() -> Response | str | tuple[str, int]:
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Response:
-    sign_out()
+    # Every copy of the session's cookie stops working, not only this one.
+    end_session()
+    get_session().commit()
     flash(_("You are signed out."), "success")
     return redirect(url_for("auth.login"))
 

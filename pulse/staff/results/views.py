@@ -16,7 +16,6 @@ from pulse.domain.scales import SCALES
 from pulse.models import Round
 from pulse.reporting import charts, exports
 from pulse.scheduler import round_keys
-from pulse.services.comments import released_comments
 from pulse.services.org import Role
 from pulse.staff.auth.session import current_scope, staff_required
 from pulse.staff.results import bp
@@ -136,17 +135,12 @@ def round_results(round_id: int) -> WerkzeugResponse | tuple[str, int]:
 @writes_db
 def comments(release_id: int, unit_id: int) -> str:
     """Released comments placed in this unit and below: shuffled, undated, and on their own page."""
-    db = get_session()
     try:
-        data = disclosure.load_release(db, release_id)
-        disclosure.unit_result(db, release_id, unit_id, current_scope())
+        found = disclosure.unit_comments(get_session(), round_keys(), release_id, unit_id, current_scope())
     except disclosure.NotVisibleError:
         abort(404)
-    scope = current_scope()
-    units = [u for u in data.subtree(unit_id) if scope.allows(u)]
-    texts = released_comments(db, round_keys(), data.info.round_id, units)
-    _log_view("release.view_comments", release_id, unit_id, shown=len(texts))
-    return render_template("results/comments.html", release=data.info, unit=data.total(unit_id), texts=texts)
+    _log_view("release.view_comments", release_id, unit_id, shown=len(found.texts))
+    return render_template("results/comments.html", release=found.release, unit=found.unit, texts=found.texts)
 
 
 @bp.route("/<int:release_id>/units/<int:unit_id>/export.<any(csv, xlsx):fmt>")
