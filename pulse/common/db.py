@@ -132,9 +132,10 @@ class Database:
     def __init__(self, url: str, *, pool: bool = True, pre_ping: bool = True) -> None:
         self.url = url
         self.engine = make_engine(url, pool=pool, pre_ping=pre_ping)
+        #: The same engine, taking SQLite's write lock when a transaction begins outside a request.
+        self.write_engine = self.engine.execution_options(pulse_write=True)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
-        self.write_sessionmaker = sessionmaker(self.engine.execution_options(pulse_write=True),
-                                               expire_on_commit=False)
+        self.write_sessionmaker = sessionmaker(self.write_engine, expire_on_commit=False)
 
     @property
     def dialect(self) -> str:

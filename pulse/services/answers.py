@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Pool, func, select
 from sqlalchemy.orm import Session
 
 from pulse.common.db import Database
@@ -75,8 +75,9 @@ class RoundView:
     unit_sizes: Mapping[int, int]
 
 
-#: Open-round views per database (engine), so two apps in one process never share entries.
-_rounds: WeakKeyDictionary[Engine, OrderedDict[int, RoundView]] = WeakKeyDictionary()
+#: Open-round views per database (its connection pool, shared by the engine and its option views), so two apps in
+#: one process never share entries.
+_rounds: WeakKeyDictionary[Pool, OrderedDict[int, RoundView]] = WeakKeyDictionary()
 _rounds_lock = threading.Lock()
 _ROUNDS_CACHED = 64
 
@@ -88,9 +89,9 @@ def _question_view(question: Question) -> QuestionView:
 
 def round_view(session: Session, round_id: int) -> RoundView:
     """The cached view of an open round (questions, thresholds, key and group sizes are fixed at opening)."""
-    engine = session.get_bind().engine
+    pool = session.get_bind().engine.pool
     with _rounds_lock:
-        cache = _rounds.setdefault(engine, OrderedDict())
+        cache = _rounds.setdefault(pool, OrderedDict())
         cached = cache.get(round_id)
         if cached is not None:
             cache.move_to_end(round_id)
@@ -267,8 +268,7 @@ def store(database: Database, token_key: bytes, credential: str, answers: Mappin
     """Check, store and commit one answer set with as few round trips as the database allows: on PostgreSQL a
     look-up and one statement that spends the credential and stores the sealed answer in its own transaction; on
     SQLite one short transaction holding the write lock. The same checks and errors as :func:`submit`."""
-    engine = database.engine.execution_options(pulse_write=True)
-    with engine.connect() as conn:
+    with database.write_engine.connect() as conn:
         if conn.dialect.name == "postgresql":
             conn.execution_options(isolation_level="AUTOCOMMIT")
         found = find_credential(conn, token_key, credential, now=now)

@@ -1,7 +1,7 @@
 """revoked sessions: signing out ends every copy of a staff session's cookie
 
-Revision ID: 0008
-Revises: 0006 (to become 0007 when that revision is merged)
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-08 10:00:00
 
 Each staff session carries a random id in its signed cookie; signing out stores a keyed hash of that id here, and
@@ -17,8 +17,7 @@ from alembic import op
 
 from pulse.common.db import UTCDateTime
 
-revision = "0008"
-# TEMPORARY: 0007 is being written in parallel; the merge rechains this to down_revision = "0007".
+revision = "0007"
 down_revision = "0006"
 branch_labels = None
 depends_on = None
