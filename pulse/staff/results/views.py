@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from pulse import disclosure
 from pulse.common.context import record_audit
 from pulse.common.db import get_session
+from pulse.common.format import too_few
 from pulse.common.i18n import current_language
 from pulse.common.labels import area_label
 from pulse.common.security import writes_db
@@ -94,17 +95,19 @@ def chart(survey_id: int, unit_id: int, area: str) -> Response:
     svg = cache.get(key)
     if svg is None:
         scale = SCALES[trend.questions[codes[0]].scale]
-        # Only exact published means are drawn: a bound ("≤ 1,5") is left out like a hidden figure, since a point
-        # would show more than the bound (docs/ANONYMITY.md, "Censored figures"); the table beside has it.
-        series = [charts.Series(trend.questions[c].text(language)[:60],
-                                [p.figures.mean if p.figures.exact else None for p in trend.series[c]])
+        # Only exact published means are drawn, each with its 95 % interval from the published mean, SD and n: a
+        # bound ("≤ 1,5") is left out like a hidden figure, since a point would show more than the bound
+        # (docs/ANONYMITY.md, "Censored figures"); the table beside has it.
+        series = [charts.series_of(trend.questions[c].text(language), [p.figures for p in trend.series[c]])
                   for c in codes]
         title = _("%(area)s in %(unit)s, round by round", area=area_label(area), unit=trend.unit.name)
-        description = _("Mean per question (%(low)d–%(high)d) for each released round, to one decimal; rounds "
-                        "with too few answers, or with a mean shown only as “≤” or “≥”, are left out. The same "
-                        "numbers are in the table beside the chart.", low=scale.minimum, high=scale.maximum)
+        description = _("Mean per question (%(low)d–%(high)d) for each released round, to one decimal, with a bar "
+                        "for its 95 %% interval; rounds with too few answers, or with a mean shown only as “≤” or "
+                        "“≥”, are marked with a cross. The same numbers are in the table beside the chart.",
+                        low=scale.minimum, high=scale.maximum)
         svg = charts.line_chart(title, description, [str(r.round_number) for r in trend.releases], series,
-                                y_range=(scale.minimum, scale.maximum), y_label=_("Mean"))
+                                y_range=(scale.minimum, scale.maximum), y_label=_("Mean"), x_label=_("Round"),
+                                hidden_label=too_few())
         if len(cache) > 500:
             cache.clear()
         cache[key] = svg
