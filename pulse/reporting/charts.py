@@ -18,6 +18,9 @@ from xml.sax.saxutils import escape
 
 from flask_babel import format_decimal
 from flask_babel import gettext as _
+from matplotlib import rc_context
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from pulse.domain.figures import Figures
 from pulse.domain.stats import mean_interval, one_decimal, round_half_away
@@ -74,10 +77,6 @@ def line_chart(title: str, description: str, rounds: Sequence[str], series: Sequ
     gap reads as protected data rather than a line that just stops. The legend sits below the plot and the image
     grows to hold it, so no entry is cut off.
     """
-    from matplotlib import rc_context
-    from matplotlib.figure import Figure
-    from matplotlib.lines import Line2D
-
     def rounded(value: float) -> float:
         return round_half_away(value, decimals)
 

@@ -159,6 +159,8 @@ MATRIX = [
          "/staff/results/{release}/units/{team_a}/export.csv", managers_and_safety_reps(200)),
     Case("GET", "/staff/results/surveys/<int:survey_id>/units/<int:unit_id>/trends",
          "/staff/results/surveys/{survey}/units/{team_a}/trends", managers_and_safety_reps(200)),
+    Case("GET", "/staff/results/surveys/<int:survey_id>/units/<int:unit_id>/trend.xlsx",
+         "/staff/results/surveys/{survey}/units/{team_a}/trend.xlsx", managers_and_safety_reps(200)),
     Case("GET", "/staff/results/surveys/<int:survey_id>/units/<int:unit_id>/charts/<area>.svg",
          "/staff/results/surveys/{survey}/units/{team_a}/charts/workload.svg", managers_and_safety_reps(200)),
     Case("GET", "/staff/results/<int:release_id>/units/<int:unit_id>/apt", "/staff/results/{release}/units/{team_a}/apt",

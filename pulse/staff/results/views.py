@@ -80,6 +80,23 @@ def trends(survey_id: int, unit_id: int) -> str:
     return render_template("results/trends.html", trend=trend, areas=areas)
 
 
+@bp.route("/surveys/<int:survey_id>/units/<int:unit_id>/trend.xlsx")
+@staff_required(*VIEWERS)
+@writes_db
+def trend_export(survey_id: int, unit_id: int) -> Response:
+    """One unit's published figures across rounds, numbers as numbers (for a manager's own charts)."""
+    try:
+        trend = disclosure.trend(get_session(), survey_id, unit_id, current_scope())
+    except disclosure.NotVisibleError:
+        abort(404)
+    _log_view("release.export", trend.releases[-1].id, unit_id, format="trend-xlsx", survey=survey_id)
+    name = f"pulse-{trend.survey_name}-trend-{unit_id}"
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in name)
+    return Response(exports.trend_xlsx(trend, current_language()),
+                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f'attachment; filename="{safe}.xlsx"'})
+
+
 #: Rendered trend charts kept per process (a chart is a few kilobytes; drawing one costs tens of milliseconds).
 CHARTS_CACHED = 8 * MB
 
