@@ -165,6 +165,8 @@ def compute_pooled(session: Session, survey: Survey, period: Period, *, created_
         "layers": layer_record(outcome),
         "period": period.key,
         "rounds": [rnd.number for rnd in rounds],
+        # The questions pooled (code and version), for the gate (pulse.disclosure.pooled_trend) to name them.
+        "questions": [[item.code, item.version] for item in items],
         "earlier_versions": {"versions": [e.version for e in earlier if e.round is None],
                              "reasons": [e.record() for e in outcome.explanations]},
     }

@@ -58,6 +58,7 @@ def four_rounds(session: Session, app: Flask, *, close_last: bool = True,
         for i in range(size):
             make_person(session, f"{name.lower()}{i}@example.org", unit=teams[name], password=None)
     make_person(session, "admin@example.org", unit=root, admin=True, language="en")
+    make_person(session, "chef@example.org", unit=root, manages=[office])  # the office's manager, not invited
     session.commit()
     survey = make_survey(session, [office], min_group_size=K, min_dist_size=K, min_comment_size=K)
     survey.pooling, survey.pool_rounds = "rounds", 4
