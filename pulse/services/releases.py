@@ -37,6 +37,7 @@ from pulse.models import (
     Round,
     RoundParticipation,
     RoundQuestion,
+    Survey,
     Unit,
 )
 from pulse.services.org import load_tree
@@ -377,9 +378,21 @@ def place_comments(session: Session, rnd: Round, tree: Tree, direct: dict[int, C
         session.execute(update(Comment), [{"id": c, "home_unit_id": home} for c, home in homes.items()])
 
 
+def _not_waiting_to_pool(session: Session, round_ids: list[int]) -> list[int]:
+    """The rounds whose raw answers may go: not those of a survey that pools its rounds until a pooled release holds
+    them (the pooled release is computed from them; docs/ANONYMITY.md, "Pooled periods")."""
+    pooling = dict(session.execute(select(Round.id, Round.survey_id).join(Survey, Survey.id == Round.survey_id)
+                                   .where(Round.id.in_(round_ids), Survey.pooling.is_not(None))).all())
+    pooled: dict[int, set[int]] = {}
+    for survey_id in set(pooling.values()):
+        pooled[survey_id] = pooled_round_ids(session, survey_id)
+    return [r for r in round_ids if r not in pooling or r in pooled[pooling[r]]]
+
+
 def purge_raw_answers(session: Session, *, now: dt.datetime, retention_days: int) -> dict[str, int]:
     """Delete the raw answers of rounds whose first release is older than the retention time, and their comments
-    that were never released (released and redacted ones are part of the protected output and stay).
+    that were never released (released and redacted ones are part of the protected output and stay). A round of a
+    survey that pools its rounds keeps its raw answers until a pooled release holds it.
 
     The frozen releases remain; they are what can be exported or requested afterwards.
     """
@@ -392,6 +405,7 @@ def purge_raw_answers(session: Session, *, now: dt.datetime, retention_days: int
                                   .where(Round.id.in_(select(Response.round_id).distinct())
                                          | Round.id.in_(select(Comment.round_id).where(
                                              Comment.status.in_(("pending", "withheld"))).distinct()))))
+    rounds = _not_waiting_to_pool(session, rounds)
     if not rounds:
         return {"rounds": 0, "responses": 0, "comments": 0}
     responses = session.execute(delete(Response).where(Response.round_id.in_(rounds)))

@@ -27,7 +27,7 @@ from pulse.domain.suppression import Counts
 from pulse.models import PooledRelease, PooledReleaseCell, Release, ReleaseCell, Round, RoundParticipation, Survey
 from pulse.services import answers as answer_service
 from pulse.services import pooling
-from pulse.services.releases import ReleaseError, compute_release
+from pulse.services.releases import ReleaseError, compute_release, purge_raw_answers
 from tests.factories import make_person, make_unit
 from tests.rounds import MONDAY, keys, make_survey, open_with_credentials
 
@@ -209,3 +209,15 @@ def test_a_pooled_release_is_frozen_even_for_sql(session: Session, app: Flask) -
         with pytest.raises(Exception, match="frozen"):
             session.execute(text(statement))
         session.rollback()
+
+
+def test_raw_answers_stay_until_their_period_is_pooled(session: Session, app: Flask) -> None:
+    """The pooled release is computed from the raw answers: the retention purge waits for it."""
+    made = four_rounds(session, app)
+    later = MONDAY + dt.timedelta(days=400)
+    assert purge_raw_answers(session, now=later, retention_days=30)["rounds"] == 0
+    session.commit()
+    survey = session.get_one(Survey, made.survey_id)
+    assert len(pooling.pool_due(session, survey, now=later)) == 1
+    session.commit()
+    assert purge_raw_answers(session, now=later, retention_days=30)["rounds"] == 4
