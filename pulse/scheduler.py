@@ -27,7 +27,7 @@ from pulse.common.context import key, record_audit
 from pulse.common.db import Database, get_database, utcnow
 from pulse.domain.crypto import KeyPurpose
 from pulse.domain.participation import closed_participation
-from pulse.models import ActionReminder, Round, SchedulerLease, Survey
+from pulse.models import ActionReminder, Invitation, Round, SchedulerLease, Survey
 from pulse.services import invitations, sam, sessions
 from pulse.services import rounds as round_service
 from pulse.services.releases import compute_release, purge_raw_answers
@@ -233,9 +233,13 @@ def mail_invitations(database: Database, round_id: int, keys: round_service.Roun
         if rnd.status != "open" or rnd.mailout == "done":
             return invitations.MailOut(round_id, "nothing_to_do")
         survey_name, closes_at, resend = rnd.survey.name, rnd.closes_at, rnd.mailout_attempts > 0
+        # "You said, we did" for each counting unit of the round: everyone who counts there gets the same one.
+        units = session.scalars(select(Invitation.unit_id).where(Invitation.round_id == round_id).distinct())
+        feedback = {unit_id: sam.feedback_for(session, unit_id) for unit_id in units}
 
     def send(invite: invitations.Invite) -> None:
         mail.send("invitation", to=invite.email, language=invite.language, survey=survey_name, closes_at=closes_at,
+                  feedback=feedback.get(invite.unit_id) if invite.unit_id is not None else None,
                   link=f"{config.respondent_url}/r?lang={invite.language}#t={invite.link}",
                   code=invitations.format_code(invite.code),
                   answer_url=f"{config.respondent_url}/r?lang={invite.language}",

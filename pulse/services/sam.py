@@ -11,12 +11,14 @@ question code; its measured effect is read through the gate (pulse.disclosure), 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from pulse import disclosure
+from pulse.common.cache import MB, PerDatabase, deep_size
 from pulse.common.db import utcnow
 from pulse.domain import sam as rules
 from pulse.domain.stats import Change
@@ -496,6 +498,7 @@ def update_feedback(session: Session, feedback_id: int, data: FeedbackInput, *, 
     feedback = get_feedback(session, feedback_id, scope)
     _apply_feedback(session, feedback, data)
     session.flush()
+    forget_notes(session)
     return feedback
 
 
@@ -512,6 +515,7 @@ def publish_feedback(session: Session, feedback_id: int, *, scope: Scope, now: d
     feedback = get_feedback(session, feedback_id, scope)
     feedback.published_at = now if published else None
     session.flush()
+    forget_notes(session)
     return feedback
 
 
@@ -527,6 +531,11 @@ class ShownAction:
     activity: str
     status: str
     due_on: dt.date
+
+    @property
+    def status_label(self) -> str:
+        """The status's msgid (translate it where it is shown)."""
+        return rules.ACTION_STATUSES.get(self.status, self.status)
 
 
 @dataclass(frozen=True)
@@ -601,6 +610,7 @@ def set_help(session: Session, unit_id: int | None, body: str, links: str, *, sc
     if wrong:
         raise SamError("links", "invalid")
     existing = get_help(session, unit_id)
+    forget_notes(session)
     if not text:
         if existing is not None:
             session.delete(existing)
@@ -613,3 +623,38 @@ def set_help(session: Session, unit_id: int | None, body: str, links: str, *, sc
     existing.updated_at = utcnow()
     session.flush()
     return existing
+
+
+# --- what a respondent is shown ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Notes:
+    """What the answering pages show a unit's respondents besides the questions: the newest "you said, we did" and
+    where to get help. The same for everyone who counts in the unit."""
+
+    feedback: PublicFeedback | None
+    help: HelpView | None
+
+
+#: Seconds a unit's notes are kept per process: the answering pages are the busiest in Pulse. A publish in this
+#: process is seen at once (the cache is cleared); other processes see it within this time.
+NOTES_SECONDS = 30.0
+_notes: PerDatabase[tuple[float, Notes]] = PerDatabase("respondent notes", 4 * MB, deep_size)
+
+
+def notes_for(session: Session, unit_id: int) -> Notes:
+    """The notes for people who count in ``unit_id`` — the unit their one-time credential already names."""
+    cache = _notes(session.get_bind().engine)
+    now = time.monotonic()
+    hit = cache.get(unit_id)
+    if hit is not None and now - hit[0] < NOTES_SECONDS:
+        return hit[1]
+    notes = Notes(feedback_for(session, unit_id), help_for(session, unit_id))
+    cache.put(unit_id, (now, notes))
+    return notes
+
+
+def forget_notes(session: Session) -> None:
+    """After a feedback or help text changes: this process shows the new one at once."""
+    _notes(session.get_bind().engine).clear()
