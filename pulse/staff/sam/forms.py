@@ -29,6 +29,17 @@ def _labels(codes: dict[str, str]) -> list[SelectChoice]:
 DATE_REQUIRED = _l("Enter a date (YYYY-MM-DD).")
 
 
+class Date(DateField):
+    """A date field whose unreadable dates get Pulse's own, translated message."""
+
+    def process_formdata(self, valuelist: list[object]) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            self.data = None
+            raise ValueError(str(DATE_REQUIRED)) from None
+
+
 class RiskForm(Form):
     description = TextAreaField(_l("What could harm people's health or safety?"),
                                 description=_l("Describe the situation, not people. Never try to find out who "
@@ -41,7 +52,7 @@ class RiskForm(Form):
     assessed_with = StringField(_l("Together with"), description=_l("E.g. “the team at the APT on 3 December”."),
                                 validators=[Length(max=300)])
     safety_rep_involved = BooleanField(_l("The safety representative took part"))
-    assessed_on = DateField(_l("Date of the assessment"), validators=[InputRequired(DATE_REQUIRED)])
+    assessed_on = Date(_l("Date of the assessment"), validators=[InputRequired(DATE_REQUIRED)])
     status = SelectField(_l("Status"), choices=_labels(RISK_STATUSES))
     release_id = SelectField(_l("Results that prompted it"), coerce=optional_int, validate_choice=True)
     question_code = SelectField(_l("Question"), validate_choice=True)
@@ -57,10 +68,10 @@ class ActionForm(Form):
     owner_id = SelectField(_l("Owner"), coerce=optional_int, validate_choice=True,
                            description=_l("The owner gets the reminders, and so does the unit's safety "
                                           "representative."))
-    start_on = DateField(_l("Start"), validators=[InputRequired(DATE_REQUIRED)])
-    due_on = DateField(_l("Done by"), validators=[InputRequired(DATE_REQUIRED)])
+    start_on = Date(_l("Start"), validators=[InputRequired(DATE_REQUIRED)])
+    due_on = Date(_l("Done by"), validators=[InputRequired(DATE_REQUIRED)])
     status = SelectField(_l("Status"), choices=_labels(ACTION_STATUSES))
-    follow_up_on = DateField(_l("Follow up on"), validators=[Optional()],
+    follow_up_on = Date(_l("Follow up on"), validators=[Optional()],
                              description=_l("When you will check whether it worked."))
     cost_sek = IntegerField(_l("Estimated cost in kronor (optional)"),
                             validators=[Optional(), NumberRange(min=0, max=1_000_000_000,
@@ -73,7 +84,7 @@ class ActionForm(Form):
 
 
 class MeetingForm(Form):
-    held_on = DateField(_l("Date of the meeting"), validators=[InputRequired(DATE_REQUIRED)],
+    held_on = Date(_l("Date of the meeting"), validators=[InputRequired(DATE_REQUIRED)],
                         description=_l("A date ahead plans the meeting; write the minutes afterwards."))
     release_id = SelectField(_l("Results discussed"), coerce=optional_int, validate_choice=True)
     minutes = TextAreaField(_l("Minutes: what was discussed and decided"),
