@@ -36,7 +36,6 @@ class Date(DateField):
         try:
             super().process_formdata(valuelist)
         except ValueError:
-            self.data = None
             raise ValueError(str(DATE_REQUIRED)) from None
 
 
