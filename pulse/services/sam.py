@@ -658,3 +658,38 @@ def notes_for(session: Session, unit_id: int) -> Notes:
 def forget_notes(session: Session) -> None:
     """After a feedback or help text changes: this process shows the new one at once."""
     _notes(session.get_bind().engine).clear()
+
+
+# --- the manager's start page -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnitStatus:
+    """One led unit on the manager's start page: its newest results and what to prepare next."""
+
+    unit: Unit
+    #: The newest release that holds the unit, its flags (one per question) and index; None before any release.
+    result: disclosure.UnitResult | None
+    next_meeting: AptMeeting | None
+    #: The newest release has no APT meeting recorded for it yet: the next APT pack to prepare.
+    prepare_release: int | None
+    open_actions: int
+
+
+def unit_statuses(session: Session, units: list[Unit], scope: Scope, today: dt.date) -> list[UnitStatus]:
+    """The start page's view of the units a manager leads, each from its newest release (through the gate)."""
+    release_ids = disclosure.latest_release_ids(session)
+    statuses = []
+    for unit in units:
+        newest = next((r for r in release_ids if unit.id in disclosure.release_units(session, r)), None)
+        result = None
+        if newest is not None:
+            try:
+                result = disclosure.unit_result(session, newest, unit.id, scope)
+            except disclosure.NotVisibleError:
+                result = None
+        met = {m.release_id for m in meetings(session, [unit.id])}
+        prepare = newest if newest is not None and newest not in met else None
+        open_count = sum(1 for a in actions(session, [unit.id]) if a.status in rules.OPEN_ACTION_STATUSES)
+        statuses.append(UnitStatus(unit, result, next_meeting(session, unit.id, today), prepare, open_count))
+    return statuses

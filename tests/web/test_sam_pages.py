@@ -194,3 +194,36 @@ def test_the_safety_representative_reads_but_does_not_write(client: FlaskClient,
     assert client.get(f"/staff/sam/units/{made.teams['beta'].id}/risks/new").status_code == 403
     session.rollback()
     assert session.get_one(Risk, beta["risk"]).description == "Betas risk"
+
+
+def test_the_start_page_shows_what_needs_the_manager(client: FlaskClient, session: Session, made: Made) -> None:
+    alfa, beta = made.teams["alfa"], made.teams["beta"]
+    sam.create_action(session, alfa.id, sam.ActionInput("Alfas försenade åtgärd", "", "Chef", None,
+                                                        dt.date(2026, 10, 1), dt.date(2026, 11, 1)),
+                      scope=ADMIN, by=None)
+    sam.create_action(session, beta.id, sam.ActionInput("Betas försenade åtgärd", "", "Chef", None,
+                                                        dt.date(2026, 10, 1), dt.date(2026, 11, 1)),
+                      scope=ADMIN, by=None)
+    make_person(session, "chef-avd@example.org", manages=[made.dept], name="Avdelningschefen")
+    session.commit()
+    sign_in(client, "chef-alfa@example.org")
+    page = client.get("/staff/").get_data(as_text=True)
+    assert "Det här behöver dig" in page and "Alfas försenade åtgärd" in page and "försenad" in page
+    # The newest results with one flag per question, each leading to a new risk assessment.
+    assert page.count(f"/staff/sam/units/{alfa.id}/risks/new?") == 2
+    assert "De senaste resultaten har inte tagits upp på en APT än." in page
+    assert "Betas" not in page and f"/staff/sam/units/{beta.id}" not in page
+    # The manager of the department sees the plans of both teams below.
+    other = app_client(client)
+    sign_in(other, "chef-avd@example.org")
+    parent = other.get("/staff/").get_data(as_text=True)
+    assert "Handlingsplaner för enheterna under" in parent
+    assert "Alfas försenade åtgärd" in parent and "Betas försenade åtgärd" in parent
+    # Someone who leads nothing (here the safety representative) gets none of it.
+    reader = app_client(client)
+    sign_in(reader, "ombud@example.org")
+    assert "Det här behöver dig" not in reader.get("/staff/").get_data(as_text=True)
+
+
+def app_client(client: FlaskClient) -> FlaskClient:
+    return client.application.test_client()
