@@ -19,8 +19,8 @@ from flask_babel import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from pulse.common.format import bound_text, mean_text, too_few
-from pulse.disclosure import CellView, Figures, QuestionInfo, ReleaseData, Trend
+from pulse.common.format import bound_text, mean_text, period_label, too_few
+from pulse.disclosure import CellView, Figures, PooledTrend, QuestionInfo, ReleaseData, Trend
 from pulse.domain.orgcsv import neutralise
 
 
@@ -156,3 +156,31 @@ def trend_xlsx(trend: Trend, language: str) -> bytes:
             yield row
 
     return _workbook(_("Trend"), rows(), 5, "B6")
+
+
+def pooled_csv(trend: PooledTrend, language: str) -> bytes:
+    """One unit's pooled figures, one row per period (docs/ANONYMITY.md, "Pooled periods"), as on screen."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerows([_safe(v) for v in row] for row in _pooled_rows(trend, language))
+    return ("\ufeff" + out.getvalue()).encode()
+
+
+def _pooled_rows(trend: PooledTrend, language: str) -> Iterator[list[object]]:
+    yield [_("Survey"), trend.survey_name]
+    yield [_("Unit"), trend.unit.name]
+    yield [_("Answers pooled over fixed periods; a person answering several rounds counts once per round.")]
+    yield [_("Hidden figures are shown as “%(label)s”, whether nobody or too few answered.", label=too_few())]
+    yield []
+    header: list[object] = [_("Period"), _("Rounds"), _("Release version"), _("Answered")]
+    for question in trend.questions.values():
+        header += [f"{question.code} v{question.version}: {question.text(language)}", f"{question.code} n"]
+    yield header
+    for index, (info, cell) in enumerate(zip(trend.periods, trend.cells, strict=True)):
+        first, last = min(info.round_numbers), max(info.round_numbers)
+        row: list[object] = [period_label(info.period), f"{first}–{last}", info.version,
+                             cell.respondents if cell.published else too_few()]
+        for code, question in trend.questions.items():
+            figures = trend.series[code][index]
+            row += [mean_text(figures, question), figures.n if figures.exact else ""]
+        yield row
