@@ -11,20 +11,24 @@ before printing — the edits travel with the request and are never stored, and 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from pulse import disclosure
+from pulse.common.db import utcnow
 from pulse.common.format import change_text, mean_text, too_few
 from pulse.common.i18n import current_language
+from pulse.domain import sam as sam_rules
 from pulse.domain.questionbank import DISCUSSION, DISCUSSION_DEFAULT
 from pulse.domain.scales import SCALES
 from pulse.reporting import charts
 from pulse.reporting.pdf import Document, Meta
+from pulse.services import sam
 from pulse.services.org import Scope
 
 #: Editing limits: a few short questions per concern (the pack fits on one or two pages).
@@ -52,6 +56,18 @@ class Concern:
 
 
 @dataclass(frozen=True)
+class ActionLine:
+    """One of the unit's current actions (its SAM action plan, pulse.services.sam), as the pack lists it."""
+
+    id: int
+    activity: str
+    owner: str
+    due_on: dt.date
+    status: str
+    overdue: bool
+
+
+@dataclass(frozen=True)
 class Pack:
     result: disclosure.UnitResult
     concerns: list[Concern]
@@ -61,6 +77,8 @@ class Pack:
     chart_svg: bytes | None
     chart_alt: str
     agenda: str
+    #: The unit's current actions: still to do, or done and not yet followed up (none for a new unit).
+    actions: list[ActionLine] = field(default_factory=list)
 
     @property
     def shown(self) -> bool:
@@ -101,15 +119,39 @@ def build(session: Session, result: disclosure.UnitResult, scope: Scope, languag
           prompts: Mapping[str, Sequence[str]] | None = None) -> Pack:
     """The pack of one unit in one release, from what the gate returned for it (``result``)."""
     prompts = prompts or {}
+    actions = current_actions(session, result.unit.unit_id)
     if not result.unit.published:
-        # Nothing of a hidden unit: no figure, no strength or concern, no flag, no chart.
-        return Pack(result, [], [], None, "", agenda_text(result, []))
+        # Nothing of a hidden unit: no figure, no strength or concern, no flag, no chart (its actions are no figure).
+        return Pack(result, [], [], None, "", agenda_text(result, []), actions)
     concerns = [Concern(row, tuple(prompts.get(row.question.code, default_prompts(row.question))))
                 for row in result.concerns]
     changes = [r for r in result.rows if r.change is not None and not r.question.sensitive]
     changes.sort(key=lambda r: (not r.change.clear, -abs(r.change.difference)))  # type: ignore[union-attr]
     svg, alt = _chart(session, result, scope, language)
-    return Pack(result, concerns, changes, svg, alt, agenda_text(result, concerns))
+    return Pack(result, concerns, changes, svg, alt, agenda_text(result, concerns), actions)
+
+
+def current_actions(session: Session, unit_id: int, *, limit: int = 8) -> list[ActionLine]:
+    """The unit's actions the meeting follows up: still to do (overdue marked), or done without a written
+    follow-up; the closest done-by dates first."""
+    today = utcnow().date()
+    lines = []
+    for action in sam.actions(session, [unit_id]):
+        dates = sam.dates_of(action)
+        if action.status not in sam_rules.OPEN_ACTION_STATUSES and not (
+                action.status == "done" and action.follow_up_on is not None and not dates.followed_up):
+            continue
+        owner = ", ".join(part for part in (action.owner.name if action.owner else "", action.owner_role) if part)
+        lines.append(ActionLine(action.id, action.activity, owner, action.due_on,
+                                _(sam_rules.ACTION_STATUSES.get(action.status, action.status)),
+                                sam_rules.is_overdue(dates, today)))
+    return lines[:limit]
+
+
+def action_rows(pack: Pack) -> list[list[str]]:
+    """The current actions as table rows (the PDF's and the print view's)."""
+    return [[line.activity, line.owner, format_date(line.due_on, "short"),
+             line.status + (" · " + _("overdue") if line.overdue else "")] for line in pack.actions]
 
 
 def agenda_text(result: disclosure.UnitResult, concerns: Sequence[Concern]) -> str:
@@ -199,6 +241,12 @@ def to_pdf(pack: Pack, language: str) -> bytes:
             document.paragraph(uncertainty_advice(), muted=True, size=9)
         else:
             document.paragraph(_("too few answers to compare"))
+    document.heading(_("Status of our current actions"))
+    if pack.actions:
+        document.grid([_("Activity"), _("Owner"), _("Done by"), _("Status")], action_rows(pack),
+                      widths=(78, 40, 26, 30))
+    else:
+        document.paragraph(_("No current actions are recorded for the unit."))
     document.heading(_("Actions"))
     document.grid(action_header(), [], widths=(70, 38, 33, 33), empty_rows=TEMPLATE_ROWS)
     document.heading(_("Agenda item to copy"))

@@ -5,6 +5,7 @@ pack shows nothing derivable, and no output of it carries more precision than th
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import html as htmllib
 import io
 import re
@@ -277,3 +278,31 @@ def test_trend_chart_has_intervals_axis_label_and_whole_legend(client: FlaskClie
         label = norm(" ".join(re.findall(r">([^<>]*)</text>", text)))
         assert trend.questions[code].text("sv") in label
     assert ("för få svar" in text) == any(not p.figures.exact for c in codes for p in trend.series[c])
+
+
+@pytest.mark.parametrize("language", ["sv", "en"])
+def test_the_pack_shows_the_units_current_actions(client: FlaskClient, demo, session: Session,  # type: ignore[no-untyped-def]  # noqa: F811
+                                                  language: str) -> None:
+    """The demo's Rinkeby office has actions decided at its APT (one overdue): the pack lists those still to do
+    or not followed up, with owner, date and status, on the page, in print and in the PDF."""
+    from pulse.domain.sam import OPEN_ACTION_STATUSES, is_overdue
+    from pulse.services import sam
+
+    sign_in(client, "office", session, language)
+    unit = demo["mbk-rinkeby"]
+    base = f"/staff/results/{demo['release']}/units/{unit}"
+    html = client.get(base + "/apt").get_data(as_text=True)
+    printed = client.get(base + "/apt/print").get_data(as_text=True)
+    pdf = pdf_text(client.get(base + "/apt.pdf").data)
+    open_actions = [a for a in sam.actions(session, [unit]) if a.status in OPEN_ACTION_STATUSES]
+    assert open_actions, "the demo has actions at Rinkeby"
+    heading = {"sv": "Läget för våra pågående åtgärder", "en": "Status of our current actions"}[language]
+    assert heading in html and heading in printed and heading in pdf
+    for action in open_actions:
+        text = norm(action.activity)
+        assert text in norm(htmllib.unescape(section(html, "current-actions-title")))
+        assert text in norm(htmllib.unescape(section(printed, "current-actions-title")))
+        assert text in pdf
+    overdue = {"sv": "försenad", "en": "overdue"}[language]
+    late = any(is_overdue(sam.dates_of(a), dt.datetime.now(dt.UTC).date()) for a in open_actions)
+    assert (overdue in section(html, "current-actions-title")) == (overdue in pdf) == late
