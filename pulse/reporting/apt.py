@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from pulse import disclosure
 from pulse.common.db import utcnow
-from pulse.common.format import change_text, mean_text, too_few
+from pulse.common.format import change_text, decimal_mark, mean_text, too_few
 from pulse.common.i18n import current_language
 from pulse.domain import sam as sam_rules
 from pulse.domain.questionbank import DISCUSSION, DISCUSSION_DEFAULT
@@ -198,7 +198,8 @@ def _chart(session: Session, result: disclosure.UnitResult, scope: Scope,
     title = _("To talk about, round by round: %(unit)s", unit=result.unit.name)
     alt = charts.describe(series, rounds, too_few())
     svg = charts.line_chart(title, alt, rounds, series, y_range=(scale.minimum, scale.maximum), y_label=_("Mean"),
-                            x_label=_("Round"), hidden_label=too_few(), monochrome=True)
+                            x_label=_("Round"), hidden_label=too_few(), monochrome=True,
+                            decimal_mark=decimal_mark())
     return svg, alt
 
 

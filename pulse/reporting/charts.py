@@ -21,6 +21,7 @@ from flask_babel import gettext as _
 from matplotlib import rc_context
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import FuncFormatter
 
 from pulse.domain.figures import Figures
 from pulse.domain.stats import mean_interval, one_decimal, round_half_away
@@ -69,7 +70,7 @@ def describe(series: Sequence[Series], rounds: Sequence[str], hidden_label: str)
 
 def line_chart(title: str, description: str, rounds: Sequence[str], series: Sequence[Series], *,
                y_range: tuple[float, float], y_label: str, decimals: int = 1, x_label: str = "",
-               hidden_label: str = "", monochrome: bool = False) -> bytes:
+               hidden_label: str = "", monochrome: bool = False, decimal_mark: str = ".") -> bytes:
     """An accessible SVG line chart; values (and interval ends) are plotted at ``decimals`` places.
 
     Each point has its 95 % interval as a vertical bar where the series has intervals. A hidden round breaks the
@@ -126,6 +127,8 @@ def line_chart(title: str, description: str, rounds: Sequence[str], series: Sequ
             handles.append(Line2D([], [], color="#000000", marker="x", linestyle="none", markersize=6,
                                   label=hidden_label))
         axes.set_ylim(*y_range)
+        # Tick labels in the page's language ("2,5" in Swedish), at the axis's one decimal.
+        axes.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:.{decimals}f}".replace(".", decimal_mark)))
         axes.set_xlim(-0.5, max(len(rounds) - 0.5, 0.5))
         axes.set_xticks(positions, list(rounds), rotation=0)
         axes.set_ylabel(y_label)

@@ -250,7 +250,7 @@ def interval_ends(svg: str) -> list[float]:
         if tick.get("id", "").startswith("ytick_"):
             mark = next(u for u in tick.iterfind(".//svg:use", ns) if u.get(link))
             label = "".join(next(tick.iterfind(".//svg:text", ns)).itertext())
-            ticks.append((float(mark.get("y", "nan")), float(label.replace("−", "-"))))
+            ticks.append((float(mark.get("y", "nan")), float(label.replace("−", "-").replace(",", "."))))
     (y0, v0), (y1, v1) = ticks[0], ticks[-1]
     ends = []
     for group in root.iterfind(".//svg:g[@id]", ns):
@@ -272,7 +272,7 @@ def test_trend_chart_has_intervals_axis_label_and_whole_legend(client: FlaskClie
                       ).get_data(as_text=True)
     ends = interval_ends(text)
     assert ends and all(abs(end * 10 - round(end * 10)) < 1e-6 for end in ends)
-    assert ">Omgång<" in text
+    assert ">Omgång<" in text and re.search(r">[1-5],[05]<", text)  # Swedish tick labels: "2,5"
     codes = [c for c, q in trend.questions.items() if q.area == "workload" and q.scale != "yesno"]
     for code in codes:
         label = norm(" ".join(re.findall(r">([^<>]*)</text>", text)))

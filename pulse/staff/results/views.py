@@ -10,7 +10,7 @@ from pulse import disclosure
 from pulse.common.cache import MB, ByteCache, app_cache
 from pulse.common.context import record_audit
 from pulse.common.db import get_session
-from pulse.common.format import too_few
+from pulse.common.format import decimal_mark, too_few
 from pulse.common.i18n import current_language
 from pulse.common.labels import area_label
 from pulse.common.security import writes_db
@@ -179,7 +179,7 @@ def chart(survey_id: int, unit_id: int, area: str) -> Response:
                         low=scale.minimum, high=scale.maximum)
         svg = charts.line_chart(title, description, [str(r.round_number) for r in trend.releases], series,
                                 y_range=(scale.minimum, scale.maximum), y_label=_("Mean"), x_label=_("Round"),
-                                hidden_label=too_few())
+                                hidden_label=too_few(), decimal_mark=decimal_mark())
         cache.put(key, svg)
     return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "private, max-age=300"})
 
