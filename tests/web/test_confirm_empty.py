@@ -75,3 +75,33 @@ def test_a_round_with_a_required_question_shows_its_error_instead(client: FlaskC
     assert page.status_code == 400 and "confirm_empty" not in page.get_data(as_text=True)
     assert "Välj ett svar på fråga 1" in page.get_data(as_text=True)
     assert stored(session) == 0
+
+
+def test_closing_early_shows_the_answers_as_a_band_and_the_planned_date(client: FlaskClient, app: Flask, org,  # type: ignore[no-untyped-def]
+                                                                      session: Session) -> None:
+    """The count on the confirmation is the open round's band (never the exact number, which would tell the
+    administrator who answered when compared over time), with the date the round would have closed."""
+    import re
+
+    from pulse.domain.participation import open_participation
+    from pulse.models import Round
+    from pulse.services import answers as answer_service
+    from tests.factories import make_person, sign_in
+    from tests.rounds import keys
+
+    for i in range(12):
+        make_person(session, f"member{i}@example.org", unit=org.team_b, password=None)
+    session.commit()
+    opened = open_with_credentials(session, app, make_survey(session, [org.dept]))
+    for link, _ in list(opened.credentials.values())[:7]:
+        answer_service.submit(session, keys(app).token, link, {"OSA-WL1": 3}, None, now=opened.round.opened_at)
+    session.commit()
+    rnd = session.get_one(Round, opened.round.id)
+    band = open_participation(rnd.invited, 7, rnd.min_group_size).band
+    assert band is not None and band[0] <= 7 <= band[1] and band[1] - band[0] + 1 >= rnd.min_group_size
+    sign_in(client, "admin@example.org")
+    page = client.post(f"/staff/admin/rounds/{rnd.id}/close").get_data(as_text=True)
+    assert re.search(rf"(mellan|between) {band[0]} (och|and) {band[1]}", page), page[page.find("<dl"):][:800]
+    assert str(rnd.closes_at.year) in page
+    session.rollback()
+    assert session.get_one(Round, rnd.id).status == "open"
