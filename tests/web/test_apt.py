@@ -304,5 +304,8 @@ def test_the_pack_shows_the_units_current_actions(client: FlaskClient, demo, ses
         assert text in norm(htmllib.unescape(section(printed, "current-actions-title")))
         assert text in pdf
     overdue = {"sv": "försenad", "en": "overdue"}[language]
+    # The unit's manager can take a flag or a concern straight to a risk assessment (not in print).
+    assert f"/staff/sam/units/{unit}/risks/new" in html and "source=low_score" in html
+    assert "risks/new" not in printed
     late = any(is_overdue(sam.dates_of(a), dt.datetime.now(dt.UTC).date()) for a in open_actions)
     assert (overdue in section(html, "current-actions-title")) == (overdue in pdf) == late

@@ -16,7 +16,8 @@ from pulse.common.i18n import current_language
 from pulse.common.security import writes_db
 from pulse.reporting import apt
 from pulse.staff.admin.forms import ActionForm
-from pulse.staff.auth.session import current_scope, staff_required
+from pulse.services import sam
+from pulse.staff.auth.session import current_person, current_scope, staff_required
 from pulse.staff.results import bp
 from pulse.staff.results.views import VIEWERS, _log_view
 
@@ -48,11 +49,18 @@ def _pack(release_id: int, unit_id: int) -> tuple[apt.Pack | None, str | None]:
     return apt.build(get_session(), result, current_scope(), current_language(), prompts), None
 
 
+def _can_assess(unit_id: int) -> bool:
+    """Managers who lead the unit get a link from each flag and concern to a new risk assessment (as on the
+    overview)."""
+    person = current_person()
+    return person is not None and sam.edit_scope(get_session(), person).allows(unit_id)
+
+
 def _edit_page(release_id: int, unit_id: int, error: str) -> tuple[str, int]:
     """The pack page again with what was written (nothing is lost) and the error at the top."""
     pack = apt.build(get_session(), _result(release_id, unit_id), current_scope(), current_language())
     page = render_template("results/apt.html", apt=apt, pack=pack, form=ActionForm(), error=error,
-                           written=request.form)
+                           written=request.form, can_assess=_can_assess(unit_id))
     return page, 400
 
 
@@ -62,7 +70,8 @@ def _edit_page(release_id: int, unit_id: int, error: str) -> tuple[str, int]:
 def apt_pack(release_id: int, unit_id: int) -> str:
     pack = apt.build(get_session(), _result(release_id, unit_id), current_scope(), current_language())
     _log_view("release.view_apt", release_id, unit_id)
-    return render_template("results/apt.html", apt=apt, pack=pack, form=ActionForm(), error=None, written=None)
+    return render_template("results/apt.html", apt=apt, pack=pack, form=ActionForm(), error=None, written=None,
+                           can_assess=_can_assess(unit_id))
 
 
 @bp.route("/<int:release_id>/units/<int:unit_id>/apt/print", methods=["GET", "POST"])
