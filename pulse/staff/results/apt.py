@@ -15,8 +15,8 @@ from pulse.common.db import get_session
 from pulse.common.i18n import current_language
 from pulse.common.security import writes_db
 from pulse.reporting import apt
-from pulse.staff.admin.forms import ActionForm
 from pulse.services import sam
+from pulse.staff.admin.forms import ActionForm
 from pulse.staff.auth.session import current_person, current_scope, staff_required
 from pulse.staff.results import bp
 from pulse.staff.results.views import VIEWERS, _log_view
