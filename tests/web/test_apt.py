@@ -309,3 +309,13 @@ def test_the_pack_shows_the_units_current_actions(client: FlaskClient, demo, ses
     assert "risks/new" not in printed
     late = any(is_overdue(sam.dates_of(a), dt.datetime.now(dt.UTC).date()) for a in open_actions)
     assert (overdue in section(html, "current-actions-title")) == (overdue in pdf) == late
+
+
+def test_the_start_page_leads_to_the_pack(client: FlaskClient, demo, session: Session) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    """A manager opens the start page, sees their unit's newest results, and reaches its APT pack in one step."""
+    sign_in(client, "office", session, "sv")
+    home = client.get("/staff/").get_data(as_text=True)
+    links = re.findall(r'href="(/staff/results/\d+/units/\d+/apt)">APT-underlag till mötet', home)
+    assert f"/staff/results/{demo['release']}/units/{demo['mbk-rinkeby']}/apt" in links
+    for link in links:
+        assert client.get(link).status_code == 200
