@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from pulse import disclosure
+from pulse.common.cache import MB, ByteCache, app_cache
 from pulse.common.db import utcnow
 from pulse.common.format import change_text, decimal_mark, mean_text, too_few
 from pulse.common.i18n import current_language
@@ -36,6 +37,8 @@ MAX_PROMPTS = 5
 MAX_PROMPT_LENGTH = 300
 #: Rounds the pack's chart looks back over.
 CHART_ROUNDS = 8
+#: Rendered pack charts kept per process (a few kilobytes each).
+CHARTS_CACHED = 4 * MB
 #: Rows of the empty action template.
 TEMPLATE_ROWS = 4
 
@@ -197,9 +200,14 @@ def _chart(session: Session, result: disclosure.UnitResult, scope: Scope,
     scale = SCALES["agree5"]
     title = _("To talk about, round by round: %(unit)s", unit=result.unit.name)
     alt = charts.describe(series, rounds, too_few())
-    svg = charts.line_chart(title, alt, rounds, series, y_range=(scale.minimum, scale.maximum), y_label=_("Mean"),
-                            x_label=_("Round"), hidden_label=too_few(), monochrome=True,
-                            decimal_mark=decimal_mark())
+    # The page, its print view and the PDF draw the same chart: drawn once per releases, unit, concerns and
+    # language (releases never change; the key holds every input).
+    key = ("apt", result.unit.unit_id, result.unit.name, tuple(codes), tuple(trend.releases[i].id for i in window),
+           language, current_language())
+    cache: ByteCache[bytes] = app_cache("pulse.apt_charts", "APT pack charts", CHARTS_CACHED, len)
+    svg = cache.get_or_make(key, lambda: charts.line_chart(
+        title, alt, rounds, series, y_range=(scale.minimum, scale.maximum), y_label=_("Mean"), x_label=_("Round"),
+        hidden_label=too_few(), monochrome=True, decimal_mark=decimal_mark()))
     return svg, alt
 
 
