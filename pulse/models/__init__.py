@@ -14,6 +14,7 @@ from pulse.models.answering import (
     SchedulerLease,
 )
 from pulse.models.audit import AuditEntry
+from pulse.models.box import BoxItem, BoxMessage, BoxSettings
 from pulse.models.auth import ApiToken, PasswordReset, RateLimitBucket, RevokedSession
 from pulse.models.org import Management, OrgImport, Person, PersonStatus, SafetyAreaUnit, Unit
 from pulse.models.release import Release, ReleaseCell
@@ -22,6 +23,9 @@ from pulse.models.survey import Question, Round, RoundQuestion, Survey, SurveyQu
 __all__ = [
     "ApiToken",
     "AuditEntry",
+    "BoxItem",
+    "BoxMessage",
+    "BoxSettings",
     "Comment",
     "CountingMerge",
     "Credential",
