@@ -14,8 +14,8 @@ from pulse.models.answering import (
     SchedulerLease,
 )
 from pulse.models.audit import AuditEntry
-from pulse.models.box import BoxItem, BoxMessage, BoxSettings
 from pulse.models.auth import ApiToken, PasswordReset, RateLimitBucket, RevokedSession
+from pulse.models.box import BoxItem, BoxMessage, BoxSettings
 from pulse.models.org import Management, OrgImport, Person, PersonStatus, SafetyAreaUnit, Unit
 from pulse.models.release import Release, ReleaseCell
 from pulse.models.survey import Question, Round, RoundQuestion, Survey, SurveyQuestion, SurveyUnit

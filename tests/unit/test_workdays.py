@@ -65,7 +65,7 @@ def test_adding_working_days(start: dt.date, days: int, due: dt.date) -> None:
 
 
 def test_negative_days_are_refused() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="negative"):
         add_workdays(D(2026, 1, 1), -1)
 
 

@@ -44,6 +44,11 @@ def admins(status: int) -> dict[str, int | str]:
     return {"anonymous": LOGIN, "employee": 403, "manager": 403, "safety_rep": 403, "admin": status}
 
 
+def BOX_READERS(status: int) -> dict[str, int | str]:  # noqa: N802 - reads like the other role sets
+    """The manager and safety representative of a box item's unit; nobody else (administrators neither)."""
+    return {"anonymous": LOGIN, "employee": 404, "manager": status, "safety_rep": status, "admin": 404}
+
+
 def safety_reps(status: int) -> dict[str, int | str]:
     """Safety representatives (and administrators, who pass every role check)."""
     return {"anonymous": LOGIN, "employee": 403, "manager": 403, "safety_rep": status, "admin": status}
@@ -78,6 +83,8 @@ class Ids:
     release: int
     comment: str
     token: int
+    box_item: str
+    box_message: str
 
 
 MATRIX = [
@@ -169,6 +176,22 @@ MATRIX = [
     Case("POST", "/staff/results/moderation/<comment_id>", "/staff/results/moderation/{comment}",
          {"anonymous": LOGIN, "employee": 403, "manager": 403, "safety_rep": 400, "admin": 403},
          {"decision": "nonsense"}),
+    # The complaint box: everyone writes; an item's texts only for the managers and safety representatives of its
+    # unit (an acknowledged anonymous item of Team A) — outside that, or as an administrator, it does not exist.
+    Case("GET", "/staff/box/", "/staff/box/", staff(200)),
+    Case("GET", "/staff/box/new", "/staff/box/new", staff(200)),
+    Case("POST", "/staff/box/new", "/staff/box/new", staff(400), {"unit": "", "category": "other", "text": "x"}),
+    Case("GET", "/staff/box/<item_id>", "/staff/box/{box_item}", BOX_READERS(200)),
+    Case("POST", "/staff/box/<item_id>/acknowledge", "/staff/box/{box_item}/acknowledge", BOX_READERS(409)),
+    Case("POST", "/staff/box/<item_id>/reply", "/staff/box/{box_item}/reply", BOX_READERS(400), {"text": " "}),
+    Case("POST", "/staff/box/<item_id>/close", "/staff/box/{box_item}/close", BOX_READERS(409)),
+    Case("POST", "/staff/box/<item_id>/messages/<message_id>", "/staff/box/{box_item}/messages/{box_message}",
+         {"anonymous": LOGIN, "employee": 403, "manager": 403, "safety_rep": 400, "admin": 404},
+         {"decision": "nonsense"}),
+    Case("GET", "/staff/box/report", "/staff/box/report", managers_and_safety_reps(200)),
+    Case("GET", "/staff/box/settings", "/staff/box/settings", admins(200)),
+    Case("POST", "/staff/box/settings", "/staff/box/settings", admins(400),
+         {"acknowledge_days": "x", "answer_days": "10", "main": ""}),
 ]
 
 
@@ -249,9 +272,17 @@ def make_rounds(app: Flask, session: Session, org: Org) -> dict[str, Any]:
     session.commit()
     comment = session.scalar(select(Comment.id).where(Comment.home_unit_id.is_not(None)).limit(1))
     assert comment is not None, "no comment was placed"
+    with app.app_context():
+        from pulse.common.context import box_keys
+        from pulse.services import box as box_service
+
+        item, _ = box_service.write(session, box_keys(), unit_id=org.team_a.id, category="other", text="Hej",
+                                    k=3, today=dt.date(2026, 11, 24))
+        item.status = "acknowledged"
+    session.commit()
     return {"survey": survey.id, "open_round": opened.round.id, "closed_round": closed.round.id,
             "release": session.scalar(select(Release.id).limit(1)), "comment": comment,
-            "token": session.scalar(select(ApiToken.id))}
+            "token": session.scalar(select(ApiToken.id)), "box_item": item.id, "box_message": item.messages[0].id}
 
 
 def observe(client: FlaskClient, case: Case, url: str) -> int | str:

@@ -119,7 +119,14 @@ def _answer_page(found: answer_service.OpenCredential, credential: str, form: Ma
     return _render("respond/answer.html", language, status, found=found, questions=found.questions,
                    fieldsets=_questions_html(found, language, form, problems), credential=credential, form=form,
                    problems=problems, comment_prompt=prompt.text(language) if prompt else None,
-                   max_comment=answer_service.MAX_COMMENT, small=found.unit_size < found.round.min_comment_size)
+                   max_comment=answer_service.MAX_COMMENT, small=found.unit_size < found.round.min_comment_size,
+                   never_shown=never_shown(found.round))
+
+
+def never_shown(rnd: answer_service.RoundView) -> bool:
+    """Whether no comment of the round can ever be shown: fewer people were invited in all than the comment
+    threshold (comments are placed where at least that many answered; docs/ANONYMITY.md, "No comment lost")."""
+    return sum(rnd.unit_sizes.values()) < rnd.min_comment_size
 
 
 def _answers_from_form(form: Mapping[str, str], found: answer_service.OpenCredential) -> dict[str, object]:

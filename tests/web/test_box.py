@@ -1,0 +1,173 @@
+"""The complaint box's anonymous pages, as an attacker and as a writer: no trace of who wrote, a reply key that only
+its holder can use, units that never narrow the writer down, clear errors in both languages."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pulse.models import BoxItem, BoxMessage
+from tests.factories import Org, make_person, make_unit, sign_in, snapshot
+
+SECRET_TEXT = "Ventilationen i förrådet luktar unket och ingen lyssnar."
+
+
+@pytest.fixture
+def box_org(session: Session, org: Org, monkeypatch: pytest.MonkeyPatch) -> Org:
+    """Team A has seven people (k = 6), Team B two; "Liten grupp" under Team A one."""
+    from pulse.respondent import guard
+    from pulse.respondent.box import views
+
+    monkeypatch.setattr(guard.limiter, "_failures", {})
+    monkeypatch.setattr(views.writes, "_failures", {})
+    for i in range(6):
+        make_person(session, f"member{i}@example.org", unit=org.team_a, password=None)
+    small = make_unit(session, "small", "Liten grupp", org.team_a)
+    make_person(session, "alone@example.org", unit=small, password=None)
+    make_person(session, "colleague@example.org", unit=org.team_b, password=None)
+    session.commit()
+    org.small = small  # type: ignore[attr-defined]
+    return org
+
+
+def write(client: FlaskClient, unit: int, text: str = SECRET_TEXT, category: str = "premises",
+          **headers: str) -> tuple[int, str]:
+    response = client.post("/box", data={"unit": str(unit), "category": category, "text": text, "lang": "en"},
+                           headers=headers)
+    return response.status_code, response.get_data(as_text=True)
+
+
+def reply_key(page: str) -> str:
+    match = re.search(r'<code id="reply-key">([^<]+)</code>', page)
+    assert match, page[:2000]
+    return match.group(1)
+
+
+def test_the_form_lists_only_units_with_k_people_and_says_it_is_no_whistleblowing_channel(
+        client: FlaskClient, box_org: Org) -> None:
+    page = client.get("/box?lang=en")
+    assert page.status_code == 200 and "Set-Cookie" not in page.headers
+    html = page.get_data(as_text=True)
+    assert "visselblåsarlagen, 2021:890" in html and "not a whistle-blowing channel" in html
+    options = dict((int(v), n.strip("\u2003 ")) for v, n in re.findall(r'<option value="(\d+)"[^>]*>([^<]+)<', html))
+    assert set(options) == {box_org.root.id, box_org.dept.id, box_org.team_a.id}
+    swedish = client.get("/box?lang=sv").get_data(as_text=True)
+    assert "Klagomål och förslag" in swedish or "visselblåsarlagen" in swedish
+
+
+@pytest.mark.parametrize("unit", ["small", "team_b", "other"])
+def test_a_unit_below_k_cannot_be_chosen_even_by_a_crafted_post(client: FlaskClient, box_org: Org,
+                                                                session: Session, unit: str) -> None:
+    before = snapshot(session)
+    status, page = write(client, getattr(box_org, unit).id)
+    assert status == 400
+    assert "Choose one of the units in the list." in page
+    assert SECRET_TEXT in page  # nothing the writer typed is lost
+    assert snapshot(session) == before
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    ({"category": "nonsense"}, "Choose what it is about."),
+    ({"text": "   "}, "Write what you want to say."),
+    ({"text": "x" * 4001}, "The text is too long"),
+    ({"unit": "abc"}, "Choose one of the units in the list."),
+])
+def test_bad_input_gets_a_clear_error(client: FlaskClient, box_org: Org, data: dict[str, str], message: str) -> None:
+    form = {"unit": str(box_org.team_a.id), "category": "workload", "text": "Hej", "lang": "en"} | data
+    response = client.post("/box", data=form)
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
+
+
+def test_writing_stores_nothing_that_identifies_and_logs_nothing(
+        client: FlaskClient, box_org: Org, session: Session, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    status, page = write(client, box_org.team_a.id, REMOTE_ADDR_HEADER="x",
+                         **{"User-Agent": "UniqueBrowser/9.9", "X-Forwarded-For": "203.0.113.77"})
+    assert status == 200
+    key = reply_key(page)
+    # The database, every table and column: no address, browser, session, person or time finer than a day.
+    dump = repr(snapshot(session))
+    for trace in ("203.0.113.77", "127.0.0.1", "UniqueBrowser", SECRET_TEXT, key, key.replace("-", ""),
+                  "Ventilationen"):
+        assert trace not in dump, trace
+    item = session.scalars(select(BoxItem)).one()
+    assert item.author_id is None
+    assert all(m.author_id is None for m in item.messages)
+    assert not re.search(r"\d{2}:\d{2}:\d{2}", repr([(item.received_on, m.written_on) for m in item.messages]))
+    assert re.fullmatch(r"[0-9a-f-]{36}", item.id)
+    # Nothing in the logs either.
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    for trace in ("203.0.113.77", "UniqueBrowser", SECRET_TEXT, key, "/box"):
+        assert trace not in logged
+
+
+def test_the_reply_key_opens_the_conversation_for_its_holder_only(client: FlaskClient, box_org: Org) -> None:
+    _, first = write(client, box_org.team_a.id)
+    _, second = write(client, box_org.dept.id, text="Ett helt annat ärende.")
+    mine, theirs = reply_key(first), reply_key(second)
+    page = client.post("/box/read", data={"key": mine, "lang": "en"})
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert SECRET_TEXT in html and "Ett helt annat ärende." not in html
+    # Spaces, dashes and line breaks do not matter; case does (the key is random base64url).
+    assert client.post("/box/read", data={"key": mine.replace("-", " ")}).status_code == 200
+    assert client.post("/box/read", data={"key": mine.swapcase()}).status_code == 404
+    other = client.post("/box/read", data={"key": theirs}).get_data(as_text=True)
+    assert SECRET_TEXT not in other and "Ett helt annat ärende." in other
+    # A reply with one key goes to that conversation only.
+    assert client.post("/box/reply", data={"key": mine, "text": "Tillägg från mig."}).status_code == 200
+    assert "Tillägg från mig." not in client.post("/box/read", data={"key": theirs}).get_data(as_text=True)
+    assert "Tillägg från mig." in client.post("/box/read", data={"key": mine}).get_data(as_text=True)
+
+
+def test_a_wrong_key_is_a_clear_404_and_guessing_is_stopped(client: FlaskClient, box_org: Org) -> None:
+    write(client, box_org.team_a.id)
+    empty = client.post("/box/read", data={"key": " ", "lang": "en"})
+    assert empty.status_code == 400 and "Type your reply key." in empty.get_data(as_text=True)
+    wrong = client.post("/box/read", data={"key": "AAAAAA-BBBBBB-CCCCCC-DDDDDD", "lang": "sv"})
+    assert wrong.status_code == 404 and 'lang="sv"' in wrong.get_data(as_text=True)
+    statuses = [client.post("/box/read", data={"key": f"guess{i}"}).status_code for i in range(25)]
+    assert statuses[-1] == 429
+    # A reply with a wrong key writes nothing.
+    assert client.post("/box/reply", data={"key": "nope", "text": "x"}).status_code == 429
+
+
+def test_the_read_page_never_puts_the_key_in_an_address(client: FlaskClient, box_org: Org) -> None:
+    _, page = write(client, box_org.team_a.id)
+    key = reply_key(page)
+    assert client.get(f"/box/read?key={key}").status_code == 200
+    html = client.post("/box/read", data={"key": key}).get_data(as_text=True)
+    assert f"?key={key}" not in html and "?key=" not in html
+
+
+def test_a_closed_conversation_refuses_replies_with_409(client: FlaskClient, box_org: Org,
+                                                        session: Session) -> None:
+    _, page = write(client, box_org.team_a.id)
+    item = session.scalars(select(BoxItem)).one()
+    item.status = "closed"
+    session.commit()
+    response = client.post("/box/reply", data={"key": reply_key(page), "text": "Hallå?", "lang": "en"})
+    assert response.status_code == 409 and "This matter is closed" in response.get_data(as_text=True)
+    assert session.scalar(select(BoxMessage).where(BoxMessage.position == 1)) is None
+
+
+def test_flooding_the_box_from_one_client_is_limited(client: FlaskClient, box_org: Org) -> None:
+    statuses = [write(client, box_org.team_a.id, text=f"Meddelande {i}")[0] for i in range(11)]
+    assert statuses[:10] == [200] * 10 and statuses[10] == 429
+
+
+def test_the_respondent_pages_never_set_or_read_a_cookie(client: FlaskClient, box_org: Org, app: Flask) -> None:
+    staff = app.test_client()
+    sign_in(staff, box_org.employee.email)
+    # Even with a staff session cookie in the jar, the box ignores it: the item has no author.
+    status, page = write(staff, box_org.team_a.id)
+    assert status == 200
+    for response in (client.get("/box"), client.get("/box/read"), client.post("/box/read", data={"key": "x"})):
+        assert "Set-Cookie" not in response.headers
