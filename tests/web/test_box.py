@@ -58,7 +58,7 @@ def test_the_form_lists_only_units_with_k_people_and_says_it_is_no_whistleblowin
     options = dict((int(v), n.strip("\u2003 ")) for v, n in re.findall(r'<option value="(\d+)"[^>]*>([^<]+)<', html))
     assert set(options) == {box_org.root.id, box_org.dept.id, box_org.team_a.id}
     swedish = client.get("/box?lang=sv").get_data(as_text=True)
-    assert "Klagomål och förslag" in swedish or "visselblåsarlagen" in swedish
+    assert "Synpunkter och klagomål om arbetsmiljön" in swedish and "ingen visselblåsarkanal" in swedish
 
 
 @pytest.mark.parametrize("unit", ["small", "team_b", "other"])
@@ -88,13 +88,15 @@ def test_bad_input_gets_a_clear_error(client: FlaskClient, box_org: Org, data: d
 def test_writing_stores_nothing_that_identifies_and_logs_nothing(
         client: FlaskClient, box_org: Org, session: Session, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
-    status, page = write(client, box_org.team_a.id, REMOTE_ADDR_HEADER="x",
-                         **{"User-Agent": "UniqueBrowser/9.9", "X-Forwarded-For": "203.0.113.77"})
-    assert status == 200
-    key = reply_key(page)
+    response = client.post("/box", data={"unit": str(box_org.team_a.id), "category": "premises",
+                                         "text": SECRET_TEXT, "lang": "en"},
+                           headers={"User-Agent": "UniqueBrowser/9.9", "X-Forwarded-For": "203.0.113.77"},
+                           environ_base={"REMOTE_ADDR": "198.51.100.23"})
+    assert response.status_code == 200
+    key = reply_key(response.get_data(as_text=True))
     # The database, every table and column: no address, browser, session, person or time finer than a day.
     dump = repr(snapshot(session))
-    for trace in ("203.0.113.77", "127.0.0.1", "UniqueBrowser", SECRET_TEXT, key, key.replace("-", ""),
+    for trace in ("203.0.113.77", "198.51.100.23", "UniqueBrowser", SECRET_TEXT, key, key.replace("-", ""),
                   "Ventilationen"):
         assert trace not in dump, trace
     item = session.scalars(select(BoxItem)).one()
@@ -104,7 +106,7 @@ def test_writing_stores_nothing_that_identifies_and_logs_nothing(
     assert re.fullmatch(r"[0-9a-f-]{36}", item.id)
     # Nothing in the logs either.
     logged = "\n".join(r.getMessage() for r in caplog.records)
-    for trace in ("203.0.113.77", "UniqueBrowser", SECRET_TEXT, key, "/box"):
+    for trace in ("203.0.113.77", "198.51.100.23", "UniqueBrowser", SECRET_TEXT, key, "/box"):
         assert trace not in logged
 
 
@@ -171,3 +173,148 @@ def test_the_respondent_pages_never_set_or_read_a_cookie(client: FlaskClient, bo
     assert status == 200
     for response in (client.get("/box"), client.get("/box/read"), client.post("/box/read", data={"key": "x"})):
         assert "Set-Cookie" not in response.headers
+
+
+# --- the staff side -------------------------------------------------------------------------------------------------
+
+def staff_client(app: Flask, email: str) -> FlaskClient:
+    client = app.test_client()
+    sign_in(client, email)
+    return client
+
+
+def first_item(session: Session) -> BoxItem:
+    session.commit()  # a fresh transaction sees what the requests wrote
+    session.expire_all()
+    return session.scalars(select(BoxItem)).one()
+
+
+def test_manager_answers_and_the_writer_reads_it_with_the_key(app: Flask, client: FlaskClient, box_org: Org,
+                                                              session: Session) -> None:
+    _, page = write(client, box_org.team_a.id)
+    key = reply_key(page)
+    item = first_item(session)
+    manager = staff_client(app, box_org.manager.email)
+    listing = manager.get("/staff/box/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert f"/staff/box/{item.id}" in listing
+    shown = manager.get(f"/staff/box/{item.id}").get_data(as_text=True)
+    assert SECRET_TEXT in shown and ("Anonymt" in shown or "Anonymous" in shown)
+    assert manager.post(f"/staff/box/{item.id}/acknowledge").status_code == 302
+    assert manager.post(f"/staff/box/{item.id}/reply", data={"text": "Vi byter filter på måndag."}).status_code == 302
+    assert first_item(session).status == "answered"
+    read = client.post("/box/read", data={"key": key, "lang": "en"}).get_data(as_text=True)
+    assert "Vi byter filter på måndag." in read and "Maja Chef" in read and "Answered" in read
+    assert manager.post(f"/staff/box/{item.id}/close").status_code == 302
+    assert client.post("/box/reply", data={"key": key, "text": "Tack"}).status_code == 409
+
+
+def test_the_safety_representative_redacts_and_the_manager_sees_only_that(
+        app: Flask, client: FlaskClient, box_org: Org, session: Session) -> None:
+    write(client, box_org.team_a.id, text="Erik Anställd och jag bråkar om schemat.")
+    item = first_item(session)
+    message = item.messages[0].id
+    safety = staff_client(app, box_org.safety.email)
+    manager = staff_client(app, box_org.manager.email)
+    # The manager may not moderate; an empty redaction is refused and changes nothing.
+    assert manager.post(f"/staff/box/{item.id}/messages/{message}", data={"decision": "withheld"}).status_code == 403
+    refused = safety.post(f"/staff/box/{item.id}/messages/{message}", data={"decision": "redacted", "redacted": " "},
+                          headers={"Accept-Language": "en"})
+    assert refused.status_code == 400
+    assert safety.post(f"/staff/box/{item.id}/messages/{message}",
+                       data={"decision": "redacted", "redacted": "En kollega och jag bråkar om schemat."}
+                       ).status_code == 302
+    seen = manager.get(f"/staff/box/{item.id}").get_data(as_text=True)
+    assert "En kollega och jag" in seen and "Erik Anställd och jag" not in seen
+    assert "Erik Anställd och jag" in safety.get(f"/staff/box/{item.id}").get_data(as_text=True)
+    assert safety.post(f"/staff/box/{item.id}/messages/{message}", data={"decision": "withheld"}).status_code == 302
+    assert "bråkar" not in manager.get(f"/staff/box/{item.id}").get_data(as_text=True)
+
+
+def test_items_outside_the_scope_look_like_items_that_do_not_exist(app: Flask, client: FlaskClient, box_org: Org,
+                                                                   session: Session) -> None:
+    write(client, box_org.team_a.id)
+    item = first_item(session)
+    for email in (box_org.employee.email, box_org.admin.email):
+        other = staff_client(app, email)
+        assert other.get(f"/staff/box/{item.id}").status_code == 404
+        assert other.get("/staff/box/00000000-0000-4000-8000-000000000000").status_code == 404
+        assert SECRET_TEXT not in other.get("/staff/box/").get_data(as_text=True)
+        assert other.post(f"/staff/box/{item.id}/reply", data={"text": "x"}).status_code == 404
+
+
+def test_writing_with_a_name_from_the_staff_side(app: Flask, box_org: Org, session: Session) -> None:
+    employee = staff_client(app, box_org.employee.email)
+    home = employee.get("/staff/").get_data(as_text=True)
+    assert "/staff/box/new" in home and "http://pulse.test/box" in home
+    bad = employee.post("/staff/box/new", data={"unit": str(box_org.small.id), "category": "other",  # type: ignore[attr-defined]
+                                                "text": "Namngivet.", "lang": "en"}, headers={"Accept-Language": "en"})
+    assert bad.status_code == 400 and "Namngivet." in bad.get_data(as_text=True)
+    done = employee.post("/staff/box/new", data={"unit": str(box_org.team_a.id), "category": "other",
+                                                 "text": "Namngivet."})
+    assert done.status_code == 302
+    item = first_item(session)
+    assert item.author_id == box_org.employee.id
+    # The writer follows it signed in; the manager sees the name.
+    assert "Namngivet." in employee.get(done.headers["Location"]).get_data(as_text=True)
+    assert "Erik Anställd" in staff_client(app, box_org.manager.email).get(f"/staff/box/{item.id}").get_data(
+        as_text=True)
+    assert employee.post(f"/staff/box/{item.id}/acknowledge").status_code == 404
+
+
+def test_the_report_shows_counts_never_texts(app: Flask, client: FlaskClient, box_org: Org) -> None:
+    write(client, box_org.team_a.id, category="workload")
+    safety = staff_client(app, box_org.safety.email)
+    page = safety.get("/staff/box/report?lang=en", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Team A" in page and SECRET_TEXT not in page
+    assert "Team B" not in page  # two people: below k, left out
+    assert safety.get("/staff/box/report?from=2026-13-01").status_code == 400
+    assert safety.get("/staff/box/report?from=2026-12-01&to=2026-11-01").status_code == 400
+
+
+def test_the_administrator_sets_deadlines_and_sees_units_without_a_safety_representative(
+        app: Flask, box_org: Org, session: Session) -> None:
+    make_person(session, "huvud@example.org", unit=box_org.other, name="Hugo Huvud")
+    session.commit()
+    admin = staff_client(app, box_org.admin.email)
+    page = admin.get("/staff/box/settings", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Enheter utan skyddsombud" in page  # the administrator's own language
+    assert box_org.other.name in page and box_org.root.name in page and ">Team A<" not in page
+    bad = admin.post("/staff/box/settings", data={"acknowledge_days": "5", "answer_days": "3", "main": ""},
+                     headers={"Accept-Language": "en"})
+    assert bad.status_code == 400 and "minst lika många dagar" in bad.get_data(as_text=True)
+    unknown = admin.post("/staff/box/settings", data={"acknowledge_days": "2", "answer_days": "10",
+                                                      "main": "nobody@example.org"})
+    assert unknown.status_code == 400
+    ok = admin.post("/staff/box/settings", data={"acknowledge_days": "3", "answer_days": "12",
+                                                 "main": "Huvud@example.org"})
+    assert ok.status_code == 302
+    from pulse.services import box as box_service
+
+    session.commit()
+    session.expire_all()
+    saved = box_service.settings(session)
+    assert (saved.acknowledge_days, saved.answer_days, saved.main_safety_rep.email) == (
+        3, 12, "huvud@example.org")
+    # The main safety representative now moderates the uncovered units' comments.
+    main = staff_client(app, "huvud@example.org")
+    assert main.get("/staff/results/moderation").status_code == 200
+
+
+def test_the_answer_page_says_when_no_comment_can_ever_be_shown(app: Flask, session: Session, org: Org,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    import datetime as dt
+
+    from pulse.respondent.answering import views
+    from tests.rounds import make_survey, open_with_credentials
+
+    monkeypatch.setattr(views, "utcnow", lambda: dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC))
+    small = open_with_credentials(session, app, make_survey(session, [org.dept], min_comment_size=4))
+    large = open_with_credentials(session, app, make_survey(session, [org.dept], name="Stor", min_comment_size=3))
+    client = app.test_client()
+    never = client.post("/r/start", data={"credential": next(iter(small.credentials.values()))[0], "lang": "en"})
+    page = never.get_data(as_text=True)
+    # Three people invited, four needed for a comment: it is said before anything is written, with the way out.
+    assert "no comment from it can ever be shown" in page and 'href="/box?lang=en"' in page
+    assert 'aria-describedby="comment-never comment-hint"' in page
+    enough = client.post("/r/start", data={"credential": next(iter(large.credentials.values()))[0], "lang": "en"})
+    assert "no comment from it can ever be shown" not in enough.get_data(as_text=True)
