@@ -139,6 +139,34 @@ def _unknown_code(page: Page, server: LiveServer) -> None:
     assert page.locator(".error-summary").is_visible()
 
 
+def _box_errors(page: Page, server: LiveServer) -> None:
+    visit("/box")(page, server)
+    with page.expect_navigation() as navigation:
+        page.locator("#box-form button[type=submit]").click()
+    assert navigation.value is not None and navigation.value.status == 400
+    assert page.locator(".error-summary").is_visible()
+
+
+def _box_written(page: Page, server: LiveServer) -> None:
+    visit("/box")(page, server)
+    page.select_option("#unit", str(server.unit_ids["dept"]))
+    page.locator("label[for='category-workload']").click()
+    page.fill("#text", "Vi hinner inte med ärendena.")
+    with page.expect_navigation() as navigation:
+        page.locator("#box-form button[type=submit]").click()
+    assert navigation.value is not None and navigation.value.status == 200
+    assert page.locator("#reply-key").is_visible()
+
+
+def _box_conversation(page: Page, server: LiveServer) -> None:
+    visit("/box/read")(page, server)
+    page.fill("#key", server.memo["box_key"])
+    with page.expect_navigation() as navigation:
+        page.locator("#read-form button[type=submit]").click()
+    assert navigation.value is not None and navigation.value.status == 200
+    assert page.locator(".conversation li").count() == 2
+
+
 def _release(server: LiveServer, suffix: str = "") -> str:
     return f"/staff/results/{server.memo['release']}/units/{server.unit_ids['dept']}{suffix}"
 
@@ -196,5 +224,17 @@ PAGES = [
         lambda s: f"/staff/results/surveys/{s.memo['survey']}/units/{s.unit_ids['dept']}/trends")),
     PageSpec("results-not-yet", "manager", visit(lambda s: f"/staff/results/rounds/{s.memo['open_round']}", 409)),
     PageSpec("moderation", "safety_rep", visit("/staff/results/moderation")),
+    # The complaint box: anonymous, then staff.
+    PageSpec("box-write", None, visit("/box")),
+    PageSpec("box-write-errors", None, _box_errors),
+    PageSpec("box-written", None, _box_written),
+    PageSpec("box-read", None, visit("/box/read")),
+    PageSpec("box-conversation", None, _box_conversation),
+    PageSpec("box-index", "manager", visit("/staff/box/")),
+    PageSpec("box-item-safety-rep", "safety_rep", visit(lambda s: f"/staff/box/{s.memo['box_item']}")),
+    PageSpec("box-item-manager", "manager", visit(lambda s: f"/staff/box/{s.memo['box_item']}")),
+    PageSpec("box-write-named", "employee", visit("/staff/box/new")),
+    PageSpec("box-report", "safety_rep", visit("/staff/box/report")),
+    PageSpec("box-settings", "admin", visit("/staff/box/settings")),
 ]
 PAGE_IDS = [spec.name for spec in PAGES]
