@@ -173,6 +173,7 @@ def test_the_respondent_pages_never_set_or_read_a_cookie(client: FlaskClient, bo
     assert status == 200
     for response in (client.get("/box"), client.get("/box/read"), client.post("/box/read", data={"key": "x"})):
         assert "Set-Cookie" not in response.headers
+        assert response.headers["Cache-Control"] == "no-store"
 
 
 # --- the staff side -------------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ box from one address; nothing of that is stored either.
 
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import Response, render_template, request
 from flask_babel import force_locale
 
 from pulse.common.context import box_keys, config, local_today
@@ -24,6 +24,13 @@ from pulse.services import box as box_service
 #: Items one client may write per hour (counted in this process's memory, under a pseudonym).
 WRITES_PER_HOUR = 10
 writes = FailureLimiter(max_failures=WRITES_PER_HOUR, window_seconds=3600)
+
+
+@bp.after_request
+def _not_kept(response: Response) -> Response:
+    """Pages with a reply key or a conversation are never kept by a browser cache or a proxy."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _language() -> str:
