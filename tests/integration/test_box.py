@@ -260,3 +260,35 @@ def test_a_failed_mail_is_tried_again_on_the_next_run(app: Flask, session: Sessi
         assert scheduler.box_deadlines(scheduler.get_database(app), FRIDAY) == 2
     session.expire_all()
     assert session.scalars(select(BoxItem.notified)).all() == [True]
+
+
+def test_comments_of_a_unit_without_a_safety_representative_reach_the_main_one(
+        app: Flask, session: Session, box: Org) -> None:
+    """No comment lost: a released comment placed in a unit no safety area covers is in nobody's moderation queue
+    until the administrator names a main safety representative; then it is in theirs, and only there."""
+    from pulse.services import answers as answer_service
+    from pulse.services import comments as comment_service
+    from tests.rounds import keys as round_keys
+    from tests.rounds import make_survey, open_with_credentials
+
+    main = make_person(session, "huvud@example.org", unit=box.root, name="Hugo Huvud")
+    session.commit()
+    survey = make_survey(session, [box.other])
+    opened = open_with_credentials(session, app, survey)
+    for link, _ in opened.credentials.values():
+        answer_service.submit(session, round_keys(app).token, link, {"OSA-WL1": 3}, "Kommentar från annan förvaltning.",
+                              now=opened.round.opened_at)
+    session.commit()
+    with app.app_context():
+        scheduler.close_round(session, opened.round, round_keys(app), now=opened.round.closes_at)
+    session.commit()
+
+    def queue(person: object) -> list[str]:
+        return [c.text for c in comment_service.moderation_queue(session, round_keys(app),
+                                                                 safety_scope(session, person))]  # type: ignore[arg-type]
+
+    assert queue(box.safety) == [] and queue(main) == []
+    box_service.save_settings(session, acknowledge_days=2, answer_days=10, main_safety_rep_id=main.id)
+    session.commit()
+    assert queue(main) == ["Kommentar från annan förvaltning."] * 6
+    assert queue(box.safety) == []

@@ -49,6 +49,10 @@ def reply_key(page: str) -> str:
     return match.group(1)
 
 
+def test_the_landing_page_links_to_the_box(client: FlaskClient, box_org: Org) -> None:
+    assert '<p class="box-link"><a href="/box?lang=en">' in client.get("/r?lang=en").get_data(as_text=True)
+
+
 def test_the_form_lists_only_units_with_k_people_and_says_it_is_no_whistleblowing_channel(
         client: FlaskClient, box_org: Org) -> None:
     page = client.get("/box?lang=en")
@@ -108,6 +112,26 @@ def test_writing_stores_nothing_that_identifies_and_logs_nothing(
     logged = "\n".join(r.getMessage() for r in caplog.records)
     for trace in ("203.0.113.77", "198.51.100.23", "UniqueBrowser", SECRET_TEXT, key, "/box"):
         assert trace not in logged
+
+
+def test_the_database_files_hold_no_text_address_or_key_in_any_byte(client: FlaskClient, box_org: Org,
+                                                                    session: Session, app: Flask) -> None:
+    """Read as raw bytes, the SQLite file and its write-ahead log (what a copy of the disk holds, deleted pages
+    included) show nothing of what was written or who wrote it."""
+    from pathlib import Path
+
+    url = app.config["PULSE"].database_url
+    if not url.startswith("sqlite"):
+        pytest.skip("raw file bytes are read on SQLite")
+    response = client.post("/box", data={"unit": str(box_org.team_a.id), "category": "safety", "text": SECRET_TEXT},
+                           headers={"User-Agent": "UniqueBrowser/9.9"}, environ_base={"REMOTE_ADDR": "198.51.100.23"})
+    key = reply_key(response.get_data(as_text=True))
+    assert client.post("/box/reply", data={"key": key, "text": "Andra meddelandet, också hemligt."}).status_code == 200
+    path = Path(url.split("///", 1)[1])
+    raw = b"".join(p.read_bytes() for p in (path, Path(f"{path}-wal")) if p.exists())
+    for trace in (SECRET_TEXT, "Ventilationen", "Andra meddelandet", "198.51.100.23", "UniqueBrowser", key,
+                  key.replace("-", "")):
+        assert trace.encode() not in raw, trace
 
 
 def test_the_reply_key_opens_the_conversation_for_its_holder_only(client: FlaskClient, box_org: Org) -> None:
@@ -319,3 +343,8 @@ def test_the_answer_page_says_when_no_comment_can_ever_be_shown(app: Flask, sess
     assert 'aria-describedby="comment-never comment-hint"' in page
     enough = client.post("/r/start", data={"credential": next(iter(large.credentials.values()))[0], "lang": "en"})
     assert "no comment from it can ever be shown" not in enough.get_data(as_text=True)
+    # Every answer page, and the thanks page after it, links to the box.
+    assert '<p class="box-link">' in page and '<p class="box-link">' in enough.get_data(as_text=True)
+    thanks = client.post("/r/submit", data={"credential": next(iter(large.credentials.values()))[0], "lang": "en",
+                                            "q-OSA-WL1": "3"})
+    assert thanks.status_code == 200 and '<p class="box-link">' in thanks.get_data(as_text=True)
