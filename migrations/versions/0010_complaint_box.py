@@ -1,7 +1,7 @@
 """complaint box: items, their conversations, and the organisation's box and safety settings
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0009
 Create Date: 2026-12-01 19:40:00
 
 Items and messages have random keys and (on SQLite) no rowid, and dates to the day only; an anonymous item stores
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0007"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
