@@ -163,6 +163,12 @@ def uncovered_units(session: Session) -> list[Unit]:
     return [u for u in session.scalars(select(Unit).where(Unit.active.is_(True)).order_by(Unit.name)) if u.id in ids]
 
 
+def manager_scope(session: Session, person: Person) -> Scope:
+    """Where ``person`` answers for the employer: the subtrees of the units they lead."""
+    roots = set(session.scalars(select(Management.unit_id).where(Management.person_id == person.id)))
+    return Scope(False, frozenset(load_tree(session).subtree(roots)))
+
+
 def reader_scope(session: Session, person: Person) -> Scope:
     """Whose items ``person`` reads: the subtrees of units they lead and of their safety area, and, for the main
     safety representative, the units nobody else covers. Being an administrator adds nothing."""
@@ -317,14 +323,18 @@ def acknowledge(item: BoxItem, *, today: dt.date) -> None:
 
 
 def staff_reply(session: Session, keys: Keys, item: BoxItem, person: Person, text: str | None, *,
-                today: dt.date) -> BoxMessage:
-    """A signed reply; the first one answers the item (and acknowledges it, if that had not been done).
+                today: dt.date, answers: bool = True) -> BoxMessage:
+    """A signed reply. From the employer's side (``answers``: a manager of the unit), the first one answers the
+    item (and acknowledges it, if that had not been done); a safety representative's reply joins the conversation
+    and leaves the employer's deadlines as they are.
 
     :raises BoxError: ``closed``, ``empty``, ``too_long``.
     """
     if item.status == "closed":
         raise BoxError("closed")
     message = _append(session, keys, item, _clean_text(text), today, author=person)
+    if not answers:
+        return message
     if item.acknowledged_on is None:
         item.acknowledged_on = today
     if item.answered_on is None:

@@ -197,9 +197,11 @@ MATRIX = [
     Case("GET", "/staff/box/new", "/staff/box/new", staff(200)),
     Case("POST", "/staff/box/new", "/staff/box/new", staff(400), {"unit": "", "category": "other", "text": "x"}),
     Case("GET", "/staff/box/<item_id>", "/staff/box/{box_item}", BOX_READERS(200)),
-    Case("POST", "/staff/box/<item_id>/acknowledge", "/staff/box/{box_item}/acknowledge", BOX_READERS(409)),
+    # Acknowledging and closing are the employer's: the safety representative reads and replies, nothing more.
+    Case("POST", "/staff/box/<item_id>/acknowledge", "/staff/box/{box_item}/acknowledge",
+         BOX_READERS(409) | {"safety_rep": 403}),
     Case("POST", "/staff/box/<item_id>/reply", "/staff/box/{box_item}/reply", BOX_READERS(400), {"text": " "}),
-    Case("POST", "/staff/box/<item_id>/close", "/staff/box/{box_item}/close", BOX_READERS(409)),
+    Case("POST", "/staff/box/<item_id>/close", "/staff/box/{box_item}/close", BOX_READERS(409) | {"safety_rep": 403}),
     Case("POST", "/staff/box/<item_id>/messages/<message_id>", "/staff/box/{box_item}/messages/{box_message}",
          {"anonymous": LOGIN, "employee": 403, "manager": 403, "safety_rep": 400, "admin": 404},
          {"decision": "nonsense"}),

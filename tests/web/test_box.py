@@ -348,3 +348,17 @@ def test_the_answer_page_says_when_no_comment_can_ever_be_shown(app: Flask, sess
     thanks = client.post("/r/submit", data={"credential": next(iter(large.credentials.values()))[0], "lang": "en",
                                             "q-OSA-WL1": "3"})
     assert thanks.status_code == 200 and '<p class="box-link">' in thanks.get_data(as_text=True)
+
+
+def test_the_safety_representative_replies_but_only_the_employer_answers(
+        app: Flask, client: FlaskClient, box_org: Org, session: Session) -> None:
+    _, page = write(client, box_org.team_a.id)
+    item = first_item(session)
+    safety = staff_client(app, box_org.safety.email)
+    assert safety.post(f"/staff/box/{item.id}/reply", data={"text": "Jag tar upp det med chefen."}).status_code == 302
+    assert first_item(session).status == "received"  # the deadline still runs for the employer
+    assert safety.post(f"/staff/box/{item.id}/acknowledge").status_code == 403
+    assert first_item(session).acknowledged_on is None
+    # The writer reads the safety representative's reply too.
+    assert "Jag tar upp det med chefen." in client.post("/box/read", data={"key": reply_key(page)}).get_data(
+        as_text=True)

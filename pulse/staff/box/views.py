@@ -40,20 +40,31 @@ def _me() -> Person:
     return person
 
 
-def _item(item_id: str, *, author_may: bool = True) -> tuple[BoxItem, str]:
-    """The item and how the signed-in person reads it (``moderator``, ``manager`` or ``writer``); 404 otherwise."""
+def _item(item_id: str, *, author_may: bool = True) -> tuple[BoxItem, str, bool]:
+    """The item, how the signed-in person reads it (``moderator``, ``manager`` or ``writer``), and whether they
+    answer for the employer (a manager of its unit or above); 404 for anyone else."""
     db = get_session()
     item = db.get(BoxItem, item_id)
     if item is None:
         abort(404)
     person = _me()
+    answers = box_service.manager_scope(db, person).allows(item.unit_id)
     if box_service.moderator_scope(db, person).allows(item.unit_id):
-        return item, "moderator"
-    if box_service.reader_scope(db, person).allows(item.unit_id):
-        return item, "manager"
+        return item, "moderator", answers
+    if answers:
+        return item, "manager", True
     if author_may and item.author_id == person.id:
-        return item, "writer"
+        return item, "writer", False
     abort(404)
+
+
+def _employer(item_id: str) -> BoxItem:
+    """The item, for a step only the employer's side takes (acknowledge, close): 403 for its safety
+    representative, 404 for anyone who cannot read it."""
+    found, _reader, answers = _item(item_id, author_may=False)
+    if not answers:
+        abort(403)
+    return found
 
 
 def _check_csrf() -> None:
@@ -116,9 +127,10 @@ def write() -> Response | tuple[str, int]:
 @bp.route("/<item_id>")
 @staff_required()
 def item(item_id: str) -> str:
-    found, reader = _item(item_id)
+    found, reader, answers = _item(item_id)
     messages = box_service.conversation(get_session(), box_keys(), found, reader=reader)
-    return render_template("box/item.html", item=found, messages=messages, reader=reader, action=ActionForm(),
+    return render_template("box/item.html", item=found, messages=messages, reader=reader, answers=answers,
+                           action=ActionForm(),
                            today=local_today(), overdue=box_service.overdue(found, local_today()),
                            max_text=box_service.MAX_TEXT)
 
@@ -142,7 +154,7 @@ def _refused(found: BoxItem, code: str, status: int) -> tuple[str, int]:
 @bp.route("/<item_id>/acknowledge", methods=["POST"])
 @staff_required()
 def acknowledge(item_id: str) -> Response | tuple[str, int]:
-    found, reader = _item(item_id, author_may=False)
+    found = _employer(item_id)
     _check_csrf()
     try:
         box_service.acknowledge(found, today=local_today())
@@ -158,14 +170,15 @@ def acknowledge(item_id: str) -> Response | tuple[str, int]:
 @staff_required()
 def reply(item_id: str) -> Response | tuple[str, int]:
     """A manager's or safety representative's signed reply; for a named writer, their own addition."""
-    found, reader = _item(item_id)
+    found, reader, answers = _item(item_id)
     _check_csrf()
     db = get_session()
     try:
         if reader == "writer":
             box_service.writer_reply(db, box_keys(), found, request.form.get("text"), today=local_today())
         else:
-            box_service.staff_reply(db, box_keys(), found, _me(), request.form.get("text"), today=local_today())
+            box_service.staff_reply(db, box_keys(), found, _me(), request.form.get("text"), today=local_today(),
+                                    answers=answers)
     except box_service.BoxError as exc:
         return _refused(found, exc.code, 409 if exc.code == "closed" else 400)
     record_audit(db, "box.reply", f"box:{found.id}", {"unit": found.unit_id, "status": found.status})
@@ -176,7 +189,7 @@ def reply(item_id: str) -> Response | tuple[str, int]:
 @bp.route("/<item_id>/close", methods=["POST"])
 @staff_required()
 def close(item_id: str) -> Response | tuple[str, int]:
-    found, _reader = _item(item_id, author_may=False)
+    found = _employer(item_id)
     _check_csrf()
     try:
         box_service.close(found, today=local_today())
@@ -192,7 +205,7 @@ def close(item_id: str) -> Response | tuple[str, int]:
 @staff_required(Role.SAFETY_REP)
 def moderate(item_id: str, message_id: str) -> Response | tuple[str, int]:
     """Redact or withhold a writer's text from the manager (safety representatives of the item's unit only)."""
-    found, reader = _item(item_id, author_may=False)
+    found, reader, _answers = _item(item_id, author_may=False)
     if reader != "moderator":
         abort(403)
     _check_csrf()
