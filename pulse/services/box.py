@@ -14,6 +14,7 @@ a writer's text from the manager, as with comments.
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
@@ -33,8 +34,10 @@ CATEGORIES = ("workload", "treatment", "safety", "premises", "organisation", "ot
 STATUSES = ("received", "acknowledged", "answered", "closed")
 OPEN_STATUSES = ("received", "acknowledged", "answered")
 MAX_TEXT = 4000
-#: Bytes of randomness in a reply key (144 bits, as the invitation links).
-KEY_BYTES = 18
+#: The reply key's characters: no 0/O or 1/I/L to confuse when copied by hand, and case does not matter.
+KEY_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+#: Characters in a reply key: 30 of 31 symbols, 148 bits (the invitation links have 144).
+KEY_LENGTH = 30
 DEFAULT_ACKNOWLEDGE_DAYS = 2
 DEFAULT_ANSWER_DAYS = 10
 MAX_DAYS = 60
@@ -185,13 +188,19 @@ def moderator_scope(session: Session, person: Person) -> Scope:
 
 # --- writing and the reply key -------------------------------------------------------------------------------------
 
+def new_key() -> str:
+    """A fresh reply key (uniformly random over :data:`KEY_ALPHABET`)."""
+    return "".join(secrets.choice(KEY_ALPHABET) for _ in range(KEY_LENGTH))
+
+
 def format_key(raw: str) -> str:
-    """A reply key in groups of six characters, easier to copy by hand."""
-    return "-".join(raw[i:i + 6] for i in range(0, len(raw), 6))
+    """A reply key in groups of five characters, easier to copy by hand."""
+    return "-".join(raw[i:i + 5] for i in range(0, len(raw), 5))
 
 
 def normalise_key(typed: str) -> str:
-    return "".join(typed.split()).replace("-", "")
+    """What was typed, without spaces and dashes, in capitals: the form whose keyed hash is stored."""
+    return "".join(typed.split()).replace("-", "").upper()
 
 
 def key_hash(keys: Keys, typed: str) -> str:
@@ -231,7 +240,7 @@ def write(session: Session, keys: Keys, *, unit_id: int | None, category: str, t
         raise BoxError("unit")
     cleaned = _clean_text(text)
     rules = settings(session)
-    raw_key = crypto.new_token(KEY_BYTES)
+    raw_key = new_key()
     item = BoxItem(id=str(uuid.uuid4()), unit_id=unit_id, category=category, status="received",
                    author_id=author.id if author else None, key_hash=key_hash(keys, raw_key), received_on=today,
                    acknowledge_by=add_workdays(today, rules.acknowledge_days),

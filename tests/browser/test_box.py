@@ -30,7 +30,7 @@ def test_writing_by_keyboard_on_a_phone_and_reading_the_answer_with_a_saved_key(
     with page.expect_navigation():
         page.keyboard.press("Enter")
     key = page.locator("#reply-key").inner_text()
-    assert len(key.replace("-", "")) == 24
+    assert len(key.replace("-", "")) == 30
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     page.locator("#keep-key").click()
     expect(page.locator("#key-saved")).not_to_be_empty()
