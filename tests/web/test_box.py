@@ -364,3 +364,14 @@ def test_the_safety_representative_replies_but_only_the_employer_answers(
     # The writer reads the safety representative's reply too.
     assert "Jag tar upp det med chefen." in client.post("/box/read", data={"key": reply_key(page)}).get_data(
         as_text=True)
+
+
+def test_the_development_server_does_not_log_box_requests(app: Flask) -> None:
+    """`make run`'s server would log each request line with the client's address; the box's are dropped, the
+    staff side's are kept."""
+    records = [logging.LogRecord("werkzeug", logging.INFO, __file__, 1, msg, None, None) for msg in (
+        '198.51.100.23 - - [01/Dec/2026 10:02:03] "POST /box HTTP/1.1" 200 -',
+        '198.51.100.23 - - [01/Dec/2026 10:02:04] "POST /box/read HTTP/1.1" 200 -',
+        '198.51.100.23 - - [01/Dec/2026 10:02:05] "GET /staff/box/ HTTP/1.1" 200 -')]
+    werkzeug = logging.getLogger("werkzeug")
+    assert [bool(werkzeug.filter(r)) for r in records] == [False, False, True]
