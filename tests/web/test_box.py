@@ -286,6 +286,14 @@ def test_writing_with_a_name_from_the_staff_side(app: Flask, box_org: Org, sessi
     assert "Erik Anställd" in staff_client(app, box_org.manager.email).get(f"/staff/box/{item.id}").get_data(
         as_text=True)
     assert employee.post(f"/staff/box/{item.id}/acknowledge").status_code == 404
+    # The manager's answer is told to the named writer by e-mail, without its text.
+    manager = staff_client(app, box_org.manager.email)
+    assert manager.post(f"/staff/box/{item.id}/reply", data={"text": "Hemligt svar."}).status_code == 302
+    from tests.integration.test_scheduler import body, outbox
+
+    [sent] = outbox(app)
+    assert sent["To"] == "employee@example.org"
+    assert f"/staff/box/{item.id}" in body(sent) and "Hemligt" not in body(sent)
 
 
 def test_the_report_shows_counts_never_texts(app: Flask, client: FlaskClient, box_org: Org) -> None:

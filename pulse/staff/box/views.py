@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from pulse.common import mail
 from pulse.common.context import box_keys, config, local_today, record_audit
 from pulse.common.db import get_session
 from pulse.models import BoxItem, Person
@@ -183,7 +184,21 @@ def reply(item_id: str) -> Response | tuple[str, int]:
         return _refused(found, exc.code, 409 if exc.code == "closed" else 400)
     record_audit(db, "box.reply", f"box:{found.id}", {"unit": found.unit_id, "status": found.status})
     db.commit()
+    if answers and found.author is not None and found.author.id != _me().id:
+        _tell_writer(found)
     return _done(found.id, _("Your reply is sent."))
+
+
+def _tell_writer(item: BoxItem) -> None:
+    """A named writer is told by e-mail that their item has an answer (an anonymous one has no address: they look
+    with their key). The e-mail names the unit, never the text."""
+    writer = item.author
+    assert writer is not None
+    try:
+        mail.send("box_answered", to=writer.email, language=writer.language, unit=item.unit.name,
+                  url=f"{config().staff_url}/staff/box/{item.id}")
+    except mail.MailError:
+        flash(_("The writer could not be told by e-mail; they see the answer when they look."), "warning")
 
 
 @bp.route("/<item_id>/close", methods=["POST"])
