@@ -118,7 +118,8 @@ def _answer_page(found: answer_service.OpenCredential, credential: str, form: Ma
                    fieldsets=_questions_html(found, language, form, problems), credential=credential, form=form,
                    problems=problems, comment_prompt=prompt.text(language) if prompt else None,
                    max_comment=answer_service.MAX_COMMENT, small=found.unit_size < found.round.min_comment_size,
-                   notes=sam.notes_for(get_session(), found.unit_id), confirm_empty=confirm_empty)
+                   never_shown=never_shown(found.round), notes=sam.notes_for(get_session(), found.unit_id),
+                   confirm_empty=confirm_empty)
 
 
 def _asks_before_empty(found: answer_service.OpenCredential, answers: Mapping[str, object],
@@ -127,6 +128,12 @@ def _asks_before_empty(found: answer_service.OpenCredential, answers: Mapping[st
     requires an answer, the form's own error says so instead: such a set cannot be stored anyway.)"""
     empty = not answers and not form.get("comment", "").strip()
     return empty and form.get("confirm_empty") != "yes" and all(q.allow_skip for q in found.questions)
+
+
+def never_shown(rnd: answer_service.RoundView) -> bool:
+    """Whether no comment of the round can ever be shown: fewer people were invited in all than the comment
+    threshold (comments are placed where at least that many answered; docs/ANONYMITY.md, "No comment lost")."""
+    return sum(rnd.unit_sizes.values()) < rnd.min_comment_size
 
 
 def _answers_from_form(form: Mapping[str, str], found: answer_service.OpenCredential) -> dict[str, object]:
