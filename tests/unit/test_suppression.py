@@ -178,6 +178,20 @@ def test_suppression_only_where_needed(case: tuple[Tree, dict[int, Counts]]) -> 
     assert protect(tree, counts, K).suppressed == {}
 
 
+def test_cell_counts_add_up_the_children_by_hand() -> None:
+    """Totals hold everyone below, remainders only those directly in the unit, and a unit missing from the direct
+    counts holds nobody — values worked out by hand, not recomputed with the function under test:
+    1 → {2, 3 → {4, 5}}, directly (answered, invited): 1: (1, 2), 2: (3, 4), 3: (2, 2), 4: (5, 6), 5 absent."""
+    tree = Tree({1: None, 2: 1, 3: 1, 4: 3, 5: 3})
+    direct = {1: Counts(1, 2), 2: Counts(3, 4), 3: Counts(2, 2), 4: Counts(5, 6)}
+    assert cell_counts(tree, direct) == {
+        Cell(1, Kind.TOTAL): Counts(11, 14), Cell(1, Kind.REMAINDER): Counts(1, 2),
+        Cell(2, Kind.TOTAL): Counts(3, 4),
+        Cell(3, Kind.TOTAL): Counts(7, 8), Cell(3, Kind.REMAINDER): Counts(2, 2),
+        Cell(4, Kind.TOTAL): Counts(5, 6), Cell(5, Kind.TOTAL): Counts(0, 0),
+    }
+
+
 # --- named attacks (the brief's research) ---------------------------------------------------------------------
 
 
