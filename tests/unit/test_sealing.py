@@ -84,5 +84,7 @@ def test_what_does_not_fit_the_fixed_size_is_refused_whole() -> None:
     assert len(plain) == SEALED_BYTES and plain.endswith(b"x")
     with pytest.raises(SealingError):
         seal_payload(1, [None], "x" * 8998)
+    # The header may take 1 024 bytes and no more: {"u":1,"v":[10,…,10],"n":0} with 335 values is 3 × 335 + 19.
+    assert open_payload(seal_payload(1, [10] * 335, None)) == (1, [10] * 335, None)
     with pytest.raises(SealingError):
-        seal_payload(1, [10] * 400, None)  # a header past 1 024 bytes
+        seal_payload(10, [10] * 335, None)
