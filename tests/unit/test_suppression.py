@@ -192,6 +192,31 @@ def test_cell_counts_add_up_the_children_by_hand() -> None:
     }
 
 
+@st.composite
+def safe_atoms(draw: st.DrawFn, max_units: int = 9) -> tuple[Tree, dict[int, Counts]]:
+    """Trees where everyone directly in a unit forms a safe group: k or more answered, nobody was invited, or
+    nobody answered out of k or more invited. Unions of safe groups are safe, so every cell is."""
+    tree, _ = draw(trees(max_units=max_units))
+    direct = {}
+    for unit in tree.parents:
+        kind = draw(st.sampled_from(["answered", "empty", "silent"]))
+        invited = 0 if kind == "empty" else draw(st.integers(min_value=K, max_value=15))
+        answered = draw(st.integers(min_value=K, max_value=invited)) if kind == "answered" else 0
+        direct[unit] = Counts(answered, invited)
+    return tree, direct
+
+
+@pytest.mark.parametrize("method", ["least_loss", "rules"])
+@settings(max_examples=200, deadline=None)
+@given(safe_atoms())
+def test_nothing_is_hidden_where_every_group_is_safe(method: Method, case: tuple[Tree, dict[int, Counts]]) -> None:
+    """Hiding too much is a loss too: with empty units, silent units and large ones mixed, nothing needs hiding."""
+    tree, direct = case
+    counts = cell_counts(tree, direct)
+    protection = protect(tree, counts, K, method=method)
+    assert protection.suppressed == {} and protection.published == set(tree.cells())
+
+
 # --- named attacks (the brief's research) ---------------------------------------------------------------------
 
 
@@ -286,6 +311,38 @@ def test_single_node(k: int) -> None:
     assert protect(tree, counts, k).published == set()
     tree, counts = build({1: None}, {1: (k, k)})
     assert protect(tree, counts, k).published == {Cell(1, Kind.TOTAL)}
+
+
+# --- the rules, step by step (worked out by hand) -------------------------------------------------------------------
+
+
+RULES_CASES = [
+    # 1 → {2: 8 of 9, 3: 3 of 4}: T(3) is too small; R1 in 1's equation hides the smallest other non-empty term, T(2)
+    # (8 respondents before T(1)'s 11; the empty R(1) does not count).
+    ({1: None, 2: 1, 3: 1}, {1: (0, 0), 2: (8, 9), 3: (3, 4)},
+     {Cell(3, Kind.TOTAL): Reason.PRIMARY, Cell(2, Kind.TOTAL): Reason.COMPLEMENTARY}, ["R1 at 1: suppress total(2)"]),
+    # Two people directly in 1, teams of 7 and 7: R1 hides T(2) (a tie with T(3) goes to the lower unit), and then
+    # T(1) leaves R(1) + T(2) = 9 unexplained: safe.
+    ({1: None, 2: 1, 3: 1}, {1: (2, 2), 2: (7, 8), 3: (7, 8)},
+     {Cell(1, Kind.REMAINDER): Reason.PRIMARY, Cell(2, Kind.TOTAL): Reason.COMPLEMENTARY},
+     ["R1 at 1: suppress total(2)"]),
+    # 1 → {2 → {3, 4}, 9}, teams 3 and 4 of 6, 9 of 3: R1 hides T(2), which leaves T(1) − T(3) − T(4) = T(9) = 3
+    # computable, so R2 hides the smallest cell on that group's border, T(3) (T(1) − T(4) is then 9).
+    ({1: None, 2: 1, 3: 2, 4: 2, 9: 1}, {1: (0, 0), 2: (0, 0), 3: (6, 6), 4: (6, 6), 9: (3, 3)},
+     {Cell(9, Kind.TOTAL): Reason.PRIMARY, Cell(2, Kind.TOTAL): Reason.COMPLEMENTARY,
+      Cell(3, Kind.TOTAL): Reason.COMPLEMENTARY}, ["R1 at 1: suppress total(2)", "R2 at 1: suppress total(3)"]),
+]
+
+
+@pytest.mark.parametrize(("parents", "direct", "suppressed", "findings"), RULES_CASES)
+def test_the_rules_hide_exactly_what_each_rule_asks(parents: dict[int, int | None], direct: dict[int, tuple[int, int]],
+                                                     suppressed: dict[Cell, Reason], findings: list[str]) -> None:
+    """The first algorithm, followed by hand: neither less (a leak) nor more (a loss) than its rules ask for."""
+    tree, counts = build(parents, direct)
+    protection = protect(tree, counts, K, method="rules")
+    assert protection.suppressed == suppressed
+    assert protection.findings == findings
+    assert protection.published == set(tree.cells()) - set(suppressed)
 
 
 # --- the audit itself, on arbitrary published sets ---------------------------------------------------------------
