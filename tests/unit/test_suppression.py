@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from pulse.domain.suppression import (
     Cell,
     Counts,
+    InformationLoss,
     Kind,
     Loss,
     Method,
@@ -515,3 +516,21 @@ def test_least_loss_never_loses_more_than_the_rules(case: tuple[Tree, dict[int, 
     least, rules = protect(tree, counts, K), protect(tree, counts, K, method="rules")
     assert (cell_loss(tree, counts, K, least.published, complements_of(least.suppressed))
             <= cell_loss(tree, counts, K, rules.published, complements_of(rules.suppressed)))
+
+
+def test_information_loss_by_hand() -> None:
+    """Each unit total counted once in the right column at k = 5: 5 respondents is large; remainders do not count.
+    Large: T(1) complement, T(2) and T(8) published, T(3) and T(4) forced; T(5) and T(6) primary."""
+    t = {u: Cell(u, Kind.TOTAL) for u in range(1, 9)}
+    counts = {Cell(1, Kind.REMAINDER): Counts(2, 2), t[1]: Counts(16, 18), t[2]: Counts(5, 6), t[3]: Counts(9, 9),
+              t[4]: Counts(7, 7), t[5]: Counts(2, 3), t[6]: Counts(3, 3), t[8]: Counts(6, 6)}
+    suppressed = {Cell(1, Kind.REMAINDER): Reason.PRIMARY, t[1]: Reason.COMPLEMENTARY, t[3]: Reason.FORCED,
+                  t[4]: Reason.FORCED, t[5]: Reason.PRIMARY, t[6]: Reason.PRIMARY}
+    loss = information_loss(counts, {t[2], t[8]}, suppressed, 5)
+    assert loss == InformationLoss(large=5, published=2, complementary=1, forced=2, primary=2)
+    assert (loss.share_published, loss.share_complementary) == (2 / 5, 1 / 5)
+    assert InformationLoss().share_published == 1.0 and InformationLoss().share_complementary == 0.0
+
+
+def test_information_losses_add_up_column_by_column() -> None:
+    assert InformationLoss(1, 2, 3, 4, 5) + InformationLoss(10, 20, 30, 40, 50) == InformationLoss(11, 22, 33, 44, 55)
