@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
+from hypothesis import Phase, settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
@@ -20,6 +21,12 @@ from pulse.common.config import Config, MailConfig, Thresholds, normalise_databa
 from pulse.common.db import Base, Database, get_database
 
 PG_URL = os.environ.get("PULSE_TEST_DATABASE_URL", "").strip()
+
+# `make mutation` (docs/TESTING.md): property tests stop at the first failing example instead of shrinking it — a
+# mutant only needs to fail, and shrinking each one would take most of the run.
+settings.register_profile("mutation", phases=[Phase.explicit, Phase.reuse, Phase.generate], deadline=None)
+if os.environ.get("PULSE_HYPOTHESIS_PROFILE"):
+    settings.load_profile(os.environ["PULSE_HYPOTHESIS_PROFILE"])
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-pulse"
 BACKENDS = ["sqlite", "postgresql"]
 
