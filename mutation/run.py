@@ -53,8 +53,10 @@ TARGETS: dict[str, Target] = {
     # The 30-unit property test takes a third of the file's time and checks what the 9-unit ones check.
     "suppression": Target("pulse/domain/suppression.py", ("tests/unit/test_suppression.py",), deselect=(
         "tests/unit/test_suppression.py::test_larger_trees_hide_every_suppressed_cell_and_person",)),
-    "protection": Target("pulse/domain/protection.py", ("tests/unit/test_protection.py",)),
-    "derivation": Target("pulse/domain/derivation.py", ("tests/unit/test_derivation.py",)),
+    "protection": Target("pulse/domain/protection.py", (
+        "tests/unit/test_protection.py", "tests/unit/test_versions.py", "tests/unit/test_pooling.py")),
+    "derivation": Target("pulse/domain/derivation.py", (
+        "tests/unit/test_derivation.py", "tests/unit/test_versions.py", "tests/unit/test_pooling.py")),
     "stats": Target("pulse/domain/stats.py", ("tests/unit/test_stats.py", "tests/unit/test_figures.py")),
     "sealing": Target("pulse/domain/sealing.py", ("tests/unit/test_sealing.py",)),
     "crypto": Target("pulse/domain/crypto.py", ("tests/unit/test_crypto.py", "tests/unit/test_sealing.py")),
