@@ -71,7 +71,7 @@ TARGETS: dict[str, Target] = {
 #: Lines not mutated: raising an exception with a free-text message (a sentence, for developers reading a traceback).
 #: Callers act on the exception's type, which is still checked; codes that callers read (``"used"``) are one word
 #: and stay mutated.
-NOT_MUTATED = r'raise \w+\("[^"]* [^"]*"'
+NOT_MUTATED = r'raise \w+\(f?"[^"]* [^"]*"'
 
 STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", 34: "skipped", 36: "timeout",
           37: "type check", -24: "timeout", 24: "timeout", 152: "timeout", 255: "timeout", -11: "crashed",
