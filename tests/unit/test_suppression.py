@@ -191,6 +191,7 @@ def test_cell_counts_add_up_the_children_by_hand() -> None:
         Cell(3, Kind.TOTAL): Counts(7, 8), Cell(3, Kind.REMAINDER): Counts(2, 2),
         Cell(4, Kind.TOTAL): Counts(5, 6), Cell(5, Kind.TOTAL): Counts(0, 0),
     }
+    assert [u for u in sorted(tree.parents) if tree.has_children(u)] == [1, 3]
 
 
 @st.composite
@@ -344,6 +345,7 @@ def test_the_rules_hide_exactly_what_each_rule_asks(parents: dict[int, int | Non
     assert protection.suppressed == suppressed
     assert protection.findings == findings
     assert protection.published == set(tree.cells()) - set(suppressed)
+    assert [c for c in tree.cells() if protection.is_published(c)] == [c for c in tree.cells() if c not in suppressed]
 
 
 # --- the audit itself, on arbitrary published sets ---------------------------------------------------------------
@@ -534,3 +536,15 @@ def test_information_loss_by_hand() -> None:
 
 def test_information_losses_add_up_column_by_column() -> None:
     assert InformationLoss(1, 2, 3, 4, 5) + InformationLoss(10, 20, 30, 40, 50) == InformationLoss(11, 22, 33, 44, 55)
+
+
+def test_a_complement_is_lost_whole_from_k_unaccounted_respondents() -> None:
+    """T(2) = R(2) 5 + T(4) 6 hidden as a complement while T(4) is published: its published part leaves exactly
+    k = 5 people unaccounted for, so it counts as lost whole (at 4 it would not)."""
+    tree, counts = build({1: None, 2: 1, 4: 2}, {1: (0, 0), 2: (5, 5), 4: (6, 6)})
+    published = {Cell(1, Kind.TOTAL), Cell(4, Kind.TOTAL)}
+    assert cell_loss(tree, counts, K, published, {Cell(2, Kind.TOTAL)}) == Loss(totals=1, lost_whole=1, respondents=11,
+                                                                              cells=1)
+    tree, counts = build({1: None, 2: 1, 4: 2}, {1: (0, 0), 2: (4, 4), 4: (6, 6)})
+    assert cell_loss(tree, counts, K, published, {Cell(2, Kind.TOTAL)}) == Loss(totals=1, lost_whole=0, respondents=10,
+                                                                              cells=1)
