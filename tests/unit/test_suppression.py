@@ -348,6 +348,23 @@ def test_the_rules_hide_exactly_what_each_rule_asks(parents: dict[int, int | Non
     assert [c for c in tree.cells() if protection.is_published(c)] == [c for c in tree.cells() if c not in suppressed]
 
 
+def test_the_rules_pair_a_forced_cell_like_a_small_one() -> None:
+    """T(3) of 7 is hidden by the caller (say, hidden in a coarser layer): R1 pairs it with T(2) of 8 as before."""
+    tree, counts = build({1: None, 2: 1, 3: 1}, {1: (0, 0), 2: (8, 9), 3: (7, 8)})
+    protection = protect(tree, counts, K, method="rules", forced=[Cell(3, Kind.TOTAL)])
+    assert protection.suppressed == {Cell(3, Kind.TOTAL): Reason.FORCED, Cell(2, Kind.TOTAL): Reason.COMPLEMENTARY}
+    assert protection.findings == ["R1 at 1: suppress total(2)"]
+
+
+def test_the_rules_never_take_back_what_an_earlier_release_published() -> None:
+    """T(2) was published by the round's first release: it stays known, so R1 must hide T(1) to protect T(3)."""
+    tree, counts = build({1: None, 2: 1, 3: 1}, {1: (0, 0), 2: (8, 9), 3: (3, 4)})
+    protection = protect(tree, counts, K, method="rules", known_before=[Cell(2, Kind.TOTAL)])
+    assert protection.suppressed == {Cell(3, Kind.TOTAL): Reason.PRIMARY, Cell(1, Kind.TOTAL): Reason.COMPLEMENTARY}
+    assert protection.findings == ["R1 at 1: suppress total(1)"]
+    assert protection.published == {Cell(1, Kind.REMAINDER), Cell(2, Kind.TOTAL)}
+
+
 # --- the audit itself, on arbitrary published sets ---------------------------------------------------------------
 
 
