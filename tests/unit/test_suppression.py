@@ -365,6 +365,20 @@ def test_the_rules_never_take_back_what_an_earlier_release_published() -> None:
     assert protection.published == {Cell(1, Kind.REMAINDER), Cell(2, Kind.TOTAL)}
 
 
+@pytest.mark.parametrize("method", ["least_loss", "rules"])
+def test_when_earlier_releases_already_give_a_cell_away_nothing_new_is_published(method: Method) -> None:
+    """T(1) = 11 and T(2) = 8 were published before (say, by a release made at another k): T(3) = 3 follows from
+    them and no choice can hide it. The final audit notices and everything new is hidden — here the empty R(1),
+    which tells nothing, rather than publish next to a leak."""
+    tree, counts = build({1: None, 2: 1, 3: 1}, {1: (0, 0), 2: (8, 9), 3: (3, 4)})
+    before = {Cell(1, Kind.TOTAL), Cell(2, Kind.TOTAL)}
+    protection = protect(tree, counts, K, method=method, known_before=before)
+    assert protection.suppressed == {Cell(3, Kind.TOTAL): Reason.PRIMARY,
+                                     Cell(1, Kind.REMAINDER): Reason.COMPLEMENTARY}
+    assert protection.published == before
+    assert protection.findings[-1] == "audit failed after the fixed point: everything new suppressed"
+
+
 # --- the audit itself, on arbitrary published sets ---------------------------------------------------------------
 
 
