@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 from flask import abort, redirect, render_template, request, url_for
-from sqlalchemy import func, select
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from pulse.common.context import key
 from pulse.common.db import get_session
 from pulse.domain.crypto import KeyPurpose
-from pulse.models import AuditEntry, Person, Unit
+from pulse.models import Person, Unit
 from pulse.services import audit
 from pulse.services.org import Role, people_in_unit, unit_rows
 from pulse.staff.admin import bp
@@ -44,21 +44,6 @@ def unit(unit_id: int) -> str:
                            people=people_in_unit(db, unit_id, include_left=show_left), show_left=show_left,
                            managers=list(db.scalars(select(Person).join(Person.managed_units)
                                                     .where(Unit.id == unit_id).order_by(Person.name))))
-
-
-@bp.route("/audit")
-@staff_required(Role.ADMIN)
-def audit_log() -> str:
-    db = get_session()
-    page = max(1, request.args.get("page", 1, type=int) or 1)
-    total = db.scalar(select(func.count()).select_from(AuditEntry)) or 0
-    pages = max(1, -(-total // AUDIT_PAGE_SIZE))
-    # Before the query: an offset past the end can be too large for the database to take.
-    if page > pages:
-        abort(404)
-    entries = list(db.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc())
-                              .offset((page - 1) * AUDIT_PAGE_SIZE).limit(AUDIT_PAGE_SIZE)))
-    return render_template("admin/audit.html", entries=entries, page=page, pages=pages, total=total)
 
 
 @bp.route("/audit/verify", methods=["POST"])
