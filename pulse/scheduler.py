@@ -49,6 +49,8 @@ class TickReport:
     reminders_sent: int = 0
     purged: int = 0
     errors: list[str] = field(default_factory=list)
+    #: Normal states worth a line, not errors: e.g. a survey's round still open when the next was due.
+    notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         if not self.ran:
@@ -56,6 +58,7 @@ class TickReport:
         return (f"closed rounds: {len(self.closed)}, opened rounds: {len(self.opened)}, "
                 f"invitations sent: {self.invitations_sent}, reminders sent: {self.reminders_sent}"
                 + (f", raw answers deleted: {self.purged}" if self.purged else "")
+                + (f", still open: {len(self.notes)}" if self.notes else "")
                 + (f", errors: {len(self.errors)}" if self.errors else ""))
 
 
@@ -211,7 +214,12 @@ def _open_due(database: Database, keys: round_service.RoundKeys, now: dt.datetim
                 survey = session.get_one(Survey, survey_id)
                 schedule_next(session, survey, now=now, tz=tz)
                 session.commit()
-                report.errors.append(f"survey {survey_id}: {exc.code}")
+                if exc.code == "already_open":
+                    # The normal state when a round runs longer than the cadence (or was opened by hand).
+                    upcoming = survey.next_open_at.isoformat(timespec="minutes") if survey.next_open_at else "-"
+                    report.notes.append(f"survey {survey_id}: its round is still open; next opening {upcoming}")
+                else:
+                    report.errors.append(f"survey {survey_id}: {exc.code}")
                 continue
             session.commit()
             report.opened.append(rnd.id)
