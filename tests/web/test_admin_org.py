@@ -279,3 +279,12 @@ def test_the_new_forms_work_in_swedish(client: FlaskClient, org: Org, session: S
     page = client.post(f"/staff/admin/units/{org.team_a.id}/edit",
                        data={"name": "Team A", "parent": str(org.other.id), "active": "y"}).get_data(as_text=True)
     assert "Vad flytten ändrar" in page
+
+
+def test_the_staff_menu_has_a_disclosure_button_for_phones(admin: FlaskClient) -> None:
+    page = admin.get("/staff/admin/people").get_data(as_text=True)
+    # Hidden until the script shows it (without JavaScript the menu simply stays open); it controls the list.
+    assert re.search(r'<button type="button" class="menu-toggle" hidden aria-expanded="false" '
+                     r'aria-controls="main-menu">Menu</button>\s*<ul id="main-menu">', page)
+    assert '<script src="/static/js/menu.js" defer></script>' in page
+    assert admin.get("/static/js/menu.js").status_code == 200
