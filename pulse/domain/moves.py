@@ -144,8 +144,8 @@ P = TypeVar("P", bound=Hashable)
 
 @dataclass(frozen=True, order=True)
 class Gap:
-    """A unit with people in it that the organisation leaves exposed: ``code`` is ``below_k`` (fewer than k
-    people, so their answers are counted with the unit above), ``no_manager`` (nobody leads it or a unit above
+    """A unit with people in it that the organisation leaves exposed: ``code`` is ``below_k`` (the answers of
+    fewer than k people start there, so they are counted with the unit above), ``no_manager`` (nobody leads it or a unit above
     it, so no manager sees its results) or ``no_safety_rep`` (it is in nobody's safety area)."""
 
     unit: Hashable
@@ -154,11 +154,13 @@ class Gap:
 
 
 def gaps(parents: Mapping[K, K | None], headcount: Mapping[K, int], manages: Mapping[P, Iterable[K]],
-         safety: Mapping[P, Iterable[K]], k: int) -> list[Gap]:
+         safety: Mapping[P, Iterable[K]], k: int, counted: Mapping[K, int] | None = None) -> list[Gap]:
     """The gaps of every unit that has people directly in it (``headcount``: active people per unit).
 
-    Managers and safety representatives cover their units and everything below them (a safety area includes
-    the units under it, as the results do)."""
+    ``counted`` is how many answers start in each unit (managers' answers start above the units they lead, so
+    a unit of one manager and no staff is not "below k"); without it, the headcount. Managers and safety
+    representatives cover their units and everything below them (a safety area includes the units under it, as
+    the results do)."""
     tree = OrgTree(parents)
     led = tree.subtree({u for units in manages.values() for u in units})
     guarded = tree.subtree({u for units in safety.values() for u in units})
@@ -166,8 +168,9 @@ def gaps(parents: Mapping[K, K | None], headcount: Mapping[K, int], manages: Map
     for unit, people in headcount.items():
         if people <= 0 or unit not in parents:
             continue
-        if people < k:
-            found.append(Gap(unit, "below_k", people))
+        answers = counted.get(unit, 0) if counted is not None else people
+        if 0 < answers < k:
+            found.append(Gap(unit, "below_k", answers))
         if unit not in led:
             found.append(Gap(unit, "no_manager", people))
         if unit not in guarded:

@@ -56,8 +56,13 @@ def state_gaps(session: Session, state: OrgState, k: int) -> set[Gap]:
     for unit in state.unit_of.values():
         if unit is not None and unit in active:
             headcount[unit] = headcount.get(unit, 0) + 1
+    counted: dict[int, int] = {}
+    for person in state.unit_of:
+        start = state.starting_unit(person)
+        if start is not None:
+            counted[start] = counted.get(start, 0) + 1
     parents = {u: p for u, p in state.parents.items()}
-    return set(gaps(parents, headcount, state.manages, state.safety, k))
+    return set(gaps(parents, headcount, state.manages, state.safety, k, counted))
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from pulse.domain import orgcsv
 from pulse.domain.moves import Gap, gaps
 from pulse.domain.orgcsv import OrgFiles, PersonRow, Problem, UnitRow
+from pulse.domain.orgtree import OrgTree
 from pulse.models import Management, Person, PersonStatus, SafetyAreaUnit, Unit
 from pulse.services.people import set_assignments
 
@@ -118,8 +119,19 @@ def file_gaps(files: OrgFiles, k: int) -> list[Gap]:
     staying = [p for p in files.people if p.status != "left"]
     manages = {p.email: list(p.manages) for p in staying}
     safety = {p.email: list(p.safety_area) for p in staying}
+    # Where answers start: a manager's above the highest unit they lead (as the rounds count them).
+    tree = OrgTree(parents)
+    counted: dict[str, int] = {}
+    for person in files.people:
+        if person.status != "active":
+            continue
+        led = [u for u in person.manages if u in parents]
+        start = parents.get(min(led, key=lambda u: (tree.depth(u), u))) if led else person.unit_key
+        if start is not None:
+            counted[start] = counted.get(start, 0) + 1
     order = {row.key: i for i, row in enumerate(files.units)}
-    return sorted(gaps(parents, headcount, manages, safety, k), key=lambda g: (order.get(str(g.unit), 0), g.code))
+    return sorted(gaps(parents, headcount, manages, safety, k, counted),
+                  key=lambda g: (order.get(str(g.unit), 0), g.code))
 
 
 def _plan_units(plan: ImportPlan, rows: list[UnitRow], stored: dict[str, Unit], by_id: dict[int, Unit]) -> None:

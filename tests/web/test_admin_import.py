@@ -200,7 +200,7 @@ def test_the_preview_warns_of_small_units_and_units_without_manager_or_safety_re
     sign_in(client, "admin@example.org")
     text = preview_text(client)
     # Team B has two active people (Sam, Nina): fewer than k = 6, and no manager leads it or a unit above it.
-    assert "Team B has 2 active people, fewer than 6" in text
+    assert "Only 2 people&#39;s answers would count in Team B, fewer than 6" in text
     assert "Team B has no manager" in text
     # The root holds Ada only, and is in nobody's safety area (Sam's area is the department and below).
     assert "Exempelstad is in no safety representative&#39;s safety area." in text

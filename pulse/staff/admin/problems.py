@@ -59,10 +59,10 @@ def describe(problem: Problem) -> str:
 def describe_gap(gap: Gap, unit_name: str, k: int) -> str:
     """A gap in the organisation (pulse/domain/moves.py) as one translated sentence."""
     if gap.code == "below_k":
-        return ngettext("%(unit)s has %(num)d active person, fewer than %(k)d: their answers are counted together "
-                        "with the unit above.",
-                        "%(unit)s has %(num)d active people, fewer than %(k)d: their answers are counted together "
-                        "with the unit above.", gap.people, unit=unit_name, k=k)
+        return ngettext("Only %(num)d person's answers would count in %(unit)s, fewer than %(k)d: they are counted "
+                        "together with the unit above.",
+                        "Only %(num)d people's answers would count in %(unit)s, fewer than %(k)d: they are counted "
+                        "together with the unit above.", gap.people, unit=unit_name, k=k)
     if gap.code == "no_manager":
         return _("%(unit)s has no manager: nobody leads it or a unit above it, so no manager sees its results.",
                  unit=unit_name)
