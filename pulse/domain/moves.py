@@ -145,8 +145,8 @@ P = TypeVar("P", bound=Hashable)
 @dataclass(frozen=True, order=True)
 class Gap:
     """A unit with people in it that the organisation leaves exposed: ``code`` is ``below_k`` (the answers of
-    fewer than k people start there, so they are counted with the unit above), ``no_manager`` (nobody leads it or a unit above
-    it, so no manager sees its results) or ``no_safety_rep`` (it is in nobody's safety area)."""
+    fewer than k people start there, so they are counted with the unit above), ``no_manager`` (nobody leads it
+    or a unit above it, so no manager sees its results) or ``no_safety_rep`` (it is in nobody's safety area)."""
 
     unit: Hashable
     code: str
