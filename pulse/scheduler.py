@@ -28,7 +28,7 @@ from pulse.common.db import Database, get_database, utcnow
 from pulse.domain.crypto import KeyPurpose
 from pulse.domain.participation import closed_participation
 from pulse.models import Round, SchedulerLease, Survey
-from pulse.services import invitations, sessions
+from pulse.services import invitations, pooling, sessions
 from pulse.services import rounds as round_service
 from pulse.services.releases import compute_release, purge_raw_answers
 from pulse.services.surveys import schedule_next
@@ -48,6 +48,7 @@ class TickReport:
     invitations_sent: int = 0
     reminders_sent: int = 0
     purged: int = 0
+    pooled: list[int] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     #: Normal states worth a line, not errors: e.g. a survey's round still open when the next was due.
     notes: list[str] = field(default_factory=list)
@@ -58,6 +59,7 @@ class TickReport:
         return (f"closed rounds: {len(self.closed)}, opened rounds: {len(self.opened)}, "
                 f"invitations sent: {self.invitations_sent}, reminders sent: {self.reminders_sent}"
                 + (f", raw answers deleted: {self.purged}" if self.purged else "")
+                + (f", periods pooled: {len(self.pooled)}" if self.pooled else "")
                 + (f", still open: {len(self.notes)}" if self.notes else "")
                 + (f", errors: {len(self.errors)}" if self.errors else ""))
 
@@ -116,6 +118,7 @@ def tick(app: Flask, *, now: dt.datetime) -> TickReport:
         tz = ZoneInfo(app.config["PULSE"].timezone)
         keys = round_keys()
         _close_due(database, keys, now, report)
+        _pool_due(database, now, report)
         _open_due(database, keys, now, tz, report)
         with database.session() as session:
             open_rounds = list(session.scalars(select(Round.id).where(Round.status == "open")))
@@ -135,6 +138,20 @@ def tick(app: Flask, *, now: dt.datetime) -> TickReport:
     finally:
         lease.release()
     return report
+
+
+def _pool_due(database: Database, now: dt.datetime, report: TickReport) -> None:
+    """Pool every complete period of every pooling survey that has no pooled release yet (docs/ANONYMITY.md,
+    "Pooled periods"); right after the closes, so a period completed by a close is pooled in the same tick."""
+    with database.session() as session:
+        surveys = list(session.scalars(select(Survey.id).where(Survey.pooling.is_not(None))))
+    for survey_id in surveys:
+        with database.session(write=True) as session:
+            for pooled in pooling.pool_due(session, session.get_one(Survey, survey_id), now=now):
+                record_audit(session, "release.pool", f"pooled_release:{pooled.id}",
+                             {"survey": survey_id, "period": pooled.period, "version": pooled.version})
+                report.pooled.append(pooled.id)
+            session.commit()
 
 
 def _purge(database: Database, now: dt.datetime, days: int, report: TickReport) -> None:

@@ -16,7 +16,7 @@ from pulse.models.answering import (
 from pulse.models.audit import AuditEntry
 from pulse.models.auth import ApiToken, PasswordReset, RateLimitBucket, RevokedSession
 from pulse.models.org import Management, OrgImport, Person, PersonStatus, SafetyAreaUnit, Unit
-from pulse.models.release import Release, ReleaseCell
+from pulse.models.release import PooledRelease, PooledReleaseCell, Release, ReleaseCell
 from pulse.models.survey import Question, Round, RoundQuestion, Survey, SurveyQuestion, SurveyUnit
 
 __all__ = [
@@ -28,6 +28,8 @@ __all__ = [
     "CredentialHash",
     "Invitation",
     "PendingResponse",
+    "PooledRelease",
+    "PooledReleaseCell",
     "Question",
     "Release",
     "ReleaseCell",
