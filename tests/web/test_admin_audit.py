@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -64,6 +65,19 @@ def test_every_event_the_application_writes_has_a_sentence(app: Flask, english_a
     texts = rows(english_admin.get("/staff/admin/audit").get_data(as_text=True))
     assert len(texts) == len(EVENTS)
     assert not [text for text in texts if text in EVENTS], "an event shown as its raw code"
+
+
+def test_every_event_written_anywhere_in_the_code_is_known_to_the_page() -> None:
+    """A new `record_audit(…, "some.event", …)` without a sentence here would show as a raw code again."""
+    written: set[str] = set()
+    for path in (Path(__file__).resolve().parents[2] / "pulse").rglob("*.py"):
+        text = path.read_text()
+        written |= set(re.findall(r'record_audit\(\s*\w+,\s*"([a-z_]+\.[a-z_]+)"', text))
+        written |= set(re.findall(r'_log_view\(\s*"([a-z_]+\.[a-z_]+)"', text))
+        written |= {f"comment.{d}" for d in re.findall(r'decision not in \(([^)]*)\)', text)
+                    for d in re.findall(r'"(\w+)"', d)} if "comment." in text or "decision not in" in text else set()
+    assert len(written) > 25
+    assert sorted(written - set(EVENTS)) == []
 
 
 def test_the_sentences_are_swedish_for_a_swedish_reader(app: Flask, client: FlaskClient, org: Org,
