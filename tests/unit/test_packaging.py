@@ -42,6 +42,17 @@ def test_building_prints_no_setuptools_warnings(tmp_path: Path) -> None:
     assert "pulse/static/css/pulse.css" in listing and "pulse/translations/sv/LC_MESSAGES/messages.po" in listing
 
 
+def test_the_editable_install_of_make_run_prints_nothing(tmp_path: Path) -> None:
+    """`make install` installs in editable mode; setuptools' editable backend has its own notices."""
+    source = copy_project(tmp_path / "src")
+    (tmp_path / "out").mkdir()
+    result = subprocess.run([sys.executable, "-c", "import sys; from setuptools import build_meta; "
+                             "print(build_meta.build_editable(sys.argv[1]))", str(tmp_path / "out")],
+                            cwd=source, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "Warning" not in result.stderr and "Editable installation" not in result.stderr, result.stderr
+
+
 def test_a_broken_build_is_still_reported(tmp_path: Path) -> None:
     source = copy_project(tmp_path / "src")
     config = (source / "setup.cfg").read_text().replace("install_requires =", "install_requires =\n    Flask>>>3")
