@@ -216,6 +216,34 @@ def _empty_answer_confirmation(page: Page, server: LiveServer) -> None:
     assert page.locator(".confirm-empty").is_visible()
 
 
+def _submit(page: Page, status: int) -> None:
+    with page.expect_navigation() as navigation:
+        page.locator("main form[method=post] button[type=submit]").last.click()
+    assert navigation.value is not None and navigation.value.status == status, navigation.value
+
+
+def _person_new_errors(page: Page, server: LiveServer) -> None:
+    visit("/staff/admin/people/new")(page, server)
+    page.fill("#email", "not an address")
+    _submit(page, 400)
+    assert page.locator(".error-summary li").count() >= 2
+
+
+def _person_move_preview(page: Page, server: LiveServer) -> None:
+    """The manager moved to another unit: the preview, nothing saved (the shared site stays as it was)."""
+    visit(f"/staff/admin/people/{server.person_ids['employee']}")(page, server)
+    page.select_option("#unit", str(server.unit_ids["other"]))
+    _submit(page, 200)
+    assert page.locator(".move-preview").is_visible()
+
+
+def _unit_move_preview(page: Page, server: LiveServer) -> None:
+    visit(f"/staff/admin/units/{server.unit_ids['team-a']}/edit")(page, server)
+    page.select_option("#parent", str(server.unit_ids["other"]))
+    _submit(page, 200)
+    assert page.locator(".move-preview").is_visible()
+
+
 def _release(server: LiveServer, suffix: str = "") -> str:
     return f"/staff/results/{server.memo['release']}/units/{server.unit_ids['dept']}{suffix}"
 
@@ -238,6 +266,15 @@ PAGES = [
     PageSpec("admin-unit", "admin", visit(lambda s: f"/staff/admin/units/{s.unit_ids['dept']}")),
     PageSpec("people-search", "admin", visit("/staff/admin/people?q=example")),
     PageSpec("person-edit", "admin", visit(lambda s: f"/staff/admin/people/{s.person_ids['manager']}")),
+    PageSpec("people-list", "admin", visit("/staff/admin/people")),
+    PageSpec("people-filtered", "admin", visit(lambda s: f"/staff/admin/people?unit={s.unit_ids['dept']}&role=none")),
+    PageSpec("person-new", "admin", visit("/staff/admin/people/new")),
+    PageSpec("person-new-errors", "admin", _person_new_errors),
+    PageSpec("person-move-preview", "admin", _person_move_preview),
+    PageSpec("unit-new", "admin", visit(lambda s: f"/staff/admin/units/new?parent={s.unit_ids['dept']}")),
+    PageSpec("unit-edit", "admin", visit(lambda s: f"/staff/admin/units/{s.unit_ids['team-a']}/edit")),
+    PageSpec("unit-move-preview", "admin", _unit_move_preview),
+    PageSpec("audit-log-filtered", "admin", visit("/staff/admin/audit?event=round.open&person=example")),
     PageSpec("import", "admin", visit("/staff/admin/import")),
     PageSpec("import-problems", "admin", _import_problems),
     PageSpec("import-preview", "admin", _import_preview),
