@@ -132,6 +132,8 @@ MATRIX = [
          {"name": ""}),
     # A round is open already: the page comes back with that message.
     Case("POST", "/staff/admin/surveys/<int:survey_id>/open", "/staff/admin/surveys/{survey}/open", admins(302)),
+    Case("POST", "/staff/admin/surveys/<int:survey_id>/pooling", "/staff/admin/surveys/{survey}/pooling", admins(302),
+         {"pooling": "month"}),
     Case("GET", "/staff/admin/rounds/<int:round_id>", "/staff/admin/rounds/{open_round}", admins(200)),
     Case("POST", "/staff/admin/rounds/<int:round_id>/close", "/staff/admin/rounds/{closed_round}/close",
          admins(302)),

@@ -164,3 +164,31 @@ def test_the_csv_and_the_page_show_what_the_api_shows_and_no_more(client: FlaskC
             assert data[3] == "för få svar" and all(v in ("för få svar", "") for v in data[4:])
             assert period["cell"]["questions"] == {}
             assert "(n = " not in page
+
+
+def test_the_administrator_chooses_the_pooling_until_a_period_is_pooled(client: FlaskClient, session: Session,
+                                                                       app: Flask) -> None:
+    made = four_rounds(session, app)
+    sign_in(client, "admin@example.org")
+    url = f"/staff/admin/surveys/{made.survey_id}"
+    page = client.get(url).get_data(as_text=True)
+    assert "Pooled periods" in page and '<option selected value="rounds">' in page
+    bad = client.post(f"{url}/pooling", data={"pooling": "rounds", "pool_rounds": "1"})
+    assert bad.status_code == 400 and "Pool between 2 and 13 rounds." in bad.get_data(as_text=True)
+    unknown = client.post(f"{url}/pooling", data={"pooling": "fortnight"})
+    assert unknown.status_code == 400
+    assert client.post(f"{url}/pooling", data={"pooling": "month"}).status_code == 302
+    session.commit()
+    survey = session.get_one(Survey, made.survey_id)
+    assert (survey.pooling, survey.pool_rounds) == ("month", None)
+    assert client.post(f"{url}/pooling", data={"pooling": "rounds", "pool_rounds": "4"}).status_code == 302
+    session.commit()
+    session.refresh(survey)
+    assert len(pooling.pool_due(session, survey, now=MONDAY + dt.timedelta(days=30))) == 1
+    session.commit()
+    locked = client.post(f"{url}/pooling", data={"pooling": "quarter"})
+    assert locked.status_code == 400 and "cannot change any more" in locked.get_data(as_text=True)
+    session.refresh(survey)
+    assert survey.pooling == "rounds"
+    refused = client.post(f"/staff/admin/rounds/{made.rounds[0]}/release", follow_redirects=True)
+    assert "part of a pooled period" in refused.get_data(as_text=True)
