@@ -46,7 +46,10 @@ def unit(release_id: int, unit_id: int) -> str:
     except disclosure.NotVisibleError:
         abort(404)
     _log_view("release.view", release_id, unit_id)
-    pooled = disclosure.pooled_trend(get_session(), result.release.survey_id, unit_id, current_scope())
+    # Pooled figures where the round's are too few: the unit, or one of its questions, is hidden this round.
+    too_few = not result.unit.published or any(row.now.hidden for row in result.rows)
+    pooled = (disclosure.pooled_trend(get_session(), result.release.survey_id, unit_id, current_scope())
+              if too_few else None)
     return render_template("results/unit.html", result=result, pooled=pooled)
 
 
