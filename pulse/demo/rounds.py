@@ -15,6 +15,7 @@ from pulse import scheduler
 from pulse.common.context import record_audit
 from pulse.common.db import Database
 from pulse.demo import DEMO_COMMENTS, DEMO_SURVEY, HISTORY_ROUNDS, OFFICE_MOOD, simulated_answer
+from pulse.demo.sam import load_demo_sam
 from pulse.domain.orgtree import OrgTree
 from pulse.domain.questionbank import DEFAULT_PULSE
 from pulse.models import Invitation, Round, Unit
@@ -103,6 +104,11 @@ def load_demo_rounds(database: Database, *, now: dt.datetime, seed: int = 7) -> 
         for pooled in pooling.pool_due(session, survey, now=now):
             record_audit(session, "release.pool", f"pooled_release:{pooled.id}",
                          {"survey": survey_id, "period": pooled.period, "version": pooled.version})
+        session.commit()
+    # Risks, actions, an APT and "you said, we did" from the history, before the open round's invitations go out
+    # (they carry the feedback).
+    with database.session(write=True) as session:
+        load_demo_sam(session, now=now)
         session.commit()
     opened_at = now - dt.timedelta(hours=1)
     with database.session(write=True) as session:
