@@ -183,6 +183,7 @@ def test_the_commands_choose_the_pooling_and_pool(session: Session, app: Flask) 
     assert locked.exit_code == 1 and "cannot change" in locked.output
     refused = runner.invoke(main, ["release", "recompute", str(made.rounds[0])])
     assert refused.exit_code == 1 and "pooled release" in refused.output
+    assert "in round" not in done.output  # three of team A every week: nothing hidden because of the rounds
     again = runner.invoke(main, ["release", "pool", survey, "--period", "rounds-1-4"])
     assert again.exit_code == 0 and "version 2" in again.output
     session.commit()
@@ -221,3 +222,12 @@ def test_raw_answers_stay_until_their_period_is_pooled(session: Session, app: Fl
     assert len(pooling.pool_due(session, survey, now=later)) == 1
     session.commit()
     assert purge_raw_answers(session, now=later, retention_days=30)["rounds"] == 4
+
+
+def test_the_command_says_why_the_pooled_release_hides_more(session: Session, app: Flask) -> None:
+    """Naming the rounds' cells that would be combined, never a hidden figure."""
+    made = four_rounds(session, app, answering=HIDDEN_IN_3)
+    done = app.test_cli_runner().invoke(main, ["release", "pool", str(made.survey_id)])
+    assert done.exit_code == 0, done.output
+    assert "Team A in round 3" in done.output or "Team A in round 1" in done.output
+    assert "2 respondents" not in done.output

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from collections.abc import Hashable
 
 import pytest
@@ -192,3 +193,34 @@ def test_the_administrator_chooses_the_pooling_until_a_period_is_pooled(client: 
     assert survey.pooling == "rounds"
     refused = client.post(f"/staff/admin/rounds/{made.rounds[0]}/release", follow_redirects=True)
     assert "part of a pooled period" in refused.get_data(as_text=True)
+
+
+#: A finer number than one decimal, wherever it is written (2.73, 2,7333, …), as tests/web/test_precision.py.
+FINE = re.compile(r"\d[.,]\d{2,}")
+
+
+def test_pooled_outputs_carry_no_more_precision_than_published(client: FlaskClient, session: Session, app: Flask,
+                                                               runner: FlaskCliRunner) -> None:
+    """Every pooled output — page, CSV, API — shows means to one decimal, shares and eNPS whole, nothing finer
+    (docs/ANONYMITY.md, "Precision"); the API's mean is the page's."""
+    made = pooled_period(session, app)
+    headers = bearer(runner)
+    sign_in(client, "chef@example.org")
+    unit = made.units["C"]
+    base = f"/staff/results/surveys/{made.survey_id}/units/{unit}/pooled"
+    page = client.get(base).get_data(as_text=True)
+    text = re.sub(r"<[^>]+>", " ", page)
+    assert not FINE.search(text), FINE.search(text)
+    assert not FINE.search(client.get(f"{base}.csv").get_data(as_text=True))
+    body = client.get(f"/api/v1/surveys/{made.survey_id}/units/{unit}/pooled", headers=headers).get_json()
+    [period] = body["periods"]
+    shown = [f for f in period["cell"]["questions"].values() if f]
+    assert shown, "team C is shown pooled"
+    for figures in shown:
+        for name in ("mean", "sd"):
+            if figures.get(name) is not None:
+                assert round(figures[name], 1) == figures[name]
+                assert f"{figures[name]:.1f}".replace(".", ",") in text or name == "sd"
+        for name in ("enps", "yes_percent", "prefer_not_to_say_percent"):
+            if figures.get(name) is not None:
+                assert float(figures[name]).is_integer()
