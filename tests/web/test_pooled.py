@@ -22,8 +22,9 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pulse.demo import DEMO_PASSWORD
 from pulse.domain.suppression import Counts
-from pulse.models import Person, Release, Survey
+from pulse.models import Person, PooledReleaseCell, Release, Survey
 from pulse.services import pooling
 from tests.factories import sign_in
 from tests.integration.test_pooling import HIDDEN_IN_3, K, Period4, four_rounds
@@ -224,3 +225,32 @@ def test_pooled_outputs_carry_no_more_precision_than_published(client: FlaskClie
         for name in ("enps", "yes_percent", "prefer_not_to_say_percent"):
             if figures.get(name) is not None:
                 assert float(figures[name]).is_integer()
+
+
+def test_the_demo_shows_pooled_periods_and_their_change(client: FlaskClient, runner: FlaskCliRunner,
+                                                       session: Session) -> None:
+    """The demo pools its rounds in threes: an office manager sees two periods, and where both show a spread of
+    answers the change between them, as rounds do (from the published, rounded figures)."""
+    from pulse import disclosure
+    from pulse.services.org import Scope
+
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    survey = session.scalar(select(Survey.id))
+    assert survey is not None
+    everyone = Scope(True, frozenset())
+    units = [u for u, in session.execute(select(PooledReleaseCell.unit_id).where(PooledReleaseCell.kind == "total")
+                                        .distinct())]
+    trends = {u: disclosure.pooled_trend(session, survey, u, everyone) for u in units}
+    assert all(t is not None and [p.key for p in t.periods] == ["rounds-1-3", "rounds-4-6"] for t in trends.values())
+    compared = {u: t for u, t in trends.items() if t is not None and any(trends[u].changes.values())}
+    assert compared, "some unit shows a spread of answers in both periods"
+    unit, trend = next(iter(compared.items()))
+    session.commit()
+    assert client.post("/staff/login", data={"email": "ada.administrator@exempelstad.se",
+                                             "password": DEMO_PASSWORD}).status_code == 302
+    page = client.get(f"/staff/results/surveys/{survey}/units/{unit}/pooled").get_data(as_text=True)
+    assert "Sedan perioden före" in page and "95 % intervall" in page
+    code, found = next((c, v) for c, v in trend.changes.items() if v is not None)
+    before, now = trend.series[code][-2], trend.series[code][-1]
+    assert before.mean is not None and now.mean is not None
+    assert round(found.difference, 6) == round(now.mean - before.mean, 6)  # from the published means
