@@ -174,6 +174,8 @@ MATRIX = [
     # Pooled periods: in this organisation nothing is pooled, so the page says so and there is nothing to export.
     Case("GET", "/staff/results/surveys/<int:survey_id>/units/<int:unit_id>/pooled",
          "/staff/results/surveys/{survey}/units/{team_a}/pooled", managers_and_safety_reps(200)),
+    Case("GET", "/staff/results/surveys/<int:survey_id>/units/<int:unit_id>/pooled/charts/<area>.svg",
+         "/staff/results/surveys/{survey}/units/{team_a}/pooled/charts/workload.svg", managers_and_safety_reps(404)),
     Case("GET", "/staff/results/surveys/<int:survey_id>/units/<int:unit_id>/pooled.csv",
          "/staff/results/surveys/{survey}/units/{team_a}/pooled.csv", managers_and_safety_reps(404)),
     Case("GET", "/staff/results/surveys/<int:survey_id>/units/<int:unit_id>/charts/<area>.svg",

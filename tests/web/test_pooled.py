@@ -32,6 +32,7 @@ from tests.rounds import MONDAY
 from tests.unit.test_derivation import brute_force
 
 CODES = ("OSA-WL1", "OSA-SP1", "OSA-NPS", "OSA-VI1")
+WL = CODES[0]
 
 
 def pooled_period(session: Session, app: Flask, answering: dict[str, tuple[int, ...]] | None = None) -> Period4:
@@ -254,3 +255,25 @@ def test_the_demo_shows_pooled_periods_and_their_change(client: FlaskClient, run
     before, now = trend.series[code][-2], trend.series[code][-1]
     assert before.mean is not None and now.mean is not None
     assert round(found.difference, 6) == round(now.mean - before.mean, 6)  # from the published means
+
+
+def test_the_pooled_chart_plots_only_published_means(client: FlaskClient, session: Session, app: Flask) -> None:
+    """Read back through the axis ticks (tests/web/test_precision.py): every point is a published pooled mean."""
+    from pulse import disclosure
+    from pulse.services.org import Scope
+    from tests.web.test_precision import chart_values
+
+    made = pooled_period(session, app)
+    sign_in(client, "chef@example.org")
+    base = f"/staff/results/surveys/{made.survey_id}/units/{made.units['C']}/pooled"
+    chart = re.search(r'src="([^"]+/pooled/charts/workload\.svg)"', client.get(base).get_data(as_text=True))
+    assert chart is not None
+    response = client.get(chart.group(1))
+    assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+    trend = disclosure.pooled_trend(session, made.survey_id, made.units["C"], Scope(True, frozenset()))
+    assert trend is not None
+    published = [f.mean for f in trend.series[WL] if f.exact and f.mean is not None]
+    points = chart_values(response.get_data(as_text=True))
+    assert points and published
+    assert all(min(abs(v - m) for m in published) < 1e-6 for v in points), (points, published)
+    assert client.get(f"{base}/charts/nowhere.svg").status_code == 404
