@@ -43,7 +43,7 @@ METHODS = ("rules", "least_loss")
 GOAL = 0.85
 #: Pooled periods measured: the demo's six rounds as two periods of three; the generated organisation's weekly rounds
 #: as periods of four (about a month), the newest few (each pooled protection audits thousands of atoms).
-POOL_DEMO, POOL_REFERENCE, POOL_REFERENCE_BLOCKS = 3, 4, 3
+POOL_DEMO, POOL_REFERENCE, POOL_REFERENCE_BLOCKS = 3, 4, 2
 
 
 @dataclass

@@ -231,3 +231,21 @@ def test_the_command_says_why_the_pooled_release_hides_more(session: Session, ap
     assert done.exit_code == 0, done.output
     assert "Team A in round 3" in done.output or "Team A in round 1" in done.output
     assert "2 respondents" not in done.output
+
+
+def test_a_period_the_audit_refuses_is_reported_by_the_scheduler(session: Session, app: Flask,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A refusal that needs a person (what is published already reveals something) is an error of the tick, and the
+    other periods still pool; nothing is stored for it."""
+    made = four_rounds(session, app, close_last=False)
+    last = session.get_one(Round, made.rounds[-1])
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise pooling.PoolingError("earlier_unsafe")
+
+    monkeypatch.setattr(pooling, "compute_pooled", refuse)
+    with app.app_context():
+        report = scheduler.tick(app, now=last.closes_at)
+    assert report.pooled == [] and any("rounds-1-4: not pooled (earlier_unsafe" in e for e in report.errors)
+    session.commit()
+    assert session.scalar(select(PooledRelease.id)) is None
