@@ -277,3 +277,10 @@ def test_the_pooled_chart_plots_only_published_means(client: FlaskClient, sessio
     assert points and published
     assert all(min(abs(v - m) for m in published) < 1e-6 for v in points), (points, published)
     assert client.get(f"{base}/charts/nowhere.svg").status_code == 404
+
+
+def test_the_privacy_page_says_what_pooling_shows_and_keeps(client: FlaskClient) -> None:
+    sv = client.get("/privacy").get_data(as_text=True)
+    en = client.get("/privacy?lang=en").get_data(as_text=True)
+    assert "sammanlagda över en fast period" in sv and "Perioderna överlappar aldrig" in sv
+    assert "added up over a fixed period" in en and "kept until their period's total is published" in en
