@@ -102,6 +102,10 @@ def test_from_a_flag_to_a_risk_an_action_and_feedback(client: FlaskClient, sessi
     session.rollback()
     feedback_id = session.scalars(select(Feedback.id)).one()
     assert sam.feedback_for(session, alfa.id) is None  # a draft
+    # The page shows the released results to write from: the concerns of the release, through the gate.
+    draft = client.get(f"/staff/sam/feedback/{feedback_id}").get_data(as_text=True)
+    heard_from = draft[draft.index("Ur resultaten"):draft.index("</section>", draft.index("Ur resultaten"))]
+    assert "Jag hinner med mina arbetsuppgifter" in heard_from and "2,0" in heard_from
     assert client.post(f"/staff/sam/feedback/{feedback_id}/publish", data={"publish": "1"}).status_code == 302
     session.rollback()
     seen = sam.feedback_for(session, alfa.id)

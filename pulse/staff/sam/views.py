@@ -371,6 +371,16 @@ def _feedback_form(unit_id: int, obj: Feedback | None = None) -> FeedbackForm:
     return form
 
 
+def _heard_from(release_id: int | None, unit_id: int) -> disclosure.UnitResult | None:
+    """The released results the feedback answers (strengths and concerns, through the gate), to write from."""
+    if not release_id:
+        return None
+    try:
+        return disclosure.unit_result(get_session(), release_id, unit_id, current_scope())
+    except disclosure.NotVisibleError:
+        return None
+
+
 def _feedback_input(form: FeedbackForm) -> sam.FeedbackInput:
     return sam.FeedbackInput(form.release_id.data or 0, form.heard.data or "", form.doing.data or "",
                              tuple(form.action_ids.data or ()))
@@ -393,7 +403,8 @@ def new_feedback(unit_id: int) -> Response | tuple[str, int]:
     if saved is not None:
         return saved
     return render_template("sam/feedback.html", unit=unit, form=form, record=None, editable=True,
-                           action=ConfirmForm(), preview=None), 200 if request.method == "GET" else 400
+                           action=ConfirmForm(), heard_from=_heard_from(form.release_id.data, unit_id)), \
+        200 if request.method == "GET" else 400
 
 
 @bp.route("/feedback/<int:feedback_id>", methods=["GET", "POST"])
@@ -413,9 +424,9 @@ def feedback(feedback_id: int) -> Response | tuple[str, int]:
                   lambda feedback: url_for("sam.feedback", feedback_id=feedback.id), _("The feedback is saved."))
     if saved is not None:
         return saved
-    shown = [fa.action for fa in found.shown_actions if fa.action.status != "cancelled"]
+    heard_from = _heard_from(found.release_id, found.unit_id)
     return render_template("sam/feedback.html", unit=found.unit, form=form, record=found, editable=editable,
-                           action=ConfirmForm(), shown=shown), 200 if request.method == "GET" else 400
+                           action=ConfirmForm(), heard_from=heard_from), 200 if request.method == "GET" else 400
 
 
 @bp.route("/feedback/<int:feedback_id>/publish", methods=["POST"])
