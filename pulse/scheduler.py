@@ -28,7 +28,7 @@ from pulse.common.db import Database, get_database, utcnow
 from pulse.domain.crypto import KeyPurpose
 from pulse.domain.participation import closed_participation
 from pulse.models import ActionReminder, Invitation, Round, SchedulerLease, Survey
-from pulse.services import invitations, sam, sessions
+from pulse.services import invitations, pooling, sam, sessions
 from pulse.services import rounds as round_service
 from pulse.services.releases import compute_release, purge_raw_answers
 from pulse.services.surveys import schedule_next
@@ -49,6 +49,7 @@ class TickReport:
     reminders_sent: int = 0
     action_reminders: int = 0
     purged: int = 0
+    pooled: list[int] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
@@ -58,6 +59,7 @@ class TickReport:
                 f"invitations sent: {self.invitations_sent}, reminders sent: {self.reminders_sent}"
                 + (f", action reminders sent: {self.action_reminders}" if self.action_reminders else "")
                 + (f", raw answers deleted: {self.purged}" if self.purged else "")
+                + (f", periods pooled: {len(self.pooled)}" if self.pooled else "")
                 + (f", errors: {len(self.errors)}" if self.errors else ""))
 
 
@@ -115,6 +117,7 @@ def tick(app: Flask, *, now: dt.datetime) -> TickReport:
         tz = ZoneInfo(app.config["PULSE"].timezone)
         keys = round_keys()
         _close_due(database, keys, now, report)
+        _pool_due(database, now, report)
         _open_due(database, keys, now, tz, report)
         with database.session() as session:
             open_rounds = list(session.scalars(select(Round.id).where(Round.status == "open")))
@@ -136,6 +139,20 @@ def tick(app: Flask, *, now: dt.datetime) -> TickReport:
     finally:
         lease.release()
     return report
+
+
+def _pool_due(database: Database, now: dt.datetime, report: TickReport) -> None:
+    """Pool every complete period of every pooling survey that has no pooled release yet (docs/ANONYMITY.md,
+    "Pooled periods"); right after the closes, so a period completed by a close is pooled in the same tick."""
+    with database.session() as session:
+        surveys = list(session.scalars(select(Survey.id).where(Survey.pooling.is_not(None))))
+    for survey_id in surveys:
+        with database.session(write=True) as session:
+            for pooled in pooling.pool_due(session, session.get_one(Survey, survey_id), now=now):
+                record_audit(session, "release.pool", f"pooled_release:{pooled.id}",
+                             {"survey": survey_id, "period": pooled.period, "version": pooled.version})
+                report.pooled.append(pooled.id)
+            session.commit()
 
 
 def _purge(database: Database, now: dt.datetime, days: int, report: TickReport) -> None:

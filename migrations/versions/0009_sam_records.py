@@ -1,7 +1,7 @@
 """SAM records: risk assessments, action plans, APT meetings, "you said, we did" and where to get help
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-01 19:20:00
 
 The systematic work-environment cycle (AFS 2023:1) as records of a unit: risks (with the release and question code
@@ -19,7 +19,7 @@ from alembic import op
 from pulse.common.db import UTCDateTime
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

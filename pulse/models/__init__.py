@@ -16,7 +16,7 @@ from pulse.models.answering import (
 from pulse.models.audit import AuditEntry
 from pulse.models.auth import ApiToken, PasswordReset, RateLimitBucket, RevokedSession
 from pulse.models.org import Management, OrgImport, Person, PersonStatus, SafetyAreaUnit, Unit
-from pulse.models.release import Release, ReleaseCell
+from pulse.models.release import PooledRelease, PooledReleaseCell, Release, ReleaseCell
 from pulse.models.sam import Action, ActionReminder, AptMeeting, Feedback, FeedbackAction, HelpText, Risk
 from pulse.models.survey import Question, Round, RoundQuestion, Survey, SurveyQuestion, SurveyUnit
 
@@ -36,6 +36,8 @@ __all__ = [
     "CredentialHash",
     "Invitation",
     "PendingResponse",
+    "PooledRelease",
+    "PooledReleaseCell",
     "Question",
     "Release",
     "ReleaseCell",
