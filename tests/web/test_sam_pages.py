@@ -4,6 +4,7 @@ and dates, an APT with decisions, feedback published; nothing of another unit by
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from urllib.parse import parse_qs, urlsplit
 
@@ -13,7 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pulse.models import Action, AptMeeting, Feedback, Risk
+from pulse.models import Action, AptMeeting, AuditEntry, Feedback, Risk
 from pulse.services import sam
 from pulse.services.org import Scope
 from tests.factories import make_person, sign_in, snapshot
@@ -106,6 +107,10 @@ def test_from_a_flag_to_a_risk_an_action_and_feedback(client: FlaskClient, sessi
     draft = client.get(f"/staff/sam/feedback/{feedback_id}").get_data(as_text=True)
     heard_from = draft[draft.index("Ur resultaten"):draft.index("</section>", draft.index("Ur resultaten"))]
     assert "Jag hinner med mina arbetsuppgifter" in heard_from and "2,0" in heard_from
+    # Showing release figures is a view of the release, in the audit log like the results pages'.
+    session.rollback()
+    views = session.scalars(select(AuditEntry).where(AuditEntry.action == "release.view")).all()
+    assert {json.loads(v.details or "{}").get("page") for v in views} >= {"sam.feedback", "sam.action"}
     assert client.post(f"/staff/sam/feedback/{feedback_id}/publish", data={"publish": "1"}).status_code == 302
     session.rollback()
     seen = sam.feedback_for(session, alfa.id)
