@@ -170,7 +170,13 @@ def test_another_unit_s_records_are_out_of_reach_by_id(client: FlaskClient, sess
     refused = client.post(f"/staff/sam/units/{alfa.id}/feedback/new", data={
         "release_id": str(made.releases[0]), "heard": "x", "action_ids": [str(beta["action"])]})
     assert refused.status_code == 400
-    assert snapshot(session) == before
+    after = snapshot(session)
+    # Nothing changed but the log of alfa's own release figures shown on the refused feedback form.
+    logged = [row for row in after.pop("audit_entry") if row not in before["audit_entry"]]
+    assert {(row[4], row[5]) for row in logged} <= {("release.view", f"release:{made.releases[0]}")}
+    assert all(f'"unit":{alfa.id}' in str(row[6]).replace(" ", "") for row in logged)
+    before.pop("audit_entry")
+    assert after == before
 
 
 def test_bad_input_is_refused_whole_with_a_translated_reason(client: FlaskClient, session: Session,
