@@ -64,11 +64,10 @@ def _releases_of(unit_id: int) -> list[tuple[int, str]]:
     """Released rounds whose newest release holds the unit, newest first, as (id, label)."""
     db = get_session()
     found = []
-    for release_id in disclosure.latest_release_ids(db):
-        if unit_id in disclosure.release_units(db, release_id):
-            info = disclosure.release_info(db, release_id)
-            found.append((release_id, _("%(survey)s, round %(n)s (closed %(date)s)", survey=info.survey_name,
-                                        n=info.round_number, date=info.closed_at.date().isoformat())))
+    for release_id in disclosure.releases_holding(db, unit_id):
+        info = disclosure.release_info(db, release_id)
+        found.append((release_id, _("%(survey)s, round %(n)s (closed %(date)s)", survey=info.survey_name,
+                                    n=info.round_number, date=info.closed_at.date().isoformat())))
     return found
 
 
