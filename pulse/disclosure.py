@@ -605,6 +605,20 @@ def compare(before: Figures, after: Figures) -> Change | None:
     return change(a, b) if a and b else None
 
 
-def release_units(session: Session, release_id: int) -> frozenset[int]:
-    """The units a release has a cell for (a risk or feedback may only cite a release its unit is in)."""
-    return frozenset(unit for unit, kind in load_release(session, release_id).cells if kind == "total")
+def holds_unit(session: Session, release_id: int, unit_id: int) -> bool:
+    """Whether a release has a cell for the unit (a risk or feedback may only cite a release its unit is in).
+
+    One indexed look-up, without parsing the release."""
+    return session.scalar(select(ReleaseCell.unit_id).where(
+        ReleaseCell.release_id == release_id, ReleaseCell.unit_id == unit_id, ReleaseCell.kind == "total")) is not None
+
+
+def releases_holding(session: Session, unit_id: int) -> list[int]:
+    """The newest release of every released round that has a cell for the unit, newest round first — one query,
+    without parsing any release (the SAM forms and the start page list them for every unit)."""
+    newest = latest_release_ids(session)
+    if not newest:
+        return []
+    holding = set(session.scalars(select(ReleaseCell.release_id).where(
+        ReleaseCell.release_id.in_(newest), ReleaseCell.unit_id == unit_id, ReleaseCell.kind == "total")))
+    return [r for r in newest if r in holding]
