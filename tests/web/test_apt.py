@@ -167,6 +167,8 @@ def test_edited_questions_go_to_print_and_pdf_and_are_kept_when_refused(client: 
     text = refused.get_data(as_text=True)
     assert refused.status_code == 400 and refused.mimetype == "text/html"
     assert "Skriv högst 5 frågor" in text and "Fråga 6?" in text
+    control = client.post(base + "/apt.pdf", data={f"prompts-{first}": "Hej\x07där?"})
+    assert control.status_code == 400 and "tecken som inte är text" in control.get_data(as_text=True)
     long = client.post(base + "/apt/print", data={f"prompts-{first}": "x" * 301})
     assert long.status_code == 400 and "för lång" in long.get_data(as_text=True) and "x" * 301 in long.get_data(as_text=True)
 
