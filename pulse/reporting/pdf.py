@@ -171,9 +171,13 @@ class Document(FPDF):
 
 def _plain_svg(svg: bytes) -> io.BytesIO:
     """Pulse's chart SVG without the <title>/<desc> the pages use for screen readers (the PDF carries the same
-    text as the image's alternative text), as a file-like object fpdf2 reads."""
+    text as the image's alternative text) and with its text in the embedded face, as a file-like object fpdf2
+    reads."""
     text = svg.decode()
     text = re.sub(r"<title[^>]*>.*?</title>", "", text, flags=re.S)
     text = re.sub(r"<desc[^>]*>.*?</desc>", "", text, flags=re.S)
     text = re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.S)
+    # Chart text in the document's embedded face (matplotlib names a list of system families, which fpdf2 would
+    # replace by a core font that is neither embedded nor able to write "−").
+    text = re.sub(r"font-family:[^;\"]*", f"font-family: {FAMILY}", text)
     return io.BytesIO(text.encode())
