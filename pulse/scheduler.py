@@ -54,6 +54,8 @@ class TickReport:
     box_notices: int = 0
     pooled: list[int] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    #: Normal states worth a line, not errors: e.g. a survey's round still open when the next was due.
+    notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         if not self.ran:
@@ -64,6 +66,7 @@ class TickReport:
                 + (f", raw answers deleted: {self.purged}" if self.purged else "")
                 + (f", box notices: {self.box_notices}" if self.box_notices else "")
                 + (f", periods pooled: {len(self.pooled)}" if self.pooled else "")
+                + (f", still open: {len(self.notes)}" if self.notes else "")
                 + (f", errors: {len(self.errors)}" if self.errors else ""))
 
 
@@ -275,7 +278,12 @@ def _open_due(database: Database, keys: round_service.RoundKeys, now: dt.datetim
                 survey = session.get_one(Survey, survey_id)
                 schedule_next(session, survey, now=now, tz=tz)
                 session.commit()
-                report.errors.append(f"survey {survey_id}: {exc.code}")
+                if exc.code == "already_open":
+                    # The normal state when a round runs longer than the cadence (or was opened by hand).
+                    upcoming = survey.next_open_at.isoformat(timespec="minutes") if survey.next_open_at else "-"
+                    report.notes.append(f"survey {survey_id}: its round is still open; next opening {upcoming}")
+                else:
+                    report.errors.append(f"survey {survey_id}: {exc.code}")
                 continue
             session.commit()
             report.opened.append(rnd.id)

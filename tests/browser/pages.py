@@ -187,6 +187,63 @@ def _answer_with_feedback(page: Page, server: LiveServer) -> None:
     assert page.locator("section.feedback").is_visible()
 
 
+def _apt_errors(page: Page, server: LiveServer) -> None:
+    """The APT pack with too many discussion questions for a concern: the error on top, the text kept."""
+    visit(_release(server, "/apt"))(page, server)
+    area = page.locator("textarea[name^='prompts-']").first
+    area.fill("\n".join(f"Fråga {i}?" for i in range(9)))
+    with page.expect_navigation() as navigation:
+        page.locator("#apt-form button[type=submit]").first.click()
+    assert navigation.value is not None and navigation.value.status == 400
+    assert page.locator(".error-summary").is_visible()
+
+
+def _close_confirmation(page: Page, server: LiveServer) -> None:
+    """Closing the open round asks first (and this page closes nothing)."""
+    visit(f"/staff/admin/rounds/{server.memo['open_round']}")(page, server)
+    with page.expect_navigation() as navigation:
+        page.locator("main form button[type=submit]").first.click()
+    assert navigation.value is not None and navigation.value.status == 200
+    assert page.locator("input[name=confirm][value=yes]").count() == 1
+
+
+def _empty_answer_confirmation(page: Page, server: LiveServer) -> None:
+    """The answer form sent with nothing filled in: asked first, nothing spent."""
+    _answer_page(page, server)
+    with page.expect_navigation() as navigation:
+        page.locator("#answer-form > button[type=submit]").click()
+    assert navigation.value is not None and navigation.value.status == 200
+    assert page.locator(".confirm-empty").is_visible()
+
+
+def _submit(page: Page, status: int) -> None:
+    with page.expect_navigation() as navigation:
+        page.locator("main form[method=post] button[type=submit]").last.click()
+    assert navigation.value is not None and navigation.value.status == status, navigation.value
+
+
+def _person_new_errors(page: Page, server: LiveServer) -> None:
+    visit("/staff/admin/people/new")(page, server)
+    page.fill("#email", "not an address")
+    _submit(page, 400)
+    assert page.locator(".error-summary li").count() >= 2
+
+
+def _person_move_preview(page: Page, server: LiveServer) -> None:
+    """The manager moved to another unit: the preview, nothing saved (the shared site stays as it was)."""
+    visit(f"/staff/admin/people/{server.person_ids['employee']}")(page, server)
+    page.select_option("#unit", str(server.unit_ids["other"]))
+    _submit(page, 200)
+    assert page.locator(".move-preview").is_visible()
+
+
+def _unit_move_preview(page: Page, server: LiveServer) -> None:
+    visit(f"/staff/admin/units/{server.unit_ids['team-a']}/edit")(page, server)
+    page.select_option("#parent", str(server.unit_ids["other"]))
+    _submit(page, 200)
+    assert page.locator(".move-preview").is_visible()
+
+
 def _release(server: LiveServer, suffix: str = "") -> str:
     return f"/staff/results/{server.memo['release']}/units/{server.unit_ids['dept']}{suffix}"
 
@@ -209,6 +266,15 @@ PAGES = [
     PageSpec("admin-unit", "admin", visit(lambda s: f"/staff/admin/units/{s.unit_ids['dept']}")),
     PageSpec("people-search", "admin", visit("/staff/admin/people?q=example")),
     PageSpec("person-edit", "admin", visit(lambda s: f"/staff/admin/people/{s.person_ids['manager']}")),
+    PageSpec("people-list", "admin", visit("/staff/admin/people")),
+    PageSpec("people-filtered", "admin", visit(lambda s: f"/staff/admin/people?unit={s.unit_ids['dept']}&role=none")),
+    PageSpec("person-new", "admin", visit("/staff/admin/people/new")),
+    PageSpec("person-new-errors", "admin", _person_new_errors),
+    PageSpec("person-move-preview", "admin", _person_move_preview),
+    PageSpec("unit-new", "admin", visit(lambda s: f"/staff/admin/units/new?parent={s.unit_ids['dept']}")),
+    PageSpec("unit-edit", "admin", visit(lambda s: f"/staff/admin/units/{s.unit_ids['team-a']}/edit")),
+    PageSpec("unit-move-preview", "admin", _unit_move_preview),
+    PageSpec("audit-log-filtered", "admin", visit("/staff/admin/audit?event=round.open&person=example")),
     PageSpec("import", "admin", visit("/staff/admin/import")),
     PageSpec("import-problems", "admin", _import_problems),
     PageSpec("import-preview", "admin", _import_preview),
@@ -274,5 +340,13 @@ PAGES = [
     PageSpec("sam-unit-help", "manager", visit(lambda s: f"/staff/sam/units/{s.unit_ids['team-a']}/help")),
     PageSpec("sam-org-help", "admin", visit("/staff/sam/help")),
     PageSpec("respond-answer-feedback", None, lambda page, s: _answer_with_feedback(page, s)),
+    # The APT pack, its print view and its refusal; the confirmations before irreversible steps.
+    PageSpec("results-apt", "safety_rep", visit(lambda s: _release(s, "/apt"))),
+    PageSpec("results-apt-team", "manager", visit(
+        lambda s: f"/staff/results/{s.memo['release']}/units/{s.unit_ids['team-a']}/apt")),
+    PageSpec("results-apt-print", "safety_rep", visit(lambda s: _release(s, "/apt/print"))),
+    PageSpec("results-apt-errors", "safety_rep", lambda page, s: _apt_errors(page, s)),
+    PageSpec("admin-round-close", "admin", lambda page, s: _close_confirmation(page, s)),
+    PageSpec("respond-empty-confirm", None, lambda page, s: _empty_answer_confirmation(page, s)),
 ]
 PAGE_IDS = [spec.name for spec in PAGES]
