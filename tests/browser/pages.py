@@ -153,7 +153,7 @@ def _person_new_errors(page: Page, server: LiveServer) -> None:
 
 
 def _person_move_preview(page: Page, server: LiveServer) -> None:
-    """The manager moved to another unit: the preview, nothing saved (the shared site stays as it was)."""
+    """The employee moved to another unit: the preview, nothing saved (the shared site stays as it was)."""
     visit(f"/staff/admin/people/{server.person_ids['employee']}")(page, server)
     page.select_option("#unit", str(server.unit_ids["other"]))
     _submit(page, 200)
@@ -165,6 +165,26 @@ def _unit_move_preview(page: Page, server: LiveServer) -> None:
     page.select_option("#parent", str(server.unit_ids["other"]))
     _submit(page, 200)
     assert page.locator(".move-preview").is_visible()
+
+
+def _sam_action_errors(page: Page, server: LiveServer) -> None:
+    """The action form sent empty: the error summary, with every field still there."""
+    visit(f"/staff/sam/units/{server.unit_ids['team-a']}/actions/new")(page, server)
+    page.fill("#activity", "")
+    with page.expect_navigation() as navigation:
+        page.locator("main form button[type=submit]").click()
+    assert navigation.value is not None and navigation.value.status == 400
+    assert page.locator(".error-summary").is_visible()
+
+
+def _answer_with_feedback(page: Page, server: LiveServer) -> None:
+    """Team A's answer page, with its "you said, we did" before the questions."""
+    visit(f"/r?lang={server.language}")(page, server)
+    page.fill("#credential", server.memo["team_a_code"])
+    with page.expect_navigation() as navigation:
+        page.locator("#start-form button[type=submit]").click()
+    assert navigation.value is not None and navigation.value.status == 200
+    assert page.locator("section.feedback").is_visible()
 
 
 def _release(server: LiveServer, suffix: str = "") -> str:
@@ -233,5 +253,21 @@ PAGES = [
         lambda s: f"/staff/results/surveys/{s.memo['survey']}/units/{s.unit_ids['dept']}/trends")),
     PageSpec("results-not-yet", "manager", visit(lambda s: f"/staff/results/rounds/{s.memo['open_round']}", 409)),
     PageSpec("moderation", "safety_rep", visit("/staff/results/moderation")),
+    # SAM records: a manager writes, the safety representative reads.
+    PageSpec("sam-index", "manager", visit("/staff/sam/")),
+    PageSpec("sam-unit", "manager", visit(lambda s: f"/staff/sam/units/{s.unit_ids['team-a']}")),
+    PageSpec("sam-risk-new", "manager", visit(
+        lambda s: f"/staff/sam/units/{s.unit_ids['team-a']}/risks/new?release_id={s.memo['release']}"
+                  f"&question_id=OSA-WL1&source=low_score")),
+    PageSpec("sam-risk", "manager", visit(lambda s: f"/staff/sam/risks/{s.memo['sam_risk']}")),
+    PageSpec("sam-risk-read", "safety_rep", visit(lambda s: f"/staff/sam/risks/{s.memo['sam_risk']}")),
+    PageSpec("sam-action-new", "manager", visit(lambda s: f"/staff/sam/units/{s.unit_ids['team-a']}/actions/new")),
+    PageSpec("sam-action", "manager", visit(lambda s: f"/staff/sam/actions/{s.memo['sam_action']}")),
+    PageSpec("sam-action-errors", "manager", lambda page, s: _sam_action_errors(page, s)),
+    PageSpec("sam-meeting", "manager", visit(lambda s: f"/staff/sam/meetings/{s.memo['sam_meeting']}")),
+    PageSpec("sam-feedback", "manager", visit(lambda s: f"/staff/sam/feedback/{s.memo['sam_feedback']}")),
+    PageSpec("sam-unit-help", "manager", visit(lambda s: f"/staff/sam/units/{s.unit_ids['team-a']}/help")),
+    PageSpec("sam-org-help", "admin", visit("/staff/sam/help")),
+    PageSpec("respond-answer-feedback", None, lambda page, s: _answer_with_feedback(page, s)),
 ]
 PAGE_IDS = [spec.name for spec in PAGES]
