@@ -145,8 +145,6 @@ def _box_errors(page: Page, server: LiveServer) -> None:
         page.locator("#box-form button[type=submit]").click()
     assert navigation.value is not None and navigation.value.status == 400
     assert page.locator(".error-summary").is_visible()
-
-
 def _sam_action_errors(page: Page, server: LiveServer) -> None:
     """The action form sent empty: the error summary, with every field still there."""
     visit(f"/staff/sam/units/{server.unit_ids['team-a']}/actions/new")(page, server)
@@ -230,7 +228,7 @@ def _person_new_errors(page: Page, server: LiveServer) -> None:
 
 
 def _person_move_preview(page: Page, server: LiveServer) -> None:
-    """The manager moved to another unit: the preview, nothing saved (the shared site stays as it was)."""
+    """The employee moved to another unit: the preview, nothing saved (the shared site stays as it was)."""
     visit(f"/staff/admin/people/{server.person_ids['employee']}")(page, server)
     page.select_option("#unit", str(server.unit_ids["other"]))
     _submit(page, 200)
