@@ -62,7 +62,8 @@ TARGETS: dict[str, Target] = {
     "crypto": Target("pulse/domain/crypto.py", ("tests/unit/test_crypto.py", "tests/unit/test_sealing.py")),
     "disclosure": Target("pulse/disclosure.py", (
         "tests/unit/test_gate.py", "tests/integration/test_disclosure_gate.py", "tests/web/test_gate_reads.py",
-        "tests/web/test_release_scope.py", "tests/web/test_results.py", "tests/integration/test_releases.py")),
+        "tests/web/test_release_scope.py", "tests/web/test_results.py", "tests/web/test_pooled.py",
+        "tests/integration/test_releases.py")),
     "answers": Target("pulse/services/answers.py", (
         "tests/integration/test_counts.py", "tests/integration/test_rounds.py", "tests/web/test_answer_api.py",
         "tests/web/test_respond.py")),
