@@ -113,12 +113,14 @@ def prepare(name: str, target: Target) -> Path:
     return folder
 
 
-def run_module(name: str, target: Target, max_children: int, *, fresh: bool, survivors: bool) -> float:
+def run_module(name: str, target: Target, max_children: int, *, fresh: bool, survivors: bool,
+               only: list[str]) -> float:
     folder = prepare(name, target)
     if fresh:
         shutil.rmtree(folder / "mutants", ignore_errors=True)
     again = [m for m, status in results(name, target).items() if status in ("survived", "no tests")] \
         if survivors else []
+    again += [f"{target.path[:-3].replace('/', '.')}.*{function}__mutmut_*" for function in only]
     started = time.monotonic()
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PULSE_HYPOTHESIS_PROFILE": "mutation"}
     env.pop("PULSE_TEST_DATABASE_URL", None)  # SQLite only: the gate's logic is the same on both databases
@@ -182,6 +184,8 @@ def main() -> int:
     parser.add_argument("--fresh", action="store_true", help="forget earlier results and mutate from scratch")
     parser.add_argument("--survivors", action="store_true",
                         help="test only the last run's survivors again (after adding tests)")
+    parser.add_argument("--only", action="append", default=[], metavar="FUNCTION",
+                        help="test only the mutants of this function (repeatable; with one module)")
     arguments = parser.parse_args()
     names = arguments.modules or list(TARGETS)
     durations: dict[str, float] = {}
@@ -189,7 +193,7 @@ def main() -> int:
         if not arguments.report_only:
             print(f"mutating {TARGETS[name].path} against {' '.join(TARGETS[name].tests)}", flush=True)
             durations[name] = run_module(name, TARGETS[name], arguments.max_children, fresh=arguments.fresh,
-                                         survivors=arguments.survivors)
+                                         survivors=arguments.survivors, only=arguments.only)
     text, unexplained = report(names, durations)
     WORK.mkdir(exist_ok=True)
     (WORK / "report.md").write_text(text)
