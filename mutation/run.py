@@ -155,18 +155,18 @@ def diff(name: str, mutant: str) -> str:
 def report(names: list[str], durations: dict[str, float]) -> tuple[str, int]:
     reasons = explained()
     lines = ["# Mutation testing of the anonymity core", "",
-             "| module | mutants | killed | survived | timeout | no tests | score | minutes |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "| module | mutants | killed | survived | timeout | no tests | not tested yet | score | minutes |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     unexplained: list[tuple[str, str]] = []
     for name in names:
         statuses = results(name, TARGETS[name])
         count = {s: sum(1 for v in statuses.values() if v == s) for s in ("killed", "survived", "timeout",
-                                                                          "no tests")}
+                                                                          "no tests", "not checked")}
         tested = count["killed"] + count["survived"] + count["timeout"]
         score = f"{100 * (count['killed'] + count['timeout']) / tested:.1f} %" if tested else "–"
         minutes = f"{durations[name] / 60:.1f}" if name in durations else ""
         lines.append(f"| {name} | {len(statuses)} | {count['killed']} | {count['survived']} | {count['timeout']} "
-                     f"| {count['no tests']} | {score} | {minutes} |")
+                     f"| {count['no tests']} | {count['not checked']} | {score} | {minutes} |")
         unexplained += [(name, m) for m, s in sorted(statuses.items())
                         if s in ("survived", "no tests", "suspicious") and m not in reasons]
     lines += ["", f"Unexplained survivors: {len(unexplained)} (explain each in mutation/survivors.md, or kill it)."]
