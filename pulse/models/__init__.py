@@ -17,12 +17,14 @@ from pulse.models.audit import AuditEntry
 from pulse.models.auth import ApiToken, PasswordReset, RateLimitBucket, RevokedSession
 from pulse.models.org import Management, OrgImport, Person, PersonStatus, SafetyAreaUnit, Unit
 from pulse.models.release import Release, ReleaseCell
+from pulse.models.safety import FollowUp, SafetyAttachment, SafetyRequest, SafetyRequestEvent
 from pulse.models.survey import Question, Round, RoundQuestion, Survey, SurveyQuestion, SurveyUnit
 
 __all__ = [
     "ApiToken",
     "AuditEntry",
     "Comment",
+    "FollowUp",
     "CountingMerge",
     "Credential",
     "CredentialHash",
@@ -38,6 +40,9 @@ __all__ = [
     "RoundKey",
     "RoundParticipation",
     "RoundQuestion",
+    "SafetyAttachment",
+    "SafetyRequest",
+    "SafetyRequestEvent",
     "SchedulerLease",
     "Survey",
     "SurveyQuestion",
