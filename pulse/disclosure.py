@@ -454,3 +454,43 @@ def heatmap(session: Session, release_id: int, unit_id: int, scope: Scope) -> tu
             values[area] = whole(index(means)) if means else None
         rows.append(HeatRow(cell, depth[unit], values))
     return areas, rows
+
+
+@dataclass(frozen=True)
+class PeriodCells:
+    """One released round of a period, and the whole-unit cells it publishes for the units asked about."""
+
+    release: ReleaseInfo
+    #: unit id → its total cell (units the round did not cover are missing).
+    cells: dict[int, CellView]
+
+
+def period_cells(session: Session, unit_ids: list[int], start: dt.datetime, end: dt.datetime,
+                 scope: Scope) -> list[PeriodCells]:
+    """The newest release of every round that closed in ``[start, end)`` and covers any of the units, oldest first,
+    with those units' whole-unit cells — for the safety representative's report and the annual follow-up.
+
+    Units outside the viewer's scope are left out, as if they were not in the releases.
+    """
+    wanted = [u for u in unit_ids if scope.allows(u)]
+    if not wanted:
+        return []
+    ids = [i for i in latest_release_ids(session) if start <= release_info(session, i).closed_at < end]
+    if not ids:
+        return []
+    found: dict[int, dict[int, CellView]] = {}
+    for chunk in range(0, len(wanted), 500):
+        rows = session.execute(select(ReleaseCell, Unit.name).join(Unit, Unit.id == ReleaseCell.unit_id).where(
+            ReleaseCell.release_id.in_(ids), ReleaseCell.unit_id.in_(wanted[chunk:chunk + 500]),
+            ReleaseCell.kind == "total"))
+        for cell, name in rows:
+            found.setdefault(cell.release_id, {})[cell.unit_id] = _cell_view(cell, name)
+    periods = [PeriodCells(release_info(session, i), found[i]) for i in ids if i in found]
+    return sorted(periods, key=lambda p: (p.release.closed_at, p.release.survey_id, p.release.round_number))
+
+
+def compare(before: Figures, now: Figures) -> Change | None:
+    """The change between two published figures of one question, or None when either is not an exact figure
+    (computed from the published, rounded figures, like the overview's change column)."""
+    a, b = _comparable(before), _comparable(now)
+    return change(a, b) if a and b else None

@@ -1,0 +1,403 @@
+"""The safety representative's report (for a safety area and a period), the PDF of a 6:6a request, and what Pulse
+knows for an annual follow-up.
+
+One :class:`Report` is built once and written four ways — the page, PDF, XLSX and CSV — from the same rows of text,
+so the four agree by construction (and a test parses all of them against the page). Every figure comes from the
+gate (pulse.disclosure.period_cells) and is written by pulse.common.format, as on the results pages: hidden and
+"too few" look the same, a bound stays a bound, and nothing is finer than the page.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from flask_babel import gettext as _
+from sqlalchemy.orm import Session
+
+from pulse import disclosure
+from pulse.common.format import change_text, mean_text, too_few
+from pulse.common.labels import (
+    CHECKLIST_LABELS,
+    FOLLOW_UP_STATUS_LABELS,
+    REQUEST_EVENT_LABELS,
+    REQUEST_KIND_LABELS,
+    REQUEST_STATE_LABELS,
+    area_label,
+)
+from pulse.domain import desk
+from pulse.domain.orgcsv import neutralise
+from pulse.models import FollowUp, Person, SafetyRequest, Unit
+from pulse.reporting import pdf
+from pulse.services import safety
+from pulse.services.org import Scope, load_tree, safety_scope
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def day(value: dt.datetime | dt.date | None, tz: ZoneInfo) -> str:
+    """A date as every export writes it (ISO, unambiguous in both languages); empty for none."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.astimezone(tz).date().isoformat()
+    return value.isoformat()
+
+
+def _yes_no(value: bool | None) -> str:
+    return "" if value is None else _("yes") if value else _("no")
+
+
+# --- The report ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Section:
+    key: str
+    title: str
+    header: list[str]
+    rows: list[list[object]] = field(default_factory=list)
+    #: Said under the heading (what the section holds, or why it is empty).
+    note: str = ""
+
+
+@dataclass
+class Report:
+    title: str
+    language: str
+    #: The header: label → value, in order.
+    info: list[tuple[str, str]]
+    sections: list[Section]
+
+    def section(self, key: str) -> Section:
+        return next(s for s in self.sections if s.key == key)
+
+
+def _period(start: dt.date, end: dt.date, tz: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+    """``[start 00:00, the day after end 00:00)`` in local time, as UTC."""
+    low = dt.datetime.combine(start, dt.time(), tz).astimezone(dt.UTC)
+    high = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tz).astimezone(dt.UTC)
+    return low, high
+
+
+def report_units(session: Session, rep: Person) -> list[int]:
+    """The units the report shows: the top units of the safety area and the units right below them."""
+    tree = load_tree(session)
+    roots = [u.id for u in safety.area_roots(session, rep)]
+    children: dict[int, list[int]] = {}
+    for unit, parent in tree.parents.items():
+        if parent is not None:
+            children.setdefault(parent, []).append(unit)
+    result: list[int] = []
+    for root in roots:
+        result.append(root)
+        result += [c for c in children.get(root, []) if c not in result]
+    return result
+
+
+def build_report(session: Session, rep: Person, start: dt.date, end: dt.date, *, language: str, tz: ZoneInfo,
+                 now: dt.datetime) -> Report:
+    """The report of ``rep``'s safety area for ``start``–``end`` (inclusive, local dates)."""
+    scope = safety_scope(session, rep)
+    unit_ids = report_units(session, rep)
+    names = {u.id: u.name for u in session.query(Unit).filter(Unit.id.in_(unit_ids))}
+    order = {u: i for i, u in enumerate(unit_ids)}
+    low, high = _period(start, end, tz)
+    periods = disclosure.period_cells(session, unit_ids, low, high, scope)
+
+    results = Section("results", _("Results per unit, area and question"),
+                      [_("Unit"), _("Survey"), _("Round"), _("Closed"), _("Area"), _("Question"), _("Version"),
+                       _("Result"), _("Answered")])
+    participation = Section("participation", _("Invited and answered"),
+                            [_("Unit"), _("Survey"), _("Round"), _("Closed"), _("Invited"), _("Answered"),
+                             _("Participation %")],
+                            note=_("Counts follow the rules of the results pages: shown only where enough people "
+                                   "were invited and answered."))
+    flags = Section("flags", _("Flags for risk assessment"),
+                    [_("Unit"), _("Survey"), _("Round"), _("Question"), _("Result")],
+                    note=_("A yes/no question (such as threats or harassment) where someone answered yes: assess the "
+                           "risk together with the employer."))
+    trends = Section("trends", _("Trends over the period"),
+                     [_("Unit"), _("Survey"), _("Question"), _("First round"), _("Result"), _("Last round"),
+                      _("Result"), _("Change")])
+    hidden = 0
+    versions: dict[str, set[str]] = {}
+    thresholds: set[tuple[int, int, int]] = set()
+    first_last: dict[tuple[int, int, str], list[tuple[disclosure.ReleaseInfo, disclosure.Figures]]] = {}
+    for period in periods:
+        info = period.release
+        thresholds.add((info.k, info.k_dist, info.k_comments))
+        versions.setdefault(info.survey_name, set()).update(f"{q.code} v{q.version}" for q in info.questions)
+        for unit in sorted(period.cells, key=lambda u: order.get(u, 0)):
+            cell = period.cells[unit]
+            round_label = str(info.round_number)
+            closed = day(info.closed_at, tz)
+            participation.rows.append([
+                cell.name, info.survey_name, round_label, closed,
+                cell.invited if cell.published and cell.invited is not None else too_few(),
+                cell.respondents if cell.published and cell.respondents is not None else too_few(),
+                cell.participation if cell.participation is not None else too_few()])
+            if not cell.published:
+                hidden += 1
+            for question in info.questions:
+                figures = cell.get(question.code)
+                text = mean_text(figures, question)
+                if text == too_few():
+                    hidden += 1
+                results.rows.append([cell.name, info.survey_name, round_label, closed, area_label(question.area),
+                                     question.text(language), f"{question.code} v{question.version}", text,
+                                     figures.n if figures.exact and figures.n is not None else ""])
+                if figures.exact and figures.flag:
+                    flags.rows.append([cell.name, info.survey_name, round_label, question.text(language), text])
+                if question.scale != "yesno":
+                    first_last.setdefault((unit, info.survey_id, question.code), []).append((info, figures))
+    for (unit, _survey, code), points in sorted(first_last.items(), key=lambda kv: (order.get(kv[0][0], 0),
+                                                                                    kv[0][1], kv[0][2])):
+        if len(points) < 2:
+            continue
+        (first_info, first), (last_info, last) = points[0], points[-1]
+        question = next(q for q in last_info.questions if q.code == code)
+        trends.rows.append([names.get(unit, ""), last_info.survey_name, question.text(language),
+                            str(first_info.round_number), mean_text(first, question), str(last_info.round_number),
+                            mean_text(last, question), change_text(disclosure.compare(first, last))])
+
+    requests = _request_log(session, rep, low, high, tz=tz, now=now)
+    follow_ups = _follow_up_summary(session, rep, start, end)
+    roots = safety.area_roots(session, rep)
+    info_rows = [
+        (_("Safety representative"), rep.name),
+        (_("Safety area"), ", ".join(u.name for u in roots)),
+        (_("Units in the report"), ", ".join(names[u] for u in unit_ids if u in names)),
+        (_("Period"), f"{start.isoformat()} – {end.isoformat()}"),
+        (_("Surveys and question versions"),
+         "; ".join(f"{name}: {', '.join(sorted(v))}" for name, v in sorted(versions.items())) or _("none")),
+        (_("Released rounds in the period"), str(len(periods))),
+        (_("Thresholds"), "; ".join(f"k={k}, k_dist={kd}, k_comments={kc}" for k, kd, kc in sorted(thresholds))
+         or _("none")),
+        (_("Hidden figures (too few answers)"), str(hidden)),
+        (_("Made"), day(now, tz)),
+    ]
+    sections = [participation, results, trends, flags, requests, follow_ups]
+    for section in sections:
+        if not section.rows and not section.note:
+            section.note = _("Nothing in this period.")
+    return Report(_("The safety representative's report"), language, info_rows, sections)
+
+
+def _request_log(session: Session, rep: Person, low: dt.datetime, high: dt.datetime, *, tz: ZoneInfo,
+                 now: dt.datetime) -> Section:
+    scope = safety_scope(session, rep)
+    section = Section("requests", _("Requests under AML 6:6a"),
+                      [_("No."), _("Registered"), _("Unit"), _("Kind"), _("Request"), _("Answer by"),
+                       _("Confirmed"), _("Confirmed in time"), _("Answered"), _("Answered in time"), _("State")])
+    items = [r for r in safety.requests_for(session, rep) if scope.allows(r.unit_id)
+             and r.created_at < high and (r.closed_at is None or r.closed_at >= low)]
+    names = {u.id: u.name for u in session.query(Unit).filter(Unit.id.in_({r.unit_id for r in items}))}
+    for item in sorted(items, key=lambda r: (r.created_at, r.id)):
+        dates = safety.dates(item)
+        section.rows.append([
+            str(item.id), day(item.created_at, tz), names.get(item.unit_id, ""),
+            str(REQUEST_KIND_LABELS.get(item.kind, item.kind)), item.title, day(item.reply_by, tz),
+            day(item.confirmed_at, tz), _yes_no(desk.confirmed_in_time(dates, tz)), day(item.answered_at, tz),
+            _yes_no(desk.answered_in_time(dates, tz)), str(REQUEST_STATE_LABELS[safety.state(item, now, tz)])])
+    return section
+
+
+def _follow_up_summary(session: Session, rep: Person, start: dt.date, end: dt.date) -> Section:
+    scope = safety_scope(session, rep)
+    section = Section("follow_ups", _("Annual follow-up"),
+                      [_("Unit"), _("Year"), *[str(FOLLOW_UP_STATUS_LABELS[s]) for s in desk.STATUSES],
+                       _("Not answered"), _("Signed by the manager"), _("Signed by the safety representative")])
+    items = [f for f in safety.follow_ups_for(session, rep) if scope.allows(f.unit_id)
+             and start.year <= f.year <= end.year]
+    names = {u.id: u.name for u in session.query(Unit).filter(Unit.id.in_({f.unit_id for f in items}))}
+    for item in sorted(items, key=lambda f: (f.year, names.get(f.unit_id, ""))):
+        answers = safety.answers_of(item)
+        counts = [sum(1 for a in answers.values() if a["status"] == s) for s in desk.STATUSES]
+        section.rows.append([names.get(item.unit_id, ""), str(item.year), *counts,
+                             sum(1 for a in answers.values() if not a["status"]),
+                             f"{item.manager_signed_by} {item.manager_signed_at.date().isoformat()}"
+                             if item.manager_signed_at else "",
+                             f"{item.rep_signed_by} {item.rep_signed_at.date().isoformat()}"
+                             if item.rep_signed_at else ""])
+    return section
+
+
+# --- Writing it ---------------------------------------------------------------------------------------------
+
+
+def _safe(value: object) -> object:
+    return neutralise(value) if isinstance(value, str) else value
+
+
+def report_rows(report: Report) -> list[list[object]]:
+    """The report as one list of rows: title, header, then each section's title, column names and rows."""
+    rows: list[list[object]] = [[report.title]]
+    rows += [[label, value] for label, value in report.info]
+    for section in report.sections:
+        rows.append([])
+        rows.append([section.title])
+        if section.note:
+            rows.append([section.note])
+        rows.append(list(section.header))
+        rows += section.rows
+    return rows
+
+
+def to_csv(report: Report) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerows([_safe(v) for v in row] for row in report_rows(report))
+    return ("\ufeff" + out.getvalue()).encode()
+
+
+def to_xlsx(report: Report) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = _("Report")[:31]
+    sheet.append([_safe(report.title)])
+    sheet["A1"].font = Font(bold=True)
+    for label, value in report.info:
+        sheet.append([_safe(label), _safe(value)])
+    used = {sheet.title}
+    for section in report.sections:
+        title = section.title[:31]
+        while title in used:
+            title = title[:28] + f"-{len(used)}"
+        used.add(title)
+        page = book.create_sheet(title)
+        page.append([_safe(section.title)])
+        page["A1"].font = Font(bold=True)
+        if section.note:
+            page.append([_safe(section.note)])
+        page.append([_safe(h) for h in section.header])
+        for cell in page[page.max_row]:
+            cell.font = Font(bold=True)
+        for row in section.rows:
+            page.append([_safe(v) for v in row])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def to_pdf(report: Report, *, now: dt.datetime) -> bytes:
+    document = pdf.Document(pdf.Meta(report.title, report.language, subject=report.info[1][1], created=now),
+                            footer_text=report.title)
+    document.title_block(report.title)
+    document.grid([_("What"), _("Value")], [list(pair) for pair in report.info], widths=(55, 119))
+    for section in report.sections:
+        document.heading(section.title)
+        if section.note:
+            document.paragraph(section.note, size=9, muted=True)
+        if section.rows:
+            document.grid(section.header, [[str(v) for v in row] for row in section.rows])
+    return document.rendered()
+
+
+# --- A 6:6a request as a PDF --------------------------------------------------------------------------------
+
+
+def request_pdf(session: Session, item: SafetyRequest, *, now: dt.datetime, tz: ZoneInfo) -> bytes:
+    """The request, the employer's confirmation and answer, and every step with its date — the document the
+    safety representative sends Arbetsmiljöverket when the employer does not answer in time (AML 6:6a)."""
+    unit = session.get_one(Unit, item.unit_id)
+    manager, next_up = safety.employer_side(session, item.unit_id)
+    language = "en" if _("Yes") == "Yes" else "sv"
+    title = _("Request under AML 6:6a, no. %(id)s", id=item.id)
+    document = pdf.Document(pdf.Meta(title, language, subject=item.title, created=now), footer_text=title)
+    document.title_block(title, [_("Made by Pulse on %(date)s.", date=day(now, tz))])
+    document.grid([_("What"), _("Value")], [
+        [_("Unit"), unit.name],
+        [_("What is requested"), str(REQUEST_KIND_LABELS.get(item.kind, item.kind))],
+        [_("Request"), item.title],
+        [_("Safety representative"), item.created_by_name],
+        [_("Registered"), day(item.created_at, tz)],
+        [_("Answer by"), day(item.reply_by, tz)],
+        [_("Manager asked"), manager.name if manager else _("no manager found")],
+        [_("Next manager up"), next_up.name if next_up else _("none")],
+        [_("Receipt confirmed"), day(item.confirmed_at, tz) or _("not yet")],
+        [_("Answered"), day(item.answered_at, tz) or _("not yet")],
+        [_("State"), str(REQUEST_STATE_LABELS[safety.state(item, now, tz)])],
+    ], widths=(55, 119))
+    document.heading(_("Reasons"))
+    document.paragraph(item.reasons)
+    document.heading(_("The employer's answer"))
+    document.paragraph(item.answer or _("No answer yet."))
+    if item.measures:
+        document.heading(_("Measures planned or taken"), level=2)
+        document.paragraph(item.measures)
+    document.heading(_("History"))
+    document.grid([_("Date"), _("Step"), _("By"), _("Note")],
+                  [[day(e.at, tz), str(REQUEST_EVENT_LABELS.get(e.kind, e.kind)), e.actor_name, e.note]
+                   for e in item.events], widths=(24, 52, 38, 60))
+    if item.attachments:
+        document.heading(_("Attachments"))
+        document.paragraph(_("The files themselves are in Pulse; each is identified by its SHA-256 hash."), size=9,
+                           muted=True)
+        document.grid([_("File"), _("Size"), _("SHA-256")],
+                      [[a.filename, f"{a.size:,}".replace(",", " "), a.sha256] for a in item.attachments],
+                      widths=(50, 20, 104))
+    return document.rendered()
+
+
+# --- What Pulse knows for an annual follow-up ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Prefilled lines per checklist item: what Pulse knows about the unit in the year."""
+
+    lines: dict[str, list[str]]
+
+    def as_json(self) -> dict[str, object]:
+        return {key: value for key, value in self.lines.items()}
+
+
+def follow_up_facts(session: Session, item: FollowUp, *, tz: ZoneInfo) -> Facts:
+    """What Pulse knows for the follow-up — frozen with it once both have signed."""
+    if item.locked_at is not None and item.facts:
+        return Facts({k: [str(x) for x in v] for k, v in json.loads(item.facts).items()})
+    lines: dict[str, list[str]] = {key: [] for key in desk.CHECKLIST}
+    low, high = _period(dt.date(item.year, 1, 1), dt.date(item.year, 12, 31), tz)
+    # Whoever may open the follow-up may see its unit's results (they lead it or represent it).
+    periods = disclosure.period_cells(session, [item.unit_id], low, high, Scope(True, frozenset()))
+    for period in periods:
+        cell = period.cells[item.unit_id]
+        info = period.release
+        if cell.participation is not None:
+            lines["pulses"].append(_("%(survey)s, round %(n)s (closed %(date)s): %(answered)s of %(invited)s "
+                                     "answered (%(p)s %%)", survey=info.survey_name, n=info.round_number,
+                                     date=day(info.closed_at, tz), answered=cell.respondents, invited=cell.invited,
+                                     p=cell.participation))
+        else:
+            lines["pulses"].append(_("%(survey)s, round %(n)s (closed %(date)s): %(label)s", survey=info.survey_name,
+                                     n=info.round_number, date=day(info.closed_at, tz), label=too_few()))
+    if not periods:
+        lines["pulses"].append(_("No pulse round covering the unit was released this year."))
+    units = safety.subtree(session, [item.unit_id])
+    requests = [r for r in session.query(SafetyRequest).filter(SafetyRequest.unit_id.in_(units))
+                if low <= r.created_at < high]
+    if requests:
+        confirmed = sum(1 for r in requests if desk.confirmed_in_time(safety.dates(r), tz))
+        answered = sum(1 for r in requests if desk.answered_in_time(safety.dates(r), tz))
+        lines["requests"].append(_("%(total)s requests under 6:6a: %(confirmed)s confirmed in time, %(answered)s "
+                                   "answered by the date.", total=len(requests), confirmed=confirmed,
+                                   answered=answered))
+    else:
+        lines["requests"].append(_("No requests under 6:6a this year."))
+    return Facts(lines)
+
+
+def checklist_label(key: str) -> str:
+    return str(CHECKLIST_LABELS[key])
