@@ -11,13 +11,18 @@ import os
 # client comes from nginx's X-Forwarded-For, trusted with PULSE_TRUSTED_PROXIES=1).
 bind = "127.0.0.1:8000"
 
-# Sync workers, as `pulse serve` and the README have always used: one request at a time per worker, with nginx
-# buffering slow clients in front. Each worker uses one database connection at a time.
-# Worth considering (not measured yet, so not the default): worker_class = "gthread" with threads = 4 serves
-# several requests per worker and keeps connections from nginx alive (keepalive = 5; add `keepalive 16;` to the
-# nginx upstream and `proxy_set_header Connection "";`). Measure with `make bench` before switching.
+# Threaded workers that keep connections alive: each worker serves up to four requests at once (one database
+# connection each, from its pool), and nginx reuses its connections to them (`keepalive` in the upstream blocks of
+# deploy/nginx, `proxy_set_header Connection ""`) instead of opening one per request. Measured against sync
+# workers, which close the connection after every response, in docs/OPERATIONS.md ("Workers and threads").
+# Everything a worker keeps in memory is shared by its threads under locks (pulse/common/cache.py, the limiters).
 workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
-worker_class = "sync"
+worker_class = "gthread"
+threads = int(os.environ.get("PULSE_THREADS", "4"))
+# Seconds an idle connection from nginx stays open. nginx's upstream `keepalive_timeout` (deploy/nginx: 4 s) is
+# shorter, so nginx is always the side that closes an idle connection: were gunicorn to close first, a POST that
+# nginx sent on the closing connection would fail with 502 (nginx retries only idempotent requests).
+keepalive = 5
 timeout = 60
 graceful_timeout = 30
 

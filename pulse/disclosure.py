@@ -10,14 +10,13 @@ that does not exist.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from dataclasses import dataclass, field
-from weakref import WeakKeyDictionary
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 # The figures are pulse.domain.figures' (one typed form, one JSON); the gate's callers take them from here.
+from pulse.common.cache import MB, PerDatabase, deep_size
 from pulse.domain.figures import HIDDEN as HIDDEN
 from pulse.domain.figures import Figures as Figures
 from pulse.domain.figures import Form as Form
@@ -117,9 +116,13 @@ def parse_figures(raw: dict[str, object]) -> Figures:
     return Figures.from_json(raw).published()
 
 
-#: Parsed releases per database (engine): frozen releases never change, so they are parsed once per process.
-_cache: WeakKeyDictionary[Engine, dict[int, ReleaseData]] = WeakKeyDictionary()
-_cache_lock = threading.Lock()
+#: Parsed releases per database: frozen releases never change, so each is parsed once per process while it is
+#: used. Bounded by bytes: a release of the reference organisation takes megabytes parsed, a small one kilobytes
+#: (docs/ARCHITECTURE.md, "Memory").
+RELEASES_CACHED = 64 * MB
+_releases: PerDatabase[ReleaseData] = PerDatabase("parsed releases", RELEASES_CACHED, deep_size)
+#: Release headers (round, survey, thresholds, questions): small, but one per release ever read.
+_infos: PerDatabase[ReleaseInfo] = PerDatabase("release headers", 4 * MB, deep_size)
 
 
 def load_release(session: Session, release_id: int) -> ReleaseData:
@@ -127,21 +130,7 @@ def load_release(session: Session, release_id: int) -> ReleaseData:
 
     :raises NotVisibleError: when there is no such release.
     """
-    engine = session.get_bind().engine
-    with _cache_lock:
-        cached = _cache.setdefault(engine, {}).get(release_id)
-    if cached is not None:
-        return cached
-    data = _parse(session, release_id)
-    with _cache_lock:
-        store = _cache.setdefault(engine, {})
-        if len(store) > 512:
-            store.clear()
-        store[release_id] = data
-    return data
-
-
-_infos: WeakKeyDictionary[Engine, dict[int, ReleaseInfo]] = WeakKeyDictionary()
+    return _releases(session.get_bind().engine).get_or_make(release_id, lambda: _parse(session, release_id))
 
 
 def release_info(session: Session, release_id: int) -> ReleaseInfo:
@@ -149,9 +138,8 @@ def release_info(session: Session, release_id: int) -> ReleaseInfo:
 
     :raises NotVisibleError: when there is no such release.
     """
-    engine = session.get_bind().engine
-    with _cache_lock:
-        cached = _infos.setdefault(engine, {}).get(release_id)
+    cache = _infos(session.get_bind().engine)
+    cached = cache.get(release_id)
     if cached is not None:
         return cached
     release = session.get(Release, release_id)
@@ -167,9 +155,7 @@ def release_info(session: Session, release_id: int) -> ReleaseInfo:
     info = ReleaseInfo(release.id, release.version, rnd.id, rnd.number, survey.id, survey.name, rnd.opened_at,
                        rnd.closed_at, release.created_at, release.min_group_size, release.min_dist_size,
                        release.min_comment_size, questions)
-    with _cache_lock:
-        _infos.setdefault(engine, {})[release_id] = info
-    return info
+    return cache.put(release_id, info)
 
 
 def _cell_view(cell: ReleaseCell, name: str) -> CellView:

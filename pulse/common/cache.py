@@ -18,6 +18,10 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
 from types import FunctionType, ModuleType
 from typing import Generic, TypeVar
+from weakref import WeakKeyDictionary
+
+from flask import current_app
+from sqlalchemy import Engine, Pool
 
 V = TypeVar("V")
 
@@ -75,6 +79,39 @@ class ByteCache(Generic[V]):
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+def app_cache(key: str, name: str, limit: int, weigh: Callable[[V], int]) -> ByteCache[V]:
+    """The current app's cache ``key`` (made on first use): rendered things depend on the app's templates."""
+    cache: ByteCache[V] | None = current_app.extensions.get(key)
+    if cache is None:
+        cache = current_app.extensions.setdefault(key, ByteCache(name, limit, weigh))
+    return cache
+
+
+class PerDatabase(Generic[V]):
+    """One :class:`ByteCache` per database, so that two apps on two databases in one process (the tests, the
+    combined app) never share entries. A database is known by its connection pool, which an engine shares with
+    its option views (``engine.execution_options(...)``); the cache goes when the pool does."""
+
+    def __init__(self, name: str, limit: int, weigh: Callable[[V], int]) -> None:
+        self.name = name
+        self.limit = limit
+        self._weigh = weigh
+        self._caches: WeakKeyDictionary[Pool, ByteCache[V]] = WeakKeyDictionary()
+        self._lock = threading.Lock()
+
+    def __call__(self, engine: Engine) -> ByteCache[V]:
+        with self._lock:
+            cache = self._caches.get(engine.pool)
+            if cache is None:
+                cache = self._caches[engine.pool] = ByteCache(self.name, self.limit, self._weigh)
+            return cache
+
+    def clear(self) -> None:
+        with self._lock:
+            for cache in self._caches.values():
+                cache.clear()
 
 
 def deep_size(value: object) -> int:

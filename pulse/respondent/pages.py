@@ -10,19 +10,17 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import Response, current_app, render_template, request
+from flask import Response, render_template, request
 from flask_babel import force_locale
 
-from pulse.common.cache import MB, ByteCache
+from pulse.common.cache import MB, ByteCache, app_cache
 
 #: Seconds a browser or proxy may keep such a page.
 MAX_AGE = 300
 
 
 def _cache() -> ByteCache[bytes]:
-    cache: ByteCache[bytes] = current_app.extensions.setdefault(
-        "pulse.pages", ByteCache("same-for-everyone pages", 2 * MB, len))
-    return cache
+    return app_cache("pulse.pages", "same-for-everyone pages", 2 * MB, len)
 
 
 def same_for_everyone(template: str, language: str, *, chosen: bool, **context: object) -> Response:

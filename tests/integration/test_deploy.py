@@ -3,6 +3,7 @@ configurations and the environment file make, checked against the code."""
 
 from __future__ import annotations
 
+import http.client
 import os
 import re
 import subprocess
@@ -82,6 +83,29 @@ def test_nginx_sends_the_answering_paths_to_the_respondent_app_unlogged() -> Non
         assert "proxy_pass http://pulse_staff;" in block[:block.index("}")]
 
 
+def _gunicorn_setting(name: str) -> object:
+    settings: dict[str, object] = {}
+    exec((DEPLOY / "gunicorn.conf.py").read_text(), settings)  # noqa: S102 - our own configuration file
+    return settings[name]
+
+
+@pytest.mark.parametrize("name", ["pulse.conf", "pulse-two-hosts.conf"])
+def test_nginx_reuses_connections_and_closes_them_before_gunicorn_does(name: str) -> None:
+    """Each upstream keeps connections alive (HTTP/1.1, no Connection header passed on) and closes an idle one
+    before gunicorn would: otherwise a POST sent on a connection gunicorn is closing fails with 502."""
+    conf = (DEPLOY / "nginx" / name).read_text()
+    upstreams = re.findall(r"upstream \w+ \{(.*?)\}", conf, re.DOTALL)
+    assert len(upstreams) == 2
+    assert _gunicorn_setting("worker_class") == "gthread"
+    for block in upstreams:
+        assert re.search(r"^\s*keepalive \d+;", block, re.MULTILINE)
+        timeout = re.search(r"^\s*keepalive_timeout (\d+)s;", block, re.MULTILINE)
+        assert timeout and int(timeout.group(1)) < int(str(_gunicorn_setting("keepalive")))
+    proxied = conf.count("proxy_pass http://pulse_")
+    assert proxied and conf.count("proxy_http_version 1.1;") >= conf.count("server {") - 1
+    assert conf.count('proxy_set_header Connection "";') == conf.count("proxy_http_version 1.1;")
+
+
 def test_systemd_units_run_the_shipped_configuration() -> None:
     units = DEPLOY / "systemd"
     for name, entry in (("pulse.service", "wsgi:app"), ("pulse-respondent.service", "wsgi:respondent"),
@@ -136,6 +160,20 @@ def test_gunicorn_with_the_shipped_configuration(tmp_path: Path) -> None:
         assert [start("203.0.113.7") for _ in range(20)] == [404] * 20
         assert start("203.0.113.7") == 429
         assert start("203.0.113.8") == 404
+
+        # Connections are kept alive: three requests, one socket (what nginx's upstream keepalive relies on).
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", "/healthz")
+        first = conn.getresponse()
+        first.read()
+        sock = conn.sock
+        for path in ("/r", "/healthz"):
+            conn.request("GET", path)
+            response = conn.getresponse()
+            response.read()
+            assert response.status == 200 and response.getheader("Connection", "").lower() != "close"
+        assert conn.sock is sock and sock is not None
+        conn.close()
     finally:
         server.terminate()
         server.wait(timeout=30)

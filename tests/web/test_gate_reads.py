@@ -56,7 +56,7 @@ def test_every_published_thing_is_read_through_the_gate(app: Flask, runner: Flas
     # The caches of parsed releases would hide the reads: every read below is a first one.
     from pulse import disclosure
 
-    disclosure._cache.clear()
+    disclosure._releases.clear()
     disclosure._infos.clear()
     client = app.test_client()
     assert client.post("/staff/login", data={"email": "helena.enhetschef@exempelstad.se",

@@ -1,17 +1,18 @@
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
+import sys
 from collections.abc import Mapping
 from functools import lru_cache
 
-from flask import Response, current_app, jsonify, render_template, request, url_for
+from flask import Response, jsonify, render_template, request, url_for
 from flask_babel import force_locale, gettext
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
 from pulse import disclosure
+from pulse.common.cache import MB, ByteCache, app_cache
 from pulse.common.context import config, key
 from pulse.common.db import get_session, utcnow
 from pulse.common.format import mean_text
@@ -96,20 +97,16 @@ def _questions_html(found: answer_service.OpenCredential, language: str, form: M
     # round and language (per app), and only per request when the form shows answers or errors.
     cacheable = not form and not problems
     cache_key = (found.round.id, language)
-    _fieldsets: OrderedDict[tuple[int, str], Markup] = current_app.extensions.setdefault("pulse.fieldsets",
-                                                                                        OrderedDict())
-    if cacheable and cache_key in _fieldsets:
-        return _fieldsets[cache_key]
+    fieldsets: ByteCache[Markup] = app_cache("pulse.fieldsets", "question fieldsets", 2 * MB, sys.getsizeof)
+    cached = fieldsets.get(cache_key) if cacheable else None
+    if cached is not None:
+        return cached
     with force_locale(language):
         # render_template escapes everything it inserts; its output is safe markup.
         html = Markup(render_template(  # noqa: S704
             "respond/_questions.html", questions=found.questions, language=language, scales=_options(language),
             form=form, problems=problems))
-    if cacheable:
-        _fieldsets[cache_key] = html
-        while len(_fieldsets) > 64:
-            _fieldsets.popitem(last=False)
-    return html
+    return fieldsets.put(cache_key, html) if cacheable else html
 
 
 def _answer_page(found: answer_service.OpenCredential, credential: str, form: Mapping[str, str],

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, current_app, redirect, render_template, url_for
+from flask import Response, abort, redirect, render_template, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from pulse import disclosure
+from pulse.common.cache import MB, ByteCache, app_cache
 from pulse.common.context import record_audit
 from pulse.common.db import get_session
 from pulse.common.i18n import current_language
@@ -78,6 +79,10 @@ def trends(survey_id: int, unit_id: int) -> str:
     return render_template("results/trends.html", trend=trend, areas=areas)
 
 
+#: Rendered trend charts kept per process (a chart is a few kilobytes; drawing one costs tens of milliseconds).
+CHARTS_CACHED = 8 * MB
+
+
 @bp.route("/surveys/<int:survey_id>/units/<int:unit_id>/charts/<area>.svg")
 @staff_required(*VIEWERS)
 def chart(survey_id: int, unit_id: int, area: str) -> Response:
@@ -89,7 +94,7 @@ def chart(survey_id: int, unit_id: int, area: str) -> Response:
     if not codes:
         abort(404)
     language = current_language()
-    cache: dict[tuple[object, ...], bytes] = current_app.extensions.setdefault("pulse.charts", {})
+    cache: ByteCache[bytes] = app_cache("pulse.charts", "trend charts", CHARTS_CACHED, len)
     key = (survey_id, unit_id, area, language, tuple(r.id for r in trend.releases))
     svg = cache.get(key)
     if svg is None:
@@ -105,9 +110,7 @@ def chart(survey_id: int, unit_id: int, area: str) -> Response:
                         "numbers are in the table beside the chart.", low=scale.minimum, high=scale.maximum)
         svg = charts.line_chart(title, description, [str(r.round_number) for r in trend.releases], series,
                                 y_range=(scale.minimum, scale.maximum), y_label=_("Mean"))
-        if len(cache) > 500:
-            cache.clear()
-        cache[key] = svg
+        cache.put(key, svg)
     return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "private, max-age=300"})
 
 
