@@ -28,7 +28,7 @@ from pulse.common.db import Database, get_database, utcnow
 from pulse.domain.crypto import KeyPurpose
 from pulse.domain.participation import closed_participation
 from pulse.models import Round, SchedulerLease, Survey
-from pulse.services import invitations, sessions
+from pulse.services import invitations, safety, sessions
 from pulse.services import rounds as round_service
 from pulse.services.releases import compute_release, purge_raw_answers
 from pulse.services.surveys import schedule_next
@@ -48,6 +48,8 @@ class TickReport:
     invitations_sent: int = 0
     reminders_sent: int = 0
     purged: int = 0
+    #: E-mails about 6:6a requests (asked, reminded, escalated).
+    safety_notices: int = 0
     errors: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
@@ -56,6 +58,7 @@ class TickReport:
         return (f"closed rounds: {len(self.closed)}, opened rounds: {len(self.opened)}, "
                 f"invitations sent: {self.invitations_sent}, reminders sent: {self.reminders_sent}"
                 + (f", raw answers deleted: {self.purged}" if self.purged else "")
+                + (f", 6:6a notices: {self.safety_notices}" if self.safety_notices else "")
                 + (f", errors: {len(self.errors)}" if self.errors else ""))
 
 
@@ -124,6 +127,7 @@ def tick(app: Flask, *, now: dt.datetime) -> TickReport:
             elif outcome.failed:
                 report.errors.append(f"round {round_id}: {len(outcome.failed)} invitations could not be sent")
             report.reminders_sent += send_reminders(database, round_id, now=now, report=report)
+        _safety_requests(database, now, tz, report)
         _purge(database, now, app.config["PULSE"].retention_days, report)
         _forget_revoked_sessions(database, now)
         # Every run: a scrub after close that could not finish (an old reader, a busy table) is retried until it does.
@@ -132,6 +136,35 @@ def tick(app: Flask, *, now: dt.datetime) -> TickReport:
     finally:
         lease.release()
     return report
+
+
+def _safety_requests(database: Database, now: dt.datetime, tz: ZoneInfo, report: TickReport) -> None:
+    """Ask, remind and escalate 6:6a requests (pulse.domain.desk.next_step), one request per transaction.
+
+    The step is claimed in the database before the e-mails go and committed after them: a mail failure rolls it
+    back and the next run tries again; a second process finds it taken (pulse.services.safety.take_step).
+    """
+    config = current_app.config["PULSE"]
+    with database.session() as session:
+        due = safety.due_requests(session, now, tz)
+    for request_id, step in due:
+        with database.session(write=True) as session:
+            notices = safety.take_step(session, request_id, step, now=now, tz=tz)
+            if notices is None:
+                continue  # no longer due: another run took it, or the request was answered meanwhile
+            try:
+                for notice in notices:
+                    mail.send("safety_request", to=notice.to, language=notice.language, step=notice.step.value,
+                              name=notice.name, title=notice.title, unit=notice.unit, reply_by=notice.reply_by,
+                              url=f"{config.staff_url}/staff/safety/requests/{notice.request_id}")
+            except mail.MailError:
+                session.rollback()
+                report.errors.append(f"6:6a request {request_id}: mail failed")
+                continue
+            record_audit(session, f"safety_request.{step.value}", f"safety_request:{request_id}",
+                         {"notified": len(notices)})
+            session.commit()
+            report.safety_notices += len(notices)
 
 
 def _purge(database: Database, now: dt.datetime, days: int, report: TickReport) -> None:

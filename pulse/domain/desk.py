@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import re
 import unicodedata
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -43,7 +44,8 @@ def safe_filename(name: str, extension: str) -> str:
     folded = unicodedata.normalize("NFKD", name.rsplit("/", 1)[-1].rsplit("\\", 1)[-1])
     stem = folded.rsplit(".", 1)[0] if "." in folded else folded
     cleaned = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_") else "-" for ch in stem
-                      if not unicodedata.combining(ch)).strip("-")[:90]
+                      if not unicodedata.combining(ch))
+    cleaned = re.sub("-+", "-", cleaned).strip("-")[:90]
     return f"{cleaned or 'file'}.{extension}"
 
 
@@ -100,8 +102,8 @@ def next_step(dates: RequestDates, now: dt.datetime, tz: ZoneInfo) -> Step | Non
         if unconfirmed_too_long or today > dates.reply_by:
             return Step.ESCALATE
     if dates.confirmed_at is None and is_working_day(today):
-        last = (dates.reminded_at or dates.escalated_at or dates.asked_at).astimezone(tz).date()
-        if today > last:
+        last = max(d for d in (dates.reminded_at, dates.escalated_at, dates.asked_at) if d is not None)
+        if today > last.astimezone(tz).date():
             return Step.REMIND
     return None
 

@@ -341,8 +341,9 @@ def due_requests(session: Session, now: dt.datetime, tz: ZoneInfo) -> list[tuple
 
 
 def take_step(session: Session, request_id: int, step: desk.Step, *, now: dt.datetime,
-              tz: ZoneInfo) -> list[Notice]:
-    """Record one due step and say whom to tell; ``[]`` when the step is no longer due (another run took it).
+              tz: ZoneInfo) -> list[Notice] | None:
+    """Record one due step and say whom to tell (``[]`` when there is nobody to tell: no manager above the unit);
+    None when the step is no longer due (another run took it, or the request was answered meanwhile).
 
     The step is claimed with a conditional UPDATE on the column it sets, so two runs that get here at once take
     it once: on PostgreSQL the second waits for the first's row lock and then finds the condition false. The caller
@@ -350,7 +351,7 @@ def take_step(session: Session, request_id: int, step: desk.Step, *, now: dt.dat
     """
     request = session.get(SafetyRequest, request_id)
     if request is None or desk.next_step(dates(request), now, tz) != step:
-        return []
+        return None
     column = {desk.Step.ASK: SafetyRequest.asked_at, desk.Step.REMIND: SafetyRequest.reminded_at,
               desk.Step.ESCALATE: SafetyRequest.escalated_at}[step]
     current = getattr(request, column.key)
@@ -364,7 +365,7 @@ def take_step(session: Session, request_id: int, step: desk.Step, *, now: dt.dat
     claimed = session.execute(update(SafetyRequest).where(SafetyRequest.id == request_id, condition)
                               .values(**values).execution_options(synchronize_session=False))
     if getattr(claimed, "rowcount", 0) != 1:
-        return []
+        return None
     session.refresh(request)
     unit = session.get_one(Unit, request.unit_id)
     recipients: list[Person] = []
@@ -375,8 +376,6 @@ def take_step(session: Session, request_id: int, step: desk.Step, *, now: dt.dat
     else:
         recipients = [p for p in (manager,) if p is not None]
         note = manager.name if manager else ""
-    if step == desk.Step.ESCALATE and request.escalated_to_id is None and manager is None:
-        note = ""
     event(request, step.value, SYSTEM, note, at=now)
     session.flush()
     seen: set[int] = set()
