@@ -236,3 +236,27 @@ def test_escalation_names_the_next_manager_up(client: FlaskClient, org: Org, ses
     assert (first.id, second.id) == (org.manager.id, boss.id)  # type: ignore[union-attr]
     first, second = safety.employer_side(session, org.team_b.id)
     assert (first.id if first else None, second) == (boss.id, None)
+
+
+def test_the_start_page_shows_what_needs_them(app: Flask, client: FlaskClient, org: Org, session: Session) -> None:
+    """Comments waiting per round with its close date, the request due, and the next annual follow-up — for the
+    safety representative; the manager sees the request they must answer."""
+    from tests.web.test_authz_matrix import make_desk, make_rounds
+
+    make_rounds(app, session, org)
+    make_desk(session, org)
+    sign_in(client, org.safety.email)
+    text = client.get("/staff/").get_data(as_text=True)
+    assert "Det här väntar på dig" in text
+    waiting = re.search(r"(\d+) kommentar(?:er)?</a>\s*– ([^<]*)", text)
+    assert waiting, text
+    assert "omgång 1" in waiting.group(2) and "stängd" in waiting.group(2)
+    assert "Skrivbord" in text  # the request, due within a week… or waiting for the employer
+    assert f"Förvaltningen, {dt.date.today().year}" in text and "inte påbörjad" in text
+    manager = app.test_client()
+    sign_in(manager, org.manager.email)
+    text = manager.get("/staff/").get_data(as_text=True)
+    assert "Skrivbord" in text and "kommentar" not in text.split("Det här väntar på dig")[1].split("</section>")[0]
+    employee = app.test_client()
+    sign_in(employee, org.employee.email)
+    assert "Det här väntar på dig" not in employee.get("/staff/").get_data(as_text=True)

@@ -5,7 +5,6 @@ every figure is the one the results pages show (from the gate), each exported fi
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import hashlib
 import html
 import io

@@ -24,6 +24,7 @@ from pulse.staff.auth.session import (
 )
 from pulse.staff.home import bp
 from pulse.staff.home.forms import ApiTokenForm, ChangePasswordForm, SettingsForm
+from pulse.staff.safety.views import start_summary
 
 
 @bp.route("/")
@@ -35,8 +36,9 @@ def home() -> str:
     latest = []
     if roles & {Role.MANAGER, Role.SAFETY_REP, Role.ADMIN}:
         latest = disclosure.visible_releases(get_session(), current_scope())[:1]
+    desk = start_summary(person) if roles & {Role.MANAGER, Role.SAFETY_REP} else None
     return render_template("staff/home.html", managed=person.managed_units, safety=person.safety_units,
-                           roles=roles, latest=latest, invitations=invitations.my_invitations(
+                           roles=roles, latest=latest, desk=desk, invitations=invitations.my_invitations(
                                get_session(), person.id, session_answer_key(), key(KeyPurpose.TOKEN_HASH),
                                now=utcnow()), action=ActionForm())
 

@@ -14,7 +14,7 @@ from pulse.common.labels import (
 bp = Blueprint("safety", __name__)
 
 
-@bp.context_processor
+@bp.app_context_processor
 def _labels() -> dict[str, object]:
     return {"request_states": REQUEST_STATE_LABELS, "request_kinds": REQUEST_KIND_LABELS,
             "request_events": REQUEST_EVENT_LABELS, "checklist_labels": CHECKLIST_LABELS,

@@ -8,6 +8,7 @@ same 404 as for an id that does not exist.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
@@ -15,14 +16,16 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from pulse import disclosure
 from pulse.common.context import config, record_audit
 from pulse.common.db import get_session, utcnow
+from pulse.common.i18n import current_language
 from pulse.common.security import writes_db
 from pulse.domain import desk
 from pulse.models import FollowUp, Person, SafetyRequest, Unit
 from pulse.reporting import desk as desk_report
 from pulse.services import safety
-from pulse.services.org import Role, unit_rows
+from pulse.services.org import Role, safety_scope, unit_rows
 from pulse.staff.admin.forms import ActionForm
 from pulse.staff.auth.session import current_person, staff_required
 from pulse.staff.forms import choices
@@ -410,3 +413,74 @@ def sign_follow_up(follow_up_id: int) -> WerkzeugResponse | tuple[str, int]:
     db.commit()
     flash(_("Signed by both: the follow-up is locked.") if locked else _("Your signature is saved."), "success")
     return redirect(url_for("safety.follow_up_page", follow_up_id=item.id))
+
+
+# --- The start page -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FlagView:
+    release: disclosure.ReleaseInfo
+    unit: str
+    question: str
+
+
+@dataclass(frozen=True)
+class NextFollowUp:
+    unit: Unit
+    year: int
+    item: FollowUp | None
+
+
+@dataclass(frozen=True)
+class StartSummary:
+    """What needs a safety representative (and a manager, for the requests they must answer) on the start page."""
+
+    comments: list[safety.WaitingComments]
+    requests: list[tuple[SafetyRequest, desk.State, str]]
+    flags: list[FlagView]
+    follow_ups: list[NextFollowUp]
+
+    @property
+    def empty(self) -> bool:
+        return not (self.comments or self.requests or self.flags or self.follow_ups)
+
+
+def start_summary(person: Person) -> StartSummary:
+    """Comments waiting per round, requests due or overdue, the newest flags of the safety area, and the next annual
+    follow-up of each top unit of the area."""
+    db = get_session()
+    now = utcnow()
+    zone = tz()
+    today = now.astimezone(zone).date()
+    area = safety_scope(db, person)
+    comments = safety.waiting_comments(db, area) if not area.empty else []
+    due = []
+    soon = today + dt.timedelta(days=7)
+    for item in safety.requests_for(db, person, include_closed=False):
+        state = safety.state(item, now, zone)
+        waiting_for_me = safety.leads(db, person, item.unit_id) and item.answered_at is None
+        unanswered = item.answered_at is None
+        # Overdue, waiting for this person's answer, not confirmed yet ("genast"), or the date within a week.
+        if state == desk.State.OVERDUE or waiting_for_me or (unanswered and (item.confirmed_at is None
+                                                                              or item.reply_by <= soon)):
+            due.append((item, state, db.get_one(Unit, item.unit_id).name))
+    flags: list[FlagView] = []
+    roots = safety.area_roots(db, person)
+    newest = disclosure.visible_releases(db, area)[:1]
+    for visible in newest:
+        for cell in visible.units:
+            try:
+                result = disclosure.unit_result(db, visible.release.id, cell.unit_id, area)
+            except disclosure.NotVisibleError:
+                continue
+            flags += [FlagView(visible.release, cell.name, row.question.text(current_language()))
+                      for row in result.flags]
+    follow_ups = []
+    for unit in roots:
+        this_year = safety.follow_up(db, unit.id, today.year)
+        if this_year is not None and this_year.locked_at is not None:
+            follow_ups.append(NextFollowUp(unit, today.year + 1, safety.follow_up(db, unit.id, today.year + 1)))
+        else:
+            follow_ups.append(NextFollowUp(unit, today.year, this_year))
+    return StartSummary(comments, due, flags, follow_ups)
