@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from zoneinfo import ZoneInfo
 
 import click
 from flask import current_app
@@ -14,6 +15,7 @@ from pulse import demo
 from pulse.common.context import passwords, record_audit
 from pulse.common.db import get_database, utcnow
 from pulse.demo import generator
+from pulse.demo.desk import load_demo_desk
 from pulse.demo.rounds import load_demo_rounds
 from pulse.domain import orgcsv
 from pulse.models import Person
@@ -58,6 +60,9 @@ def group(if_empty: bool, size: str | None) -> None:
     closed, open_round = load_demo_rounds(get_database(current_app), now=utcnow())
     click.echo(f"Demo survey '{demo.DEMO_SURVEY}': {closed} closed rounds of history and round {open_round} open; "
                f"its invitations are in {current_app.config['PULSE'].outbox_dir}")
+    requests = load_demo_desk(get_database(current_app), now=utcnow(),
+                              tz=ZoneInfo(current_app.config["PULSE"].timezone))
+    click.echo(f"Safety desk: {requests} requests under 6:6a and the annual follow-up of Medborgarkontor Rinkeby.")
     _print_accounts()
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -488,7 +488,7 @@ def save_follow_up(session: Session, person: Person, item: FollowUp, answers: di
     return unsigned
 
 
-def sign_follow_up(session: Session, person: Person, item: FollowUp, side: str, facts: dict[str, object], *,
+def sign_follow_up(session: Session, person: Person, item: FollowUp, side: str, facts: Mapping[str, object], *,
                    now: dt.datetime) -> bool:
     """Sign as the manager (``side="manager"``) or the safety representative (``"rep"``). The second signature
     locks the follow-up and freezes what Pulse knew (``facts``) with it.

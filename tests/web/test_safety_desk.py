@@ -260,3 +260,26 @@ def test_the_start_page_shows_what_needs_them(app: Flask, client: FlaskClient, o
     employee = app.test_client()
     sign_in(employee, org.employee.email)
     assert "Det här väntar på dig" not in employee.get("/staff/").get_data(as_text=True)
+
+
+def test_the_demo_shows_every_part_of_the_desk(runner, client: FlaskClient, session: Session) -> None:  # type: ignore[no-untyped-def]
+    from pulse.demo import DEMO_PASSWORD
+
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    assert client.post("/staff/login", data={"email": "samira.skyddsombud@exempelstad.se",
+                                             "password": DEMO_PASSWORD}).status_code == 302
+    desk_page = client.get("/staff/safety/").get_data(as_text=True)
+    for text in ("Höj- och sänkbara skrivbord", "Undersökning av hot och våld", "Ventilationen i mötesrum Ekan",
+                 "besvarad i tid", "försenad", "underskriven av båda och låst"):
+        assert text in desk_page, text
+    threats = session.scalars(select(SafetyRequest).where(SafetyRequest.title.like("Undersökning%"))).one()
+    assert [e.kind for e in threats.events][:3] == ["registered", "ask", "remind"]
+    assert "escalate" in [e.kind for e in threats.events]
+    home = client.get("/staff/").get_data(as_text=True)
+    assert "Det här väntar på dig" in home and "Undersökning av hot och våld" in home
+    year_ago = (dt.date.today() - dt.timedelta(days=365)).isoformat()
+    report = client.get(f"/staff/safety/report?start={year_ago}&end={dt.date.today().isoformat()}").get_data(
+        as_text=True)
+    assert "Medborgarkontor Rinkeby" in report and "Veckopuls Järva" in report
+    assert client.get("/staff/safety/report.pdf").status_code == 200
