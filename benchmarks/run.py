@@ -10,6 +10,9 @@ W1  answering over HTTP: the respondent app under gunicorn with the production s
     the answer page (POST /r/start) and the form (POST /r/submit), on a second open round. The ceiling, in the
     same run on the same server settings: a bare Flask + SQLAlchemy app inserting one row per request. Three runs
     on SQLite and three on PostgreSQL, each on a fresh database; the median run decides.
+W4  the safety representative's report for the reference organisation's largest safety area (a department and its
+    units) over the last 12 months (52 weekly rounds): the page, then the PDF and the XLSX (and the CSV) over real
+    HTTP, signed in as that safety representative; the goal is the PDF and the XLSX together in < 5 s.
 W5  generating the reference organisation with 52 rounds of history (`pulse demo --size reference`).
 IL  information lost by suppression (issue 7; benchmarks/information_loss.py): the share of unit totals with at
     least k respondents that are published, before (the rules) and after (least loss), on the demo's rounds 2–6 and
@@ -580,6 +583,59 @@ def w3(workdir: Path, repeats: int) -> dict[str, Any]:
             "met": warm_p95 < 150 and cold_page < 1.5}
 
 
+W4_SCRIPT = """
+from sqlalchemy import func, select
+from pulse import create_app
+from pulse.common.context import passwords
+from pulse.common.db import get_database
+from pulse.models import Person, SafetyAreaUnit
+from pulse.services import auth
+from pulse.services.org import load_tree
+app = create_app()
+with app.app_context(), get_database(app).session(write=True) as s:
+    tree = load_tree(s)
+    sizes = dict(s.execute(select(Person.unit_id, func.count()).group_by(Person.unit_id)).all())
+    best = max(s.execute(select(SafetyAreaUnit.person_id, SafetyAreaUnit.unit_id)).all(),
+               key=lambda row: sum(sizes.get(u, 0) for u in tree.subtree({row.unit_id})))
+    rep = s.get_one(Person, best.person_id)
+    auth.set_password(rep, passwords(), "pulse-demo-2026")
+    s.commit()
+    print(rep.email, sum(sizes.get(u, 0) for u in tree.subtree({best.unit_id})))
+"""
+
+
+def w4(workdir: Path, repeats: int) -> dict[str, Any]:
+    """The safety representative's report of the largest safety area over 12 months: page, PDF, XLSX, CSV."""
+    env = environment(f"sqlite:///{workdir / 'pulse.db'}", workdir)
+    found = subprocess.run([sys.executable, "-c", W4_SCRIPT], env=env, capture_output=True, text=True,
+                           check=True).stdout.split()
+    email_address, people = found[-2], int(found[-1])
+    today = dt.date.today()
+    period = f"start={(today - dt.timedelta(days=365)).isoformat()}&end={today.isoformat()}"
+    server = Server("wsgi:app", env)
+    times: dict[str, list[float]] = {"page": [], "pdf": [], "xlsx": [], "csv": []}
+    sizes: dict[str, int] = {}
+    try:
+        client = Browser(server.port)
+        client.sign_in(email_address, "pulse-demo-2026")
+        for _ in range(repeats):
+            for name, path in (("page", f"/staff/safety/report?{period}"),
+                               ("pdf", f"/staff/safety/report.pdf?{period}"),
+                               ("xlsx", f"/staff/safety/report.xlsx?{period}"),
+                               ("csv", f"/staff/safety/report.csv?{period}")):
+                status, body, seconds = client.get(path)
+                assert status == 200, (path, status)
+                times[name].append(seconds)
+                sizes[name] = len(body)
+    finally:
+        server.stop()
+    median = {name: statistics.median(values) for name, values in times.items()}
+    both = median["pdf"] + median["xlsx"]
+    return {"id": "W4", "backend": "sqlite", "people_in_area": people, "seconds": both,
+            "median_s": {k: round(v, 3) for k, v in median.items()}, "sizes": sizes, "runs": repeats,
+            "goal": "PDF + XLSX < 5 s", "met": both < 5}
+
+
 # --- report ------------------------------------------------------------------------------------------------
 
 
@@ -603,7 +659,8 @@ def postgres_version() -> str | None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small preset (under a minute)")
-    parser.add_argument("--only", default="W1,W2,W3,W5,IL", help="comma-separated workloads (W1, W2, W3, W5, IL)")
+    parser.add_argument("--only", default="W1,W2,W3,W4,W5,IL",
+                        help="comma-separated workloads (W1, W2, W3, W4, W5, IL)")
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--runs", type=int, default=None, help="W1 runs per database (default 3; quick 1)")
     args = parser.parse_args()
@@ -615,7 +672,7 @@ def main() -> None:
             print(f"W1 on {backend}…", flush=True)
             results.append(w1(backend, "small" if args.quick else "medium", args.clients,
                               args.runs or (1 if args.quick else 3), 250 if args.quick else 2000))
-    if wanted & {"W5", "W2", "W3"}:
+    if wanted & {"W5", "W2", "W3", "W4"}:
         workdir = Path(tempfile.mkdtemp(prefix="pulse-ref-"))
         try:
             print("W5…", flush=True)
@@ -627,6 +684,9 @@ def main() -> None:
             if "W3" in wanted:
                 print("W3…", flush=True)
                 results.append(w3(workdir, 3 if args.quick else 20))
+            if "W4" in wanted:
+                print("W4…", flush=True)
+                results.append(w4(workdir, 1 if args.quick else 3))
             if "W2" in wanted:
                 print("W2…", flush=True)
                 results.append(w2(workdir))
@@ -657,6 +717,11 @@ def main() -> None:
             base = f"{m['ceiling_per_second']:7.1f} inserts/s, share {m['share']:.2f}"
         elif r["id"] == "W2":
             line, base = f"{r['seconds']:7.1f} s for {r['answers']} answers, peak {r['peak_rss_mb']:.0f} MB", "—"
+        elif r["id"] == "W4":
+            m = r["median_s"]
+            line = (f"PDF {m['pdf']:.2f} s + XLSX {m['xlsx']:.2f} s = {r['seconds']:.2f} s; page {m['page']:.2f} s, "
+                    f"CSV {m['csv']:.2f} s ({r['people_in_area']} people)")
+            base = "—"
         elif r["id"] == "W3":
             line = (f"warm p50 {r['warm_median_ms']:.0f} ms p95 {r['warm_p95_ms']:.0f} ms; cold slowest page "
                     f"{r['cold_slowest_page_s']:.2f} s")
