@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
+from openpyxl import Workbook
+from openpyxl.styles import Font
 from sqlalchemy.orm import Session
 
 from pulse import disclosure
@@ -112,61 +114,72 @@ def build_report(session: Session, rep: Person, start: dt.date, end: dt.date, *,
     low, high = _period(start, end, tz)
     periods = disclosure.period_cells(session, unit_ids, low, high, scope)
 
-    results = Section("results", _("Results per unit, area and question"),
-                      [_("Unit"), _("Survey"), _("Round"), _("Closed"), _("Area"), _("Question"), _("Version"),
-                       _("Result"), _("Answered")])
-    participation = Section("participation", _("Invited and answered"),
-                            [_("Unit"), _("Survey"), _("Round"), _("Closed"), _("Invited"), _("Answered"),
-                             _("Participation %")],
-                            note=_("Counts follow the rules of the results pages: shown only where enough people "
-                                   "were invited and answered."))
-    flags = Section("flags", _("Flags for risk assessment"),
-                    [_("Unit"), _("Survey"), _("Round"), _("Question"), _("Result")],
-                    note=_("A yes/no question (such as threats or harassment) where someone answered yes: assess the "
-                           "risk together with the employer."))
-    trends = Section("trends", _("Trends over the period"),
-                     [_("Unit"), _("Survey"), _("Question"), _("First round"), _("Result"), _("Last round"),
-                      _("Result"), _("Change")])
+    # Per unit and survey, every released round of the period in order (the newest release of each round).
+    series: dict[tuple[int, int], list[tuple[disclosure.ReleaseInfo, disclosure.CellView]]] = {}
     hidden = 0
     versions: dict[str, set[str]] = {}
     thresholds: set[tuple[int, int, int]] = set()
-    first_last: dict[tuple[int, int, str], list[tuple[disclosure.ReleaseInfo, disclosure.Figures]]] = {}
     for period in periods:
         info = period.release
         thresholds.add((info.k, info.k_dist, info.k_comments))
         versions.setdefault(info.survey_name, set()).update(f"{q.code} v{q.version}" for q in info.questions)
-        for unit in sorted(period.cells, key=lambda u: order.get(u, 0)):
-            cell = period.cells[unit]
-            round_label = str(info.round_number)
-            closed = day(info.closed_at, tz)
-            participation.rows.append([
-                cell.name, info.survey_name, round_label, closed,
-                cell.invited if cell.published and cell.invited is not None else too_few(),
-                cell.respondents if cell.published and cell.respondents is not None else too_few(),
-                cell.participation if cell.participation is not None else too_few()])
-            if not cell.published:
-                hidden += 1
-            for question in info.questions:
-                figures = cell.get(question.code)
-                text = mean_text(figures, question)
-                if text == too_few():
-                    hidden += 1
-                results.rows.append([cell.name, info.survey_name, round_label, closed, area_label(question.area),
-                                     question.text(language), f"{question.code} v{question.version}", text,
-                                     figures.n if figures.exact and figures.n is not None else ""])
-                if figures.exact and figures.flag:
-                    flags.rows.append([cell.name, info.survey_name, round_label, question.text(language), text])
-                if question.scale != "yesno":
-                    first_last.setdefault((unit, info.survey_id, question.code), []).append((info, figures))
-    for (unit, _survey, code), points in sorted(first_last.items(), key=lambda kv: (order.get(kv[0][0], 0),
-                                                                                    kv[0][1], kv[0][2])):
-        if len(points) < 2:
-            continue
-        (first_info, first), (last_info, last) = points[0], points[-1]
-        question = next(q for q in last_info.questions if q.code == code)
-        trends.rows.append([names.get(unit, ""), last_info.survey_name, question.text(language),
-                            str(first_info.round_number), mean_text(first, question), str(last_info.round_number),
-                            mean_text(last, question), change_text(disclosure.compare(first, last))])
+        for unit, cell in period.cells.items():
+            series.setdefault((unit, info.survey_id), []).append((info, cell))
+            hidden += sum(1 for q in info.questions if mean_text(cell.get(q.code), q) == too_few())
+    keys = sorted(series, key=lambda key: (order.get(key[0], 0), series[key][-1][0].survey_name))
+
+    participation = Section("participation", _("Invited and answered"),
+                            [_("Unit"), _("Survey"), _("Released rounds"), _("Latest round"), _("Closed"),
+                             _("Invited"), _("Answered"), _("Participation %")],
+                            note=_("In the latest round of the period. Counts follow the rules of the results pages: "
+                                   "shown only where enough people were invited and answered."))
+    results = Section("results", _("Results per unit, area and question"),
+                      [_("Unit"), _("Survey"), _("Round"), _("Area"), _("Question"), _("Version"), _("Result"),
+                       _("Answered")],
+                      note=_("The latest round of the period, as on the results pages."))
+    trends = Section("trends", _("Trends over the period"),
+                     [_("Unit"), _("Survey"), _("Question"), _("Rounds shown"), _("First round"), _("Result"),
+                      _("Last round"), _("Result"), _("Change")],
+                     note=_("The first and the last round of the period with a figure shown, and the change between "
+                            "them with its 95 % interval. Rounds shown: rounds with a figure, of all released."))
+    flags = Section("flags", _("Flags for risk assessment"),
+                    [_("Unit"), _("Survey"), _("Question"), _("Rounds with a flag"), _("Latest round with a flag")],
+                    note=_("A yes/no question (such as threats or harassment) where someone answered yes: assess the "
+                           "risk together with the employer."))
+    for unit, survey in keys:
+        points = series[(unit, survey)]
+        info, cell = points[-1]
+        name, survey_name = cell.name, info.survey_name
+        participation.rows.append([
+            name, survey_name, len(points), str(info.round_number), day(info.closed_at, tz),
+            cell.invited if cell.published and cell.invited is not None else too_few(),
+            cell.respondents if cell.published and cell.respondents is not None else too_few(),
+            cell.participation if cell.participation is not None else too_few()])
+        questions: dict[str, disclosure.QuestionInfo] = {}
+        for point_info, _cell in points:
+            questions.update((q.code, q) for q in point_info.questions)
+        for question in info.questions:
+            figures = cell.get(question.code)
+            results.rows.append([name, survey_name, str(info.round_number), area_label(question.area),
+                                 question.text(language), f"{question.code} v{question.version}",
+                                 mean_text(figures, question),
+                                 figures.n if figures.exact and figures.n is not None else ""])
+        for code, question in questions.items():
+            asked = [(i, c.get(code)) for i, c in points if any(q.code == code for q in i.questions)]
+            if question.scale == "yesno":
+                flagged = [i for i, f in asked if f.exact and f.flag]
+                if flagged:
+                    flags.rows.append([name, survey_name, question.text(language), len(flagged),
+                                       str(flagged[-1].round_number)])
+                continue
+            shown = [(i, f) for i, f in asked if mean_text(f, question) != too_few()]
+            if len(shown) < 2:
+                continue
+            (first_info, first), (last_info, last) = shown[0], shown[-1]
+            trends.rows.append([name, survey_name, question.text(language), f"{len(shown)} / {len(asked)}",
+                                str(first_info.round_number), mean_text(first, question),
+                                str(last_info.round_number), mean_text(last, question),
+                                change_text(disclosure.compare(first, last))])
 
     requests = _request_log(session, rep, low, high, tz=tz, now=now)
     follow_ups = _follow_up_summary(session, rep, start, end)
@@ -259,9 +272,6 @@ def to_csv(report: Report) -> bytes:
 
 
 def to_xlsx(report: Report) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
     book = Workbook()
     sheet = book.active
     assert sheet is not None
@@ -301,7 +311,7 @@ def to_pdf(report: Report, *, now: dt.datetime) -> bytes:
         if section.note:
             document.paragraph(section.note, size=9, muted=True)
         if section.rows:
-            document.grid(section.header, [[str(v) for v in row] for row in section.rows])
+            document.long_grid(section.header, [[str(v) for v in row] for row in section.rows])
     return document.rendered()
 
 
