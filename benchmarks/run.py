@@ -10,6 +10,10 @@ W1  answering over HTTP: the respondent app under gunicorn with the production s
     the answer page (POST /r/start) and the form (POST /r/submit), on a second open round. The ceiling, in the
     same run on the same server settings: a bare Flask + SQLAlchemy app inserting one row per request. Three runs
     on SQLite and three on PostgreSQL, each on a fresh database; the median run decides.
+W1R W1's API path, one run on SQLite, on the reference organisation (20,720 people): as fast as on the medium one.
+W2  closing one round of the reference organisation (open the sealed pool, shuffle, store, release, audit).
+W3  an administration's results dashboard on the reference organisation, cold and warm.
+M   memory: every unit's dashboard of the reference organisation, 4 clients, 2 workers; resident memory per worker.
 W4  the safety representative's report for the reference organisation's largest safety area (a department and its
     units) over the last 12 months (52 weekly rounds): the page, then the PDF and the XLSX (and the CSV) over real
     HTTP, signed in as that safety representative; the goal is the PDF and the XLSX together in < 5 s.
@@ -45,6 +49,7 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -636,6 +641,61 @@ def w4(workdir: Path, repeats: int) -> dict[str, Any]:
             "goal": "PDF + XLSX < 5 s", "met": both < 5}
 
 
+def memory(workdir: Path, clients: int) -> dict[str, Any]:
+    """Memory: every unit's dashboard (overview, trends, heatmap and their charts) of the newest release, by
+    ``clients`` signed-in clients at once, on gunicorn with the production settings and 2 workers; each worker's
+    resident memory after 1, 5, 20, 60, 150, 500 units and all of them."""
+    import re
+
+    env = environment(f"sqlite:///{workdir / 'pulse.db'}", workdir)
+    found = subprocess.run([sys.executable, "-c", (
+        "from pulse import create_app\nfrom pulse.common.db import get_database\nfrom sqlalchemy import select\n"
+        "from pulse.models import Unit, Release, Round, Person\napp = create_app()\n"
+        "with get_database(app).session() as s:\n"
+        "    rel = s.scalar(select(Release.id).join(Round).order_by(Round.number.desc()).limit(1))\n"
+        "    survey = s.scalar(select(Round.survey_id).limit(1))\n"
+        "    admin = s.scalar(select(Person.email).where(Person.is_admin.is_(True)))\n"
+        "    units = s.scalars(select(Unit.id).order_by(Unit.id)).all()\n"
+        "print(rel, survey, admin, *units)")], env=env, capture_output=True, text=True, check=True).stdout.split()
+    release, survey, admin, units = int(found[0]), int(found[1]), found[2], [int(u) for u in found[3:]]
+    marks = sorted({n for n in (1, 5, 20, 60, 150, 500) if n < len(units)} | {len(units)})
+    server = Server("wsgi:staff", env)
+    rss: dict[int, list[float]] = {}
+    failed = 0
+    try:
+        browsers = []
+        for _ in range(clients):
+            browser = Browser(server.port)
+            browser.sign_in(admin, "pulse-demo-2026")
+            browsers.append(browser)
+
+        def dashboard(browser: Browser, unit: int) -> int:
+            bad = 0
+            for path in (f"/staff/results/{release}/units/{unit}",
+                         f"/staff/results/surveys/{survey}/units/{unit}/trends",
+                         f"/staff/results/{release}/units/{unit}/heatmap"):
+                status, body, _ = browser.get(path)
+                bad += status != 200
+                for chart in re.findall(r'src="(/staff/results/surveys/[^"]+\.svg)"', body):
+                    bad += browser.get(chart)[0] != 200
+            return bad
+
+        done = 0
+        for mark in marks:
+            batch = units[done:mark]
+            with ThreadPoolExecutor(clients) as pool:
+                failed += sum(pool.map(dashboard, [browsers[i % clients] for i in range(len(batch))], batch))
+            done = mark
+            rss[mark] = server.worker_rss_mb()
+            print(f"    M: {mark} units, workers {', '.join(f'{r:.0f}' for r in rss[mark])} MB", flush=True)
+    finally:
+        server.stop()
+    peak = max(max(sizes) for sizes in rss.values())
+    return {"id": "M", "backend": "sqlite", "units": len(units), "workers": 2, "clients": clients,
+            "rss_mb": {str(k): [round(r) for r in v] for k, v in rss.items()}, "peak_worker_rss_mb": peak,
+            "errors": failed, "goal": "< 300 MB per worker", "met": peak < 300 and failed == 0}
+
+
 # --- report ------------------------------------------------------------------------------------------------
 
 
@@ -659,8 +719,8 @@ def postgres_version() -> str | None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small preset (under a minute)")
-    parser.add_argument("--only", default="W1,W2,W3,W4,W5,IL",
-                        help="comma-separated workloads (W1, W2, W3, W4, W5, IL)")
+    parser.add_argument("--only", default="W1,W1R,W2,W3,W4,M,W5,IL",
+                        help="comma-separated workloads (W1, W1R, W2, W3, W4, M, W5, IL)")
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--runs", type=int, default=None, help="W1 runs per database (default 3; quick 1)")
     args = parser.parse_args()
@@ -672,7 +732,11 @@ def main() -> None:
             print(f"W1 on {backend}…", flush=True)
             results.append(w1(backend, "small" if args.quick else "medium", args.clients,
                               args.runs or (1 if args.quick else 3), 250 if args.quick else 2000))
-    if wanted & {"W5", "W2", "W3", "W4"}:
+    if "W1R" in wanted:
+        print("W1 on the reference organisation…", flush=True)
+        reference = w1("sqlite", "small" if args.quick else "reference", args.clients, 1, 250 if args.quick else 2000)
+        results.append({**reference, "id": "W1R"})
+    if wanted & {"W5", "W2", "W3", "W4", "M"}:
         workdir = Path(tempfile.mkdtemp(prefix="pulse-ref-"))
         try:
             print("W5…", flush=True)
@@ -687,6 +751,9 @@ def main() -> None:
             if "W4" in wanted:
                 print("W4…", flush=True)
                 results.append(w4(workdir, 1 if args.quick else 3))
+            if "M" in wanted:
+                print("M…", flush=True)
+                results.append(memory(workdir, 4))
             if "W2" in wanted:
                 print("W2…", flush=True)
                 results.append(w2(workdir))
@@ -710,7 +777,7 @@ def main() -> None:
     for r in results:
         if r["id"] == "IL":
             continue  # printed below the table
-        if r["id"] == "W1":
+        if r["id"] in ("W1", "W1R"):
             m = r["median"]
             line = (f"{m['per_second']:7.1f} resp/s, request p95 {m['request_p95_ms']:.1f} ms, {r['errors']} errors"
                     f" (no JS: {m['form_per_second']:.0f}/s, p95 {m['form_request_p95_ms']:.0f} ms)")
@@ -722,6 +789,9 @@ def main() -> None:
             line = (f"PDF {m['pdf']:.2f} s + XLSX {m['xlsx']:.2f} s = {r['seconds']:.2f} s; page {m['page']:.2f} s, "
                     f"CSV {m['csv']:.2f} s ({r['people_in_area']} people)")
             base = "—"
+        elif r["id"] == "M":
+            line, base = (f"peak worker {r['peak_worker_rss_mb']:.0f} MB after dashboards of all {r['units']} units, "
+                          f"{r['errors']} errors"), "—"
         elif r["id"] == "W3":
             line = (f"warm p50 {r['warm_median_ms']:.0f} ms p95 {r['warm_p95_ms']:.0f} ms; cold slowest page "
                     f"{r['cold_slowest_page_s']:.2f} s")
@@ -730,9 +800,9 @@ def main() -> None:
             line, base = f"{r['seconds']:7.1f} s, peak {r['peak_rss_mb']:.0f} MB ({r['size']})", "—"
         print(f"{r['id']:4} {r['backend']:10} {line:78} {base:30} {'yes' if r['met'] else 'NO'}")
     for r in results:
-        if r["id"] == "W1":
-            print(f"\nW1 on {r['backend']}, each run (respondents/s with JavaScript, share of the ceiling, p95 ms; "
-                  "without JavaScript):")
+        if r["id"] in ("W1", "W1R"):
+            print(f"\n{r['id']} on {r['backend']}, each run (respondents/s with JavaScript, share of the ceiling, "
+                  "p95 ms; without JavaScript):")
             for i, run in enumerate(r["runs"], 1):
                 print(f"    run {i}: ceiling {run['ceiling']['per_second']:.0f}/s; {run['api']['per_second']:.0f}/s, "
                       f"share {run['share']:.2f}, p95 {run['api']['request_p95_ms']:.1f} ms; no JS "

@@ -43,7 +43,7 @@ def test_many_threads_never_hold_more_than_the_limit() -> None:
 
     def work(offset: int) -> None:
         for i in range(2000):
-            cache.get_or_make((offset, i % 50), lambda: b"x" * (1 + i % 97))
+            cache.get_or_make((offset, i % 50), lambda size=1 + i % 97: b"x" * size)
     threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
     for thread in threads:
         thread.start()

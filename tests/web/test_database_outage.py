@@ -125,6 +125,7 @@ def test_both_apis_answer_503_with_a_json_error(outage: Outage) -> None:
 def test_healthz_says_unavailable(outage: Outage) -> None:
     response = outage.app.test_client().get("/healthz")
     assert response.status_code == 503 and response.get_json()["status"] == "unavailable"
+    assert response.headers["Retry-After"] == str(RETRY_AFTER_DATABASE)
 
 
 # --- a restarted PostgreSQL ---------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ from __future__ import annotations
 from flask import Response, current_app, jsonify, render_template
 
 from pulse.common.db import get_database
+from pulse.common.errors import RETRY_AFTER_DATABASE
 from pulse.respondent.public import bp
 
 
@@ -17,7 +18,10 @@ def healthz() -> tuple[Response, int]:
     database = get_database(current_app)
     ok = database.ping()
     body = {"status": "ok" if ok else "unavailable", "database": {"reachable": ok, "dialect": database.dialect}}
-    return jsonify(body), (200 if ok else 503)
+    response = jsonify(body)
+    if not ok:
+        response.headers["Retry-After"] = str(RETRY_AFTER_DATABASE)  # as every other page says during an outage
+    return response, (200 if ok else 503)
 
 
 @bp.route("/privacy")
