@@ -67,6 +67,7 @@ def upgrade() -> None:
     sa.Column("answered_by_name", sa.String(length=200), nullable=True),
     sa.Column("answer", sa.Text(), nullable=True),
     sa.Column("measures", sa.Text(), nullable=True),
+    sa.Column("linked_actions", sa.Text(), nullable=False),
     sa.Column("closed_at", UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(["created_by_id"], ["person.id"],
                             name=op.f("fk_safety_request_created_by_id_person"), ondelete="SET NULL"),

@@ -51,6 +51,9 @@ class SafetyRequest(Base):
     answer: Mapped[str | None] = mapped_column(Text)
     #: Measures planned or taken, in the employer's words.
     measures: Mapped[str | None] = mapped_column(Text)
+    #: Actions of the action plan the answer points to: a JSON list of action ids (no foreign key, so the request
+    #: keeps its history when an action is deleted; the page shows only those that still exist).
+    linked_actions: Mapped[str] = mapped_column(Text, default="[]")
     #: When the safety representative closed the matter (satisfied, or taken further).
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
