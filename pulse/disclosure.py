@@ -10,6 +10,7 @@ that does not exist.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
@@ -21,9 +22,20 @@ from pulse.domain.figures import HIDDEN as HIDDEN
 from pulse.domain.figures import Figures as Figures
 from pulse.domain.figures import Form as Form
 from pulse.domain.figures import read_cell
+from pulse.domain.pooling import Period, from_key
 from pulse.domain.scales import SCALES
 from pulse.domain.stats import Change, change, index, whole
-from pulse.models import Question, Release, ReleaseCell, Round, RoundQuestion, Survey, Unit
+from pulse.models import (
+    PooledRelease,
+    PooledReleaseCell,
+    Question,
+    Release,
+    ReleaseCell,
+    Round,
+    RoundQuestion,
+    Survey,
+    Unit,
+)
 from pulse.services.comments import released_comments
 from pulse.services.org import Scope
 from pulse.services.rounds import RoundKeys
@@ -442,6 +454,7 @@ def heatmap(session: Session, release_id: int, unit_id: int, scope: Scope) -> tu
     return areas, rows
 
 
+<<<<<<< HEAD
 @dataclass(frozen=True)
 class PeriodCells:
     """One released round of a period, and the whole-unit cells it publishes for the units asked about."""
@@ -480,3 +493,110 @@ def compare(before: Figures, now: Figures) -> Change | None:
     (computed from the published, rounded figures, like the overview's change column)."""
     a, b = _comparable(before), _comparable(now)
     return change(a, b) if a and b else None
+=======
+# --- pooled periods (docs/ANONYMITY.md, "Pooled periods") ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PeriodInfo:
+    """One pooled release: a period of a survey, the rounds it pools, its thresholds and questions."""
+
+    id: int
+    version: int
+    survey_id: int
+    survey_name: str
+    period: Period
+    round_numbers: tuple[int, ...]
+    created_at: dt.datetime
+    k: int
+    k_dist: int
+    questions: tuple[QuestionInfo, ...]
+
+    @property
+    def key(self) -> str:
+        return self.period.key
+
+
+@dataclass(frozen=True)
+class PooledTrend:
+    """One unit's pooled figures in every pooled period of a survey, oldest first (hidden ones included, so gaps
+    show), with its figures in the newest round for comparison."""
+
+    unit: CellView
+    survey_id: int
+    survey_name: str
+    periods: list[PeriodInfo]
+    #: the unit's total in each period, aligned with ``periods``
+    cells: list[CellView]
+    #: question code → figures per period (a period that did not pool a question shows it hidden)
+    series: dict[str, list[Figures]]
+    questions: dict[str, QuestionInfo]
+
+    @property
+    def latest(self) -> tuple[PeriodInfo, CellView]:
+        return self.periods[-1], self.cells[-1]
+
+
+def latest_pooled_ids(session: Session, survey_id: int) -> list[int]:
+    """The newest version of every pooled period of a survey, oldest period first."""
+    newest: dict[str, tuple[int, int]] = {}
+    for pooled_id, period, version in session.execute(select(PooledRelease.id, PooledRelease.period,
+                                                             PooledRelease.version)
+                                                      .where(PooledRelease.survey_id == survey_id)):
+        if period not in newest or newest[period][1] < version:
+            newest[period] = (pooled_id, version)
+    return [newest[key][0] for key in sorted(newest, key=from_key)]
+
+
+def period_info(session: Session, pooled_id: int) -> PeriodInfo:
+    """A pooled release's header. :raises NotVisibleError: when there is none."""
+    pooled = session.get(PooledRelease, pooled_id)
+    if pooled is None:
+        raise NotVisibleError(pooled_id)
+    survey = session.get_one(Survey, pooled.survey_id)
+    rounds = json.loads(pooled.rounds)
+    wanted = {(str(code), int(version)) for code, version in json.loads(pooled.audit).get("questions", [])}
+    round_ids = [int(entry[0]) for entry in rounds]
+    questions: dict[str, QuestionInfo] = {}
+    for q in session.scalars(select(Question).join(RoundQuestion, RoundQuestion.question_id == Question.id)
+                             .where(RoundQuestion.round_id.in_(round_ids))
+                             .order_by(RoundQuestion.round_id, RoundQuestion.position)):
+        if (q.code, q.version) in wanted:
+            questions[q.code] = QuestionInfo(q.code, q.version, q.area, q.scale, q.sensitive, q.reverse, q.text_sv,
+                                             q.text_en)
+    return PeriodInfo(pooled.id, pooled.version, survey.id, survey.name, from_key(pooled.period),
+                      tuple(int(entry[1]) for entry in rounds), pooled.created_at, pooled.min_group_size,
+                      pooled.min_dist_size, tuple(questions.values()))
+
+
+def pooled_trend(session: Session, survey_id: int, unit_id: int, scope: Scope) -> PooledTrend | None:
+    """One unit's figures pooled over each period of a survey, as frozen and published (the same reading as a
+    round's: :meth:`pulse.domain.figures.Figures.published`); None when no pooled release holds the unit yet.
+
+    :raises NotVisibleError: no such survey or unit, or outside the viewer's scope.
+    """
+    if not scope.allows(unit_id) or session.get(Survey, survey_id) is None or session.get(Unit, unit_id) is None:
+        raise NotVisibleError(unit_id)
+    ids = latest_pooled_ids(session, survey_id)
+    if not ids:
+        return None
+    rows = session.execute(select(PooledReleaseCell, Unit.name).join(Unit, Unit.id == PooledReleaseCell.unit_id)
+                           .where(PooledReleaseCell.pooled_release_id.in_(ids), PooledReleaseCell.unit_id == unit_id,
+                                  PooledReleaseCell.kind == "total"))
+    cells: dict[int, CellView] = {}
+    for cell, name in rows:
+        figures = {code: stored.published() for code, stored in read_cell(cell.stats).items()}
+        cells[cell.pooled_release_id] = CellView(cell.unit_id, cell.kind, name, cell.published, cell.respondents,
+                                                 cell.invited, figures)
+    infos = [period_info(session, i) for i in ids if i in cells]
+    if not infos:
+        return None
+    questions: dict[str, QuestionInfo] = {}
+    for info in infos:
+        for question in info.questions:
+            questions[question.code] = question
+    series = {code: [cells[info.id].get(code) if any(q.code == code for q in info.questions) else HIDDEN
+                     for info in infos] for code in questions}
+    return PooledTrend(cells[infos[-1].id], survey_id, infos[-1].survey_name, infos,
+                       [cells[info.id] for info in infos], series, questions)
+>>>>>>> main

@@ -27,7 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 #: Tables a downgrade may not drop without being told, each with the revision that creates it: releases are the
 #: only record of what was published, the audit log is the evidence of who saw and changed what, and API tokens
 #: are people's access (a token table rebuilt empty would silently lock out their integrations).
-GUARDED_TABLES = {"audit_entry": "0001", "release": "0003", "release_cell": "0003", "api_token": "0003"}
+GUARDED_TABLES = {"audit_entry": "0001", "release": "0003", "release_cell": "0003", "api_token": "0003",
+                  "pooled_release": "0008", "pooled_release_cell": "0008"}
 
 
 def alembic_config(connection: Connection | None = None) -> AlembicConfig:

@@ -1,4 +1,5 @@
-"""``pulse release``: recompute a closed round's release as a new, audited version (never edits the old one)."""
+"""``pulse release``: recompute a closed round's release as a new, audited version (never edits the old one), and
+pool a survey's complete periods (docs/ANONYMITY.md, "Pooled periods")."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from sqlalchemy import select
 
 from pulse.common.context import record_audit
 from pulse.common.db import get_database, utcnow
+from pulse.domain.pooling import from_key
 from pulse.domain.protection import AuditError
-from pulse.models import Round, Unit
+from pulse.models import Round, Survey, Unit
+from pulse.services import pooling
 from pulse.services.releases import ReleaseError, compute_release, explain, reasons
 
 
@@ -49,6 +52,11 @@ def recompute_command(round_id: int) -> None:
                     f"Round {round_id}: no new version was computed. What the earlier versions published already "
                     f"reveals something on its own, which a new version cannot take back; they need a review "
                     f"(docs/ANONYMITY.md, \"Earlier versions and re-organisations\"):\n{lines}") from None
+            if exc.code == "pooled":
+                raise click.ClickException(
+                    f"Round {round_id} is part of a pooled release: a new version of it would not be audited "
+                    "together with the pooled figures, so none is made (docs/ANONYMITY.md, \"Pooled periods\")."
+                ) from None
             raise click.ClickException(f"Round {round_id} is still open: there is nothing to release yet.") from None
         except AuditError as exc:  # never expected: the protection hides until the audit passes
             session.rollback()
@@ -69,3 +77,61 @@ def recompute_command(round_id: int) -> None:
                        "today's organisation alone needs:")
             for line in explain(why, names):
                 click.echo(f"  - {line}")
+
+
+@group.command("pool")
+@click.argument("survey_id", type=int)
+@click.option("--period", "period_key", help="Pool this period (e.g. 2026-11, 2026-Q4, rounds-5-8) as a new "
+              "version, even if it has a pooled release already.")
+def pool_command(survey_id: int, period_key: str | None) -> None:
+    """Pool SURVEY_ID's complete periods that have no pooled release yet (the scheduler does the same on its own).
+
+    A period is complete when no further round can join it and every round in it is closed and released. Each
+    pooled release is audited together with every version of its rounds' releases: no pooled figure minus
+    published round figures may give a hidden one.
+    """
+    with get_database(current_app).session(write=True) as session:
+        survey = session.get(Survey, survey_id)
+        if survey is None:
+            raise click.ClickException(f"No survey {survey_id}.")
+        if not survey.pooling:
+            raise click.ClickException(f"Survey {survey_id} does not pool its rounds; choose a pooling first "
+                                       "(pulse survey pooling).")
+        now = utcnow()
+        if period_key is None:
+            made = pooling.pool_due(session, survey, now=now)
+        else:
+            try:
+                period = from_key(period_key)
+            except ValueError:
+                raise click.ClickException(f"Not a period: {period_key}.") from None
+            try:
+                made = [pooling.compute_pooled(session, survey, period, created_by="system", now=now)]
+            except pooling.PoolingError as exc:
+                session.rollback()
+                raise click.ClickException(_refusal(exc, period_key)) from None
+        for pooled in made:
+            record_audit(session, "release.pool", f"pooled_release:{pooled.id}",
+                         {"survey": survey.id, "period": pooled.period, "version": pooled.version})
+        session.commit()
+        if not made:
+            click.echo(f"Survey {survey_id}: no complete period waits to be pooled.")
+        names = dict(session.execute(select(Unit.id, Unit.name)).all())
+        for pooled in made:
+            layers = json.loads(pooled.audit)["layers"]
+            click.echo(f"Pooled release {pooled.id} ({pooled.period}, version {pooled.version}): audit passed "
+                       f"together with its rounds' releases; {layers['respondents']['published']} cells published, "
+                       f"{layers['respondents']['suppressed']} hidden.")
+            for line in explain(reasons(pooled), names):
+                click.echo(f"  - {line}")
+
+
+def _refusal(exc: pooling.PoolingError, period: str) -> str:
+    """Why a period was not pooled, for the command's output."""
+    if exc.code == "incomplete":
+        return (f"Period {period} is not complete: a round may still join it, or one of its rounds is open or "
+                "has no release yet.")
+    if exc.code == "purged":
+        return f"Period {period}: a round's raw answers were deleted after the retention time; it cannot be pooled."
+    return (f"Period {period}: nothing was pooled. What is published already reveals something on its own "
+            "(docs/ANONYMITY.md, \"Pooled periods\"); it needs a review.")

@@ -16,9 +16,11 @@ from pulse import scheduler
 from pulse.common.context import record_audit
 from pulse.common.db import get_database, utcnow
 from pulse.domain.participation import closed_participation
+from pulse.domain.pooling import MAX_ROUNDS, MIN_ROUNDS, POOLINGS
 from pulse.domain.questionbank import DEFAULT_PULSE
 from pulse.domain.schedule import CADENCES
 from pulse.models import Round, Survey, Unit
+from pulse.services import pooling
 from pulse.services import rounds as round_service
 from pulse.services.surveys import REMINDER_POLICIES, SurveyError, SurveyInput, create_survey
 
@@ -101,6 +103,31 @@ def survey_list() -> None:
             state = "active" if survey.active else "paused"
             nxt = survey.next_open_at.isoformat() if survey.next_open_at else "-"
             click.echo(f"{survey.id:4}  {survey.name:40} {survey.cadence:9} {state:7} next: {nxt}")
+
+
+@survey_group.command("pooling")
+@click.argument("survey_ident")
+@click.argument("kind", type=click.Choice(["none", *POOLINGS]))
+@click.option("--rounds", "size", type=int, help=f"Rounds per period for 'rounds' ({MIN_ROUNDS}–{MAX_ROUNDS}).")
+def survey_pooling(survey_ident: str, kind: str, size: int | None) -> None:
+    """Pool SURVEY's rounds by calendar month, quarter or N consecutive rounds (or not at all), for units too small
+    to show figures round by round. Fixed once a pooled release exists: periods never overlap
+    (docs/ANONYMITY.md, "Pooled periods")."""
+    with get_database(current_app).session(write=True) as session:
+        survey = _survey(session, survey_ident)
+        try:
+            changed = pooling.set_pooling(session, survey, None if kind == "none" else kind, size)
+        except pooling.PoolingError as exc:
+            if exc.code == "locked":
+                raise click.ClickException("A pooled release exists: the periods cannot change any more (new ones "
+                                           "would overlap the released ones).") from None
+            raise click.ClickException(f"Rounds per period must be {MIN_ROUNDS}–{MAX_ROUNDS}.") from None
+        if changed:
+            record_audit(session, "survey.pooling", f"survey:{survey.id}",
+                         {"pooling": survey.pooling, "rounds": survey.pool_rounds})
+        session.commit()
+        click.echo(f"Survey {survey.id}: pooling {survey.pooling or 'none'}"
+                   + (f" ({survey.pool_rounds} rounds)" if survey.pool_rounds else "") + ".")
 
 
 def _survey(session: object, ident: str) -> Survey:

@@ -7,11 +7,12 @@ formatting never rounds a second time in another way (docs/ANONYMITY.md, "Precis
 from __future__ import annotations
 
 from flask import Flask
-from flask_babel import format_decimal
+from flask_babel import format_date, format_decimal
 from flask_babel import gettext as _
 
 from pulse.common.labels import area_label
 from pulse.disclosure import Figures, QuestionInfo
+from pulse.domain.pooling import Period
 from pulse.domain.scales import SCALES
 from pulse.domain.stats import Change, one_decimal, whole
 
@@ -68,6 +69,26 @@ def _signed(value: float) -> str:
     return ("+" if shown >= 0 else "−") + str(format_decimal(abs(shown), "0.0"))
 
 
+def period_label(period: Period) -> str:
+    """A pooled period as people say it: "november 2026", "kvartal 4 2026", "omgång 5–8"."""
+    start = period.start()
+    if period.kind == "month" and start is not None:
+        return str(format_date(start, "LLLL y"))
+    if period.kind == "quarter":
+        return _("quarter %(quarter)d %(year)d", quarter=period.index, year=period.year)
+    first, last = period.round_numbers()
+    return _("rounds %(first)d–%(last)d", first=first, last=last)
+
+
+def pooled_heading(period: Period) -> str:
+    """Why a unit's figures are pooled, in the words of the results pages."""
+    if period.kind == "month":
+        return _("Too few answers per round – pooled per month")
+    if period.kind == "quarter":
+        return _("Too few answers per round – pooled per quarter")
+    return _("Too few answers per round – pooled per %(n)d rounds", n=period.size)
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(too_few=too_few, mean_text=mean_text, percent=percent, change_text=change_text,
-                                 area_label=area_label)
+                                 area_label=area_label, period_label=period_label, pooled_heading=pooled_heading)

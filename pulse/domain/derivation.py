@@ -464,9 +464,15 @@ def atom_counts(tree: Tree, counts: Mapping[Cell, Counts]) -> dict[int, Counts]:
 def protect_version(tree: Tree, counts: Mapping[Cell, Counts], k: int, *, earlier: Sequence[EarlierVersion],
                     forced: Iterable[Cell] = (), version: str = "the new version",
                     other_atoms: Mapping[Hashable, Counts] | None = None,
-                    unit_name: Callable[[Hashable], str] = str, budget: int = DEFAULT_BUDGET) -> VersionProtection:
+                    unit_name: Callable[[Hashable], str] = str, budget: int = DEFAULT_BUDGET,
+                    parts: Mapping[int, Mapping[Hashable, Counts]] | None = None) -> VersionProtection:
     """Protect a new version of a round's release on ``tree`` (e.g. after a re-organisation) so that, together with
     the versions published before it, it reveals nothing they do not already reveal.
+
+    ``parts`` splits each unit's people into finer atoms, with this layer's counts: a release pooled over rounds
+    (docs/ANONYMITY.md, "Pooled periods") counts in unit ``u`` the atoms ``(round, u)`` of every round of its
+    period, and the rounds' own releases are "earlier versions" whose cells hold the atoms of one round. Without
+    it each unit is one atom (the versions of one round's release).
 
     How to call it (one call per layer, as ``protect`` is called in ``compute_release``)::
 
@@ -504,7 +510,11 @@ def protect_version(tree: Tree, counts: Mapping[Cell, Counts], k: int, *, earlie
     if not earlier:  # the first version: the tree's own audit is exact
         first = protect(tree, counts, k, forced=forced)
         return VersionProtection(first, [], set(), [], [])
-    cells = tree_cells(tree)
+    cells: dict[Cell, frozenset[Hashable]] = {c: frozenset(m) for c, m in tree_cells(tree).items()}
+    if parts is not None:
+        split = parts
+        cells = {c: frozenset(a for u in members if isinstance(u, int) for a in split.get(u, {}))
+                 for c, members in cells.items()}
     if all(isinstance(label, Cell) and cells.get(label) == frozenset(members)
            for v in earlier for label, members in (*v.published.items(), *v.hidden.items())):
         # Every earlier cell is a cell of this tree with the same people (a recompute without a re-organisation):
@@ -519,8 +529,12 @@ def protect_version(tree: Tree, counts: Mapping[Cell, Counts], k: int, *, earlie
             return VersionProtection(protect(tree, counts, k, forced=set(forced) - given, known_before=given), [],
                                      given, [], [])
     atoms: dict[Hashable, Counts] = dict(other_atoms or {})
-    for unit, unit_counts in atom_counts(tree, counts).items():
-        atoms[unit] = unit_counts
+    if parts is not None:
+        for unit_parts in parts.values():
+            atoms.update(unit_parts)
+    else:
+        for unit, unit_counts in atom_counts(tree, counts).items():
+            atoms[unit] = unit_counts
     before: dict[Hashable, frozenset[Hashable]] = {
         VersionCell(v.name, label): frozenset(members) for v in earlier for label, members in v.published.items()}
     hidden_before: dict[Hashable, frozenset[Hashable]] = {

@@ -91,6 +91,63 @@ class Earlier:
     exact: Mapping[str, frozenset[Cell]] = field(default_factory=dict)
     #: Per question: cells whose distribution was shown.
     dists: Mapping[str, frozenset[Cell]] = field(default_factory=dict)
+    #: The round whose release this is, when it enters the audit of a release pooled over rounds ("Pooled
+    #: periods"): its units' people are then the atoms ``(round, unit)``.
+    round: int | None = None
+    #: An earlier pooled release of the same period: unit → its atoms (``(round, unit)`` for each of its rounds).
+    atoms: Mapping[int, tuple[Hashable, ...]] | None = None
+
+    @property
+    def name(self) -> str:
+        """Its label in the audit (unique among the versions and rounds audited together)."""
+        return f"version {self.version}" if self.round is None else f"round {self.round} version {self.version}"
+
+    def atoms_of(self, unit: int) -> tuple[Hashable, ...]:
+        """The atoms a unit of its tree counted directly."""
+        if self.atoms is not None:
+            return self.atoms.get(unit, ())
+        return (unit,) if self.round is None else ((self.round, unit),)
+
+
+@dataclass(frozen=True)
+class Parts:
+    """The people of a release pooled over rounds, split into atoms ``(round, unit)`` (docs/ANONYMITY.md, "Pooled
+    periods"): a pooled cell holds the atoms of every round of its period, a round's release cell only those of
+    its round, so the joint audit needs the finer atoms."""
+
+    #: unit → its atoms
+    units: Mapping[int, tuple[Hashable, ...]]
+    #: atom → respondents and invited
+    direct: Mapping[Hashable, Counts]
+    #: atom → one tally per item (answers counted directly there)
+    tallies: Mapping[Hashable, Sequence[Tally]]
+
+    def pooled(self, questions: int) -> tuple[dict[int, Counts], dict[int, list[Tally]]]:
+        """Per unit: the counts and tallies of all its atoms together (what the pooled cells aggregate)."""
+        direct: dict[int, Counts] = {}
+        tallies: dict[int, list[Tally]] = {}
+        for unit, atoms in self.units.items():
+            direct[unit] = Counts(sum(self.direct[a].respondents for a in atoms),
+                                  sum(self.direct[a].invited for a in atoms))
+            tallies[unit] = [merged([self.tallies[a][i] for a in atoms if a in self.tallies])
+                             for i in range(questions)]
+        return direct, tallies
+
+    def counts(self, index: int | None) -> dict[int, dict[Hashable, Counts]]:
+        """One layer's counts per unit and atom: respondents (``index`` None) or those who answered an item."""
+        result: dict[int, dict[Hashable, Counts]] = {}
+        for unit, atoms in self.units.items():
+            result[unit] = {}
+            for atom in atoms:
+                own = self.direct[atom]
+                tally = self.tallies.get(atom)
+                answered = own.respondents if index is None else (tally[index].answered if tally else 0)
+                result[unit][atom] = Counts(answered, own.invited)
+        return result
+
+    def sums(self, index: int) -> dict[Hashable, float]:
+        """Per atom, the sum of an item's answers."""
+        return {a: t[index].total for a, t in self.tallies.items()}
 
 
 #: What an :class:`Explanation` is: what the new version, protected on its own tree, would reveal together with the
@@ -107,6 +164,8 @@ class Term:
     version: int
     cell: Cell
     coefficient: Fraction = Fraction(1)
+    #: the round whose release the cell is from, in the audit of a pooled release (None: a version of this one)
+    round: int | None = None
 
 
 @dataclass(frozen=True)
@@ -133,8 +192,11 @@ class Explanation:
         """As JSON for the audit record."""
 
         def term(t: Term) -> dict[str, object]:
-            return {"version": t.version, "unit": t.cell.unit, "kind": t.cell.kind.value,
-                    "coefficient": str(t.coefficient)}
+            entry: dict[str, object] = {"version": t.version, "unit": t.cell.unit, "kind": t.cell.kind.value,
+                                        "coefficient": str(t.coefficient)}
+            if t.round is not None:
+                entry["round"] = t.round
+            return entry
 
         result: dict[str, object] = {"role": self.role, "kind": self.kind, "layers": list(self.layers),
                                      "units": list(self.units), "formula": [term(t) for t in self.formula]}
@@ -196,7 +258,7 @@ def cell_tallies(tree: Tree, direct: Mapping[int, Sequence[Tally]], questions: i
 
 def protect_round(tree: Tree, direct: Mapping[int, Counts], tallies: Mapping[int, Sequence[Tally]],
                   items: Sequence[Item], k: int, k_dist: int, earlier: Sequence[Earlier] = (), *, version: int = 1,
-                  unit_name: Callable[[int], str] = str) -> Outcome:
+                  unit_name: Callable[[int], str] = str, parts: Parts | None = None) -> Outcome:
     """Protect every layer of a round and compute the figures to store.
 
     :param direct: respondents and invited directly in each unit.
@@ -204,12 +266,16 @@ def protect_round(tree: Tree, direct: Mapping[int, Counts], tallies: Mapping[int
     :param earlier: the versions of the round's release published before this one (``version``), each on its own
         tree: every layer is protected so that, together with them, it reveals nothing they do not reveal alone.
     :param unit_name: names units in the protection's findings.
+    :param parts: a release pooled over rounds: its units' people as atoms ``(round, unit)`` (``direct`` and
+        ``tallies`` are then :meth:`Parts.pooled`), and ``earlier`` holds the rounds' releases (``Earlier.round``)
+        and the period's earlier pooled versions (``Earlier.atoms``): every layer is audited jointly with them.
     :raises EarlierUnsafeError: when the earlier versions reveal something on their own (nothing is published).
     :raises AuditError: when a layer fails its audit after protection (it never publishes then).
     """
-    versions = _Versions(tree, earlier, version, unit_name)
+    versions = _Versions(tree, earlier, version, unit_name, parts)
     node_counts = cell_counts(tree, direct)
-    node_layer = versions.protect("respondents", node_counts, k, forced=set(), shown=lambda e: e.nodes).protection
+    node_layer = versions.protect("respondents", node_counts, k, forced=set(), shown=lambda e: e.nodes,
+                                  index=None).protection
     nodes = set(node_layer.published)
     versions.check(audit(tree, nodes, node_counts, k), "respondents")
     per_cell = cell_tallies(tree, tallies, len(items))
@@ -223,9 +289,9 @@ def protect_round(tree: Tree, direct: Mapping[int, Counts], tallies: Mapping[int
         counts = {c: Counts(per_cell[c][index].answered, node_counts[c].invited) for c in tree.cells()}
         sums = {c: per_cell[c][index].total for c in tree.cells()}
         if item.scale == "yesno":
-            outcome = _protect_yes_no(tree, counts, k_dist, item.code, hidden_nodes, versions)
+            outcome = _protect_yes_no(tree, counts, k_dist, item.code, hidden_nodes, versions, index)
         else:
-            outcome = _protect_scale(tree, counts, sums, scale, k, k_dist, item.code, hidden_nodes, versions)
+            outcome = _protect_scale(tree, counts, sums, scale, k, k_dist, item.code, hidden_nodes, versions, index)
         outcomes[item.code] = outcome
         for cell in nodes:
             shown = _figures(item, scale, per_cell[cell][index], node_counts[cell].respondents,
@@ -239,7 +305,7 @@ def protect_round(tree: Tree, direct: Mapping[int, Counts], tallies: Mapping[int
 
 
 def _protect_scale(tree: Tree, counts: Mapping[Cell, Counts], sums: Mapping[Cell, float], scale: Scale, k: int,
-                   k_dist: int, code: str, hidden_nodes: set[Cell], versions: _Versions) -> ItemOutcome:
+                   k_dist: int, code: str, hidden_nodes: set[Cell], versions: _Versions, index: int) -> ItemOutcome:
     """Layers 2 and 3 of a question on an ordered scale (means)."""
     # Censored cells are suppressed cells: forced, so they get complementary protection (module docstring).
     bounds: dict[Cell, str] = {}
@@ -253,12 +319,12 @@ def _protect_scale(tree: Tree, counts: Mapping[Cell, Counts], sums: Mapping[Cell
     stuck: set[frozenset[Cell]] = set()
     while True:
         layer = versions.protect(f"{code}:k", counts, k, forced=forced, shown=lambda e: e.exact.get(code, ()),
-                                 record=False)
+                                 record=False, index=index)
         at_k = layer.protection
         exact = at_k.published - set(bounds)
         risky = [group for group in censorable_groups(tree, exact, counts, sums, scale, k, k_dist)
                  if group.unit not in unresolved]
-        across = [cells for cells in versions.censorable(code, counts, sums, scale, exact, k, k_dist)
+        across = [cells for cells in versions.censorable(code, counts, sums, scale, exact, k, k_dist, index)
                   if cells not in stuck]
         if not risky and not across:
             break
@@ -297,14 +363,14 @@ def _protect_scale(tree: Tree, counts: Mapping[Cell, Counts], sums: Mapping[Cell
     versions.keep(layer)
     versions.check(audit(tree, exact, counts, k), f"{code}:k")
     at_k_dist = versions.protect(f"{code}:k_dist", counts, k_dist, forced={c for c in tree.cells() if c not in exact},
-                                 shown=lambda e: e.dists.get(code, ())).protection
+                                 shown=lambda e: e.dists.get(code, ()), index=index).protection
     dist = at_k_dist.published & exact
     versions.check(audit(tree, dist, counts, k_dist), f"{code}:k_dist")
     return ItemOutcome(exact, bounds, dist, {f"{code}:k": at_k, f"{code}:k_dist": at_k_dist}, findings)
 
 
 def _protect_yes_no(tree: Tree, counts: Mapping[Cell, Counts], k_dist: int, code: str, hidden_nodes: set[Cell],
-                    versions: _Versions) -> ItemOutcome:
+                    versions: _Versions, index: int) -> ItemOutcome:
     """The one layer of a yes/no item: nothing below ``k_dist`` (module docstring).
 
     An earlier version's cells with an answered count count as shown, the flag alone that releases before yes/no
@@ -312,7 +378,7 @@ def _protect_yes_no(tree: Tree, counts: Mapping[Cell, Counts], k_dist: int, code
     smaller than ``k_dist``, so those releases are reported as revealing something on their own.
     """
     layer = versions.protect(f"{code}:k_dist", counts, k_dist, forced=hidden_nodes,
-                             shown=lambda e: e.exact.get(code, ())).protection
+                             shown=lambda e: e.exact.get(code, ()), index=index).protection
     shown = set(layer.published)
     versions.check(audit(tree, shown, counts, k_dist), f"{code}:k_dist")
     return ItemOutcome(shown, {}, set(shown), {f"{code}:k_dist": layer})
@@ -333,35 +399,46 @@ class _Versions:
     people it held then — a unit's people are the same in every version of one round's release, wherever the
     unit sits (docs/ANONYMITY.md, "Earlier versions and re-organisations")."""
 
-    def __init__(self, tree: Tree, earlier: Sequence[Earlier], version: int, unit_name: Callable[[int], str]) -> None:
+    def __init__(self, tree: Tree, earlier: Sequence[Earlier], version: int, unit_name: Callable[[int], str],
+                 parts: Parts | None = None) -> None:
         self.tree = tree
-        self.earlier = sorted(earlier, key=lambda e: e.version)
+        self.earlier = sorted(earlier, key=lambda e: (e.round is not None, e.round or 0, e.version))
         self.version = version
         self.unit_name = unit_name
-        self.cells = [tree_cells(Tree(e.parents)) for e in self.earlier]
-        # Units of earlier trees that are not in this one have no people in this round: a release tree holds every
+        self.parts = parts
+        self.cells = [{c: frozenset(a for u in members for a in e.atoms_of(u))
+                       for c, members in tree_cells(Tree(e.parents)).items()} for e in self.earlier]
+        # Atoms of earlier trees that are not in this one have no people in this round: a release tree holds every
         # unit anyone counts in (pulse.services.releases.release_tree), so only units people were counted below.
-        self.others: dict[Hashable, Counts] = {u: Counts(0, 0) for e in self.earlier for u in e.parents
-                                               if u not in tree.parents}
-        self.numbers = {f"version {e.version}": e.version for e in self.earlier} | {f"version {version}": version}
+        mine: set[Hashable] = (set(tree.parents) if parts is None
+                               else {a for atoms in parts.units.values() for a in atoms})
+        self.others: dict[Hashable, Counts] = {a: Counts(0, 0) for cells in self.cells for m in cells.values()
+                                               for a in m if a not in mine}
+        self.numbers = {e.name: (e.version, e.round) for e in self.earlier} | {f"version {version}": (version, None)}
         self._kept: dict[_Key, list[str]] = {}  # insertion-ordered: the order found
 
     def protect(self, name: str, counts: Mapping[Cell, Counts], k: int, *, forced: set[Cell],
-                shown: Callable[[Earlier], Iterable[Cell]], record: bool = True) -> _Layer:
+                shown: Callable[[Earlier], Iterable[Cell]], record: bool = True, index: int | None) -> _Layer:
         """Protect one layer (``protect``'s job) so that, with what the earlier versions showed in it, it reveals
         nothing they do not reveal alone. ``record``: keep its explanations (else call :meth:`keep` with the final
         one, when a layer is protected several times)."""
         if not self.earlier:  # the first version: nothing to audit against (and nothing to pay for)
             return _Layer(protect(self.tree, counts, k, forced=forced), set(), [])
-        atoms = atom_counts(self.tree, counts)
+        parts = self.parts.counts(index) if self.parts is not None else None
+        atoms: dict[Hashable, Counts] = {}
+        if parts is None:
+            for unit, unit_counts in atom_counts(self.tree, counts).items():
+                atoms[unit] = unit_counts
+        else:
+            atoms = {a: c for unit_parts in parts.values() for a, c in unit_parts.items()}
         earlier = []
         for version, cells in zip(self.earlier, self.cells, strict=True):
             published = {c for c in shown(version) if c in cells}
             hidden: dict[Hashable, Iterable[Hashable]] = {
                 c: m for c, m in cells.items() if c not in published and not _nothing_to_hide(atoms, m, k)}
-            earlier.append(EarlierVersion(f"version {version.version}", {c: cells[c] for c in published}, hidden))
+            earlier.append(EarlierVersion(version.name, {c: cells[c] for c in published}, hidden))
         result = protect_version(self.tree, counts, k, earlier=earlier, forced=forced,
-                                 version=f"version {self.version}", other_atoms=self.others,
+                                 version=f"version {self.version}", other_atoms=self.others, parts=parts,
                                  unit_name=lambda u: self.unit_name(u) if isinstance(u, int) else str(u))
         if any(not f.earlier for f in result.findings):  # protect_version hides until there is none
             raise AuditError(f"audit against earlier versions failed in layer {name}")
@@ -382,7 +459,7 @@ class _Versions:
             _check(findings, layer)
 
     def censorable(self, code: str, counts: Mapping[Cell, Counts], sums: Mapping[Cell, float], scale: Scale,
-                   exact: set[Cell], k: int, k_dist: int) -> list[frozenset[Cell]]:
+                   exact: set[Cell], k: int, k_dist: int, index: int) -> list[frozenset[Cell]]:
         """Groups of k to k_dist answers whose mean would be censored were they a cell, that this version's exact
         cells give together with the earlier versions' (docs/ANONYMITY.md, "Censored figures": else the censoring
         could be undone across versions): for each, this version's cells in one formula that gives it (hiding one
@@ -392,14 +469,23 @@ class _Versions:
         if not self.earlier:
             return []
         atoms: dict[Hashable, Counts] = dict(self.others)
-        for unit, unit_counts in atom_counts(self.tree, counts).items():
-            atoms[unit] = unit_counts
-        atom_sums = {u: sums[Cell(u, Kind.REMAINDER if self.tree.children[u] else Kind.TOTAL)]
-                     for u in self.tree.parents}
+        atom_sums: dict[Hashable, float]
+        cells: dict[Cell, frozenset[Hashable]] = {c: frozenset(m) for c, m in tree_cells(self.tree).items()}
+        if self.parts is None:
+            for unit, unit_counts in atom_counts(self.tree, counts).items():
+                atoms[unit] = unit_counts
+            atom_sums = {u: sums[Cell(u, Kind.REMAINDER if self.tree.children[u] else Kind.TOTAL)]
+                         for u in self.tree.parents}
+        else:
+            for unit_parts in self.parts.counts(index).values():
+                atoms.update(unit_parts)
+            atom_sums = self.parts.sums(index)
+            units = self.parts.units
+            cells = {c: frozenset(a for u in m if isinstance(u, int) for a in units.get(u, ()))
+                     for c, m in cells.items()}
         new = f"version {self.version}"
-        cells = tree_cells(self.tree)
         before: dict[Hashable, Iterable[Hashable]] = {
-            VersionCell(f"version {e.version}", c): old[c]
+            VersionCell(e.name, c): old[c]
             for e, old in zip(self.earlier, self.cells, strict=True) for c in e.exact.get(code, ()) if c in old}
         result = []
         for finding in audit_sets(atoms, {VersionCell(new, c): cells[c] for c in exact}, k_dist, before=before,
@@ -411,7 +497,7 @@ class _Versions:
                 continue
             n = finding.counts.respondents
             if finding.kind == "small_group" and k <= n < k_dist and censor(
-                    sum(atom_sums.get(a, 0.0) for a in finding.atoms if isinstance(a, int)) / n, scale):
+                    sum(atom_sums.get(a, 0.0) for a in finding.atoms) / n, scale):
                 result.append(frozenset(label.cell for label, _ in finding.combination
                                         if isinstance(label, VersionCell) and label.version == new
                                         and isinstance(label.cell, Cell)))
@@ -431,17 +517,19 @@ class _Versions:
 
     def _term(self, label: Hashable, coefficient: Fraction | int = 1) -> Term | None:
         if isinstance(label, VersionCell) and isinstance(label.cell, Cell) and label.version in self.numbers:
-            return Term(self.numbers[label.version], label.cell, Fraction(coefficient))
+            version, round_id = self.numbers[label.version]
+            return Term(version, label.cell, Fraction(coefficient), round_id)
         return None
 
     def _explain(self, role: Role, finding: Finding, layer: str, hides: Cell | None = None) -> Explanation:
-        units = tuple(sorted(u for u in finding.atoms if isinstance(u, int)))
+        units = tuple(sorted({u if isinstance(u, int) else u[1] for u in finding.atoms
+                              if isinstance(u, int) or (isinstance(u, tuple) and isinstance(u[1], int))}))
         formula = tuple(t for label, c in finding.combination if (t := self._term(label, c)) is not None)
         cell = self._term(finding.cell) if finding.cell is not None else None
         return Explanation(role, finding.kind, (layer,), units[:_UNITS_NAMED], formula, cell, hides)
 
 
-def _nothing_to_hide(atoms: Mapping[int, Counts], members: Iterable[int], k: int) -> bool:
+def _nothing_to_hide(atoms: Mapping[Hashable, Counts], members: Iterable[Hashable], k: int) -> bool:
     """A cell that nobody answered in although at least k were invited: it shows nothing (no answers look like too
     few answers), published or not, yet that nobody answered may be known (``is_safe_group``). So it is neither a
     published cell (nobody sees a figure) nor a hidden one to protect."""

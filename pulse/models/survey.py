@@ -71,6 +71,10 @@ class Survey(Base):
     #: Working days after opening when the one reminder goes out.
     reminder_after_days: Mapped[int] = mapped_column(Integer, default=2)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Pooled periods (docs/ANONYMITY.md, "Pooled periods"): None, "month", "quarter" or "rounds" (``pool_rounds``
+    #: consecutive rounds). Fixed once a pooled release exists, so that periods never overlap.
+    pooling: Mapped[str | None] = mapped_column(String(16))
+    pool_rounds: Mapped[int | None] = mapped_column(Integer)
     next_open_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

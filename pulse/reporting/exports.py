@@ -13,8 +13,8 @@ from collections.abc import Iterator
 
 from flask_babel import gettext as _
 
-from pulse.common.format import mean_text, too_few
-from pulse.disclosure import ReleaseData
+from pulse.common.format import mean_text, period_label, too_few
+from pulse.disclosure import PooledTrend, ReleaseData
 from pulse.domain.orgcsv import neutralise
 
 
@@ -74,3 +74,31 @@ def to_xlsx(data: ReleaseData, unit_ids: list[int], language: str) -> bytes:
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def pooled_csv(trend: PooledTrend, language: str) -> bytes:
+    """One unit's pooled figures, one row per period (docs/ANONYMITY.md, "Pooled periods"), as on screen."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerows([_safe(v) for v in row] for row in _pooled_rows(trend, language))
+    return ("\ufeff" + out.getvalue()).encode()
+
+
+def _pooled_rows(trend: PooledTrend, language: str) -> Iterator[list[object]]:
+    yield [_("Survey"), trend.survey_name]
+    yield [_("Unit"), trend.unit.name]
+    yield [_("Answers pooled over fixed periods; a person answering several rounds counts once per round.")]
+    yield [_("Hidden figures are shown as “%(label)s”, whether nobody or too few answered.", label=too_few())]
+    yield []
+    header: list[object] = [_("Period"), _("Rounds"), _("Release version"), _("Answered")]
+    for question in trend.questions.values():
+        header += [f"{question.code} v{question.version}: {question.text(language)}", f"{question.code} n"]
+    yield header
+    for index, (info, cell) in enumerate(zip(trend.periods, trend.cells, strict=True)):
+        first, last = min(info.round_numbers), max(info.round_numbers)
+        row: list[object] = [period_label(info.period), f"{first}–{last}", info.version,
+                             cell.respondents if cell.published else too_few()]
+        for code, question in trend.questions.items():
+            figures = trend.series[code][index]
+            row += [mean_text(figures, question), figures.n if figures.exact else ""]
+        yield row

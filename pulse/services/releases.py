@@ -29,6 +29,7 @@ from pulse.domain.stats import Tally
 from pulse.domain.suppression import Cell, Counts, Kind, Protection, Tree, cell_counts
 from pulse.models import (
     Comment,
+    PooledRelease,
     Question,
     Release,
     ReleaseCell,
@@ -36,13 +37,14 @@ from pulse.models import (
     Round,
     RoundParticipation,
     RoundQuestion,
+    Survey,
     Unit,
 )
 from pulse.services.org import load_tree
 
 
 class ReleaseError(Exception):
-    """No release was made: ``not_closed``, ``purged``, or ``earlier_unsafe`` (the earlier versions already
+    """No release was made: ``not_closed``, ``purged``, ``pooled``, or ``earlier_unsafe`` (the earlier versions already
     reveal something on their own; ``findings`` says what, as audit-record entries for :func:`explain`)."""
 
     def __init__(self, code: str, findings: Sequence[dict[str, object]] = ()) -> None:
@@ -54,7 +56,13 @@ class ReleaseError(Exception):
 def release_tree(session: Session, round_id: int) -> Tree:
     """The units of a round's release: every unit answers count in, and the units above them up to the lowest
     one they share."""
-    units = set(session.scalars(select(RoundParticipation.unit_id).where(RoundParticipation.round_id == round_id)))
+    return units_tree(session, set(session.scalars(select(RoundParticipation.unit_id)
+                                                   .where(RoundParticipation.round_id == round_id))))
+
+
+def units_tree(session: Session, units: set[int]) -> Tree:
+    """The tree of some counting units on today's organisation: they and the units above them up to the lowest one
+    they share (a round's release tree, or a pooled period's over all its rounds' units)."""
     org = load_tree(session)
     if not units:
         return Tree({})
@@ -77,14 +85,14 @@ def release_tree(session: Session, round_id: int) -> Tree:
 
 
 @dataclass
-class _Round:
+class RoundData:
     tree: Tree
     questions: list[Question]
     direct_counts: dict[int, Counts]
     tallies: dict[int, list[Tally]]  # unit → one tally per question (answers counted directly there)
 
 
-def _load(session: Session, rnd: Round) -> _Round:
+def load_round(session: Session, rnd: Round) -> RoundData:
     tree = release_tree(session, rnd.id)
     questions = list(session.scalars(select(Question).join(RoundQuestion, RoundQuestion.question_id == Question.id)
                                      .where(RoundQuestion.round_id == rnd.id).order_by(RoundQuestion.position)))
@@ -101,18 +109,28 @@ def _load(session: Session, rnd: Round) -> _Round:
         for tally, value in zip(unit_tallies, json.loads(values_json), strict=False):
             tally.add(value)
     direct = {u: Counts(respondents.get(u, 0), invited.get(u, 0)) for u in tree.parents}
-    return _Round(tree, questions, direct, tallies)
+    return RoundData(tree, questions, direct, tallies)
 
 
-def _earlier(session: Session, round_id: int) -> list[Earlier]:
+def earlier_versions(session: Session, round_id: int) -> list[Earlier]:
     """The round's earlier versions as they were published: each one's tree and, per layer, the cells it showed."""
+    rows = session.execute(select(Release.version, ReleaseCell.unit_id, ReleaseCell.kind, ReleaseCell.parent_id,
+                                  ReleaseCell.published, ReleaseCell.stats)
+                           .join(Release, Release.id == ReleaseCell.release_id).where(Release.round_id == round_id))
+    return shown_versions((v, u, k, p, s, j) for v, u, k, p, s, j in rows)
+
+
+#: A stored cell as :func:`shown_versions` reads it: version, unit, kind, parent, published, stats.
+CellRow = tuple[int, int, str, int | None, bool, str]
+
+
+def shown_versions(rows: Iterable[CellRow]) -> list[Earlier]:
+    """Stored cells of one or more release versions (a round's, or a pooled period's) read back as what each version
+    showed: its tree and, per layer, the cells shown — as stored, not as shown today."""
     parents: dict[int, dict[int, int | None]] = defaultdict(dict)
     nodes: dict[int, set[Cell]] = defaultdict(set)
     exact: dict[int, dict[str, set[Cell]]] = defaultdict(lambda: defaultdict(set))
     dists: dict[int, dict[str, set[Cell]]] = defaultdict(lambda: defaultdict(set))
-    rows = session.execute(select(Release.version, ReleaseCell.unit_id, ReleaseCell.kind, ReleaseCell.parent_id,
-                                  ReleaseCell.published, ReleaseCell.stats)
-                           .join(Release, Release.id == ReleaseCell.release_id).where(Release.round_id == round_id))
     for version, unit_id, kind, parent_id, published, stats_json in rows:
         cell = Cell(unit_id, Kind(kind))
         if cell.kind is Kind.TOTAL:
@@ -138,19 +156,22 @@ def compute_release(session: Session, rnd: Round, *, created_by: str, now: dt.da
     says why it hides more than its own tree needs (``earlier_versions.reasons``, for :func:`explain`).
 
     :raises ReleaseError: ``not_closed`` for a round that is still open, ``purged`` when its raw answers have
-        been deleted after the retention time, ``earlier_unsafe`` when the earlier versions already reveal
-        something on their own (nothing new is stored; ``findings`` says what).
+        been deleted after the retention time, ``pooled`` when a pooled release holds the round (a new version
+        would not be audited with it: docs/ANONYMITY.md, "Pooled periods"), ``earlier_unsafe`` when the earlier
+        versions already reveal something on their own (nothing new is stored; ``findings`` says what).
     """
     if rnd.status != "closed":
         raise ReleaseError("not_closed")
+    if rnd.id in pooled_round_ids(session, rnd.survey_id):
+        raise ReleaseError("pooled")
     if rnd.answers and not session.scalar(select(Response.id).where(Response.round_id == rnd.id).limit(1)):
         raise ReleaseError("purged")  # the raw answers are gone: the existing releases are all there is
-    data = _load(session, rnd)
+    data = load_round(session, rnd)
     tree = data.tree
     k, k_dist = rnd.min_group_size, rnd.min_dist_size
     items = [Item(q.code, q.version, q.scale) for q in data.questions]
     version = (session.scalar(select(func.max(Release.version)).where(Release.round_id == rnd.id)) or 0) + 1
-    earlier = _earlier(session, rnd.id) if version > 1 else []
+    earlier = earlier_versions(session, rnd.id) if version > 1 else []
     names = dict(session.execute(select(Unit.id, Unit.name)).all()) if earlier else {}
     try:
         outcome = protect_round(tree, data.direct_counts, data.tallies, items, k, k_dist, earlier, version=version,
@@ -163,7 +184,7 @@ def compute_release(session: Session, rnd: Round, *, created_by: str, now: dt.da
         "passed": True,
         "thresholds": {"k": k, "k_dist": k_dist, "k_comments": rnd.min_comment_size},
         "cells": len(all_cells),
-        "layers": _layer_record(outcome),
+        "layers": layer_record(outcome),
         "earlier_versions_included": version - 1,
     }
     if earlier:
@@ -194,7 +215,15 @@ def compute_release(session: Session, rnd: Round, *, created_by: str, now: dt.da
     return release
 
 
-def reasons(release: Release) -> list[dict[str, object]]:
+def pooled_round_ids(session: Session, survey_id: int) -> set[int]:
+    """The rounds of a survey that a pooled release holds (pulse.services.pooling)."""
+    found: set[int] = set()
+    for rounds_json in session.scalars(select(PooledRelease.rounds).where(PooledRelease.survey_id == survey_id)):
+        found.update(int(entry[0]) for entry in json.loads(rounds_json))
+    return found
+
+
+def reasons(release: Release | PooledRelease) -> list[dict[str, object]]:
     """Why a release version hides more than its own tree needs, from its audit record (empty for a first
     version, and for releases made before versions were audited as sets of people)."""
     record = json.loads(release.audit).get("earlier_versions") or {}
@@ -300,7 +329,7 @@ def explain(entries: Iterable[Mapping[str, object]], names: Mapping[int, str], _
     return result
 
 
-def _layer_record(outcome: Outcome) -> dict[str, dict[str, object]]:
+def layer_record(outcome: Outcome) -> dict[str, dict[str, object]]:
     """Per layer, for the release's audit record: how much was published, suppressed and censored, and why.
 
     The record outlives the raw answers, so it holds no hidden figure: not the respondents behind the complements
@@ -349,9 +378,21 @@ def place_comments(session: Session, rnd: Round, tree: Tree, direct: dict[int, C
         session.execute(update(Comment), [{"id": c, "home_unit_id": home} for c, home in homes.items()])
 
 
+def _not_waiting_to_pool(session: Session, round_ids: list[int]) -> list[int]:
+    """The rounds whose raw answers may go: not those of a survey that pools its rounds until a pooled release holds
+    them (the pooled release is computed from them; docs/ANONYMITY.md, "Pooled periods")."""
+    pooling = dict(session.execute(select(Round.id, Round.survey_id).join(Survey, Survey.id == Round.survey_id)
+                                   .where(Round.id.in_(round_ids), Survey.pooling.is_not(None))).all())
+    pooled: dict[int, set[int]] = {}
+    for survey_id in set(pooling.values()):
+        pooled[survey_id] = pooled_round_ids(session, survey_id)
+    return [r for r in round_ids if r not in pooling or r in pooled[pooling[r]]]
+
+
 def purge_raw_answers(session: Session, *, now: dt.datetime, retention_days: int) -> dict[str, int]:
     """Delete the raw answers of rounds whose first release is older than the retention time, and their comments
-    that were never released (released and redacted ones are part of the protected output and stay).
+    that were never released (released and redacted ones are part of the protected output and stay). A round of a
+    survey that pools its rounds keeps its raw answers until a pooled release holds it.
 
     The frozen releases remain; they are what can be exported or requested afterwards.
     """
@@ -364,6 +405,7 @@ def purge_raw_answers(session: Session, *, now: dt.datetime, retention_days: int
                                   .where(Round.id.in_(select(Response.round_id).distinct())
                                          | Round.id.in_(select(Comment.round_id).where(
                                              Comment.status.in_(("pending", "withheld"))).distinct()))))
+    rounds = _not_waiting_to_pool(session, rounds)
     if not rounds:
         return {"rounds": 0, "responses": 0, "comments": 0}
     responses = session.execute(delete(Response).where(Response.round_id.in_(rounds)))

@@ -17,7 +17,7 @@ PULSE = Path(__file__).resolve().parent.parent.parent / "pulse"
 #: Everything that builds a response: both apps and the reporting (charts, exports) they use.
 VIEW_PACKAGES = ("respondent", "staff", "reporting")
 #: What holds published things: the models, and the data access behind the gate.
-GATED_MODELS = {"Release", "ReleaseCell", "Comment"}
+GATED_MODELS = {"Release", "ReleaseCell", "PooledRelease", "PooledReleaseCell", "Comment"}
 GATED_FUNCTIONS = {"pulse.services.comments.released_comments", "pulse.domain.figures.read_cell",
                    "pulse.disclosure.unit_cells", "pulse.disclosure.read_cell", "pulse.disclosure._parse"}
 GATED_NAMES = GATED_MODELS | {name.rpartition(".")[2] for name in GATED_FUNCTIONS}

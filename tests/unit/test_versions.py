@@ -47,7 +47,7 @@ def reorganised(draw: st.DrawFn, max_units: int = 6
 
 
 def as_stored(version: int, tree: Tree, outcome: Outcome) -> Earlier:
-    """What a stored version shows per layer, as pulse.services.releases._earlier reads it (through the stored
+    """What a stored version shows per layer, as pulse.services.releases.earlier_versions reads it (through the stored
     JSON and back)."""
     exact: dict[str, set[Cell]] = {}
     dists: dict[str, set[Cell]] = {}

@@ -173,6 +173,11 @@ MATRIX = [
          "/staff/results/{release}/units/{team_a}/export.csv", managers_and_safety_reps(200)),
     Case("GET", "/staff/results/surveys/<int:survey_id>/units/<int:unit_id>/trends",
          "/staff/results/surveys/{survey}/units/{team_a}/trends", managers_and_safety_reps(200)),
+    # Pooled periods: in this organisation nothing is pooled, so the page says so and there is nothing to export.
+    Case("GET", "/staff/results/surveys/<int:survey_id>/units/<int:unit_id>/pooled",
+         "/staff/results/surveys/{survey}/units/{team_a}/pooled", managers_and_safety_reps(200)),
+    Case("GET", "/staff/results/surveys/<int:survey_id>/units/<int:unit_id>/pooled.csv",
+         "/staff/results/surveys/{survey}/units/{team_a}/pooled.csv", managers_and_safety_reps(404)),
     Case("GET", "/staff/results/surveys/<int:survey_id>/units/<int:unit_id>/charts/<area>.svg",
          "/staff/results/surveys/{survey}/units/{team_a}/charts/workload.svg", managers_and_safety_reps(200)),
     Case("GET", "/staff/results/rounds/<int:round_id>", "/staff/results/rounds/{closed_round}",

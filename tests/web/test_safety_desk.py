@@ -283,3 +283,14 @@ def test_the_demo_shows_every_part_of_the_desk(runner, client: FlaskClient, sess
         as_text=True)
     assert "Medborgarkontor Rinkeby" in report and "Veckopuls Järva" in report
     assert client.get("/staff/safety/report.pdf").status_code == 200
+
+
+def test_each_comment_to_moderate_shows_its_round_and_close_date(app: Flask, client: FlaskClient, org: Org,
+                                                                 session: Session) -> None:
+    from tests.web.test_authz_matrix import make_rounds
+
+    make_rounds(app, session, org)
+    sign_in(client, org.safety.email)
+    queue = client.get("/staff/results/moderation").get_data(as_text=True)
+    contexts = re.findall(r'<p class="hint">([^<]*omgång 1, stängde [^<]*)</p>', queue)
+    assert contexts and len(contexts) == queue.count("<blockquote>")

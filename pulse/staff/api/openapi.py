@@ -142,6 +142,25 @@ def document() -> dict[str, Any]:
                 "parameters": [{"name": "round_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
                 "responses": {"200": _json({"$ref": "#/components/schemas/Release"}, "Release"),
                               **_errors(401, 404, 409)}}},
+            "/api/v1/surveys/{survey_id}/units/{unit_id}/pooled": {"get": {
+                "summary": "A unit's figures pooled over the survey's fixed, non-overlapping periods (newest version "
+                           "of each period), or an empty list before anything is pooled.",
+                "security": [{"token": []}],
+                "parameters": [{"name": "survey_id", "in": "path", "required": True, "schema": {"type": "integer"}},
+                               {"name": "unit_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                "responses": {"200": _json({"type": "object", "required": ["survey_id", "unit_id", "periods"],
+                                            "properties": {
+                                                "survey_id": {"type": "integer"}, "unit_id": {"type": "integer"},
+                                                "periods": {"type": "array", "items": {
+                                                    "type": "object", "required": ["period", "rounds", "cell"],
+                                                    "properties": {
+                                                        "id": {"type": "integer"}, "version": {"type": "integer"},
+                                                        "period": {"type": "string"},
+                                                        "rounds": {"type": "array", "items": {"type": "integer"}},
+                                                        "thresholds": {"type": "object"},
+                                                        "cell": {"$ref": "#/components/schemas/Cell"}}}}}},
+                                           "Pooled"),
+                              **_errors(401, 404)}}},
             "/api/v1/questions": {"get": {
                 "summary": "The question bank (current versions).", "security": [{"token": []}],
                 "responses": {"200": _json({"type": "object", "required": ["questions"], "properties": {

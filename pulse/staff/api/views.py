@@ -149,6 +149,32 @@ def round_release(round_id: int) -> Response | tuple[Response, int]:
     return jsonify({**_release_json(visible[0].release), "units": [c.unit_id for c in visible[0].units]})
 
 
+@bp.route("/api/v1/surveys/<int:survey_id>/units/<int:unit_id>/pooled")
+@token_required
+@writes_db
+def pooled(survey_id: int, unit_id: int) -> Response | tuple[Response, int]:
+    """A unit's pooled figures, period by period, through the gate (docs/ANONYMITY.md, "Pooled periods")."""
+    db = get_session()
+    try:
+        trend = disclosure.pooled_trend(db, survey_id, unit_id, g.api_scope)
+    except disclosure.NotVisibleError:
+        return _error(404, "not_found", "No such survey or unit (or it is outside your scope).")
+    periods = []
+    for info, cell in zip(trend.periods, trend.cells, strict=True) if trend else ():
+        questions = {q.code: _figures_json(cell.get(q.code), q) for q in info.questions} if cell.published else {}
+        periods.append({
+            "id": info.id, "version": info.version, "period": info.key, "rounds": list(info.round_numbers),
+            "thresholds": {"k": info.k, "k_dist": info.k_dist},
+            "cell": {"unit_id": cell.unit_id, "name": cell.name, "part": cell.kind, "parent_id": None,
+                     "published": cell.published, "respondents": cell.respondents if cell.published else None,
+                     "participation_percent": cell.participation, "questions": questions}})
+    if trend is not None:
+        record_audit(db, "release.api_view_pooled", f"pooled_release:{trend.periods[-1].id}", {"unit": unit_id},
+                     actor=g.api_person)
+        db.commit()
+    return jsonify({"survey_id": survey_id, "unit_id": unit_id, "periods": periods})
+
+
 @bp.route("/api/v1/questions")
 @token_required
 def questions() -> Response:

@@ -46,7 +46,53 @@ def unit(release_id: int, unit_id: int) -> str:
     except disclosure.NotVisibleError:
         abort(404)
     _log_view("release.view", release_id, unit_id)
-    return render_template("results/unit.html", result=result)
+    pooled = disclosure.pooled_trend(get_session(), result.release.survey_id, unit_id, current_scope())
+    return render_template("results/unit.html", result=result, pooled=pooled)
+
+
+@bp.route("/surveys/<int:survey_id>/units/<int:unit_id>/pooled")
+@staff_required(*VIEWERS)
+@writes_db
+def pooled(survey_id: int, unit_id: int) -> str:
+    """A unit's figures pooled over fixed periods (docs/ANONYMITY.md, "Pooled periods"), period by period."""
+    try:
+        trend = disclosure.pooled_trend(get_session(), survey_id, unit_id, current_scope())
+    except disclosure.NotVisibleError:
+        abort(404)
+    if trend is not None:
+        _log_pooled("release.view_pooled", trend, unit_id)
+    return render_template("results/pooled.html", trend=trend, survey_id=survey_id, unit_id=unit_id,
+                           areas=_areas(trend.questions) if trend else {})
+
+
+@bp.route("/surveys/<int:survey_id>/units/<int:unit_id>/pooled.csv")
+@staff_required(*VIEWERS)
+@writes_db
+def pooled_export(survey_id: int, unit_id: int) -> Response:
+    """The pooled figures of one unit as CSV, marked exactly as on screen."""
+    try:
+        trend = disclosure.pooled_trend(get_session(), survey_id, unit_id, current_scope())
+    except disclosure.NotVisibleError:
+        abort(404)
+    if trend is None:
+        abort(404)
+    _log_pooled("release.export_pooled", trend, unit_id, format="csv")
+    name = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in f"pulse-{trend.survey_name}-pooled-{unit_id}")
+    return Response(exports.pooled_csv(trend, current_language()), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+
+
+def _log_pooled(what: str, trend: disclosure.PooledTrend, unit_id: int, **details: object) -> None:
+    db = get_session()
+    record_audit(db, what, f"pooled_release:{trend.periods[-1].id}", {"unit": unit_id, **details})
+    db.commit()
+
+
+def _areas(questions: dict[str, disclosure.QuestionInfo]) -> dict[str, list[str]]:
+    areas: dict[str, list[str]] = {}
+    for code, question in questions.items():
+        areas.setdefault(question.area, []).append(code)
+    return areas
 
 
 @bp.route("/<int:release_id>/units/<int:unit_id>/heatmap")

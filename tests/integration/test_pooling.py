@@ -1,0 +1,223 @@
+"""Pooled periods through the real path (docs/ANONYMITY.md, "Pooled periods"): four weekly rounds answered and
+closed, pooled into one release, audited jointly with the rounds' own releases.
+
+The office: team B (10 people, all answering), team A (4 people) and team C (5 people, two answering every round),
+k = 3. In the issue's attack team A's three answer in rounds 1, 2 and 4 but two in round 3: hidden in round 3 only,
+so the pooled team A minus rounds 1, 2 and 4 would be round 3's. Otherwise three of team A answer every week,
+and team C, too small every week, gets pooled figures. The attacker takes what the gate publishes — every round's
+release and the pooled one — and solves for every group of atoms (round, unit) with a brute force.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Hashable
+from dataclasses import dataclass
+
+import pytest
+from flask import Flask
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from pulse import scheduler
+from pulse.cli import main
+from pulse.domain.pooling import Period
+from pulse.domain.suppression import Counts
+from pulse.models import PooledRelease, PooledReleaseCell, Release, ReleaseCell, Round, RoundParticipation, Survey
+from pulse.services import answers as answer_service
+from pulse.services import pooling
+from pulse.services.releases import ReleaseError, compute_release, purge_raw_answers
+from tests.factories import make_person, make_unit
+from tests.rounds import MONDAY, keys, make_survey, open_with_credentials
+
+K = 3
+WL = "OSA-WL1"
+#: per round: how many of each team answer
+ANSWERING = {"A": (3, 3, 3, 3), "B": (10, 10, 10, 10), "C": (2, 2, 2, 2)}
+#: the issue's attack: team A hidden in round 3 only
+HIDDEN_IN_3 = {**ANSWERING, "A": (3, 3, 2, 3)}
+SIZES = {"A": 4, "B": 10, "C": 5}
+
+
+@dataclass
+class Period4:
+    survey_id: int
+    units: dict[str, int]
+    rounds: list[int]  # round ids, in order
+    #: (round number, unit id) → (answered, invited)
+    atoms: dict[Hashable, Counts]
+
+
+def four_rounds(session: Session, app: Flask, *, close_last: bool = True,
+                answering: dict[str, tuple[int, ...]] = ANSWERING) -> Period4:
+    root = make_unit(session, "root", "Kommun")
+    office = make_unit(session, "office", "Kontoret", root)
+    teams = {name: make_unit(session, name.lower(), f"Team {name}", office) for name in SIZES}
+    for name, size in SIZES.items():
+        for i in range(size):
+            make_person(session, f"{name.lower()}{i}@example.org", unit=teams[name], password=None)
+    make_person(session, "admin@example.org", unit=root, admin=True, language="en")
+    make_person(session, "chef@example.org", unit=root, manages=[office])  # the office's manager, not invited
+    session.commit()
+    survey = make_survey(session, [office], min_group_size=K, min_dist_size=K, min_comment_size=K)
+    survey.pooling, survey.pool_rounds = "rounds", 4
+    session.commit()
+    rounds = []
+    for week in range(4):
+        opened = open_with_credentials(session, app, survey, now=MONDAY + dt.timedelta(days=7 * week))
+        for name, per_round in answering.items():
+            for i in range(per_round[week]):
+                link, _ = opened.credentials[f"{name.lower()}{i}@example.org"]
+                values = {WL: 1 + (i + week + len(name)) % 5, "OSA-SP1": 2 + i % 3, "OSA-VI1": 0,
+                          "OSA-NPS": (i * 3 + week) % 11}
+                answer_service.submit(session, keys(app).token, link, values, None, now=opened.round.opened_at)
+        session.commit()
+        rnd = session.get_one(Round, opened.round.id)
+        rounds.append(rnd.id)
+        if week < 3 or close_last:
+            with app.app_context():
+                scheduler.close_round(session, rnd, keys(app), now=rnd.closes_at)
+            session.commit()
+    atoms: dict[Hashable, Counts] = {}
+    for number, round_id in enumerate(rounds, start=1):
+        invited = dict(session.execute(select(RoundParticipation.unit_id, RoundParticipation.invited)
+                                       .where(RoundParticipation.round_id == round_id)).all())
+        for name, unit in teams.items():
+            atoms[(number, unit.id)] = Counts(answering[name][number - 1], invited.get(unit.id, 0))
+    session.commit()  # end the read transaction: on SQLite it would keep seeing this moment
+    return Period4(survey.id, {n: u.id for n, u in teams.items()} | {"office": office.id}, rounds, atoms)
+
+
+def pooled_cells(session: Session, pooled: PooledRelease) -> dict[tuple[int, str], PooledReleaseCell]:
+    return {(c.unit_id, c.kind): c for c in session.scalars(
+        select(PooledReleaseCell).where(PooledReleaseCell.pooled_release_id == pooled.id))}
+
+
+def round_shown(session: Session, made: Period4, unit: str) -> list[bool]:
+    return [bool(session.scalar(select(ReleaseCell.published).join(Release).where(
+        Release.round_id == r, ReleaseCell.unit_id == made.units[unit], ReleaseCell.kind == "total")))
+        for r in made.rounds]
+
+
+def test_a_unit_too_small_every_round_is_shown_pooled(session: Session, app: Flask) -> None:
+    made = four_rounds(session, app)
+    survey = session.get_one(Survey, made.survey_id)
+    now = MONDAY + dt.timedelta(days=30)
+    states = pooling.period_states(session, survey, now=now)
+    assert [(s.period.key, len(s.rounds), s.complete) for s in states] == [("rounds-1-4", 4, True)]
+    [pooled] = pooling.pool_due(session, survey, now=now)
+    session.commit()
+    assert pooling.pool_due(session, survey, now=now) == []  # once per period
+    cells = pooled_cells(session, pooled)
+    assert round_shown(session, made, "C") == [False] * 4
+    # Team C: 2 answers a week, never shown; 8 over the period, shown pooled — and so is team A, its complement
+    # every week.
+    team_c, team_a = cells[(made.units["C"], "total")], cells[(made.units["A"], "total")]
+    assert team_c.published and team_c.respondents == 8 and team_c.invited == 20
+    assert team_a.published and team_a.respondents == 12
+
+
+def test_the_issue_pooled_minus_the_published_rounds_is_not_the_hidden_round(session: Session, app: Flask) -> None:
+    made = four_rounds(session, app, answering=HIDDEN_IN_3)
+    survey = session.get_one(Survey, made.survey_id)
+    [pooled] = pooling.pool_due(session, survey, now=MONDAY + dt.timedelta(days=30))
+    session.commit()
+    assert round_shown(session, made, "A") == [True, True, False, True]
+    # Pooled minus rounds 1, 2, 4 would be round 3's: team A's pooled total is not published, nor anything that
+    # would give it (team C is its complement in the office's equation).
+    cells = pooled_cells(session, pooled)
+    team_a = cells[(made.units["A"], "total")]
+    assert not team_a.published and team_a.respondents is None and team_a.stats == "{}"
+    assert not cells[(made.units["C"], "total")].published
+    # The audit record says why, naming the rounds' cells, never a hidden figure.
+    record = json.loads(pooled.audit)
+    assert any(t.get("round") == 3 or t.get("round") == 1 for e in record["earlier_versions"]["reasons"]
+               for t in e["formula"])
+    assert "2 respondents" not in pooled.audit
+
+
+def test_a_round_in_a_pooled_release_gets_no_new_version_and_the_pooling_is_locked(session: Session,
+                                                                                  app: Flask) -> None:
+    made = four_rounds(session, app)
+    survey = session.get_one(Survey, made.survey_id)
+    pooling.pool_due(session, survey, now=MONDAY + dt.timedelta(days=30))
+    session.commit()
+    with pytest.raises(ReleaseError) as refused:
+        compute_release(session, session.get_one(Round, made.rounds[1]), created_by="t", now=MONDAY)
+    assert refused.value.code == "pooled"
+    with pytest.raises(pooling.PoolingError) as locked:
+        pooling.set_pooling(session, survey, "rounds", 2)  # rounds 1–2 and 3–4 would overlap rounds 1–4
+    assert locked.value.code == "locked"
+    assert pooling.set_pooling(session, survey, "rounds", 4) is False  # unchanged is fine
+    with pytest.raises(pooling.PoolingError) as invalid:
+        pooling.set_pooling(session, survey, "fortnight", None)
+    assert invalid.value.code == "invalid"
+
+
+def test_an_incomplete_period_is_not_pooled(session: Session, app: Flask) -> None:
+    made = four_rounds(session, app, close_last=False)
+    survey = session.get_one(Survey, made.survey_id)
+    assert pooling.pool_due(session, survey, now=MONDAY + dt.timedelta(days=30)) == []
+    with pytest.raises(pooling.PoolingError) as refused:
+        pooling.compute_pooled(session, survey, Period("rounds", 0, 0, 4), created_by="t", now=MONDAY)
+    assert refused.value.code == "incomplete"
+    assert session.scalar(select(PooledRelease.id)) is None
+
+
+def test_the_commands_choose_the_pooling_and_pool(session: Session, app: Flask) -> None:
+    made = four_rounds(session, app)
+    runner = app.test_cli_runner()
+    survey = str(made.survey_id)
+    assert "pooling month" in runner.invoke(main, ["survey", "pooling", survey, "month"]).output
+    bad = runner.invoke(main, ["survey", "pooling", survey, "rounds", "--rounds", "1"])
+    assert bad.exit_code == 1 and "2–13" in bad.output
+    assert runner.invoke(main, ["survey", "pooling", survey, "rounds", "--rounds", "4"]).exit_code == 0
+    early = runner.invoke(main, ["release", "pool", survey, "--period", "rounds-5-8"])
+    assert early.exit_code == 1 and "not complete" in early.output
+    done = runner.invoke(main, ["release", "pool", survey])
+    assert done.exit_code == 0, done.output
+    assert "(rounds-1-4, version 1): audit passed" in done.output
+    assert "no complete period" in runner.invoke(main, ["release", "pool", survey]).output
+    locked = runner.invoke(main, ["survey", "pooling", survey, "quarter"])
+    assert locked.exit_code == 1 and "cannot change" in locked.output
+    refused = runner.invoke(main, ["release", "recompute", str(made.rounds[0])])
+    assert refused.exit_code == 1 and "pooled release" in refused.output
+    again = runner.invoke(main, ["release", "pool", survey, "--period", "rounds-1-4"])
+    assert again.exit_code == 0 and "version 2" in again.output
+    session.commit()
+    versions = list(session.scalars(select(PooledRelease.version).order_by(PooledRelease.version)))
+    assert versions == [1, 2], (done.output, again.output)
+
+
+def test_the_scheduler_pools_a_period_when_its_last_round_closes(session: Session, app: Flask) -> None:
+    made = four_rounds(session, app, close_last=False)
+    last = session.get_one(Round, made.rounds[-1])
+    with app.app_context():
+        report = scheduler.tick(app, now=last.closes_at)
+    assert made.rounds[-1] in report.closed and len(report.pooled) == 1, report
+    session.commit()
+    assert session.scalar(select(PooledRelease.period)) == "rounds-1-4"
+
+
+def test_a_pooled_release_is_frozen_even_for_sql(session: Session, app: Flask) -> None:
+    made = four_rounds(session, app)
+    pooling.pool_due(session, session.get_one(Survey, made.survey_id), now=MONDAY + dt.timedelta(days=30))
+    session.commit()
+    for statement in ("UPDATE pooled_release_cell SET published = TRUE", "DELETE FROM pooled_release_cell",
+                      "UPDATE pooled_release SET version = 9", "DELETE FROM pooled_release"):
+        with pytest.raises(Exception, match="frozen"):
+            session.execute(text(statement))
+        session.rollback()
+
+
+def test_raw_answers_stay_until_their_period_is_pooled(session: Session, app: Flask) -> None:
+    """The pooled release is computed from the raw answers: the retention purge waits for it."""
+    made = four_rounds(session, app)
+    later = MONDAY + dt.timedelta(days=400)
+    assert purge_raw_answers(session, now=later, retention_days=30)["rounds"] == 0
+    session.commit()
+    survey = session.get_one(Survey, made.survey_id)
+    assert len(pooling.pool_due(session, survey, now=later)) == 1
+    session.commit()
+    assert purge_raw_answers(session, now=later, retention_days=30)["rounds"] == 4

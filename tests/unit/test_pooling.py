@@ -1,0 +1,248 @@
+"""Pooled periods (docs/ANONYMITY.md, "Pooled periods"): periods never overlap, and a pooled release together with
+the rounds' own releases reveals nothing either must not.
+
+The attacker knows every figure the rounds' releases and the pooled release show, and who belongs where. The check
+is the naive brute force of tests/unit/test_derivation.py over every group of atoms ``(round, unit)``, independent of
+pulse.domain.derivation: no hidden cell of any round or of the pool, and no group below the layer's threshold, may
+lie in the span of the published cells.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Hashable, Iterable
+from itertools import combinations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pulse.domain.pooling import Period, RoundState, complete, from_key, period_of, validate
+from pulse.domain.protection import Earlier, Outcome, Parts, protect_round
+from pulse.domain.scales import SCALES
+from pulse.domain.stats import Tally, censor
+from pulse.domain.suppression import Cell, Counts, Kind, Tree, is_safe_group
+from tests.unit.test_derivation import RowSpace, brute_force
+from tests.unit.test_protection import ITEMS
+from tests.unit.test_versions import as_stored, members
+
+# --- periods ----------------------------------------------------------------------------------------------------
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(["month", "quarter", "rounds"]), st.integers(2, 6),
+       st.lists(st.datetimes(min_value=dt.datetime(2025, 1, 1), max_value=dt.datetime(2027, 12, 31),
+                             timezones=st.just(dt.UTC)), min_size=1, max_size=30))
+def test_every_round_is_in_exactly_one_period_and_periods_never_overlap(kind: str, size: int,
+                                                                        opened: list[dt.datetime]) -> None:
+    """Periods are a partition of the rounds: a round's period depends on the round alone, two periods share no
+    round, and what a period holds is contiguous (no period's span reaches into another's)."""
+    opened = sorted(opened)
+    periods = {number: period_of(kind, size, number=number, opened_at=at)
+               for number, at in enumerate(opened, start=1)}
+    by_period: dict[Period, list[int]] = {}
+    for number, period in periods.items():
+        by_period.setdefault(period, []).append(number)
+        assert from_key(period.key) == period
+        if kind == "rounds":
+            first, last = period.round_numbers()
+            assert first <= number <= last and last - first + 1 == size
+        else:
+            start, end = period.start(), period.end()
+            assert start is not None and end is not None
+            local = opened[number - 1].astimezone(dt.timezone(dt.timedelta(0)))
+            assert dt.datetime.combine(start, dt.time(0), dt.UTC) - dt.timedelta(hours=2) <= local < end
+    spans = sorted((min(n), max(n)) for n in by_period.values())
+    for (_, last), (first, _) in zip(spans, spans[1:], strict=False):
+        assert last < first  # no overlap, no interleaving: a window is fixed, never sliding
+
+
+def test_calendar_periods_follow_swedish_time() -> None:
+    """A round that opens just after midnight on 1 December, Swedish time, is December's."""
+    at = dt.datetime(2026, 11, 30, 23, 30, tzinfo=dt.UTC)  # 00:30 on 1 December in Stockholm
+    assert period_of("month", None, number=1, opened_at=at).key == "2026-12"
+    assert period_of("quarter", None, number=1, opened_at=at).key == "2026-Q4"
+    assert period_of("rounds", 4, number=7, opened_at=at).key == "rounds-5-8"
+    assert Period("month", 2026, 12).end() == dt.datetime(2026, 12, 31, 23, 0, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize(("kind", "size"), [("weekly", None), ("rounds", 1), ("rounds", 14), ("rounds", None)])
+def test_a_pooling_out_of_range_is_refused(kind: str, size: int | None) -> None:
+    with pytest.raises(ValueError, match="pooling|rounds per period"):
+        validate(kind, size)
+
+
+def test_a_period_completes_when_no_round_can_join_and_all_are_released() -> None:
+    block = Period("rounds", 0, 1, 3)  # rounds 4–6
+    done = [RoundState(n, True, True) for n in (4, 5, 6)]
+    now = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    assert complete(block, done, now)
+    assert not complete(block, done[:2], now)  # round 6 may still come
+    assert not complete(block, [*done[:2], RoundState(6, True, False)], now)  # not released yet
+    month = Period("month", 2026, 11)
+    assert not complete(month, done, dt.datetime(2026, 11, 29, tzinfo=dt.UTC))  # November is not over
+    assert complete(month, done, now)
+    assert not complete(month, done[:1], now)  # one round pooled is that round's own release
+
+
+# --- the joint audit --------------------------------------------------------------------------------------------
+
+Round = tuple[dict[int, Counts], dict[int, list[Tally]]]
+
+
+def pool(tree: Tree, rounds: dict[int, Round], k: int, k_dist: int) -> tuple[dict[int, Outcome], Outcome, Parts]:
+    """Each round released on its own, then the period pooled and audited jointly with them."""
+    released = {r: protect_round(tree, direct, tallies, ITEMS, k, k_dist) for r, (direct, tallies) in rounds.items()}
+    earlier = [as_round(r, tree, outcome) for r, outcome in released.items()]
+    parts = Parts({u: tuple((r, u) for r in rounds) for u in tree.parents},
+                  {(r, u): c for r, (direct, _) in rounds.items() for u, c in direct.items()},
+                  {(r, u): t for r, (_, tallies) in rounds.items() for u, t in tallies.items()})
+    direct, tallies = parts.pooled(len(ITEMS))
+    pooled = protect_round(tree, direct, tallies, ITEMS, k, k_dist, earlier, parts=parts)
+    return released, pooled, parts
+
+
+def as_round(number: int, tree: Tree, outcome: Outcome) -> Earlier:
+    stored = as_stored(1, tree, outcome)
+    return Earlier(1, stored.parents, stored.nodes, stored.exact, stored.dists, round=number)
+
+
+def fine(tree: Tree, cell: Cell, rounds: Iterable[int]) -> frozenset[Hashable]:
+    return frozenset((r, u) for r in rounds for u in members(tree, cell))
+
+
+def shown_sets(tree: Tree, released: dict[int, Outcome], pooled: Outcome, parts: Parts, layer: str,
+               ) -> list[tuple[str, frozenset[Hashable], bool]]:
+    """Every cell of every release in one layer: (label, atoms, shown)."""
+    result = []
+    code, _, threshold = layer.partition(":")
+    stores = [(f"round {r}", as_round(r, tree, o), (r,)) for r, o in released.items()]
+    stores.append(("pool", as_round(0, tree, pooled), tuple(released)))
+    for name, stored, rounds in stores:
+        if layer == "respondents":
+            shown = set(stored.nodes)
+        elif threshold == "k_dist":
+            shown = set(stored.dists.get(code, ()))
+        else:
+            shown = set(stored.exact.get(code, ()))
+        for cell in tree.cells():
+            result.append((f"{name} {cell}", fine(tree, cell, rounds), cell in shown))
+    return result
+
+
+def check(tree: Tree, rounds: dict[int, Round], released: dict[int, Outcome], pooled: Outcome, parts: Parts,
+          k: int, k_dist: int) -> None:
+    layers = [("respondents", None, k)]
+    for index, item in enumerate(ITEMS):
+        if item.scale == "yesno":
+            layers.append((f"{item.code}:k_dist", index, k_dist))
+        else:
+            layers += [(f"{item.code}:k", index, k), (f"{item.code}:k_dist", index, k_dist)]
+    for layer, index, threshold in layers:
+        atoms = {a: c for unit in parts.counts(index).values() for a, c in unit.items()}
+        cells = shown_sets(tree, released, pooled, parts, layer)
+        published = [m for _, m, shown in cells if shown]
+        hidden = {}
+        for label, group, shown in cells:
+            size = Counts(sum(atoms[a].respondents for a in group), sum(atoms[a].invited for a in group))
+            if not shown and not (size.respondents == 0 and is_safe_group(size, threshold)):
+                hidden[label] = group
+        derivable, groups = brute_force(atoms, published, threshold, hidden)
+        assert groups == [], f"{layer}: groups too small can be computed: {groups}"
+        assert derivable == set(), f"{layer}: hidden cells can be computed: {derivable}"
+    # Censored means: no group of k to k_dist answers whose mean would be censored follows from the exact figures.
+    for index, item in enumerate(ITEMS):
+        if item.scale != "agree5":
+            continue
+        exact = [m for _, m, shown in shown_sets(tree, released, pooled, parts, f"{item.code}:k") if shown]
+        atoms = {a: c for unit in parts.counts(index).values() for a, c in unit.items()}
+        columns = sorted(atoms)
+        space = RowSpace(columns, [*exact, *([a] for a in columns if atoms[a].invited == 0)])
+        for size in range(1, len(columns) + 1):
+            for group in combinations(columns, size):
+                n = sum(atoms[a].respondents for a in group)
+                total = sum(parts.tallies[a][index].total for a in group)
+                if k <= n < k_dist and censor(total / n, SCALES["agree5"]):
+                    assert not space.contains(group), f"a censorable group can be computed: {group}"
+
+
+@st.composite
+def periods(draw: st.DrawFn) -> tuple[Tree, dict[int, Round], int, int]:
+    """A small tree and two or three rounds of it, each with its own participation and answers (often all at one
+    end of the scale, so that censoring happens)."""
+    units = draw(st.integers(min_value=1, max_value=4))
+    parents: dict[int, int | None] = {0: None}
+    for unit in range(1, units):
+        parents[unit] = draw(st.integers(min_value=0, max_value=unit - 1))
+    tree = Tree(parents)
+    rounds: dict[int, Round] = {}
+    for number in range(1, draw(st.integers(min_value=2, max_value=3 if units > 2 else 4)) + 1):
+        direct: dict[int, Counts] = {}
+        tallies: dict[int, list[Tally]] = {}
+        for unit in parents:
+            invited = draw(st.integers(min_value=0, max_value=8))
+            answered = draw(st.integers(min_value=0, max_value=invited))
+            direct[unit] = Counts(answered, invited)
+            low = draw(st.booleans())
+            unit_tallies = [Tally() for _ in ITEMS]
+            for _ in range(answered):
+                unit_tallies[0].add(draw(st.sampled_from([1, 1, 2] if low else [1, 3, 5, None])))
+                unit_tallies[1].add(draw(st.sampled_from([0, 0, 0, 1, None])))
+                unit_tallies[2].add(draw(st.integers(0, 10)))
+            tallies[unit] = unit_tallies
+        rounds[number] = (direct, tallies)
+    k = draw(st.integers(3, 4))
+    return tree, rounds, k, draw(st.integers(k, k + 4))
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(periods())
+def test_a_pooled_release_with_the_rounds_releases_reveals_nothing(case: tuple[Tree, dict[int, Round], int, int]
+                                                                   ) -> None:
+    tree, rounds, k, k_dist = case
+    released, pooled, parts = pool(tree, rounds, k, k_dist)
+    check(tree, rounds, released, pooled, parts, k, k_dist)
+
+
+def answers(values: list[int]) -> list[Tally]:
+    result = [Tally() for _ in ITEMS]
+    for value in values:
+        result[0].add(value)
+        result[1].add(0)
+        result[2].add(7)
+    return result
+
+
+def test_the_issue_pooled_minus_the_published_rounds_is_the_hidden_round() -> None:
+    """A team of 4 (k = 3) publishes in rounds 1, 2 and 4 but not in round 3 (two answered). The pooled figure minus
+    the three published rounds would be round 3's: the pooled total of the team must not be published with its
+    exact figures — and yet a unit too small every round gets a pooled figure."""
+    tree = Tree({1: None, 2: 1, 3: 1})  # an office (1) with a team (2) and a small team (3)
+    counts = {1: (3, 3, 2, 3), 2: (2, 2, 2, 2)}  # answered per round: the team, the small team
+    rounds: dict[int, Round] = {}
+    for number in range(1, 5):
+        team, small = counts[1][number - 1], counts[2][number - 1]
+        direct = {1: Counts(6, 6), 2: Counts(team, 4), 3: Counts(small, 2)}
+        tallies = {1: answers([3, 4, 2, 5, 4, 3]), 2: answers([4, 2, 5][:team]), 3: answers([2, 3][:small])}
+        rounds[number] = (direct, tallies)
+    released, pooled, parts = pool(tree, rounds, 3, 3)
+    team = Cell(2, Kind.TOTAL)
+    assert [team in released[r].nodes for r in (1, 2, 3, 4)] == [True, True, False, True]
+    # The attack: pooled total of the team minus rounds 1, 2 and 4 is round 3's hidden figure.
+    assert team not in pooled.nodes
+    # The small team (two people each round, never shown) is shown pooled: 8 answers over the month.
+    assert Cell(3, Kind.TOTAL) in pooled.nodes and all(Cell(3, Kind.TOTAL) not in r.nodes for r in released.values())
+    check(tree, rounds, released, pooled, parts, 3, 3)
+    assert any(e.role in ("reveals", "hides") and any(t.round == 3 for t in (*e.formula,
+                                                                            *([e.cell] if e.cell else [])))
+               or e.role == "more" for e in pooled.explanations)
+
+
+def test_a_period_of_one_released_unit_pooled_changes_nothing_it_need_not() -> None:
+    """Where every round publishes a unit, the pool publishes it too (nothing to protect there)."""
+    tree = Tree({1: None, 2: 1})
+    rounds: dict[int, Round] = {r: ({1: Counts(5, 6), 2: Counts(6, 6)},
+                                     {1: answers([3, 3, 4, 2, 5]), 2: answers([4, 4, 2, 3, 5, 1])}) for r in (1, 2)}
+    released, pooled, parts = pool(tree, rounds, 3, 5)
+    assert pooled.nodes == released[1].nodes == set(tree.cells())
+    check(tree, rounds, released, pooled, parts, 3, 5)
