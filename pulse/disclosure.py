@@ -454,7 +454,6 @@ def heatmap(session: Session, release_id: int, unit_id: int, scope: Scope) -> tu
     return areas, rows
 
 
-<<<<<<< HEAD
 @dataclass(frozen=True)
 class PeriodCells:
     """One released round of a period, and the whole-unit cells it publishes for the units asked about."""
@@ -493,7 +492,6 @@ def compare(before: Figures, now: Figures) -> Change | None:
     (computed from the published, rounded figures, like the overview's change column)."""
     a, b = _comparable(before), _comparable(now)
     return change(a, b) if a and b else None
-=======
 # --- pooled periods (docs/ANONYMITY.md, "Pooled periods") ---------------------------------------------------------
 
 
@@ -599,4 +597,3 @@ def pooled_trend(session: Session, survey_id: int, unit_id: int, scope: Scope) -
                      for info in infos] for code in questions}
     return PooledTrend(cells[infos[-1].id], survey_id, infos[-1].survey_name, infos,
                        [cells[info.id] for info in infos], series, questions)
->>>>>>> main

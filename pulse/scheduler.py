@@ -28,11 +28,7 @@ from pulse.common.db import Database, get_database, utcnow
 from pulse.domain.crypto import KeyPurpose
 from pulse.domain.participation import closed_participation
 from pulse.models import Round, SchedulerLease, Survey
-<<<<<<< HEAD
-from pulse.services import invitations, safety, sessions
-=======
-from pulse.services import invitations, pooling, sessions
->>>>>>> main
+from pulse.services import invitations, pooling, safety, sessions
 from pulse.services import rounds as round_service
 from pulse.services.releases import compute_release, purge_raw_answers
 from pulse.services.surveys import schedule_next
@@ -52,12 +48,9 @@ class TickReport:
     invitations_sent: int = 0
     reminders_sent: int = 0
     purged: int = 0
-<<<<<<< HEAD
     #: E-mails about 6:6a requests (asked, reminded, escalated).
     safety_notices: int = 0
-=======
     pooled: list[int] = field(default_factory=list)
->>>>>>> main
     errors: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
@@ -66,11 +59,8 @@ class TickReport:
         return (f"closed rounds: {len(self.closed)}, opened rounds: {len(self.opened)}, "
                 f"invitations sent: {self.invitations_sent}, reminders sent: {self.reminders_sent}"
                 + (f", raw answers deleted: {self.purged}" if self.purged else "")
-<<<<<<< HEAD
                 + (f", 6:6a notices: {self.safety_notices}" if self.safety_notices else "")
-=======
                 + (f", periods pooled: {len(self.pooled)}" if self.pooled else "")
->>>>>>> main
                 + (f", errors: {len(self.errors)}" if self.errors else ""))
 
 
@@ -151,7 +141,6 @@ def tick(app: Flask, *, now: dt.datetime) -> TickReport:
     return report
 
 
-<<<<<<< HEAD
 def _safety_requests(database: Database, now: dt.datetime, tz: ZoneInfo, report: TickReport) -> None:
     """Ask, remind and escalate 6:6a requests (pulse.domain.desk.next_step), one request per transaction.
 
@@ -179,7 +168,6 @@ def _safety_requests(database: Database, now: dt.datetime, tz: ZoneInfo, report:
                          {"notified": len(notices)})
             session.commit()
             report.safety_notices += len(notices)
-=======
 def _pool_due(database: Database, now: dt.datetime, report: TickReport) -> None:
     """Pool every complete period of every pooling survey that has no pooled release yet (docs/ANONYMITY.md,
     "Pooled periods"); right after the closes, so a period completed by a close is pooled in the same tick."""
@@ -192,7 +180,6 @@ def _pool_due(database: Database, now: dt.datetime, report: TickReport) -> None:
                              {"survey": survey_id, "period": pooled.period, "version": pooled.version})
                 report.pooled.append(pooled.id)
             session.commit()
->>>>>>> main
 
 
 def _purge(database: Database, now: dt.datetime, days: int, report: TickReport) -> None:

@@ -16,12 +16,8 @@ from pulse.models.answering import (
 from pulse.models.audit import AuditEntry
 from pulse.models.auth import ApiToken, PasswordReset, RateLimitBucket, RevokedSession
 from pulse.models.org import Management, OrgImport, Person, PersonStatus, SafetyAreaUnit, Unit
-<<<<<<< HEAD
-from pulse.models.release import Release, ReleaseCell
-from pulse.models.safety import FollowUp, SafetyAttachment, SafetyRequest, SafetyRequestEvent
-=======
 from pulse.models.release import PooledRelease, PooledReleaseCell, Release, ReleaseCell
->>>>>>> main
+from pulse.models.safety import FollowUp, SafetyAttachment, SafetyRequest, SafetyRequestEvent
 from pulse.models.survey import Question, Round, RoundQuestion, Survey, SurveyQuestion, SurveyUnit
 
 __all__ = [

@@ -141,7 +141,7 @@ def build_report(session: Session, rep: Person, start: dt.date, end: dt.date, *,
                      [_("Unit"), _("Survey"), _("Question"), _("Rounds shown"), _("First round"), _("Result"),
                       _("Last round"), _("Result"), _("Change")],
                      note=_("The first and the last round of the period with a figure shown, and the change between "
-                            "them with its 95 % interval. Rounds shown: rounds with a figure, of all released."))
+                            "them with its 95 per cent interval. Rounds shown: rounds with a figure, of all released."))
     flags = Section("flags", _("Flags for risk assessment"),
                     [_("Unit"), _("Survey"), _("Question"), _("Rounds with a flag"), _("Latest round with a flag")],
                     note=_("A yes/no question (such as threats or harassment) where someone answered yes: assess the "
