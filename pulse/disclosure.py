@@ -487,11 +487,6 @@ def period_cells(session: Session, unit_ids: list[int], start: dt.datetime, end:
     return sorted(periods, key=lambda p: (p.release.closed_at, p.release.survey_id, p.release.round_number))
 
 
-def compare(before: Figures, now: Figures) -> Change | None:
-    """The change between two published figures of one question, or None when either is not an exact figure
-    (computed from the published, rounded figures, like the overview's change column)."""
-    a, b = _comparable(before), _comparable(now)
-    return change(a, b) if a and b else None
 # --- pooled periods (docs/ANONYMITY.md, "Pooled periods") ---------------------------------------------------------
 
 
@@ -597,3 +592,42 @@ def pooled_trend(session: Session, survey_id: int, unit_id: int, scope: Scope) -
                      for info in infos] for code in questions}
     return PooledTrend(cells[infos[-1].id], survey_id, infos[-1].survey_name, infos,
                        [cells[info.id] for info in infos], series, questions)
+@dataclass(frozen=True)
+class QuestionPoint:
+    """One question's published figures for one unit in one release."""
+
+    release: ReleaseInfo
+    question: QuestionInfo
+    figures: Figures
+
+
+def question_series(session: Session, unit_id: int, code: str, scope: Scope) -> list[QuestionPoint]:
+    """One question's published figures for one unit in every released round that asked it (newest release of
+    each round, every survey), oldest first — for an action's measured effect. Hidden figures stay hidden.
+
+    :raises NotVisibleError: the unit is outside the viewer's scope.
+    """
+    if not scope.allows(unit_id):
+        raise NotVisibleError(unit_id)
+    asked: list[tuple[ReleaseInfo, QuestionInfo]] = []
+    for release_id in latest_release_ids(session):
+        info = release_info(session, release_id)
+        question = next((q for q in info.questions if q.code == code), None)
+        if question is not None:
+            asked.append((info, question))
+    cells = unit_cells(session, [info.id for info, _ in asked], unit_id)
+    points = [QuestionPoint(info, question, cells[info.id].get(code)) for info, question in asked if info.id in cells]
+    points.sort(key=lambda p: (p.release.closed_at, p.release.round_id))
+    return points
+
+
+def compare(before: Figures, after: Figures) -> Change | None:
+    """The change between two published figures with its 95 % interval, from the figures as shown (None when either
+    is hidden, a bound, or too small to compare)."""
+    a, b = _comparable(before), _comparable(after)
+    return change(a, b) if a and b else None
+
+
+def release_units(session: Session, release_id: int) -> frozenset[int]:
+    """The units a release has a cell for (a risk or feedback may only cite a release its unit is in)."""
+    return frozenset(unit for unit, kind in load_release(session, release_id).cells if kind == "total")

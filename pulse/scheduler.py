@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -27,8 +27,8 @@ from pulse.common.context import key, record_audit
 from pulse.common.db import Database, get_database, utcnow
 from pulse.domain.crypto import KeyPurpose
 from pulse.domain.participation import closed_participation
-from pulse.models import Round, SchedulerLease, Survey
-from pulse.services import invitations, pooling, safety, sessions
+from pulse.models import ActionReminder, Invitation, Round, SchedulerLease, Survey
+from pulse.services import invitations, pooling, safety, sam, sessions
 from pulse.services import rounds as round_service
 from pulse.services.releases import compute_release, purge_raw_answers
 from pulse.services.surveys import schedule_next
@@ -47,6 +47,7 @@ class TickReport:
     opened: list[int] = field(default_factory=list)
     invitations_sent: int = 0
     reminders_sent: int = 0
+    action_reminders: int = 0
     purged: int = 0
     #: E-mails about 6:6a requests (asked, reminded, escalated).
     safety_notices: int = 0
@@ -58,6 +59,7 @@ class TickReport:
             return "Another tick is running; nothing done."
         return (f"closed rounds: {len(self.closed)}, opened rounds: {len(self.opened)}, "
                 f"invitations sent: {self.invitations_sent}, reminders sent: {self.reminders_sent}"
+                + (f", action reminders sent: {self.action_reminders}" if self.action_reminders else "")
                 + (f", raw answers deleted: {self.purged}" if self.purged else "")
                 + (f", 6:6a notices: {self.safety_notices}" if self.safety_notices else "")
                 + (f", periods pooled: {len(self.pooled)}" if self.pooled else "")
@@ -133,6 +135,8 @@ def tick(app: Flask, *, now: dt.datetime) -> TickReport:
         _safety_requests(database, now, tz, report)
         _purge(database, now, app.config["PULSE"].retention_days, report)
         _forget_revoked_sessions(database, now)
+        report.action_reminders += send_action_reminders(database, now=now, today=now.astimezone(tz).date(),
+                                                         report=report)
         # Every run: a scrub after close that could not finish (an old reader, a busy table) is retried until it does.
         if not round_service.scrub_closed(database):
             report.errors.append("scrub after close not finished yet")
@@ -277,9 +281,13 @@ def mail_invitations(database: Database, round_id: int, keys: round_service.Roun
         if rnd.status != "open" or rnd.mailout == "done":
             return invitations.MailOut(round_id, "nothing_to_do")
         survey_name, closes_at, resend = rnd.survey.name, rnd.closes_at, rnd.mailout_attempts > 0
+        # "You said, we did" for each counting unit of the round: everyone who counts there gets the same one.
+        units = session.scalars(select(Invitation.unit_id).where(Invitation.round_id == round_id).distinct())
+        feedback = {unit_id: sam.feedback_for(session, unit_id) for unit_id in units}
 
     def send(invite: invitations.Invite) -> None:
         mail.send("invitation", to=invite.email, language=invite.language, survey=survey_name, closes_at=closes_at,
+                  feedback=feedback.get(invite.unit_id) if invite.unit_id is not None else None,
                   link=f"{config.respondent_url}/r?lang={invite.language}#t={invite.link}",
                   code=invitations.format_code(invite.code),
                   answer_url=f"{config.respondent_url}/r?lang={invite.language}",
@@ -339,3 +347,50 @@ def send_reminders(database: Database, round_id: int, *, now: dt.datetime, repor
         sent += len(delivered)
         if len(delivered) < len(items) or (limit is not None and sent >= limit):
             return sent
+
+
+def send_action_reminders(database: Database, *, now: dt.datetime, today: dt.date,
+                          report: TickReport | None = None) -> int:
+    """E-mail the owner and the unit's safety representatives about actions due within a week, overdue, or due for
+    follow-up (pulse.domain.sam.due_reminders). Returns how many reminders went out.
+
+    Each reminder is claimed in its own committed transaction before anything is sent: the claim's unique key
+    (action, kind, date) lets only one process have it, so running this twice, or in two processes at once, sends
+    nothing twice. A reminder whose mail fails is unclaimed, so the next run tries again; a claim whose process died
+    before sending is freed after an hour (pulse.services.sam.STALE_CLAIM).
+    """
+    config = current_app.config["PULSE"]
+    with database.session(write=True) as session:
+        for stale in sam.stale_claims(session, now):
+            session.delete(stale)
+        session.commit()
+    with database.session() as session:
+        due = sam.due_reminders(session, today)
+    sent = 0
+    for action_id, kind, date in due:
+        with database.session(write=True) as session:
+            try:
+                claim = sam.claim_reminder(session, action_id, kind, date, now=now)
+                session.commit()
+            except IntegrityError:
+                continue  # another process has it
+            item = sam.reminder(session, claim)
+            session.commit()
+        try:
+            for email, language in item.recipients:
+                mail.send("action_reminder", to=email, language=language, kind=item.kind, unit=item.unit_name,
+                          activity=item.activity, date=item.for_date.isoformat(),
+                          url=f"{config.staff_url}/staff/sam/actions/{item.action_id}")
+        except mail.MailError:
+            log.error("action reminder %s not sent; it is tried again at the next run", item.id)
+            with database.session(write=True) as session:
+                session.execute(delete(ActionReminder).where(ActionReminder.id == item.id))
+                session.commit()
+            if report is not None:
+                report.errors.append(f"action {item.action_id}: reminder mail failed")
+            continue
+        with database.session(write=True) as session:
+            session.execute(update(ActionReminder).where(ActionReminder.id == item.id).values(sent=True))
+            session.commit()
+        sent += 1
+    return sent

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from pulse import scheduler
 from pulse.common.db import Database
 from pulse.demo import DEMO_COMMENTS, DEMO_SURVEY, HISTORY_ROUNDS, OFFICE_MOOD, simulated_answer
+from pulse.demo.sam import load_demo_sam
 from pulse.domain.orgtree import OrgTree
 from pulse.domain.questionbank import DEFAULT_PULSE
 from pulse.models import Invitation, Round, Unit
@@ -91,6 +92,11 @@ def load_demo_rounds(database: Database, *, now: dt.datetime, seed: int = 7) -> 
             scheduler.close_round(session, rnd, keys, now=min(rnd.closes_at, now - dt.timedelta(hours=2)))
             session.commit()
         round_service.scrub_closed(database)
+    # Risks, actions, an APT and "you said, we did" from the history, before the open round's invitations go out
+    # (they carry the feedback).
+    with database.session(write=True) as session:
+        load_demo_sam(session, now=now)
+        session.commit()
     opened_at = now - dt.timedelta(hours=1)
     with database.session(write=True) as session:
         survey = session.get_one(type(survey), survey_id)

@@ -18,9 +18,17 @@ from pulse.models.auth import ApiToken, PasswordReset, RateLimitBucket, RevokedS
 from pulse.models.org import Management, OrgImport, Person, PersonStatus, SafetyAreaUnit, Unit
 from pulse.models.release import PooledRelease, PooledReleaseCell, Release, ReleaseCell
 from pulse.models.safety import FollowUp, SafetyAttachment, SafetyRequest, SafetyRequestEvent
+from pulse.models.sam import Action, ActionReminder, AptMeeting, Feedback, FeedbackAction, HelpText, Risk
 from pulse.models.survey import Question, Round, RoundQuestion, Survey, SurveyQuestion, SurveyUnit
 
 __all__ = [
+    "Action",
+    "ActionReminder",
+    "AptMeeting",
+    "Feedback",
+    "FeedbackAction",
+    "HelpText",
+    "Risk",
     "ApiToken",
     "AuditEntry",
     "Comment",

@@ -114,11 +114,41 @@ def seed_rounds(app: Any, database: Database, unit_ids: dict[str, int], language
             scheduler.close_round(db, db.get_one(type(first.round), first.round.id), keys(app),
                                   now=first.round.closes_at)
         db.commit()
-        second = open_with_credentials(db, app, survey, now=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
         release_id = db.scalar(select(Release.id).limit(1))
+        assert release_id is not None
+        records = seed_sam(db, unit_ids["team-a"], release_id)
+        second = open_with_credentials(db, app, survey, now=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
+        team_a_code = second.credentials.pop("team-a-0@example.org")[1]
         return {"survey": survey.id, "closed_round": first.round.id, "open_round": second.round.id,
                 "release": release_id, "codes": [code for _, code in second.credentials.values()],
-                "links": [link for link, _ in second.credentials.values()]}
+                "links": [link for link, _ in second.credentials.values()], "team_a_code": team_a_code, **records}
+
+
+def seed_sam(db: Any, team_a: int, release_id: int) -> dict[str, int]:
+    """Team A's SAM records: a risk, an APT with a decision as an action, published feedback; the help text."""
+    import datetime as dt
+
+    from pulse.services import sam
+    from pulse.services.org import Scope
+
+    everything, today = Scope(True, frozenset()), dt.datetime.now(dt.UTC).date()
+    risk = sam.create_risk(db, team_a, sam.RiskInput(
+        "Hög arbetsbelastning inför helgerna", "workload", False, "Maja Chef", "Skyddsombudet", True, today),
+        scope=everything, by=None)
+    meeting = sam.create_meeting(db, team_a, sam.MeetingInput(today, "Vi gick igenom resultaten.", release_id),
+                                 scope=everything, by=None)
+    action = sam.create_action(db, team_a, sam.ActionInput(
+        "Planeringsdag varje månad", "Mindre stress", "Enhetschef", None, today - dt.timedelta(days=40),
+        today - dt.timedelta(days=2), risk_id=risk.id, question_code="OSA-WL1", meeting_id=meeting.id),
+        scope=everything, by=None)
+    feedback = sam.create_feedback(db, team_a, sam.FeedbackInput(
+        release_id, "Ni sa att tiden inte räcker.", "Vi inför en planeringsdag.", (action.id,)),
+        scope=everything, by=None)
+    sam.publish_feedback(db, feedback.id, scope=everything, now=dt.datetime.now(dt.UTC))
+    sam.set_help(db, None, "Prata med ditt skyddsombud eller HR.", "HR | https://intranet.example.se/hr",
+                 scope=everything)
+    db.commit()
+    return {"sam_risk": risk.id, "sam_action": action.id, "sam_meeting": meeting.id, "sam_feedback": feedback.id}
 
 
 def seed_desk(database: Database, unit_ids: dict[str, int], person_ids: dict[str, int]) -> dict[str, Any]:

@@ -139,6 +139,26 @@ def _unknown_code(page: Page, server: LiveServer) -> None:
     assert page.locator(".error-summary").is_visible()
 
 
+def _sam_action_errors(page: Page, server: LiveServer) -> None:
+    """The action form sent empty: the error summary, with every field still there."""
+    visit(f"/staff/sam/units/{server.unit_ids['team-a']}/actions/new")(page, server)
+    page.fill("#activity", "")
+    with page.expect_navigation() as navigation:
+        page.locator("main form button[type=submit]").click()
+    assert navigation.value is not None and navigation.value.status == 400
+    assert page.locator(".error-summary").is_visible()
+
+
+def _answer_with_feedback(page: Page, server: LiveServer) -> None:
+    """Team A's answer page, with its "you said, we did" before the questions."""
+    visit(f"/r?lang={server.language}")(page, server)
+    page.fill("#credential", server.memo["team_a_code"])
+    with page.expect_navigation() as navigation:
+        page.locator("#start-form button[type=submit]").click()
+    assert navigation.value is not None and navigation.value.status == 200
+    assert page.locator("section.feedback").is_visible()
+
+
 def _request_errors(page: Page, server: LiveServer) -> None:
     visit("/staff/safety/requests/new")(page, server)
     page.fill("#request-reply_by", "2000-01-01")
@@ -205,6 +225,22 @@ PAGES = [
         lambda s: f"/staff/results/surveys/{s.memo['survey']}/units/{s.unit_ids['dept']}/trends")),
     PageSpec("results-not-yet", "manager", visit(lambda s: f"/staff/results/rounds/{s.memo['open_round']}", 409)),
     PageSpec("moderation", "safety_rep", visit("/staff/results/moderation")),
+    # SAM records: a manager writes, the safety representative reads.
+    PageSpec("sam-index", "manager", visit("/staff/sam/")),
+    PageSpec("sam-unit", "manager", visit(lambda s: f"/staff/sam/units/{s.unit_ids['team-a']}")),
+    PageSpec("sam-risk-new", "manager", visit(
+        lambda s: f"/staff/sam/units/{s.unit_ids['team-a']}/risks/new?release_id={s.memo['release']}"
+                  f"&question_id=OSA-WL1&source=low_score")),
+    PageSpec("sam-risk", "manager", visit(lambda s: f"/staff/sam/risks/{s.memo['sam_risk']}")),
+    PageSpec("sam-risk-read", "safety_rep", visit(lambda s: f"/staff/sam/risks/{s.memo['sam_risk']}")),
+    PageSpec("sam-action-new", "manager", visit(lambda s: f"/staff/sam/units/{s.unit_ids['team-a']}/actions/new")),
+    PageSpec("sam-action", "manager", visit(lambda s: f"/staff/sam/actions/{s.memo['sam_action']}")),
+    PageSpec("sam-action-errors", "manager", lambda page, s: _sam_action_errors(page, s)),
+    PageSpec("sam-meeting", "manager", visit(lambda s: f"/staff/sam/meetings/{s.memo['sam_meeting']}")),
+    PageSpec("sam-feedback", "manager", visit(lambda s: f"/staff/sam/feedback/{s.memo['sam_feedback']}")),
+    PageSpec("sam-unit-help", "manager", visit(lambda s: f"/staff/sam/units/{s.unit_ids['team-a']}/help")),
+    PageSpec("sam-org-help", "admin", visit("/staff/sam/help")),
+    PageSpec("respond-answer-feedback", None, lambda page, s: _answer_with_feedback(page, s)),
     # The safety desk.
     PageSpec("safety-desk", "safety_rep", visit("/staff/safety/")),
     PageSpec("safety-desk-manager", "manager", visit("/staff/safety/")),

@@ -44,6 +44,12 @@ def admins(status: int) -> dict[str, int | str]:
     return {"anonymous": LOGIN, "employee": 403, "manager": 403, "safety_rep": 403, "admin": status}
 
 
+def managers(status: int, safety_rep: int = 403) -> dict[str, int | str]:
+    """Managers (and administrators); a safety representative gets ``safety_rep``: 403 where the role is refused,
+    404 where they may read the record but not change it (outside what they may write looks like nothing)."""
+    return {"anonymous": LOGIN, "employee": 403, "manager": status, "safety_rep": safety_rep, "admin": status}
+
+
 def safety_reps(status: int) -> dict[str, int | str]:
     """Safety representatives (and administrators, who pass every role check)."""
     return {"anonymous": LOGIN, "employee": 403, "manager": 403, "safety_rep": status, "admin": status}
@@ -92,6 +98,10 @@ class Ids:
     safety_request: int
     attachment: int
     follow_up: int
+    risk: int
+    action: int
+    meeting: int
+    feedback: int
 
 
 MATRIX = [
@@ -188,6 +198,43 @@ MATRIX = [
     Case("POST", "/staff/results/moderation/<comment_id>", "/staff/results/moderation/{comment}",
          {"anonymous": LOGIN, "employee": 403, "manager": 403, "safety_rep": 400, "admin": 403},
          {"decision": "nonsense"}),
+    # SAM records: managers and safety representatives read in their scope; managers write in the units they lead.
+    Case("GET", "/staff/sam/", "/staff/sam/", managers_and_safety_reps(200)),
+    Case("GET", "/staff/sam/units/<int:unit_id>", "/staff/sam/units/{team_a}", managers_and_safety_reps(200)),
+    Case("GET", "/staff/sam/units/<int:unit_id>/risks/new", "/staff/sam/units/{team_a}/risks/new", managers(200)),
+    Case("POST", "/staff/sam/units/<int:unit_id>/risks/new", "/staff/sam/units/{team_a}/risks/new", managers(400),
+         {"description": ""}),
+    Case("GET", "/staff/sam/risks/<int:risk_id>", "/staff/sam/risks/{risk}", managers_and_safety_reps(200)),
+    Case("POST", "/staff/sam/risks/<int:risk_id>", "/staff/sam/risks/{risk}", managers(400, 404), {"description": ""}),
+    Case("GET", "/staff/sam/units/<int:unit_id>/actions/new", "/staff/sam/units/{team_a}/actions/new", managers(200)),
+    Case("POST", "/staff/sam/units/<int:unit_id>/actions/new", "/staff/sam/units/{team_a}/actions/new",
+         managers(400), {"activity": ""}),
+    Case("GET", "/staff/sam/actions/<int:action_id>", "/staff/sam/actions/{action}", managers_and_safety_reps(200)),
+    Case("POST", "/staff/sam/actions/<int:action_id>", "/staff/sam/actions/{action}", managers(400, 404),
+         {"activity": ""}),
+    Case("GET", "/staff/sam/units/<int:unit_id>/meetings/new", "/staff/sam/units/{team_a}/meetings/new",
+         managers(200)),
+    Case("POST", "/staff/sam/units/<int:unit_id>/meetings/new", "/staff/sam/units/{team_a}/meetings/new",
+         managers(400), {"held_on": "yesterday"}),
+    Case("GET", "/staff/sam/meetings/<int:meeting_id>", "/staff/sam/meetings/{meeting}",
+         managers_and_safety_reps(200)),
+    Case("POST", "/staff/sam/meetings/<int:meeting_id>", "/staff/sam/meetings/{meeting}", managers(400, 404),
+         {"held_on": ""}),
+    Case("GET", "/staff/sam/units/<int:unit_id>/feedback/new", "/staff/sam/units/{team_a}/feedback/new",
+         managers(200)),
+    Case("POST", "/staff/sam/units/<int:unit_id>/feedback/new", "/staff/sam/units/{team_a}/feedback/new",
+         managers(400), {"heard": ""}),
+    Case("GET", "/staff/sam/feedback/<int:feedback_id>", "/staff/sam/feedback/{feedback}",
+         managers_and_safety_reps(200)),
+    Case("POST", "/staff/sam/feedback/<int:feedback_id>", "/staff/sam/feedback/{feedback}", managers(400, 404),
+         {"heard": ""}),
+    Case("POST", "/staff/sam/feedback/<int:feedback_id>/publish", "/staff/sam/feedback/{feedback}/publish",
+         managers(302), {"publish": "1"}),
+    Case("GET", "/staff/sam/help", "/staff/sam/help", admins(200)),
+    Case("POST", "/staff/sam/help", "/staff/sam/help", admins(400), {"body": "Text", "links": "javascript:x"}),
+    Case("GET", "/staff/sam/units/<int:unit_id>/help", "/staff/sam/units/{team_a}/help", managers(200)),
+    Case("POST", "/staff/sam/units/<int:unit_id>/help", "/staff/sam/units/{team_a}/help", managers(400),
+         {"body": "Text", "links": "javascript:x"}),
     # The safety desk: a 6:6a request for Team A is seen by its safety representative and the managers above it;
     # anyone else, administrators included, is told it does not exist.
     Case("GET", "/staff/safety/", "/staff/safety/", managers_and_safety_reps(200)),
@@ -260,7 +307,7 @@ def make_ids(app: Flask, session: Session, org: Org) -> Ids:
     session.commit()
     rounds = make_rounds(app, session, org)
     return Ids(team_a=org.team_a.id, person=org.employee.id, reset_token=created[1], import_token=pending.token,
-               **rounds, **make_desk(session, org))
+               **rounds, **make_sam_records(session, org, rounds["release"]), **make_desk(session, org))
 
 
 def make_desk(session: Session, org: Org) -> dict[str, Any]:
@@ -278,6 +325,27 @@ def make_desk(session: Session, org: Org) -> dict[str, Any]:
     follow_up = safety.start_follow_up(session, org.manager, org.team_a.id, now.year, now=now)
     session.commit()
     return {"safety_request": request.id, "attachment": request.attachments[0].id, "follow_up": follow_up.id}
+
+
+def make_sam_records(session: Session, org: Org, release: int) -> dict[str, int]:
+    """A risk, an action, an APT meeting and a feedback draft of team A."""
+    import datetime as dt
+
+    from pulse.services import sam
+    from pulse.services.org import Scope
+
+    admin, today = Scope(True, frozenset()), dt.date(2026, 12, 1)
+    risk = sam.create_risk(session, org.team_a.id, sam.RiskInput(
+        "Stress före helgerna", "workload", False, "Maja Chef", "", True, today), scope=admin, by=org.manager)
+    meeting = sam.create_meeting(session, org.team_a.id, sam.MeetingInput(today, "Protokoll", release), scope=admin,
+                                 by=org.manager)
+    action = sam.create_action(session, org.team_a.id, sam.ActionInput(
+        "Ses över bemanningen", "", "Enhetschef", org.manager.id, today, today + dt.timedelta(days=30),
+        risk_id=risk.id, meeting_id=meeting.id), scope=admin, by=org.manager)
+    feedback = sam.create_feedback(session, org.team_a.id, sam.FeedbackInput(release, "Ni sa"), scope=admin,
+                                   by=org.manager)
+    session.commit()
+    return {"risk": risk.id, "action": action.id, "meeting": meeting.id, "feedback": feedback.id}
 
 
 def make_rounds(app: Flask, session: Session, org: Org) -> dict[str, Any]:

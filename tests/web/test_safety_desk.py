@@ -247,7 +247,7 @@ def test_the_start_page_shows_what_needs_them(app: Flask, client: FlaskClient, o
     make_desk(session, org)
     sign_in(client, org.safety.email)
     text = client.get("/staff/").get_data(as_text=True)
-    assert "Det här väntar på dig" in text
+    assert "Skyddsombudets sidor: det här väntar på dig" in text
     waiting = re.search(r"(\d+) kommentar(?:er)?</a>\s*– ([^<]*)", text)
     assert waiting, text
     assert "omgång 1" in waiting.group(2) and "stängd" in waiting.group(2)
@@ -256,10 +256,11 @@ def test_the_start_page_shows_what_needs_them(app: Flask, client: FlaskClient, o
     manager = app.test_client()
     sign_in(manager, org.manager.email)
     text = manager.get("/staff/").get_data(as_text=True)
-    assert "Skrivbord" in text and "kommentar" not in text.split("Det här väntar på dig")[1].split("</section>")[0]
+    desk = text.split("Skyddsombudets sidor: det här väntar på dig")[1].split("</section>")[0]
+    assert "Skrivbord" in desk and "kommentar" not in desk
     employee = app.test_client()
     sign_in(employee, org.employee.email)
-    assert "Det här väntar på dig" not in employee.get("/staff/").get_data(as_text=True)
+    assert "Skyddsombudets sidor: det här väntar på dig" not in employee.get("/staff/").get_data(as_text=True)
 
 
 def test_the_demo_shows_every_part_of_the_desk(runner, client: FlaskClient, session: Session) -> None:  # type: ignore[no-untyped-def]
@@ -277,7 +278,7 @@ def test_the_demo_shows_every_part_of_the_desk(runner, client: FlaskClient, sess
     assert [e.kind for e in threats.events][:3] == ["registered", "ask", "remind"]
     assert "escalate" in [e.kind for e in threats.events]
     home = client.get("/staff/").get_data(as_text=True)
-    assert "Det här väntar på dig" in home and "Undersökning av hot och våld" in home
+    assert "Skyddsombudets sidor: det här väntar på dig" in home and "Undersökning av hot och våld" in home
     year_ago = (dt.date.today() - dt.timedelta(days=365)).isoformat()
     report = client.get(f"/staff/safety/report?start={year_ago}&end={dt.date.today().isoformat()}").get_data(
         as_text=True)

@@ -24,6 +24,7 @@ from pulse.domain.scales import SCALES, SKIP_LABEL
 from pulse.respondent import guard, pages
 from pulse.respondent.answering import bp
 from pulse.services import answers as answer_service
+from pulse.services import sam
 
 # The answering path's only authority is the one-time credential: there is no session and so no CSRF token (a
 # session would identify the respondent). The respondent app has neither.
@@ -116,7 +117,8 @@ def _answer_page(found: answer_service.OpenCredential, credential: str, form: Ma
     return _render("respond/answer.html", language, status, found=found, questions=found.questions,
                    fieldsets=_questions_html(found, language, form, problems), credential=credential, form=form,
                    problems=problems, comment_prompt=prompt.text(language) if prompt else None,
-                   max_comment=answer_service.MAX_COMMENT, small=found.unit_size < found.round.min_comment_size)
+                   max_comment=answer_service.MAX_COMMENT, small=found.unit_size < found.round.min_comment_size,
+                   notes=sam.notes_for(get_session(), found.unit_id))
 
 
 def _answers_from_form(form: Mapping[str, str], found: answer_service.OpenCredential) -> dict[str, object]:
@@ -165,7 +167,11 @@ def submit() -> tuple[str, int] | tuple[str, int, dict[str, str]]:
         return _problem(exc.code, language)
     db.commit()
     copy = _private_copy(found, answers, form.get("comment", "").strip(), language)
-    return _render("respond/thanks.html", language, found=found, copy=json.dumps(copy, ensure_ascii=False))
+    # Where to get help: for everyone whose round asked about victimisation or threats, whatever they answered, so
+    # the page is the same for all of them and depends on nothing stored (docs/SAM.md, "What employees see").
+    asked = any(q.area in sam.HELP_AREAS for q in found.questions)
+    return _render("respond/thanks.html", language, found=found, copy=json.dumps(copy, ensure_ascii=False),
+                   notes=sam.notes_for(get_session(), found.unit_id), show_help=asked)
 
 
 def _private_copy(found: answer_service.OpenCredential, answers: Mapping[str, object], comment: str,

@@ -17,8 +17,9 @@ from pulse.domain.scales import SCALES
 from pulse.models import Round
 from pulse.reporting import charts, exports
 from pulse.scheduler import round_keys
+from pulse.services import sam
 from pulse.services.org import Role
-from pulse.staff.auth.session import current_scope, staff_required
+from pulse.staff.auth.session import current_person, current_scope, staff_required
 from pulse.staff.results import bp
 
 VIEWERS = (Role.MANAGER, Role.SAFETY_REP)
@@ -47,7 +48,10 @@ def unit(release_id: int, unit_id: int) -> str:
         abort(404)
     _log_view("release.view", release_id, unit_id)
     pooled = disclosure.pooled_trend(get_session(), result.release.survey_id, unit_id, current_scope())
-    return render_template("results/unit.html", result=result, pooled=pooled)
+    person = current_person()
+    # Managers who lead the unit get a link from each flag (and each concern) to a new risk assessment.
+    can_assess = person is not None and sam.edit_scope(get_session(), person).allows(unit_id)
+    return render_template("results/unit.html", result=result, pooled=pooled, can_assess=can_assess)
 
 
 @bp.route("/surveys/<int:survey_id>/units/<int:unit_id>/pooled")
