@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from flask_babel import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Font
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pulse import disclosure
@@ -33,10 +34,12 @@ from pulse.common.labels import (
     area_label,
 )
 from pulse.domain import desk
+from pulse.domain import sam as sam_rules
 from pulse.domain.orgcsv import neutralise
 from pulse.models import FollowUp, Person, SafetyRequest, Unit
 from pulse.reporting import pdf
 from pulse.services import safety
+from pulse.services import sam as sam_service
 from pulse.services.org import Scope, load_tree, safety_scope
 
 
@@ -68,6 +71,8 @@ class Section:
     rows: list[list[object]] = field(default_factory=list)
     #: Said under the heading (what the section holds, or why it is empty).
     note: str = ""
+    #: Rows to make stand out (overdue actions): bold in the PDF, marked on the page; the text says why too.
+    highlight: set[int] = field(default_factory=set)
 
 
 @dataclass
@@ -183,6 +188,9 @@ def build_report(session: Session, rep: Person, start: dt.date, end: dt.date, *,
 
     requests = _request_log(session, rep, low, high, tz=tz, now=now)
     follow_ups = _follow_up_summary(session, rep, start, end)
+    area = sorted(scope.unit_ids)
+    risks = _risk_register(session, area, start, end)
+    actions = _action_plan(session, area, start, end, today=now.astimezone(tz).date())
     roots = safety.area_roots(session, rep)
     info_rows = [
         (_("Safety representative"), rep.name),
@@ -197,7 +205,7 @@ def build_report(session: Session, rep: Person, start: dt.date, end: dt.date, *,
         (_("Hidden figures (too few answers)"), str(hidden)),
         (_("Made"), day(now, tz)),
     ]
-    sections = [participation, results, trends, flags, requests, follow_ups]
+    sections = [participation, results, trends, flags, risks, actions, requests, follow_ups]
     for section in sections:
         if not section.rows and not section.note:
             section.note = _("Nothing in this period.")
@@ -220,6 +228,41 @@ def _request_log(session: Session, rep: Person, low: dt.datetime, high: dt.datet
             str(REQUEST_KIND_LABELS.get(item.kind, item.kind)), item.title, day(item.reply_by, tz),
             day(item.confirmed_at, tz), _yes_no(desk.confirmed_in_time(dates, tz)), day(item.answered_at, tz),
             _yes_no(desk.answered_in_time(dates, tz)), str(REQUEST_STATE_LABELS[safety.state(item, now, tz)])])
+    return section
+
+
+def _risk_register(session: Session, area: list[int], start: dt.date, end: dt.date) -> Section:
+    """The risks of the safety area assessed in the period or still not managed (pulse.services.sam)."""
+    section = Section("risks", _("Risk register"),
+                      [_("Unit"), _("Assessed"), _("Area"), _("Risk"), _("Serious"), _("Status")])
+    names = dict(session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(area))).all()) if area else {}
+    for risk in sam_service.risks(session, area):
+        if not (start <= risk.assessed_on <= end or risk.status in ("open", "acting")):
+            continue
+        section.rows.append([names.get(risk.unit_id, ""), risk.assessed_on.isoformat(),
+                             _(sam_rules.RISK_AREAS.get(risk.area, risk.area)), risk.description,
+                             _yes_no(risk.serious), _(sam_rules.RISK_STATUSES.get(risk.status, risk.status))])
+    return section
+
+
+def _action_plan(session: Session, area: list[int], start: dt.date, end: dt.date, *, today: dt.date) -> Section:
+    """The actions of the safety area due in the period or still open; overdue ones stand out."""
+    section = Section("actions", _("Action plan"),
+                      [_("Unit"), _("Activity"), _("Responsible"), _("Done by"), _("Status"), _("Overdue")],
+                      note=_("Actions due in the period or still open. Overdue: still open after the date it "
+                             "should be done by."))
+    names = dict(session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(area))).all()) if area else {}
+    for action in sam_service.actions(session, area):
+        still_open = action.status in sam_rules.OPEN_ACTION_STATUSES
+        if not (start <= action.due_on <= end or still_open):
+            continue
+        overdue = sam_rules.is_overdue(sam_service.dates_of(action), today)
+        if overdue:
+            section.highlight.add(len(section.rows))
+        section.rows.append([names.get(action.unit_id, ""), action.activity, action.owner_role,
+                             action.due_on.isoformat(),
+                             _(sam_rules.ACTION_STATUSES.get(action.status, action.status)),
+                             _("yes, overdue") if overdue else _("no")])
     return section
 
 
@@ -311,7 +354,8 @@ def to_pdf(report: Report, *, now: dt.datetime) -> bytes:
         if section.note:
             document.paragraph(section.note, size=9, muted=True)
         if section.rows:
-            document.long_grid(section.header, [[str(v) for v in row] for row in section.rows])
+            document.long_grid(section.header, [[str(v) for v in row] for row in section.rows],
+                               bold_rows=section.highlight)
     return document.rendered()
 
 
@@ -347,6 +391,15 @@ def request_pdf(session: Session, item: SafetyRequest, *, now: dt.datetime, tz: 
     if item.measures:
         document.heading(_("Measures planned or taken"), level=2)
         document.paragraph(item.measures)
+    linked = set(safety.linked_action_ids(item))
+    actions = [a for a in sam_service.actions(session, sorted(safety.subtree(session, [item.unit_id])))
+               if a.id in linked]
+    if actions:
+        document.heading(_("Actions in the action plan"), level=2)
+        document.grid([_("Activity"), _("Responsible"), _("Done by"), _("Status")],
+                      [[a.activity, a.owner_role, a.due_on.isoformat(),
+                        _(sam_rules.ACTION_STATUSES.get(a.status, a.status))] for a in actions],
+                      widths=(84, 36, 24, 30))
     document.heading(_("History"))
     document.grid([_("Date"), _("Step"), _("By"), _("Note")],
                   [[day(e.at, tz), str(REQUEST_EVENT_LABELS.get(e.kind, e.kind)), e.actor_name, e.note]
@@ -396,6 +449,18 @@ def follow_up_facts(session: Session, item: FollowUp, *, tz: ZoneInfo) -> Facts:
     if not periods:
         lines["pulses"].append(_("No pulse round covering the unit was released this year."))
     units = safety.subtree(session, [item.unit_id])
+    year_start, year_end = dt.date(item.year, 1, 1), dt.date(item.year, 12, 31)
+    assessed = [r for r in sam_service.risks(session, sorted(units)) if year_start <= r.assessed_on <= year_end]
+    lines["risks"].append(_("%(n)s risks assessed this year, %(serious)s of them serious; %(open)s not yet managed.",
+                            n=len(assessed), serious=sum(1 for r in assessed if r.serious),
+                            open=sum(1 for r in assessed if r.status in ("open", "acting"))))
+    planned = [a for a in sam_service.actions(session, sorted(units)) if a.due_on <= year_end
+               and (a.due_on >= year_start or a.status in sam_rules.OPEN_ACTION_STATUSES)]
+    as_of = min(year_end, dt.datetime.now(dt.UTC).astimezone(tz).date())
+    lines["actions"].append(_("%(n)s actions due this year: %(done)s done, %(overdue)s overdue.", n=len(planned),
+                              done=sum(1 for a in planned if a.status == "done"),
+                              overdue=sum(1 for a in planned
+                                          if sam_rules.is_overdue(sam_service.dates_of(a), as_of))))
     requests = [r for r in session.query(SafetyRequest).filter(SafetyRequest.unit_id.in_(units))
                 if low <= r.created_at < high]
     if requests:

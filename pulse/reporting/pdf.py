@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -127,7 +127,8 @@ class Document(FPDF):
         self.ln(2)
 
     def long_grid(self, header: Sequence[str], rows: Sequence[Sequence[str]], *,
-                  widths: Sequence[float] | None = None, size: float = 8) -> None:
+                  widths: Sequence[float] | None = None, size: float = 8,
+                  bold_rows: Collection[int] = ()) -> None:
         """A long table (thousands of cells) drawn line by line: the header repeated on every page, thin grey rules,
         text wrapped at word boundaries. fpdf2's ``table()`` lays every cell out with its full line breaker, which
         takes seconds for a year of results; this draws the same text in a fraction of the time."""
@@ -162,8 +163,8 @@ class Document(FPDF):
                 lines.append(current)
             return lines or [""]
 
-        def draw(cells: Sequence[str], *, bold: bool) -> None:
-            self.set_font(FAMILY, "B" if bold else "", size)
+        def draw(cells: Sequence[str], *, bold: bool, strong: bool = False) -> None:
+            self.set_font(FAMILY, "B" if bold or strong else "", size)
             wrapped = [wrap(cell, width - 2 * pad) for cell, width in zip(cells, widths, strict=False)]
             height = max(len(lines) for lines in wrapped) * line + 2 * pad
             if self.get_y() + height > self.page_break_trigger:
@@ -184,8 +185,8 @@ class Document(FPDF):
             self.set_y(top + height)
 
         draw(header, bold=True)
-        for row in rows:
-            draw([str(v) for v in row], bold=False)
+        for number, row in enumerate(rows):
+            draw([str(v) for v in row], bold=False, strong=number in bold_rows)
         self.set_font(FAMILY, size=10)
         self.set_auto_page_break(break_before, margin=18)
         self.ln(2)

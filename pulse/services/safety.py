@@ -246,7 +246,7 @@ def confirm(session: Session, person: Person, request: SafetyRequest, *, now: dt
 
 
 def answer(session: Session, person: Person, request: SafetyRequest, *, text: str, measures: str,
-           now: dt.datetime) -> None:
+           now: dt.datetime, action_ids: Sequence[int] = ()) -> None:
     """The employer side answers, with the measures planned or taken. Answering also confirms receipt, if that
     had not been done.
 
@@ -269,8 +269,16 @@ def answer(session: Session, person: Person, request: SafetyRequest, *, text: st
     request.answered_by_name = person.name
     request.answer = text
     request.measures = measures
+    request.linked_actions = json.dumps(sorted(set(action_ids)))
     event(request, "answered", person.name, at=now)
     session.flush()
+
+
+def linked_action_ids(request: SafetyRequest) -> list[int]:
+    try:
+        return [int(i) for i in json.loads(request.linked_actions or "[]")]
+    except (ValueError, TypeError):
+        return []
 
 
 def add_note(session: Session, person: Person, request: SafetyRequest, note: str, *, now: dt.datetime) -> None:

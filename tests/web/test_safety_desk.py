@@ -295,3 +295,59 @@ def test_each_comment_to_moderate_shows_its_round_and_close_date(app: Flask, cli
     queue = client.get("/staff/results/moderation").get_data(as_text=True)
     contexts = re.findall(r'<p class="hint">([^<]*omgång 1, stängde [^<]*)</p>', queue)
     assert contexts and len(contexts) == queue.count("<blockquote>")
+
+
+def test_the_answer_points_to_actions_of_the_units_action_plan(app: Flask, client: FlaskClient, org: Org,
+                                                               session: Session) -> None:
+    from pulse.services import sam
+    from pulse.services.org import Scope
+
+    everything = Scope(True, frozenset())
+    today = dt.date.today()
+    mine = sam.create_action(session, org.team_a.id, sam.ActionInput(
+        "Köp skrivbord", "", "Enhetschef", None, today, today + dt.timedelta(days=20)), scope=everything,
+        by=org.manager)
+    elsewhere = sam.create_action(session, org.other.id, sam.ActionInput(
+        "Annan förvaltnings åtgärd", "", "Chef", None, today, today + dt.timedelta(days=20)), scope=everything,
+        by=org.manager)
+    session.commit()
+    sign_in(client, org.safety.email)
+    assert register(client, org).status_code == 302
+    item = only_request(session)
+    manager = app.test_client()
+    sign_in(manager, org.manager.email)
+    page = manager.get(f"/staff/safety/requests/{item.id}").get_data(as_text=True)
+    assert "Köp skrivbord" in page and "Annan förvaltnings åtgärd" not in page
+    # An action of another branch cannot be linked (not a choice: refused, nothing saved).
+    response = manager.post(f"/staff/safety/requests/{item.id}/answer",
+                            data={"answer-answer": "Vi köper.", "answer-actions": [str(elsewhere.id)]})
+    assert response.status_code == 400
+    assert only_request(session).answered_at is None
+    response = manager.post(f"/staff/safety/requests/{item.id}/answer",
+                            data={"answer-answer": "Vi köper.", "answer-actions": [str(mine.id)]})
+    assert response.status_code == 302
+    assert json.loads(only_request(session).linked_actions) == [mine.id]
+    page = client.get(f"/staff/safety/requests/{item.id}").get_data(as_text=True)
+    assert f'href="/staff/sam/actions/{mine.id}"' in page
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(
+        client.get(f"/staff/safety/requests/{item.id}/request.pdf").data)).pages)
+    assert "Köp skrivbord" in text and "Åtgärder i handlingsplanen" in text
+
+
+def test_the_follow_up_shows_the_action_plan_and_risks(client: FlaskClient, org: Org, session: Session) -> None:
+    from pulse.services import sam
+    from pulse.services.org import Scope
+
+    today = dt.date.today()
+    sam.create_risk(session, org.team_a.id, sam.RiskInput("Tunga lyft", "physical", True, "Maja Chef", "", True,
+                                                          today), scope=Scope(True, frozenset()), by=org.manager)
+    sam.create_action(session, org.team_a.id, sam.ActionInput(
+        "Lyfthjälpmedel", "", "Enhetschef", None, today - dt.timedelta(days=30), today - dt.timedelta(days=1)),
+        scope=Scope(True, frozenset()), by=org.manager)
+    session.commit()
+    sign_in(client, org.safety.email)
+    response = client.post("/staff/safety/follow-ups", data={"fu-unit": str(org.team_a.id),
+                                                             "fu-year": str(today.year)})
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "1 risker bedömda i år, varav 1 allvarliga; 1 är ännu inte hanterade." in page
+    assert "1 åtgärder med slutdatum i år: 0 genomförda, 1 försenade." in page

@@ -5,6 +5,7 @@ every figure is the one the results pages show (from the gate), each exported fi
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import html
 import io
@@ -21,8 +22,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pulse.models import AuditEntry
+from pulse.services import sam
+from pulse.services.org import Scope
 from tests.factories import Org, sign_in
-from tests.web.test_authz_matrix import make_desk, make_rounds
+from tests.web.test_authz_matrix import make_desk, make_rounds, make_sam_records
 
 PERIOD = "start=2020-01-01&end=2030-12-31"
 
@@ -31,13 +34,19 @@ PERIOD = "start=2020-01-01&end=2030-12-31"
 def released(app: Flask, session: Session, org: Org) -> dict[str, int]:
     ids = make_rounds(app, session, org)
     make_desk(session, org)
+    make_sam_records(session, org, ids["release"])
+    # An action of Team B that should have been done a week ago: overdue in the report.
+    sam.create_action(session, org.team_b.id, sam.ActionInput(
+        "Byt ut stolarna i fikarummet", "", "Enhetschef", None, dt.date.today() - dt.timedelta(days=60),
+        dt.date.today() - dt.timedelta(days=7)), scope=Scope(True, frozenset()), by=org.manager)
+    session.commit()
     return ids
 
 
 def page_sections(text: str) -> dict[str, list[list[str]]]:
     sections = {}
     for key, body in re.findall(r'data-section="(\w+)">(.*?)</section>', text, re.S):
-        rows = re.findall(r"<tr>(.*?)</tr>", body.split("<tbody>")[1], re.S) if "<tbody>" in body else []
+        rows = re.findall(r"<tr[^>]*>(.*?)</tr>", body.split("<tbody>")[1], re.S) if "<tbody>" in body else []
         sections[key] = [[html.unescape(c).strip() for c in re.findall(r"<td>(.*?)</td>", row, re.S)]
                          for row in rows]
     return sections
@@ -86,6 +95,12 @@ def test_page_pdf_xlsx_and_csv_agree(client: FlaskClient, org: Org, session: Ses
     assert page["results"], "the released round is in the report"
     assert any(row[0] == "Förvaltningen" for row in page["participation"])
     assert len(page["requests"]) == 1 and page["requests"][0][4] == "Skrivbord"
+    # The action plan and risk register of the area, the overdue action marked on the page and in the text.
+    assert [row[3] for row in page["risks"]] == ["Stress före helgerna"]
+    overdue = [row for row in page["actions"] if row[1] == "Byt ut stolarna i fikarummet"]
+    assert overdue and overdue[0][5] == "ja, försenad"
+    assert text.count('class="row-warning"') == 1
+    assert any(row[1] == "Ses över bemanningen" and row[5] == "nej" for row in page["actions"])
 
     csv_data = client.get(f"/staff/safety/report.csv?{PERIOD}").data
     xlsx_data = client.get(f"/staff/safety/report.xlsx?{PERIOD}").data

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import MultipleFileField
-from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms import DateField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from pulse.common.labels import REQUEST_KIND_LABELS
@@ -38,6 +38,8 @@ class AnswerForm(Form):
     measures = TextAreaField(_l("Measures planned or taken"),
                              description=_l("What will be done, by whom and when; or why nothing will be done."),
                              validators=[Optional(), Length(max=MAX_TEXT)])
+    actions = SelectMultipleField(_l("Actions in the action plan (optional)"), coerce=int, validate_choice=True,
+                                  description=_l("The actions of the unit's action plan that carry out the answer."))
 
 
 class NoteForm(Form):

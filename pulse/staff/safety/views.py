@@ -22,9 +22,9 @@ from pulse.common.db import get_session, utcnow
 from pulse.common.i18n import current_language
 from pulse.common.security import writes_db
 from pulse.domain import desk
-from pulse.models import FollowUp, Person, SafetyRequest, Unit
+from pulse.models import Action, FollowUp, Person, Risk, SafetyRequest, Unit
 from pulse.reporting import desk as desk_report
-from pulse.services import safety
+from pulse.services import safety, sam
 from pulse.services.org import Role, safety_scope, unit_rows
 from pulse.staff.admin.forms import ActionForm
 from pulse.staff.auth.session import current_person, staff_required
@@ -171,6 +171,17 @@ def _load(request_id: int) -> SafetyRequest:
         abort(404)
 
 
+def _unit_actions(item: SafetyRequest) -> list[Action]:
+    """The actions of the request's unit and the units below it (the action plan an answer can point to)."""
+    return sam.actions(get_session(), sorted(safety.subtree(get_session(), [item.unit_id])))
+
+
+def _answer_form(item: SafetyRequest) -> AnswerForm:
+    form = AnswerForm(prefix="answer")
+    form.actions.choices = choices((a.id, f"{a.activity[:80]} ({a.due_on.isoformat()})") for a in _unit_actions(item))
+    return form
+
+
 def _request_page(item: SafetyRequest, *, status: int = 200, answer_form: AnswerForm | None = None,
                   note_form: NoteForm | None = None, attach_form: AttachmentForm | None = None,
                   close_form: CloseForm | None = None) -> tuple[str, int]:
@@ -181,7 +192,8 @@ def _request_page(item: SafetyRequest, *, status: int = 200, answer_form: Answer
         "safety/request.html", item=item, unit=db.get_one(Unit, item.unit_id), manager=manager, next_up=next_up,
         state=safety.state(item, utcnow(), tz()), is_employer=safety.leads(db, person, item.unit_id),
         is_rep=safety.represents(db, person, item.unit_id), action=ActionForm(),
-        answer_form=answer_form or AnswerForm(prefix="answer"), note_form=note_form or NoteForm(prefix="note"),
+        answer_form=answer_form or _answer_form(item), note_form=note_form or NoteForm(prefix="note"),
+        linked=[a for a in _unit_actions(item) if a.id in set(safety.linked_action_ids(item))],
         attach_form=attach_form or AttachmentForm(prefix="attach"), close_form=close_form or CloseForm(prefix="close"),
         confirmed_in_time=desk.confirmed_in_time(safety.dates(item), tz()),
         answered_in_time=desk.answered_in_time(safety.dates(item), tz())), status
@@ -221,12 +233,13 @@ def confirm(request_id: int) -> WerkzeugResponse | tuple[str, int]:
 @staff_required(*DESK)
 def answer(request_id: int) -> WerkzeugResponse | tuple[str, int]:
     item = _load(request_id)
-    form = AnswerForm(prefix="answer")
+    form = _answer_form(item)
     if not form.validate_on_submit():
         return _request_page(item, status=400, answer_form=form)
     db = get_session()
     try:
-        safety.answer(db, me(), item, text=form.answer.data or "", measures=form.measures.data or "", now=utcnow())
+        safety.answer(db, me(), item, text=form.answer.data or "", measures=form.measures.data or "", now=utcnow(),
+                      action_ids=form.actions.data or [])
     except safety.DeskError as exc:
         return _refused(item, exc, answer_form=form)
     record_audit(db, "safety_request.answer", f"safety_request:{item.id}")
@@ -439,11 +452,13 @@ class StartSummary:
     comments: list[safety.WaitingComments]
     requests: list[tuple[SafetyRequest, desk.State, str]]
     flags: list[FlagView]
+    #: Risks assessed in the safety area in the last 30 days (pulse.services.sam), with their unit's name.
+    risks: list[tuple[Risk, str]]
     follow_ups: list[NextFollowUp]
 
     @property
     def empty(self) -> bool:
-        return not (self.comments or self.requests or self.flags or self.follow_ups)
+        return not (self.comments or self.requests or self.flags or self.risks or self.follow_ups)
 
 
 def start_summary(person: Person) -> StartSummary:
@@ -476,6 +491,10 @@ def start_summary(person: Person) -> StartSummary:
                 continue
             flags += [FlagView(visible.release, cell.name, row.question.text(current_language()))
                       for row in result.flags]
+    recent = today - dt.timedelta(days=30)
+    area_units = sorted(area.unit_ids)
+    risks = [(risk, db.get_one(Unit, risk.unit_id).name) for risk in sam.risks(db, area_units)
+             if risk.assessed_on >= recent][:10]
     follow_ups = []
     for unit in roots:
         this_year = safety.follow_up(db, unit.id, today.year)
@@ -483,4 +502,4 @@ def start_summary(person: Person) -> StartSummary:
             follow_ups.append(NextFollowUp(unit, today.year + 1, safety.follow_up(db, unit.id, today.year + 1)))
         else:
             follow_ups.append(NextFollowUp(unit, today.year, this_year))
-    return StartSummary(comments, due, flags, follow_ups)
+    return StartSummary(comments, due, flags, risks, follow_ups)
