@@ -631,3 +631,18 @@ def compare(before: Figures, after: Figures) -> Change | None:
 def release_units(session: Session, release_id: int) -> frozenset[int]:
     """The units a release has a cell for (a risk or feedback may only cite a release its unit is in)."""
     return frozenset(unit for unit, kind in load_release(session, release_id).cells if kind == "total")
+
+
+def area_indices(info: ReleaseInfo, cell: CellView) -> dict[str, int | None]:
+    """Each question area's index 0–100 in one cell, from its published exact means — as the heatmap computes it
+    (sensitive items left out; None where no mean of the area is shown)."""
+    by_area: dict[str, list[QuestionInfo]] = {}
+    for question in info.questions:
+        if not question.sensitive and question.scale in ("agree5", "freq5"):
+            by_area.setdefault(question.area, []).append(question)
+    values: dict[str, int | None] = {}
+    for area, questions in by_area.items():
+        means = [(f.mean, SCALES[q.scale], q.reverse) for q in questions
+                 if (f := cell.get(q.code)).exact and f.mean is not None]
+        values[area] = whole(index(means)) if means else None
+    return values

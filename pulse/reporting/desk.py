@@ -37,7 +37,7 @@ from pulse.domain import desk
 from pulse.domain import sam as sam_rules
 from pulse.domain.orgcsv import neutralise
 from pulse.models import FollowUp, Person, SafetyRequest, Unit
-from pulse.reporting import pdf
+from pulse.reporting import charts, pdf
 from pulse.services import safety
 from pulse.services import sam as sam_service
 from pulse.services.org import Scope, load_tree, safety_scope
@@ -73,6 +73,8 @@ class Section:
     note: str = ""
     #: Rows to make stand out (overdue actions): bold in the PDF, marked on the page; the text says why too.
     highlight: set[int] = field(default_factory=set)
+    #: (unit name, survey name) of each chart the PDF draws from this section's rows.
+    charts: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -186,15 +188,17 @@ def build_report(session: Session, rep: Person, start: dt.date, end: dt.date, *,
                                 str(last_info.round_number), mean_text(last, question),
                                 change_text(disclosure.compare(first, last))])
 
+    root_units = safety.area_roots(session, rep)
+    root_ids = {u.id for u in root_units}
+    areas = _area_section([(key, series[key]) for key in keys if key[0] in root_ids], tz)
     requests = _request_log(session, rep, low, high, tz=tz, now=now)
     follow_ups = _follow_up_summary(session, rep, start, end)
     area = sorted(scope.unit_ids)
     risks = _risk_register(session, area, start, end)
     actions = _action_plan(session, area, start, end, today=now.astimezone(tz).date())
-    roots = safety.area_roots(session, rep)
     info_rows = [
         (_("Safety representative"), rep.name),
-        (_("Safety area"), ", ".join(u.name for u in roots)),
+        (_("Safety area"), ", ".join(u.name for u in root_units)),
         (_("Units in the report"), ", ".join(names[u] for u in unit_ids if u in names)),
         (_("Period"), f"{start.isoformat()} – {end.isoformat()}"),
         (_("Surveys and question versions"),
@@ -205,7 +209,7 @@ def build_report(session: Session, rep: Person, start: dt.date, end: dt.date, *,
         (_("Hidden figures (too few answers)"), str(hidden)),
         (_("Made"), day(now, tz)),
     ]
-    sections = [participation, results, trends, flags, risks, actions, requests, follow_ups]
+    sections = [participation, results, trends, areas, flags, risks, actions, requests, follow_ups]
     for section in sections:
         if not section.rows and not section.note:
             section.note = _("Nothing in this period.")
@@ -228,6 +232,27 @@ def _request_log(session: Session, rep: Person, low: dt.datetime, high: dt.datet
             str(REQUEST_KIND_LABELS.get(item.kind, item.kind)), item.title, day(item.reply_by, tz),
             day(item.confirmed_at, tz), _yes_no(desk.confirmed_in_time(dates, tz)), day(item.answered_at, tz),
             _yes_no(desk.answered_in_time(dates, tz)), str(REQUEST_STATE_LABELS[safety.state(item, now, tz)])])
+    return section
+
+
+def _area_section(series: list[tuple[tuple[int, int], list[tuple[disclosure.ReleaseInfo, disclosure.CellView]]]],
+                  tz: ZoneInfo) -> Section:
+    """Each question area's index (0–100, as the heatmap shows it) per round, for the top units of the safety area;
+    the PDF draws the same numbers as a chart per unit and survey."""
+    codes: list[str] = []
+    for _key, points in series:
+        for info, cell in points:
+            codes += [a for a in disclosure.area_indices(info, cell) if a not in codes]
+    section = Section("areas", _("Index per area and round"),
+                      [_("Unit"), _("Survey"), _("Round"), _("Closed"), *[area_label(a) for a in codes]],
+                      note=_("0–100 from the means shown, as in the heatmap; sensitive questions are left out. "
+                             "Empty where too few answered."))
+    for _key, points in series:
+        for info, cell in points:
+            values = disclosure.area_indices(info, cell)
+            section.rows.append([cell.name, info.survey_name, str(info.round_number), day(info.closed_at, tz),
+                                 *["" if values.get(a) is None else values[a] for a in codes]])
+    section.charts = [(points[-1][1].name, points[-1][0].survey_name) for _key, points in series]
     return section
 
 
@@ -353,10 +378,29 @@ def to_pdf(report: Report, *, now: dt.datetime) -> bytes:
         document.heading(section.title)
         if section.note:
             document.paragraph(section.note, size=9, muted=True)
+        for unit, survey in section.charts:
+            _area_chart(document, section, unit, survey)
         if section.rows:
             document.long_grid(section.header, [[str(v) for v in row] for row in section.rows],
                                bold_rows=section.highlight)
     return document.rendered()
+
+
+def _area_chart(document: pdf.Document, section: Section, unit: str, survey: str) -> None:
+    """The area indices of one unit and survey as a vector line chart, with the numbers in the table below it."""
+    rows = [row for row in section.rows if row[0] == unit and row[1] == survey]
+    if len(rows) < 2:
+        return
+    areas = section.header[4:]
+    step = max(1, len(rows) // 12)
+    labels = [str(row[2]) if i % step == 0 else "" for i, row in enumerate(rows)]
+    lines = [charts.Series(area, [None if row[4 + i] == "" else float(str(row[4 + i])) for row in rows])
+             for i, area in enumerate(areas)]
+    title = _("%(unit)s: index per area, round by round", unit=unit)
+    description = _("Index 0–100 per question area for each released round of %(survey)s in the period; rounds with "
+                    "too few answers are gaps. The same numbers are in the table below.", survey=survey)
+    document.chart(charts.line_chart(title, description, labels, lines, y_range=(0, 100), y_label=_("Index"),
+                                     decimals=0), f"{title}. {description}")
 
 
 # --- A 6:6a request as a PDF --------------------------------------------------------------------------------

@@ -24,6 +24,19 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
+def structure_alt_texts(node: object) -> list[str]:
+    """Every /Alt of a PDF's structure tree (where fpdf2 puts a chart's alternative text)."""
+    found: list[str] = []
+    obj = node.get_object() if hasattr(node, "get_object") else node
+    if isinstance(obj, dict):
+        if "/Alt" in obj:
+            found.append(str(obj["/Alt"]))
+        kids = obj.get("/K")
+        for kid in kids if isinstance(kids, list) else [kids] if kids is not None else []:
+            found += structure_alt_texts(kid)
+    return found
+
+
 def future(days: int = 14) -> str:
     return (dt.date.today() + dt.timedelta(days=days)).isoformat()
 
@@ -283,7 +296,11 @@ def test_the_demo_shows_every_part_of_the_desk(runner, client: FlaskClient, sess
     report = client.get(f"/staff/safety/report?start={year_ago}&end={dt.date.today().isoformat()}").get_data(
         as_text=True)
     assert "Medborgarkontor Rinkeby" in report and "Veckopuls Järva" in report
-    assert client.get("/staff/safety/report.pdf").status_code == 200
+    pdf = client.get(f"/staff/safety/report.pdf?start={year_ago}&end={dt.date.today().isoformat()}")
+    assert pdf.status_code == 200
+    # The area indices of each top unit drawn as a vector chart, with its alternative text for screen readers.
+    alt_texts = structure_alt_texts(PdfReader(io.BytesIO(pdf.data)).trailer["/Root"]["/StructTreeRoot"])
+    assert any(text.startswith("Medborgarkontor Rinkeby: index per område, omgång för omgång") for text in alt_texts)
 
 
 def test_each_comment_to_moderate_shows_its_round_and_close_date(app: Flask, client: FlaskClient, org: Org,
