@@ -45,13 +45,16 @@ class Document(FPDF):
     """An A4 document in Pulse's house layout: title block, headings with an outline, paragraphs, tables and vector
     charts, page numbers in the footer."""
 
-    def __init__(self, meta: Meta, *, footer_text: str = "") -> None:
+    def __init__(self, meta: Meta, *, footer_text: str = "", styles: Sequence[str] = ("", "B", "I", "BI")) -> None:
+        """:param styles: the font styles the document uses; each one loaded costs a few hundred milliseconds (fpdf2
+            parses the whole TrueType file), so a document that never uses italics can leave them out."""
         super().__init__(orientation="portrait", unit="mm", format="A4")
         self.meta = meta
         self.footer_text = footer_text
-        for style, name in (("", "DejaVuSans.ttf"), ("B", "DejaVuSans-Bold.ttf"), ("I", "DejaVuSans-Oblique.ttf"),
-                            ("BI", "DejaVuSans-BoldOblique.ttf")):
-            self.add_font(FAMILY, style, FONT_DIR / name)
+        files = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf", "I": "DejaVuSans-Oblique.ttf",
+                 "BI": "DejaVuSans-BoldOblique.ttf"}
+        for style in styles:
+            self.add_font(FAMILY, style, FONT_DIR / files[style])
         self.set_lang(meta.language)
         self.set_title(meta.title)
         self.set_subject(meta.subject)
