@@ -1,7 +1,7 @@
 """the safety representative's desk: 6:6a requests (history, attachments) and the annual SAM follow-up
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-01 19:30:00
 
 Four new tables, nothing changed: ``safety_request`` (a request under AML 6:6a with the employer's confirmation and
@@ -18,7 +18,7 @@ from alembic import op
 from pulse.common.db import UTCDateTime
 
 revision = "0011"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

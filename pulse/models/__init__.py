@@ -15,6 +15,7 @@ from pulse.models.answering import (
 )
 from pulse.models.audit import AuditEntry
 from pulse.models.auth import ApiToken, PasswordReset, RateLimitBucket, RevokedSession
+from pulse.models.box import BoxItem, BoxMessage, BoxSettings
 from pulse.models.org import Management, OrgImport, Person, PersonStatus, SafetyAreaUnit, Unit
 from pulse.models.release import PooledRelease, PooledReleaseCell, Release, ReleaseCell
 from pulse.models.safety import FollowUp, SafetyAttachment, SafetyRequest, SafetyRequestEvent
@@ -31,6 +32,9 @@ __all__ = [
     "Risk",
     "ApiToken",
     "AuditEntry",
+    "BoxItem",
+    "BoxMessage",
+    "BoxSettings",
     "Comment",
     "FollowUp",
     "CountingMerge",

@@ -371,7 +371,7 @@ def to_xlsx(report: Report) -> bytes:
 
 def to_pdf(report: Report, *, now: dt.datetime) -> bytes:
     document = pdf.Document(pdf.Meta(report.title, report.language, subject=report.info[1][1], created=now),
-                            footer_text=report.title, styles=("", "B"))
+                            footer_text=report.title)
     document.title_block(report.title)
     document.grid([_("What"), _("Value")], [list(pair) for pair in report.info], widths=(55, 119))
     for section in report.sections:
@@ -413,8 +413,7 @@ def request_pdf(session: Session, item: SafetyRequest, *, now: dt.datetime, tz: 
     manager, next_up = safety.employer_side(session, item.unit_id)
     language = "en" if _("Yes") == "Yes" else "sv"
     title = _("Request under AML 6:6a, no. %(id)s", id=item.id)
-    document = pdf.Document(pdf.Meta(title, language, subject=item.title, created=now), footer_text=title,
-                            styles=("", "B"))
+    document = pdf.Document(pdf.Meta(title, language, subject=item.title, created=now), footer_text=title)
     document.title_block(title, [_("Made by Pulse on %(date)s.", date=day(now, tz))])
     document.grid([_("What"), _("Value")], [
         [_("Unit"), unit.name],

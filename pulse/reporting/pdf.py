@@ -13,16 +13,19 @@ the document shows exactly what the page shows. The fonts ship with matplotlib (
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import io
 import re
+import threading
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
+from fontTools import ttLib
 from fpdf import FPDF, XPos, YPos
-from fpdf.fonts import FontFace, TextStyle
+from fpdf.fonts import FontFace, SubsetMap, TextStyle, TTFFont
 
 FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 FAMILY = "DejaVu"
@@ -31,6 +34,36 @@ INK = (0, 0, 0)
 MUTED = (80, 80, 80)
 RULE = (160, 160, 160)
 SHADE = (235, 235, 235)
+
+
+#: The faces a document uses (regular and bold: muted text is grey, not italic).
+FONTS = (("", "DejaVuSans.ttf"), ("B", "DejaVuSans-Bold.ttf"))
+
+#: Each face parsed once per process (widths and character map: most of a document's start-up time); a document gets
+#: a copy with its own font file handle and subset, since fpdf2 subsets the font file in place when it writes.
+_faces: dict[str, TTFFont] = {}
+_faces_lock = threading.Lock()
+
+
+def _add_font(document: FPDF, style: str, path: Path) -> None:
+    key = f"{FAMILY.lower()}{style}"
+    with _faces_lock:
+        face = _faces.get(key)
+    if face is None:
+        document.add_font(FAMILY, style, path)
+        added = document.fonts[key]
+        assert isinstance(added, TTFFont)
+        with _faces_lock:
+            _faces[key] = copy.copy(added)
+        return
+    font = copy.copy(face)
+    font.ttfont = ttLib.TTFont(path, recalcTimestamp=False, lazy=True)
+    font.i = len(document.fonts) + 1
+    font.biggest_size_pt = 0
+    font.missing_glyphs = []
+    font._hbfont = None  # noqa: SLF001 - fpdf2 shapes lazily through it; a fresh one per document
+    font.subset = SubsetMap(font)
+    document.fonts[key] = font
 
 
 @dataclass(frozen=True)
@@ -45,16 +78,12 @@ class Document(FPDF):
     """An A4 document in Pulse's house layout: title block, headings with an outline, paragraphs, tables and vector
     charts, page numbers in the footer."""
 
-    def __init__(self, meta: Meta, *, footer_text: str = "", styles: Sequence[str] = ("", "B", "I", "BI")) -> None:
-        """:param styles: the font styles the document uses; each one loaded costs a few hundred milliseconds (fpdf2
-            parses the whole TrueType file), so a document that never uses italics can leave them out."""
+    def __init__(self, meta: Meta, *, footer_text: str = "") -> None:
         super().__init__(orientation="portrait", unit="mm", format="A4")
         self.meta = meta
         self.footer_text = footer_text
-        files = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf", "I": "DejaVuSans-Oblique.ttf",
-                 "BI": "DejaVuSans-BoldOblique.ttf"}
-        for style in styles:
-            self.add_font(FAMILY, style, FONT_DIR / files[style])
+        for style, name in FONTS:
+            _add_font(self, style, FONT_DIR / name)
         self.set_lang(meta.language)
         self.set_title(meta.title)
         self.set_subject(meta.subject)
