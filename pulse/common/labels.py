@@ -80,3 +80,12 @@ FOLLOW_UP_STATUS_LABELS = {
     "no": _l("No"),
     "na": _l("Does not apply"),
 }
+#: The complaint box's categories (pulse.services.box.CATEGORIES), as the box's own pages name them.
+COMPLAINT_CATEGORY_LABELS = {
+    "workload": _l("Workload"),
+    "treatment": _l("Treatment and relationships"),
+    "safety": _l("Safety and risks"),
+    "premises": _l("Premises and equipment"),
+    "organisation": _l("Organisation and leadership"),
+    "other": _l("Other"),
+}

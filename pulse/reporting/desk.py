@@ -24,9 +24,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pulse import disclosure
+from pulse.common.config import DEFAULT_MIN_GROUP_SIZE
 from pulse.common.format import change_text, mean_text, too_few
 from pulse.common.labels import (
     CHECKLIST_LABELS,
+    COMPLAINT_CATEGORY_LABELS,
     FOLLOW_UP_STATUS_LABELS,
     REQUEST_EVENT_LABELS,
     REQUEST_KIND_LABELS,
@@ -38,6 +40,7 @@ from pulse.domain import sam as sam_rules
 from pulse.domain.orgcsv import neutralise
 from pulse.models import FollowUp, Person, SafetyRequest, Unit
 from pulse.reporting import charts, pdf
+from pulse.services import box as box_service
 from pulse.services import safety
 from pulse.services import sam as sam_service
 from pulse.services.org import Scope, load_tree, safety_scope
@@ -112,7 +115,7 @@ def report_units(session: Session, rep: Person) -> list[int]:
 
 
 def build_report(session: Session, rep: Person, start: dt.date, end: dt.date, *, language: str, tz: ZoneInfo,
-                 now: dt.datetime) -> Report:
+                 now: dt.datetime, k: int = DEFAULT_MIN_GROUP_SIZE) -> Report:
     """The report of ``rep``'s safety area for ``start``–``end`` (inclusive, local dates)."""
     scope = safety_scope(session, rep)
     unit_ids = report_units(session, rep)
@@ -196,6 +199,7 @@ def build_report(session: Session, rep: Person, start: dt.date, end: dt.date, *,
     area = sorted(scope.unit_ids)
     risks = _risk_register(session, area, start, end)
     actions = _action_plan(session, area, start, end, today=now.astimezone(tz).date())
+    complaints = _complaints(session, area, start, end, k=k, today=now.astimezone(tz).date())
     info_rows = [
         (_("Safety representative"), rep.name),
         (_("Safety area"), ", ".join(u.name for u in root_units)),
@@ -209,7 +213,7 @@ def build_report(session: Session, rep: Person, start: dt.date, end: dt.date, *,
         (_("Hidden figures (too few answers)"), str(hidden)),
         (_("Made"), day(now, tz)),
     ]
-    sections = [participation, results, trends, areas, flags, risks, actions, requests, follow_ups]
+    sections = [participation, results, trends, areas, flags, risks, actions, requests, complaints, follow_ups]
     for section in sections:
         if not section.rows and not section.note:
             section.note = _("Nothing in this period.")
@@ -253,6 +257,24 @@ def _area_section(series: list[tuple[tuple[int, int], list[tuple[disclosure.Rele
             section.rows.append([cell.name, info.survey_name, str(info.round_number), day(info.closed_at, tz),
                                  *["" if values.get(a) is None else values[a] for a in codes]])
     section.charts = [(points[-1][1].name, points[-1][0].survey_name) for _key, points in series]
+    return section
+
+
+def _complaints(session: Session, area: list[int], start: dt.date, end: dt.date, *, k: int,
+                today: dt.date) -> Section:
+    """Complaint-box counts per unit and category and deadline compliance (pulse.services.box.box_summary): only
+    units with at least k people, never any text or anything about a writer."""
+    section = Section("complaints", _("Complaints about the work environment"),
+                      [_("Unit"), *[str(COMPLAINT_CATEGORY_LABELS[c]) for c in box_service.CATEGORIES], _("Total"),
+                       _("Acknowledged in time"), _("Answered in time"), _("Overdue now")],
+                      note=_("Items received in the period, per unit with at least %(k)s people; no text and nothing "
+                             "about who wrote.", k=k))
+    for row in box_service.box_summary(session, area, (start, end), k=k, today=today):
+        if not row.total:
+            continue
+        section.rows.append([row.name, *[row.by_category.get(c, 0) for c in box_service.CATEGORIES], row.total,
+                             f"{row.acknowledged_in_time} / {row.acknowledged_in_time + row.acknowledged_late}",
+                             f"{row.answered_in_time} / {row.answered_in_time + row.answered_late}", row.overdue_open])
     return section
 
 
@@ -471,7 +493,7 @@ class Facts:
         return {key: value for key, value in self.lines.items()}
 
 
-def follow_up_facts(session: Session, item: FollowUp, *, tz: ZoneInfo) -> Facts:
+def follow_up_facts(session: Session, item: FollowUp, *, tz: ZoneInfo, k: int = DEFAULT_MIN_GROUP_SIZE) -> Facts:
     """What Pulse knows for the follow-up — frozen with it once both have signed."""
     if item.locked_at is not None and item.facts:
         return Facts({k: [str(x) for x in v] for k, v in json.loads(item.facts).items()})
@@ -505,6 +527,18 @@ def follow_up_facts(session: Session, item: FollowUp, *, tz: ZoneInfo) -> Facts:
                               done=sum(1 for a in planned if a.status == "done"),
                               overdue=sum(1 for a in planned
                                           if sam_rules.is_overdue(sam_service.dates_of(a), as_of))))
+    complaints = [row for row in box_service.box_summary(session, [item.unit_id], (year_start, year_end), k=k,
+                                                          today=as_of) if row.total]
+    if complaints:
+        row = complaints[0]
+        lines["complaints"].append(_("%(total)s complaints: %(ack)s of %(acked)s acknowledged in time, %(ans)s of "
+                                     "%(answered)s answered in time, %(overdue)s overdue.", total=row.total,
+                                     ack=row.acknowledged_in_time,
+                                     acked=row.acknowledged_in_time + row.acknowledged_late,
+                                     ans=row.answered_in_time, answered=row.answered_in_time + row.answered_late,
+                                     overdue=row.overdue_open))
+    else:
+        lines["complaints"].append(_("No complaints this year, or too few people in the unit to count them."))
     requests = [r for r in session.query(SafetyRequest).filter(SafetyRequest.unit_id.in_(units))
                 if low <= r.created_at < high]
     if requests:

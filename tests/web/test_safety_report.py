@@ -21,8 +21,9 @@ from pypdf import PdfReader
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pulse.common.context import box_keys
 from pulse.models import AuditEntry
-from pulse.services import sam
+from pulse.services import box, sam
 from pulse.services.org import Scope
 from tests.factories import Org, sign_in
 from tests.web.test_authz_matrix import make_desk, make_rounds, make_sam_records
@@ -33,6 +34,10 @@ PERIOD = "start=2020-01-01&end=2030-12-31"
 @pytest.fixture
 def released(app: Flask, session: Session, org: Org) -> dict[str, int]:
     ids = make_rounds(app, session, org)
+    with app.app_context():  # two complaints about the department (11 people), no text in the report
+        for category in ("workload", "premises"):
+            box.write(session, box_keys(), unit_id=org.dept.id, category=category, text="Hemligt innehåll.",
+                      k=6, today=dt.date.today())
     make_desk(session, org)
     make_sam_records(session, org, ids["release"])
     # An action of Team B that should have been done a week ago: overdue in the report.
@@ -101,6 +106,9 @@ def test_page_pdf_xlsx_and_csv_agree(client: FlaskClient, org: Org, session: Ses
     assert overdue and overdue[0][5] == "ja, försenad"
     assert text.count('class="row-warning"') == 1
     assert any(row[1] == "Ses över bemanningen" and row[5] == "nej" for row in page["actions"])
+    # Complaint counts per unit and category, never their text.
+    assert [(row[0], row[1], row[4], row[7]) for row in page["complaints"]] == [("Förvaltningen", "1", "1", "2")]
+    assert "Hemligt innehåll" not in text
 
     csv_data = client.get(f"/staff/safety/report.csv?{PERIOD}").data
     xlsx_data = client.get(f"/staff/safety/report.xlsx?{PERIOD}").data

@@ -12,7 +12,7 @@ from flask import Response, abort, render_template, request
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
-from pulse.common.context import record_audit
+from pulse.common.context import config, record_audit
 from pulse.common.db import get_session, utcnow
 from pulse.common.i18n import current_language
 from pulse.common.security import writes_db
@@ -62,7 +62,7 @@ def report() -> tuple[str, int]:
     assert form.end.data is not None
     db = get_session()
     built = desk_report.build_report(db, me(), form.start.data, form.end.data, language=current_language(),
-                                     tz=tz(), now=utcnow())
+                                     tz=tz(), now=utcnow(), k=config().thresholds.min_group_size)
     record_audit(db, "report.view", f"safety_area:{me().id}",
                  {"start": form.start.data.isoformat(), "end": form.end.data.isoformat()})
     db.commit()
@@ -85,7 +85,7 @@ def report_file(fmt: str) -> Response:
     db = get_session()
     now = utcnow()
     built = desk_report.build_report(db, me(), form.start.data, form.end.data, language=current_language(),
-                                     tz=tz(), now=now)
+                                     tz=tz(), now=now, k=config().thresholds.min_group_size)
     data = {"pdf": lambda: desk_report.to_pdf(built, now=now), "xlsx": lambda: desk_report.to_xlsx(built),
             "csv": lambda: desk_report.to_csv(built)}[fmt]()
     record_audit(db, "report.export", f"safety_area:{me().id}",

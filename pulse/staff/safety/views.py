@@ -371,7 +371,7 @@ def _follow_up_page(item: FollowUp, *, status: int = 200, errors: dict[str, str]
                     answers: dict[str, dict[str, str]] | None = None) -> tuple[str, int]:
     db = get_session()
     person = me()
-    facts = desk_report.follow_up_facts(db, item, tz=tz())
+    facts = desk_report.follow_up_facts(db, item, tz=tz(), k=config().thresholds.min_group_size)
     return render_template(
         "safety/follow_up.html", item=item, unit=db.get_one(Unit, item.unit_id), facts=facts,
         answers=answers or safety.answers_of(item), errors=errors or {}, action=ActionForm(),
@@ -414,7 +414,7 @@ def sign_follow_up(follow_up_id: int) -> WerkzeugResponse | tuple[str, int]:
         abort(400)
     side = request.form.get("side", "")
     db = get_session()
-    facts = desk_report.follow_up_facts(db, item, tz=tz())
+    facts = desk_report.follow_up_facts(db, item, tz=tz(), k=config().thresholds.min_group_size)
     try:
         locked = safety.sign_follow_up(db, me(), item, side, facts.as_json(), now=utcnow())
     except safety.DeskError as exc:
