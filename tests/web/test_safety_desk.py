@@ -256,10 +256,20 @@ def test_the_start_page_shows_what_needs_them(app: Flask, client: FlaskClient, o
     safety representative; the manager sees the request they must answer."""
     from tests.web.test_authz_matrix import make_desk, make_rounds
 
+    from pulse.common.context import box_keys
+    from pulse.models import BoxItem
+    from pulse.services import box
+
     make_rounds(app, session, org)
     make_desk(session, org)
+    with app.app_context():  # a complaint about the department, its acknowledgement a week late
+        item, _key = box.write(session, box_keys(), unit_id=org.dept.id, category="premises", text="Kallt.", k=6,
+                               today=dt.date.today() - dt.timedelta(days=14))
+    session.commit()
     sign_in(client, org.safety.email)
     text = client.get("/staff/").get_data(as_text=True)
+    assert f'href="/staff/box/{item.id}">Lokaler och utrustning</a>' in text and "försenad" in text.lower()
+    assert session.get_one(BoxItem, item.id).status == "received"
     assert "Skyddsombudets sidor: det här väntar på dig" in text
     waiting = re.search(r"(\d+) kommentar(?:er)?</a>\s*– ([^<]*)", text)
     assert waiting, text

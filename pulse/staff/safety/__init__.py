@@ -5,6 +5,7 @@ from flask import Blueprint
 
 from pulse.common.labels import (
     CHECKLIST_LABELS,
+    COMPLAINT_CATEGORY_LABELS,
     FOLLOW_UP_STATUS_LABELS,
     REQUEST_EVENT_LABELS,
     REQUEST_KIND_LABELS,
@@ -18,7 +19,7 @@ bp = Blueprint("safety", __name__)
 def _labels() -> dict[str, object]:
     return {"request_states": REQUEST_STATE_LABELS, "request_kinds": REQUEST_KIND_LABELS,
             "request_events": REQUEST_EVENT_LABELS, "checklist_labels": CHECKLIST_LABELS,
-            "follow_up_statuses": FOLLOW_UP_STATUS_LABELS}
+            "follow_up_statuses": FOLLOW_UP_STATUS_LABELS, "complaint_categories": COMPLAINT_CATEGORY_LABELS}
 
 
 from pulse.staff.safety import report, views  # noqa: E402,F401

@@ -22,9 +22,9 @@ from pulse.common.db import get_session, utcnow
 from pulse.common.i18n import current_language
 from pulse.common.security import writes_db
 from pulse.domain import desk
-from pulse.models import Action, FollowUp, Person, Risk, SafetyRequest, Unit
+from pulse.models import Action, BoxItem, FollowUp, Person, Risk, SafetyRequest, Unit
 from pulse.reporting import desk as desk_report
-from pulse.services import safety, sam
+from pulse.services import box, safety, sam
 from pulse.services.org import Role, safety_scope, unit_rows
 from pulse.staff.admin.forms import ActionForm
 from pulse.staff.auth.session import current_person, staff_required
@@ -454,11 +454,15 @@ class StartSummary:
     flags: list[FlagView]
     #: Risks assessed in the safety area in the last 30 days (pulse.services.sam), with their unit's name.
     risks: list[tuple[Risk, str]]
+    #: Complaint-box items due within two days or overdue (pulse.services.box), with their unit's name and which
+    #: deadline ("acknowledge" or "answer") has passed, if one has.
+    complaints: list[tuple[BoxItem, str, str | None]]
     follow_ups: list[NextFollowUp]
 
     @property
     def empty(self) -> bool:
-        return not (self.comments or self.requests or self.flags or self.risks or self.follow_ups)
+        return not (self.comments or self.requests or self.flags or self.risks or self.complaints
+                    or self.follow_ups)
 
 
 def start_summary(person: Person) -> StartSummary:
@@ -495,6 +499,12 @@ def start_summary(person: Person) -> StartSummary:
     area_units = sorted(area.unit_ids)
     risks = [(risk, db.get_one(Unit, risk.unit_id).name) for risk in sam.risks(db, area_units)
              if risk.assessed_on >= recent][:10]
+    complaints = []
+    for box_item in box.waiting(db, box.reader_scope(db, person)):
+        late = box.overdue(box_item, today)
+        deadline = box_item.acknowledge_by if box_item.status == "received" else box_item.answer_by
+        if late or deadline <= today + dt.timedelta(days=2):
+            complaints.append((box_item, db.get_one(Unit, box_item.unit_id).name, late))
     follow_ups = []
     for unit in roots:
         this_year = safety.follow_up(db, unit.id, today.year)
@@ -502,4 +512,4 @@ def start_summary(person: Person) -> StartSummary:
             follow_ups.append(NextFollowUp(unit, today.year + 1, safety.follow_up(db, unit.id, today.year + 1)))
         else:
             follow_ups.append(NextFollowUp(unit, today.year, this_year))
-    return StartSummary(comments, due, flags, risks, follow_ups)
+    return StartSummary(comments, due, flags, risks, complaints, follow_ups)
