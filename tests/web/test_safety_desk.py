@@ -291,8 +291,9 @@ def test_the_demo_shows_every_part_of_the_desk(runner, client: FlaskClient, sess
 
     result = runner.invoke(args=["demo"])
     assert result.exit_code == 0, result.output
-    assert client.post("/staff/login", data={"email": "samira.skyddsombud@exempelstad.se",
-                                             "password": DEMO_PASSWORD}).status_code == 302
+    signed_in = client.post("/staff/login", data={"email": "samira.skyddsombud@exempelstad.se",
+                                                  "password": DEMO_PASSWORD})
+    assert signed_in.status_code == 302, signed_in.get_data(as_text=True)[-3000:]
     desk_page = client.get("/staff/safety/").get_data(as_text=True)
     for text in ("Höj- och sänkbara skrivbord", "Undersökning av hot och våld", "Ventilationen i mötesrum Ekan",
                  "besvarad i tid", "försenad", "underskriven av båda och låst"):

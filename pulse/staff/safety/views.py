@@ -85,10 +85,8 @@ def _uploads(files: list[FileStorage]) -> list[safety.Upload]:
 
 def _area_units(person: Person) -> list[tuple[int, str]]:
     """The units of the person's safety area, indented in tree order, for a select."""
-    scope = safety.visible_units(get_session(), person)
-    area = {u for u in scope.unit_ids if safety.represents(get_session(), person, u)}
-    return [(row.unit.id, "\u00a0\u00a0" * row.depth + row.unit.name)
-            for row in unit_rows(get_session(), scope) if row.unit.id in area]
+    area = safety_scope(get_session(), person)
+    return [(row.unit.id, "\u00a0\u00a0" * row.depth + row.unit.name) for row in unit_rows(get_session(), area)]
 
 
 # --- The desk -----------------------------------------------------------------------------------------------
