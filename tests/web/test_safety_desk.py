@@ -254,11 +254,10 @@ def test_escalation_names_the_next_manager_up(client: FlaskClient, org: Org, ses
 def test_the_start_page_shows_what_needs_them(app: Flask, client: FlaskClient, org: Org, session: Session) -> None:
     """Comments waiting per round with its close date, the request due, and the next annual follow-up — for the
     safety representative; the manager sees the request they must answer."""
-    from tests.web.test_authz_matrix import make_desk, make_rounds
-
     from pulse.common.context import box_keys
     from pulse.models import BoxItem
     from pulse.services import box
+    from tests.web.test_authz_matrix import make_desk, make_rounds
 
     make_rounds(app, session, org)
     make_desk(session, org)
