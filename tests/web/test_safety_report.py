@@ -178,3 +178,16 @@ def test_verify_export_recognises_only_the_exported_file(client: FlaskClient, ru
     changed.write_bytes(data.replace(b"Skrivbord", b"Skrivbort"))
     result = runner.invoke(args=["audit", "verify-export", str(changed)])
     assert result.exit_code == 1 and "NOT FOUND" in result.output
+
+
+def test_the_report_in_english(client: FlaskClient, org: Org, released) -> None:  # type: ignore[no-untyped-def]
+    sign_in(client, org.safety.email)
+    client.post("/staff/language", data={"language": "en", "next": "/staff/"})
+    page = client.get(f"/staff/safety/report?{PERIOD}").get_data(as_text=True)
+    assert "<h1>The safety representative's report</h1>" in page.replace("&#39;", "'")
+    assert "Risk register" in page and "Requests under AML 6:6a" in page
+    data = client.get(f"/staff/safety/report.csv?{PERIOD}").data.decode("utf-8-sig")
+    assert "Complaints about the work environment" in data and "Workload" in data
+    pdf_text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(
+        client.get(f"/staff/safety/report.pdf?{PERIOD}").data)).pages)
+    assert "Action plan" in pdf_text
