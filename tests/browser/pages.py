@@ -242,6 +242,17 @@ def _unit_move_preview(page: Page, server: LiveServer) -> None:
     assert page.locator(".move-preview").is_visible()
 
 
+
+
+def _request_errors(page: Page, server: LiveServer) -> None:
+    visit("/staff/safety/requests/new")(page, server)
+    page.fill("#request-reply_by", "2000-01-01")
+    with page.expect_navigation() as navigation:
+        page.locator("main form button[type=submit]").click()
+    assert navigation.value is not None and navigation.value.status == 400
+    assert page.locator(".error-summary li").count() >= 2
+
+
 def _release(server: LiveServer, suffix: str = "") -> str:
     return f"/staff/results/{server.memo['release']}/units/{server.unit_ids['dept']}{suffix}"
 
@@ -348,5 +359,15 @@ PAGES = [
     PageSpec("results-apt-errors", "safety_rep", lambda page, s: _apt_errors(page, s)),
     PageSpec("admin-round-close", "admin", lambda page, s: _close_confirmation(page, s)),
     PageSpec("respond-empty-confirm", None, lambda page, s: _empty_answer_confirmation(page, s)),
+    # The safety desk.
+    PageSpec("safety-desk", "safety_rep", visit("/staff/safety/")),
+    PageSpec("safety-desk-manager", "manager", visit("/staff/safety/")),
+    PageSpec("request-new", "safety_rep", visit("/staff/safety/requests/new")),
+    PageSpec("request-new-errors", "safety_rep", _request_errors),
+    PageSpec("request-employer", "manager", visit(lambda s: f"/staff/safety/requests/{s.memo['safety_request']}")),
+    PageSpec("request-safety-rep", "safety_rep",
+             visit(lambda s: f"/staff/safety/requests/{s.memo['safety_request']}")),
+    PageSpec("follow-up", "manager", visit(lambda s: f"/staff/safety/follow-ups/{s.memo['follow_up']}")),
+    PageSpec("safety-report", "safety_rep", visit("/staff/safety/report?start=2020-01-01&end=2030-12-31")),
 ]
 PAGE_IDS = [spec.name for spec in PAGES]
