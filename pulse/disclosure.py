@@ -494,6 +494,9 @@ class PooledTrend:
     #: question code → figures per period (a period that did not pool a question shows it hidden)
     series: dict[str, list[Figures]]
     questions: dict[str, QuestionInfo]
+    #: question code → the change from the period before to the newest, from the published (rounded) figures as
+    #: for rounds; None where either is too few or there is one period
+    changes: dict[str, Change | None] = field(default_factory=dict)
 
     @property
     def latest(self) -> tuple[PeriodInfo, CellView]:
@@ -560,8 +563,12 @@ def pooled_trend(session: Session, survey_id: int, unit_id: int, scope: Scope) -
             questions[question.code] = question
     series = {code: [cells[info.id].get(code) if any(q.code == code for q in info.questions) else HIDDEN
                      for info in infos] for code in questions}
+    changes: dict[str, Change | None] = {}
+    for code, points in series.items():
+        before, now = (_comparable(points[-2]), _comparable(points[-1])) if len(points) > 1 else (None, None)
+        changes[code] = change(before, now) if before and now and not questions[code].sensitive else None
     return PooledTrend(cells[infos[-1].id], survey_id, infos[-1].survey_name, infos,
-                       [cells[info.id] for info in infos], series, questions)
+                       [cells[info.id] for info in infos], series, questions, changes)
 @dataclass(frozen=True)
 class QuestionPoint:
     """One question's published figures for one unit in one release."""

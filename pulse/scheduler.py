@@ -155,12 +155,15 @@ def _pool_due(database: Database, now: dt.datetime, report: TickReport) -> None:
     with database.session() as session:
         surveys = list(session.scalars(select(Survey.id).where(Survey.pooling.is_not(None))))
     for survey_id in surveys:
+        refused: list[tuple[pooling.Period, pooling.PoolingError]] = []
         with database.session(write=True) as session:
-            for pooled in pooling.pool_due(session, session.get_one(Survey, survey_id), now=now):
+            for pooled in pooling.pool_due(session, session.get_one(Survey, survey_id), now=now, refused=refused):
                 record_audit(session, "release.pool", f"pooled_release:{pooled.id}",
                              {"survey": survey_id, "period": pooled.period, "version": pooled.version})
                 report.pooled.append(pooled.id)
             session.commit()
+        report.errors += [f"survey {survey_id}, period {period.key}: not pooled ({exc.code}; see pulse release pool)"
+                          for period, exc in refused]
 
 
 def _purge(database: Database, now: dt.datetime, days: int, report: TickReport) -> None:

@@ -308,6 +308,8 @@ PAGES = [
     PageSpec("results-comments", "safety_rep", visit(lambda s: _release(s, "/comments"))),
     PageSpec("results-trends", "safety_rep", visit(
         lambda s: f"/staff/results/surveys/{s.memo['survey']}/units/{s.unit_ids['dept']}/trends")),
+    PageSpec("results-pooled", "safety_rep", visit(
+        lambda s: f"/staff/results/surveys/{s.memo['survey']}/units/{s.unit_ids['dept']}/pooled")),
     PageSpec("results-not-yet", "manager", visit(lambda s: f"/staff/results/rounds/{s.memo['open_round']}", 409)),
     PageSpec("moderation", "safety_rep", visit("/staff/results/moderation")),
     # The complaint box: anonymous, then staff.

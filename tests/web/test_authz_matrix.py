@@ -157,6 +157,8 @@ MATRIX = [
          {"name": ""}),
     # A round is open already: the page comes back with that message.
     Case("POST", "/staff/admin/surveys/<int:survey_id>/open", "/staff/admin/surveys/{survey}/open", admins(302)),
+    Case("POST", "/staff/admin/surveys/<int:survey_id>/pooling", "/staff/admin/surveys/{survey}/pooling", admins(302),
+         {"pooling": "month"}),
     Case("GET", "/staff/admin/rounds/<int:round_id>", "/staff/admin/rounds/{open_round}", admins(200)),
     Case("POST", "/staff/admin/rounds/<int:round_id>/close", "/staff/admin/rounds/{closed_round}/close",
          admins(302)),
@@ -189,6 +191,8 @@ MATRIX = [
     # Pooled periods: in this organisation nothing is pooled, so the page says so and there is nothing to export.
     Case("GET", "/staff/results/surveys/<int:survey_id>/units/<int:unit_id>/pooled",
          "/staff/results/surveys/{survey}/units/{team_a}/pooled", managers_and_safety_reps(200)),
+    Case("GET", "/staff/results/surveys/<int:survey_id>/units/<int:unit_id>/pooled/charts/<area>.svg",
+         "/staff/results/surveys/{survey}/units/{team_a}/pooled/charts/workload.svg", managers_and_safety_reps(404)),
     Case("GET", "/staff/results/surveys/<int:survey_id>/units/<int:unit_id>/pooled.csv",
          "/staff/results/surveys/{survey}/units/{team_a}/pooled.csv", managers_and_safety_reps(404)),
     Case("GET", "/staff/results/surveys/<int:survey_id>/units/<int:unit_id>/charts/<area>.svg",
