@@ -139,7 +139,7 @@ def tick(app: Flask, *, now: dt.datetime) -> TickReport:
         _purge(database, now, app.config["PULSE"].retention_days, report)
         report.box_notices += box_deadlines(database, now.astimezone(tz).date(), report)
         _forget_revoked_sessions(database, now)
-        report.action_reminders += send_action_reminders(database, now=now, today=now.astimezone(tz).date(),
+        report.action_reminders += send_action_reminders(database, now=now, today=sam.local_today(now, tz.key),
                                                          report=report)
         # Every run: a scrub after close that could not finish (an old reader, a busy table) is retried until it does.
         if not round_service.scrub_closed(database):
