@@ -457,6 +457,39 @@ def heatmap(session: Session, release_id: int, unit_id: int, scope: Scope) -> tu
     return areas, rows
 
 
+@dataclass(frozen=True)
+class PeriodCells:
+    """One released round of a period, and the whole-unit cells it publishes for the units asked about."""
+
+    release: ReleaseInfo
+    #: unit id → its total cell (units the round did not cover are missing).
+    cells: dict[int, CellView]
+
+
+def period_cells(session: Session, unit_ids: list[int], start: dt.datetime, end: dt.datetime,
+                 scope: Scope) -> list[PeriodCells]:
+    """The newest release of every round that closed in ``[start, end)`` and covers any of the units, oldest first,
+    with those units' whole-unit cells — for the safety representative's report and the annual follow-up.
+
+    Units outside the viewer's scope are left out, as if they were not in the releases.
+    """
+    wanted = [u for u in unit_ids if scope.allows(u)]
+    if not wanted:
+        return []
+    ids = [i for i in latest_release_ids(session) if start <= release_info(session, i).closed_at < end]
+    if not ids:
+        return []
+    found: dict[int, dict[int, CellView]] = {}
+    for chunk in range(0, len(wanted), 500):
+        rows = session.execute(select(ReleaseCell, Unit.name).join(Unit, Unit.id == ReleaseCell.unit_id).where(
+            ReleaseCell.release_id.in_(ids), ReleaseCell.unit_id.in_(wanted[chunk:chunk + 500]),
+            ReleaseCell.kind == "total"))
+        for cell, name in rows:
+            found.setdefault(cell.release_id, {})[cell.unit_id] = _cell_view(cell, name)
+    periods = [PeriodCells(release_info(session, i), found[i]) for i in ids if i in found]
+    return sorted(periods, key=lambda p: (p.release.closed_at, p.release.survey_id, p.release.round_number))
+
+
 # --- pooled periods (docs/ANONYMITY.md, "Pooled periods") ---------------------------------------------------------
 
 
@@ -622,3 +655,16 @@ def releases_holding(session: Session, unit_id: int) -> list[int]:
     holding = set(session.scalars(select(ReleaseCell.release_id).where(
         ReleaseCell.release_id.in_(newest), ReleaseCell.unit_id == unit_id, ReleaseCell.kind == "total")))
     return [r for r in newest if r in holding]
+def area_indices(info: ReleaseInfo, cell: CellView) -> dict[str, int | None]:
+    """Each question area's index 0–100 in one cell, from its published exact means — as the heatmap computes it
+    (sensitive items left out; None where no mean of the area is shown)."""
+    by_area: dict[str, list[QuestionInfo]] = {}
+    for question in info.questions:
+        if not question.sensitive and question.scale in ("agree5", "freq5"):
+            by_area.setdefault(question.area, []).append(question)
+    values: dict[str, int | None] = {}
+    for area, questions in by_area.items():
+        means = [(f.mean, SCALES[q.scale], q.reverse) for q in questions
+                 if (f := cell.get(q.code)).exact and f.mean is not None]
+        values[area] = whole(index(means)) if means else None
+    return values
