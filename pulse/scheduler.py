@@ -143,7 +143,7 @@ def tick(app: Flask, *, now: dt.datetime) -> TickReport:
         _purge(database, now, app.config["PULSE"].retention_days, report)
         report.box_notices += box_deadlines(database, now.astimezone(tz).date(), report)
         _forget_revoked_sessions(database, now)
-        report.action_reminders += send_action_reminders(database, now=now, today=now.astimezone(tz).date(),
+        report.action_reminders += send_action_reminders(database, now=now, today=sam.local_today(now, tz.key),
                                                          report=report)
         # Every run: a scrub after close that could not finish (an old reader, a busy table) is retried until it does.
         if not round_service.scrub_closed(database):
@@ -430,18 +430,24 @@ def send_action_reminders(database: Database, *, now: dt.datetime, today: dt.dat
                 continue  # another process has it
             item = sam.reminder(session, claim)
             session.commit()
-        try:
-            for email, language in item.recipients:
+        delivered = failed = 0
+        for email, language in item.recipients:
+            try:
                 mail.send("action_reminder", to=email, language=language, kind=item.kind, unit=item.unit_name,
                           activity=item.activity, date=item.for_date.isoformat(),
                           url=f"{config.staff_url}/staff/sam/actions/{item.action_id}")
-        except mail.MailError:
+                delivered += 1
+            except mail.MailError:
+                failed += 1
+        if failed and report is not None:
+            report.errors.append(f"action {item.action_id}: reminder mail failed")
+        if failed and not delivered:
+            # Nobody got it: unclaimed, so the next run tries again. (When some got it, it is not sent again:
+            # a reminder twice to the same person is worse than one missed copy, which the error reports.)
             log.error("action reminder %s not sent; it is tried again at the next run", item.id)
             with database.session(write=True) as session:
                 session.execute(delete(ActionReminder).where(ActionReminder.id == item.id))
                 session.commit()
-            if report is not None:
-                report.errors.append(f"action {item.action_id}: reminder mail failed")
             continue
         with database.session(write=True) as session:
             session.execute(update(ActionReminder).where(ActionReminder.id == item.id).values(sent=True))

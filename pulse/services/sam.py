@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -50,6 +51,11 @@ class SamError(ValueError):
     def __init__(self, field: str, code: str) -> None:
         super().__init__(f"{field}: {code}")
         self.field, self.code = field, code
+
+
+def local_today(now: dt.datetime, timezone: str) -> dt.date:
+    """Today where the organisation is (the scheduler's reminders and the pages agree on what "overdue" means)."""
+    return now.astimezone(ZoneInfo(timezone)).date()
 
 
 def edit_scope(session: Session, person: Person) -> Scope:

@@ -267,3 +267,10 @@ def test_people_who_have_left_get_no_reminders(session: Session, org: Org) -> No
     session.flush()
     claim = sam.claim_reminder(session, action.id, "due_soon", action.due_on, now=NOW)
     assert dict(sam.reminder(session, claim).recipients) == {org.safety.email: "sv"}
+
+
+def test_today_is_the_organisation_s_day() -> None:
+    """Late evening UTC is already tomorrow in Stockholm: "overdue" on the pages and in reminders agree with it."""
+    late = dt.datetime(2026, 12, 1, 23, 30, tzinfo=dt.UTC)
+    assert sam.local_today(late, "Europe/Stockholm") == dt.date(2026, 12, 2)
+    assert sam.local_today(late, "UTC") == dt.date(2026, 12, 1)

@@ -110,3 +110,27 @@ def test_a_failed_mail_is_tried_again_and_a_dead_claim_is_freed(app: Flask, sess
         db.commit()
     assert run_tick(app, NOW + dt.timedelta(minutes=30)).action_reminders == 0
     assert run_tick(app, NOW + dt.timedelta(minutes=61)).action_reminders == 1
+
+
+class FailingFor:
+    """A mailer that refuses one address and delivers the rest to ``inner``."""
+
+    def __init__(self, inner: mail.Mailer, refused: str) -> None:
+        self.inner, self.refused = inner, refused
+
+    def send(self, message: mail.Message) -> None:
+        if message.to == self.refused:
+            raise mail.MailError("refused")
+        self.inner.send(message)
+
+
+def test_a_reminder_that_reached_someone_is_not_sent_twice(app: Flask, session: Session, org: Org) -> None:
+    action = make_action(session, org)
+    working = app.extensions["pulse.mailer"]
+    app.extensions["pulse.mailer"] = FailingFor(working, org.safety.email)
+    report = run_tick(app, NOW)
+    assert report.action_reminders == 1 and report.errors == [f"action {action.id}: reminder mail failed"]
+    assert [m["To"] for m in outbox(app)] == [org.employee.email]
+    app.extensions["pulse.mailer"] = working
+    assert run_tick(app, NOW + dt.timedelta(minutes=5)).action_reminders == 0
+    assert [m["To"] for m in outbox(app)] == [org.employee.email]  # the owner is not reminded a second time

@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from pulse import disclosure
-from pulse.common.context import key, passwords, record_audit
+from pulse.common.context import config, key, passwords, record_audit
 from pulse.common.db import get_session, utcnow
 from pulse.domain.crypto import KeyPurpose
 from pulse.models import Round, Unit
@@ -41,7 +41,7 @@ def home() -> str:
     if person.managed_units:
         # What needs a manager: each led unit's newest results and flags, the next APT, the actions due or overdue
         # in everything they lead — and, for a manager of a parent unit, the plans of the units below.
-        today = utcnow().date()
+        today = sam.local_today(utcnow(), config().timezone)
         scope = sam.edit_scope(db, person)
         statuses = sam.unit_statuses(db, person.managed_units, current_scope(), today)
         below = [row.unit for row in unit_rows(db, scope) if row.unit not in person.managed_units]

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from pulse import disclosure
-from pulse.common.context import record_audit
+from pulse.common.context import config, record_audit
 from pulse.common.db import get_session, utcnow
 from pulse.common.i18n import current_language
 from pulse.common.security import writes_db
@@ -44,7 +44,7 @@ PROBLEMS = {
 
 
 def _today() -> dt.date:
-    return utcnow().date()
+    return sam.local_today(utcnow(), config().timezone)
 
 
 def _edit_scope() -> Scope:
