@@ -139,6 +139,14 @@ def _unknown_code(page: Page, server: LiveServer) -> None:
     assert page.locator(".error-summary").is_visible()
 
 
+def _box_errors(page: Page, server: LiveServer) -> None:
+    visit("/box")(page, server)
+    with page.expect_navigation() as navigation:
+        page.locator("#box-form button[type=submit]").click()
+    assert navigation.value is not None and navigation.value.status == 400
+    assert page.locator(".error-summary").is_visible()
+
+
 def _sam_action_errors(page: Page, server: LiveServer) -> None:
     """The action form sent empty: the error summary, with every field still there."""
     visit(f"/staff/sam/units/{server.unit_ids['team-a']}/actions/new")(page, server)
@@ -147,6 +155,26 @@ def _sam_action_errors(page: Page, server: LiveServer) -> None:
         page.locator("main form button[type=submit]").click()
     assert navigation.value is not None and navigation.value.status == 400
     assert page.locator(".error-summary").is_visible()
+
+
+def _box_written(page: Page, server: LiveServer) -> None:
+    visit("/box")(page, server)
+    page.select_option("#unit", str(server.unit_ids["dept"]))
+    page.locator("label[for='category-workload']").click()
+    page.fill("#text", "Vi hinner inte med ärendena.")
+    with page.expect_navigation() as navigation:
+        page.locator("#box-form button[type=submit]").click()
+    assert navigation.value is not None and navigation.value.status == 200
+    assert page.locator("#reply-key").is_visible()
+
+
+def _box_conversation(page: Page, server: LiveServer) -> None:
+    visit("/box/read")(page, server)
+    page.fill("#key", server.memo["box_key"])
+    with page.expect_navigation() as navigation:
+        page.locator("#read-form button[type=submit]").click()
+    assert navigation.value is not None and navigation.value.status == 200
+    assert page.locator(".conversation li").count() == 2
 
 
 def _answer_with_feedback(page: Page, server: LiveServer) -> None:
@@ -188,6 +216,34 @@ def _empty_answer_confirmation(page: Page, server: LiveServer) -> None:
     assert page.locator(".confirm-empty").is_visible()
 
 
+def _submit(page: Page, status: int) -> None:
+    with page.expect_navigation() as navigation:
+        page.locator("main form[method=post] button[type=submit]").last.click()
+    assert navigation.value is not None and navigation.value.status == status, navigation.value
+
+
+def _person_new_errors(page: Page, server: LiveServer) -> None:
+    visit("/staff/admin/people/new")(page, server)
+    page.fill("#email", "not an address")
+    _submit(page, 400)
+    assert page.locator(".error-summary li").count() >= 2
+
+
+def _person_move_preview(page: Page, server: LiveServer) -> None:
+    """The manager moved to another unit: the preview, nothing saved (the shared site stays as it was)."""
+    visit(f"/staff/admin/people/{server.person_ids['employee']}")(page, server)
+    page.select_option("#unit", str(server.unit_ids["other"]))
+    _submit(page, 200)
+    assert page.locator(".move-preview").is_visible()
+
+
+def _unit_move_preview(page: Page, server: LiveServer) -> None:
+    visit(f"/staff/admin/units/{server.unit_ids['team-a']}/edit")(page, server)
+    page.select_option("#parent", str(server.unit_ids["other"]))
+    _submit(page, 200)
+    assert page.locator(".move-preview").is_visible()
+
+
 def _release(server: LiveServer, suffix: str = "") -> str:
     return f"/staff/results/{server.memo['release']}/units/{server.unit_ids['dept']}{suffix}"
 
@@ -210,6 +266,15 @@ PAGES = [
     PageSpec("admin-unit", "admin", visit(lambda s: f"/staff/admin/units/{s.unit_ids['dept']}")),
     PageSpec("people-search", "admin", visit("/staff/admin/people?q=example")),
     PageSpec("person-edit", "admin", visit(lambda s: f"/staff/admin/people/{s.person_ids['manager']}")),
+    PageSpec("people-list", "admin", visit("/staff/admin/people")),
+    PageSpec("people-filtered", "admin", visit(lambda s: f"/staff/admin/people?unit={s.unit_ids['dept']}&role=none")),
+    PageSpec("person-new", "admin", visit("/staff/admin/people/new")),
+    PageSpec("person-new-errors", "admin", _person_new_errors),
+    PageSpec("person-move-preview", "admin", _person_move_preview),
+    PageSpec("unit-new", "admin", visit(lambda s: f"/staff/admin/units/new?parent={s.unit_ids['dept']}")),
+    PageSpec("unit-edit", "admin", visit(lambda s: f"/staff/admin/units/{s.unit_ids['team-a']}/edit")),
+    PageSpec("unit-move-preview", "admin", _unit_move_preview),
+    PageSpec("audit-log-filtered", "admin", visit("/staff/admin/audit?event=round.open&person=example")),
     PageSpec("import", "admin", visit("/staff/admin/import")),
     PageSpec("import-problems", "admin", _import_problems),
     PageSpec("import-preview", "admin", _import_preview),
@@ -245,6 +310,20 @@ PAGES = [
         lambda s: f"/staff/results/surveys/{s.memo['survey']}/units/{s.unit_ids['dept']}/trends")),
     PageSpec("results-not-yet", "manager", visit(lambda s: f"/staff/results/rounds/{s.memo['open_round']}", 409)),
     PageSpec("moderation", "safety_rep", visit("/staff/results/moderation")),
+    # The complaint box: anonymous, then staff.
+    PageSpec("box-write", None, visit("/box")),
+    PageSpec("box-write-errors", None, _box_errors),
+    PageSpec("box-written", None, _box_written),
+    PageSpec("box-read", None, visit("/box/read")),
+    PageSpec("box-conversation", None, _box_conversation),
+    PageSpec("box-index", "manager", visit("/staff/box/")),
+    PageSpec("box-item-safety-rep", "safety_rep", visit(lambda s: f"/staff/box/{s.memo['box_item']}")),
+    PageSpec("box-item-manager", "manager", visit(lambda s: f"/staff/box/{s.memo['box_item']}")),
+    PageSpec("box-write-named", "employee", visit("/staff/box/new")),
+    PageSpec("box-report", "safety_rep", visit("/staff/box/report")),
+    PageSpec("box-settings", "admin", visit("/staff/box/settings")),
+
+
     # SAM records: a manager writes, the safety representative reads.
     PageSpec("sam-index", "manager", visit("/staff/sam/")),
     PageSpec("sam-unit", "manager", visit(lambda s: f"/staff/sam/units/{s.unit_ids['team-a']}")),
