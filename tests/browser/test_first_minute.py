@@ -63,7 +63,7 @@ def test_without_javascript_the_staff_menu_is_simply_open(browser: Browser, live
     context.close()
 
 
-@pytest.mark.parametrize("path", ["/staff/login", "/r/mine", "/privacy"])
+@pytest.mark.parametrize("path", ["/staff/login", "/r/mine", "/no-such-page"])
 def test_the_footer_stays_at_the_bottom_of_a_short_page(browser: Browser, live_server: LiveServer,
                                                         path: str) -> None:
     context = new_context(browser, viewport={"width": 375, "height": 1400})

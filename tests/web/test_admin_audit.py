@@ -73,7 +73,9 @@ def test_every_event_written_anywhere_in_the_code_is_known_to_the_page() -> None
     for path in (Path(__file__).resolve().parents[2] / "pulse").rglob("*.py"):
         text = path.read_text()
         written |= set(re.findall(r'record_audit\(\s*\w+,\s*"([a-z_]+\.[a-z_]+)"', text))
-        written |= set(re.findall(r'_log_view\(\s*"([a-z_]+\.[a-z_]+)"', text))
+        written |= set(re.findall(r'_log_(?:view|pooled)\(\s*"([a-z_]+\.[a-z_]+)"', text))
+        written |= set(re.findall(r'\(\s*"([a-z_]+\.[a-z_]+)",\s*f"', text))  # (event, target, details) tuples
+        written |= set(re.findall(r'record_audit\(\s*\w+,\s*"[a-z_.]+" if .*? else "([a-z_]+\.[a-z_]+)"', text))
         written |= {f"comment.{d}" for d in re.findall(r'decision not in \(([^)]*)\)', text)
                     for d in re.findall(r'"(\w+)"', d)} if "comment." in text or "decision not in" in text else set()
     assert len(written) > 25

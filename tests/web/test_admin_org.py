@@ -153,6 +153,14 @@ def test_a_bad_new_person_is_refused_and_keeps_what_was_typed(admin: FlaskClient
     assert snapshot(session) == before
 
 
+def test_every_problem_of_a_new_person_is_listed_at_once(admin: FlaskClient, org: Org) -> None:
+    response = admin.post("/staff/admin/people/new", data=new_person(email="not an address", name="", unit="0"))
+    assert response.status_code == 400
+    summary = response.get_data(as_text=True).split('class="error-summary"', 1)[1].split("</div>", 1)[0]
+    for message in ("This is not a valid e-mail address.", "Enter a name.", "Choose the unit the person works in."):
+        assert message in summary
+
+
 # --- units -------------------------------------------------------------------------------------------------
 
 

@@ -64,7 +64,20 @@ EVENTS: dict[str, object] = {
     "release.view_comments": _l("Comments viewed"),
     "release.view_heatmap": _l("Heat map viewed"),
     "release.view_trends": _l("Trends viewed"),
+    "release.view_pooled": _l("Pooled results viewed"),
+    "release.export_pooled": _l("Pooled results exported"),
     "retention.purge": _l("Old answers deleted"),
+    "sam.risk_create": _l("Risk assessment added"),
+    "sam.risk_update": _l("Risk assessment changed"),
+    "sam.action_create": _l("Action added"),
+    "sam.action_update": _l("Action changed"),
+    "sam.meeting_create": _l("APT added"),
+    "sam.meeting_update": _l("APT changed"),
+    "sam.feedback_create": _l("Feedback added"),
+    "sam.feedback_update": _l("Feedback changed"),
+    "sam.feedback_publish": _l("Feedback published"),
+    "sam.feedback_withdraw": _l("Feedback withdrawn"),
+    "sam.help_update": _l("Help text changed"),
     "round.close": _l("Round closed"),
     "round.open": _l("Round opened"),
     "survey.create": _l("Survey created"),
@@ -119,6 +132,8 @@ def _number(details: Mapping[str, object], key: str) -> int:
 def sentence(entry: AuditEntry, details: Mapping[str, object], names: Names) -> str:
     """The entry as one sentence in the page's language (the stored code when the event is unknown)."""
     who = names.target(entry.target)
+    unit = details.get("unit")
+    unit_of_details = names.units.get(unit, str(unit)) if isinstance(unit, int) else _("a unit")
     _kind, _sep, ident = entry.target.partition(":")
     sentences: dict[str, Callable[[], str]] = {
         "api_token.create": lambda: _("Created the API token \u201c%(name)s\u201d.", name=details.get("name", "")),
@@ -163,7 +178,22 @@ def sentence(entry: AuditEntry, details: Mapping[str, object], names: Names) -> 
             "Viewed the comments of release %(id)s: %(num)d shown.", _number(details, "shown"), id=ident),
         "release.view_heatmap": lambda: _("Viewed the heat map (release %(id)s).", id=ident),
         "release.view_trends": lambda: _("Viewed the trends (up to release %(id)s).", id=ident),
+        "release.view_pooled": lambda: _("Viewed pooled results (up to pooled release %(id)s).", id=ident),
+        "release.export_pooled": lambda: _("Exported pooled results (up to pooled release %(id)s) as %(format)s.",
+                                           id=ident, format=str(details.get("format", "")).upper()),
         "retention.purge": lambda: _("Deleted answers past the retention period."),
+        "sam.risk_create": lambda: _("Added a risk assessment for %(unit)s.", unit=unit_of_details),
+        "sam.risk_update": lambda: _("Changed a risk assessment for %(unit)s.", unit=unit_of_details),
+        "sam.action_create": lambda: _("Added an action to the action plan of %(unit)s.", unit=unit_of_details),
+        "sam.action_update": lambda: _("Changed an action in the action plan of %(unit)s.", unit=unit_of_details),
+        "sam.meeting_create": lambda: _("Added an APT for %(unit)s.", unit=unit_of_details),
+        "sam.meeting_update": lambda: _("Changed an APT for %(unit)s.", unit=unit_of_details),
+        "sam.feedback_create": lambda: _("Wrote feedback for %(unit)s.", unit=unit_of_details),
+        "sam.feedback_update": lambda: _("Changed feedback for %(unit)s.", unit=unit_of_details),
+        "sam.feedback_publish": lambda: _("Published feedback to the respondents."),
+        "sam.feedback_withdraw": lambda: _("Withdrew published feedback."),
+        "sam.help_update": lambda: _("Changed the help text for %(unit)s.", unit=who) if ident
+        else _("Changed the help text for the whole organisation."),
         "round.close": lambda: _("Closed round %(number)s of survey %(survey)s.", number=details.get("number", "?"),
                                  survey=details.get("survey", "?")),
         "round.open": lambda: ngettext("Opened round %(number)s of survey %(survey)s: %(num)d person invited.",
@@ -195,6 +225,10 @@ def _names(session: Session, entries: list[AuditEntry]) -> Names:
         kind, _sep, ident = entry.target.partition(":")
         if ident.isdigit():
             (people if kind == "person" else units if kind == "unit" else set()).add(int(ident))
+        if entry.action.startswith("sam."):
+            unit = _load_details(entry).get("unit")
+            if isinstance(unit, int):
+                units.add(unit)
     return Names(
         dict(session.execute(select(Person.id, Person.name).where(Person.id.in_(people))).all()) if people else {},
         dict(session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(units))).all()) if units else {},

@@ -181,21 +181,29 @@ def person_new() -> Response | str | tuple[str, int]:
     db = get_session()
     form = NewPersonForm()
     _fill_choices(form, set(), allow_no_unit=False)
-    if form.validate_on_submit():
+    # Every problem at once: the address and the unit are checked even when another field is missing.
+    valid = form.validate_on_submit()
+    if request.method == "POST" and not form.email.errors:
+        try:
+            orgedit.normalise_email(form.email.data or "")
+        except orgedit.OrgEditError as exc:
+            form.email.errors = [EDIT_ERRORS[exc.code]()]
+            valid = False
+    if request.method == "POST" and not form.unit.errors and not form.unit.data:
+        form.unit.errors = [_("Choose the unit the person works in.")]
+        valid = False
+    if valid:
         changes = _changes(form)
-        if changes.unit_id is None:
-            form.unit.errors = [_("Choose the unit the person works in.")]
+        try:
+            person, details = orgedit.create_person(db, form.email.data or "", changes)
+        except orgedit.OrgEditError as exc:
+            db.rollback()
+            getattr(form, exc.field).errors = [EDIT_ERRORS[exc.code]()]
         else:
-            try:
-                person, details = orgedit.create_person(db, form.email.data or "", changes)
-            except orgedit.OrgEditError as exc:
-                db.rollback()
-                getattr(form, exc.field).errors = [EDIT_ERRORS[exc.code]()]
-            else:
-                record_audit(db, "person.create", f"person:{person.id}", details)
-                db.commit()
-                flash(_("%(name)s is added. They set a password with \u201cForgot your password, or have none "
-                        "yet?\u201d on the sign-in page.", name=person.name), "success")
-                return redirect(url_for("admin.person", person_id=person.id))
+            record_audit(db, "person.create", f"person:{person.id}", details)
+            db.commit()
+            flash(_("%(name)s is added. They set a password with \u201cForgot your password, or have none "
+                    "yet?\u201d on the sign-in page.", name=person.name), "success")
+            return redirect(url_for("admin.person", person_id=person.id))
     status = 400 if request.method == "POST" else 200
     return render_template("admin/person_new.html", form=form), status
