@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from sqlalchemy import select
@@ -520,6 +521,10 @@ def follow_up_facts(session: Session, item: FollowUp, *, tz: ZoneInfo, k: int = 
     lines["risks"].append(_("%(n)s risks assessed this year, %(serious)s of them serious; %(open)s not yet managed.",
                             n=len(assessed), serious=sum(1 for r in assessed if r.serious),
                             open=sum(1 for r in assessed if r.status in ("open", "acting"))))
+    serious = [r for r in sam_service.risks(session, sorted(units)) if r.serious and r.status != "closed"]
+    lines["instructions"].append(ngettext("%(num)d serious risk in the risk register: tasks with it need written "
+                                          "instructions.", "%(num)d serious risks in the risk register: tasks with "
+                                          "them need written instructions.", len(serious)))
     planned = [a for a in sam_service.actions(session, sorted(units)) if a.due_on <= year_end
                and (a.due_on >= year_start or a.status in sam_rules.OPEN_ACTION_STATUSES)]
     as_of = min(year_end, dt.datetime.now(dt.UTC).astimezone(tz).date())

@@ -377,4 +377,5 @@ def test_the_follow_up_shows_the_action_plan_and_risks(client: FlaskClient, org:
                                                              "fu-year": str(today.year)})
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "1 risker bedömda i år, varav 1 allvarliga; 1 är ännu inte hanterade." in page
+    assert "1 allvarlig risk i riskregistret: arbetsuppgifter med den kräver skriftliga instruktioner." in page
     assert "1 åtgärder med slutdatum i år: 0 genomförda, 1 försenade." in page
