@@ -394,6 +394,8 @@ class Trend:
     series: dict[str, list[TrendPoint]]
     questions: dict[str, QuestionInfo]
     releases: list[ReleaseInfo]
+    #: The unit's cell in each release, in the order of ``releases`` (answered and participation per round).
+    cells: list[CellView] = field(default_factory=list)
 
 
 def trend(session: Session, survey_id: int, unit_id: int, scope: Scope) -> Trend:
@@ -416,7 +418,8 @@ def trend(session: Session, survey_id: int, unit_id: int, scope: Scope) -> Trend
             # A question a round did not ask (rotation) is a gap, like a hidden figure.
             figures = cells[info.id].get(code) if code in asked else HIDDEN
             series.setdefault(code, []).append(TrendPoint(info, figures))
-    return Trend(cells[infos[-1].id], infos[-1].survey_name, series, questions, infos)
+    return Trend(cells[infos[-1].id], infos[-1].survey_name, series, questions, infos,
+                 [cells[info.id] for info in infos])
 
 
 @dataclass(frozen=True)

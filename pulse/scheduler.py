@@ -27,7 +27,8 @@ from pulse.common.context import key, record_audit
 from pulse.common.db import Database, get_database, utcnow
 from pulse.domain.crypto import KeyPurpose
 from pulse.domain.participation import closed_participation
-from pulse.models import ActionReminder, Invitation, Round, SchedulerLease, Survey
+from pulse.models import ActionReminder, BoxItem, Invitation, Person, PersonStatus, Round, SchedulerLease, Survey
+from pulse.services import box as box_service
 from pulse.services import invitations, pooling, sam, sessions
 from pulse.services import rounds as round_service
 from pulse.services.releases import compute_release, purge_raw_answers
@@ -49,6 +50,8 @@ class TickReport:
     reminders_sent: int = 0
     action_reminders: int = 0
     purged: int = 0
+    #: Complaint-box messages sent: news of an item, and escalations of overdue ones.
+    box_notices: int = 0
     pooled: list[int] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     #: Normal states worth a line, not errors: e.g. a survey's round still open when the next was due.
@@ -61,6 +64,7 @@ class TickReport:
                 f"invitations sent: {self.invitations_sent}, reminders sent: {self.reminders_sent}"
                 + (f", action reminders sent: {self.action_reminders}" if self.action_reminders else "")
                 + (f", raw answers deleted: {self.purged}" if self.purged else "")
+                + (f", box notices: {self.box_notices}" if self.box_notices else "")
                 + (f", periods pooled: {len(self.pooled)}" if self.pooled else "")
                 + (f", still open: {len(self.notes)}" if self.notes else "")
                 + (f", errors: {len(self.errors)}" if self.errors else ""))
@@ -133,6 +137,7 @@ def tick(app: Flask, *, now: dt.datetime) -> TickReport:
                 report.errors.append(f"round {round_id}: {len(outcome.failed)} invitations could not be sent")
             report.reminders_sent += send_reminders(database, round_id, now=now, report=report)
         _purge(database, now, app.config["PULSE"].retention_days, report)
+        report.box_notices += box_deadlines(database, now.astimezone(tz).date(), report)
         _forget_revoked_sessions(database, now)
         report.action_reminders += send_action_reminders(database, now=now, today=now.astimezone(tz).date(),
                                                          report=report)
@@ -165,6 +170,44 @@ def _purge(database: Database, now: dt.datetime, days: int, report: TickReport) 
             record_audit(session, "retention.purge", "answers", purged)
             report.purged = purged["responses"]
         session.commit()
+
+
+def box_deadlines(database: Database, today: dt.date, report: TickReport | None = None) -> int:
+    """Tell the responsible managers and safety representatives of new box items, and escalate overdue ones to the
+    next manager up and the safety representatives — each once.
+
+    Every notice is claimed (a flag set by a conditional UPDATE, committed) before its mail goes out, so two
+    schedulers never both send it; a notice whose mail fails is released and tried again on the next run.
+    """
+    with database.session(write=True) as session:
+        notices = box_service.claim_new(session) + box_service.claim_overdue(session, today)
+        session.commit()
+    sent = 0
+    for notice in notices:
+        try:
+            sent += _send_box_notice(database, notice)
+        except mail.MailError:
+            with database.session(write=True) as session:
+                box_service.unclaim(session, notice)
+                session.commit()
+            if report is not None:
+                report.errors.append(f"box item: {notice.kind} notice could not be sent")
+    return sent
+
+
+def _send_box_notice(database: Database, notice: box_service.Notice) -> int:
+    """Mail one notice to each of its recipients (no text of the item, only its unit, category and dates)."""
+    config = current_app.config["PULSE"]
+    with database.session() as session:
+        item = session.get_one(BoxItem, notice.item_id)
+        people = [(p.email, p.language) for p in session.scalars(
+            select(Person).where(Person.id.in_(notice.recipients), Person.status != PersonStatus.LEFT))]
+        context = {"kind": notice.kind, "unit": item.unit.name, "category": item.category,
+                   "acknowledge_by": item.acknowledge_by, "answer_by": item.answer_by,
+                   "url": f"{config.staff_url}/staff/box/{item.id}"}
+    for email, language in people:
+        mail.send("box_notice", to=email, language=language, **context)
+    return len(people)
 
 
 def _forget_revoked_sessions(database: Database, now: dt.datetime) -> None:

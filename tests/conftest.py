@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
+from hypothesis import Phase, settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
@@ -20,6 +21,27 @@ from pulse.common.config import Config, MailConfig, Thresholds, normalise_databa
 from pulse.common.db import Base, Database, get_database
 
 PG_URL = os.environ.get("PULSE_TEST_DATABASE_URL", "").strip()
+
+# `make mutation` (docs/TESTING.md): property tests stop at the first failing example instead of shrinking it — a
+# mutant only needs to fail, and shrinking each one would take most of the run.
+# They also try at most MUTATION_EXAMPLES examples each (their own settings ask for up to 400): most mutants fail
+# within a few, and a survivor costs every example of every test that calls the mutated function.
+settings.register_profile("mutation", phases=[Phase.explicit, Phase.reuse, Phase.generate], deadline=None)
+MUTATION = os.environ.get("PULSE_HYPOTHESIS_PROFILE") == "mutation"
+MUTATION_EXAMPLES = int(os.environ.get("PULSE_MUTATION_EXAMPLES", "50"))
+if MUTATION:
+    settings.load_profile("mutation")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under the mutation profile, cap every property test's examples at MUTATION_EXAMPLES."""
+    if not MUTATION:
+        return
+    for item in items:
+        test = getattr(item, "obj", None)
+        current = getattr(test, "_hypothesis_internal_use_settings", None)
+        if current is not None and current.max_examples > MUTATION_EXAMPLES:
+            test._hypothesis_internal_use_settings = settings(current, max_examples=MUTATION_EXAMPLES)  # type: ignore[union-attr]
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-pulse"
 BACKENDS = ["sqlite", "postgresql"]
 

@@ -15,6 +15,7 @@ from pulse.models.answering import (
 )
 from pulse.models.audit import AuditEntry
 from pulse.models.auth import ApiToken, PasswordReset, RateLimitBucket, RevokedSession
+from pulse.models.box import BoxItem, BoxMessage, BoxSettings
 from pulse.models.org import Management, OrgImport, Person, PersonStatus, SafetyAreaUnit, Unit
 from pulse.models.release import PooledRelease, PooledReleaseCell, Release, ReleaseCell
 from pulse.models.sam import Action, ActionReminder, AptMeeting, Feedback, FeedbackAction, HelpText, Risk
@@ -30,6 +31,9 @@ __all__ = [
     "Risk",
     "ApiToken",
     "AuditEntry",
+    "BoxItem",
+    "BoxMessage",
+    "BoxSettings",
     "Comment",
     "CountingMerge",
     "Credential",

@@ -13,16 +13,19 @@ the document shows exactly what the page shows. The fonts ship with matplotlib (
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import io
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
+from fontTools import ttLib
 from fpdf import FPDF, XPos, YPos
-from fpdf.fonts import FontFace, TextStyle
+from fpdf.fonts import FontFace, SubsetMap, TextStyle, TTFFont
 
 FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 FAMILY = "DejaVu"
@@ -31,6 +34,36 @@ INK = (0, 0, 0)
 MUTED = (80, 80, 80)
 RULE = (160, 160, 160)
 SHADE = (235, 235, 235)
+
+
+#: The faces a document uses (regular and bold: muted text is grey, not italic).
+FONTS = (("", "DejaVuSans.ttf"), ("B", "DejaVuSans-Bold.ttf"))
+
+#: Each face parsed once per process (widths and character map: most of a document's start-up time); a document gets
+#: a copy with its own font file handle and subset, since fpdf2 subsets the font file in place when it writes.
+_faces: dict[str, TTFFont] = {}
+_faces_lock = threading.Lock()
+
+
+def _add_font(document: FPDF, style: str, path: Path) -> None:
+    key = f"{FAMILY.lower()}{style}"
+    with _faces_lock:
+        face = _faces.get(key)
+    if face is None:
+        document.add_font(FAMILY, style, path)
+        added = document.fonts[key]
+        assert isinstance(added, TTFFont)
+        with _faces_lock:
+            _faces[key] = copy.copy(added)
+        return
+    font = copy.copy(face)
+    font.ttfont = ttLib.TTFont(path, recalcTimestamp=False, lazy=True)
+    font.i = len(document.fonts) + 1
+    font.biggest_size_pt = 0
+    font.missing_glyphs = []
+    font._hbfont = None  # noqa: SLF001 - fpdf2 shapes lazily through it; a fresh one per document
+    font.subset = SubsetMap(font)
+    document.fonts[key] = font
 
 
 @dataclass(frozen=True)
@@ -49,9 +82,8 @@ class Document(FPDF):
         super().__init__(orientation="portrait", unit="mm", format="A4")
         self.meta = meta
         self.footer_text = footer_text
-        for style, name in (("", "DejaVuSans.ttf"), ("B", "DejaVuSans-Bold.ttf"), ("I", "DejaVuSans-Oblique.ttf"),
-                            ("BI", "DejaVuSans-BoldOblique.ttf")):
-            self.add_font(FAMILY, style, FONT_DIR / name)
+        for style, name in FONTS:
+            _add_font(self, style, FONT_DIR / name)
         self.set_lang(meta.language)
         self.set_title(meta.title)
         self.set_subject(meta.subject)

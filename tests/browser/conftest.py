@@ -151,6 +151,25 @@ def seed_sam(db: Any, team_a: int, release_id: int) -> dict[str, int]:
     return {"sam_risk": risk.id, "sam_action": action.id, "sam_meeting": meeting.id, "sam_feedback": feedback.id}
 
 
+def seed_box(app: Any, database: Database, unit_ids: dict[str, int]) -> dict[str, Any]:
+    """One anonymous complaint-box item in Team A with a manager's answer; its id and reply key."""
+    import datetime as dt
+
+    from pulse.common.context import box_keys
+    from pulse.services import box as box_service
+
+    with app.app_context(), database.session() as db:
+        item, reply_key = box_service.write(db, box_keys(), unit_id=unit_ids["team-a"], category="premises",
+                                            text="Ventilationen i förrådet fungerar inte.", k=6,
+                                            today=dt.date.today())
+        manager = db.scalar(select(Person).where(Person.email == "manager@example.org"))
+        assert manager is not None
+        box_service.staff_reply(db, box_keys(), item, manager, "Tack, fastighetsskötaren kommer på måndag.",
+                                today=dt.date.today())
+        db.commit()
+        return {"box_item": item.id, "box_key": reply_key}
+
+
 @contextmanager
 def serve(tmp: Path, *, language: str = "sv") -> Iterator[LiveServer]:
     """Serve a fresh app with the test organisation (everyone speaking ``language``) until the block ends."""
@@ -169,6 +188,7 @@ def serve(tmp: Path, *, language: str = "sv") -> Iterator[LiveServer]:
     app = create_app(config, database=database)
     assert app.config["WTF_CSRF_ENABLED"], "the browser tests submit real forms with CSRF tokens"
     rounds = seed_rounds(app, database, unit_ids, language)
+    rounds.update(seed_box(app, database, unit_ids))
     server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()

@@ -72,6 +72,22 @@ def test_demo_has_history_and_an_open_round(runner: FlaskCliRunner, session: Ses
     assert len(outbox) == rounds[-1].invited > 0
 
 
+def test_demo_has_complaint_box_items_in_every_state(runner: FlaskCliRunner, session: Session, app: Flask) -> None:
+    from pulse.models import BoxItem
+    from pulse.services import box as box_service
+
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    items = list(session.scalars(select(BoxItem)))
+    assert sorted(i.status for i in items) == ["acknowledged", "answered", "closed", "received", "received"]
+    assert all(i.author_id is None for i in items)
+    today = max(i.received_on for i in items)
+    assert sum(box_service.overdue(i, today) is not None for i in items) == 1
+    # The main safety representative covers what no safety area does: no unit is left without one.
+    settings = box_service.settings(session)
+    assert settings.main_safety_rep is not None and settings.main_safety_rep.email in result.output
+
+
 def test_demo_shows_the_sam_loop(runner: FlaskCliRunner, session: Session, app: Flask) -> None:
     """Risks, an APT with decisions, actions (one overdue, one measured), feedback employees see, the help text."""
     import datetime as dt

@@ -90,6 +90,11 @@ def test_pending_answers_are_sealed_and_the_invitation_is_spent(session: Session
     assert session.scalar(select(func.count()).select_from(Credential).where(Credential.spent.is_(True))) == 1
     with pytest.raises(answer_service.CredentialError, match="used"):
         answer_service.submit(session, keys(app).token, link, {}, None, now=LATER)
+    # The same size as the longest comment in the widest script, written out (tests/unit/test_sealing.py).
+    longest, _ = opened.credentials["safety@example.org"]
+    answer_service.submit(session, keys(app).token, longest, {"OSA-WL1": 1}, "🙂" * 2000, now=LATER)
+    session.commit()
+    assert [len(s) for s in session.scalars(select(PendingResponse.sealed))] == [9086, 9086]
 
 
 def test_the_typed_code_works_in_any_case_and_with_dashes(session: Session, app: Flask, org) -> None:  # type: ignore[no-untyped-def]
@@ -380,3 +385,26 @@ def test_question_bank_install_is_idempotent(session: Session) -> None:
     assert question_service.install_bank(session) > 20
     assert question_service.install_bank(session) == 0
     assert session.scalar(select(func.count()).select_from(Question).where(Question.pack == "hme")) == 9
+
+
+def test_a_round_view_holds_only_its_own_round(session: Session, app: Flask, org) -> None:  # type: ignore[no-untyped-def]
+    """Two rounds open at once, over overlapping people: each round's view (what the answer page and the answer
+    check use) has its own questions, name, thresholds and invited counts — counted by hand from the set-up, not
+    from the invitations table: Förvaltningen has three people (Maja, Sam, Erik), Exempelstad those and Ada."""
+    narrow = make_survey(session, [org.dept], questions=("OSA-WL1",), name="Förvaltningspuls", min_group_size=3)
+    wide = make_survey(session, [org.root], questions=("OSA-SP1", "OSA-NPS"), name="Kommunpuls", min_group_size=4,
+                       min_dist_size=4, min_comment_size=4)
+    first = open_with_credentials(session, app, narrow)
+    second = open_with_credentials(session, app, wide)
+    assert len(first.credentials) == 3 and len(second.credentials) == 4
+    for rnd, name, codes, k, invited in ((first.round, "Förvaltningspuls", ["OSA-WL1"], 3, 3),
+                                         (second.round, "Kommunpuls", ["OSA-SP1", "OSA-NPS"], 4, 4)):
+        for _ in range(2):  # read from the database, then from the cache
+            view = answer_service.round_view(session, rnd.id)
+            assert (view.id, view.survey_name, view.min_group_size) == (rnd.id, name, k)
+            assert [q.code for q in view.questions] == codes
+            assert sum(view.unit_sizes.values()) == invited
+    # What a credential of the first round is told about its group counts the first round only.
+    link, _ = first.credentials["employee@example.org"]
+    found = answer_service.find_credential(session, keys(app).token, link, now=LATER)
+    assert found.round.id == first.round.id and found.unit_size <= 3

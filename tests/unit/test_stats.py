@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from pulse.domain.scales import SCALES
-from pulse.domain.stats import Tally, censor, change, distribution, enps, index, merged
+from pulse.domain.scales import SCALES, Scale
+from pulse.domain.stats import Tally, censor, change, distribution, enps, index, merged, round_half_away, share
 
 
 def tally(*values: int | None) -> Tally:
@@ -59,3 +59,40 @@ def test_index_flips_reversed_items() -> None:
     assert index([(5.0, agree, True)]) == 0.0
     assert index([(3.0, agree, False), (1.0, agree, True)]) == pytest.approx(75.0)
     assert index([]) is None
+
+
+# --- fixed values worked out by hand (issue 13) -------------------------------------------------------------------
+
+
+def test_skips_and_options_are_counted_one_by_one() -> None:
+    skipping = tally(None, None, 2, None)
+    assert (skipping.answered, skipping.skipped) == (1, 3)
+    both = merged([tally(1, 1, 5), tally(1, 4), tally()])
+    assert both.options == {1: 3, 4: 1, 5: 1} and (both.answered, both.total, both.squares) == (5, 12, 44)
+    assert distribution(tally(1, 1), SCALES["agree5"]) == [2, 0, 0, 0, 0]  # options nobody chose count 0
+
+
+def test_shares_are_percentages_and_nothing_of_nobody() -> None:
+    assert share(1, 4) == 25.0 and share(3, 3) == 100.0 and share(0, 7) == 0.0
+    assert share(0, 0) is None and share(2, 0) is None
+
+
+def test_a_change_needs_two_answers_on_each_side() -> None:
+    """se = √(0.25/2 + 0.25/2) = 0.5, so 0.6 ± 1.959964 × 0.5 (the normal distribution's 97.5 % point)."""
+    smallest = change((3.0, 0.5, 2), (3.6, 0.5, 2))
+    assert smallest is not None
+    assert smallest.difference == pytest.approx(0.6)
+    assert (smallest.low, smallest.high) == (pytest.approx(-0.379982, abs=1e-6), pytest.approx(1.579982, abs=1e-6))
+    assert change((3.0, 0.5, 1), (3.6, 0.5, 2)) is None and change((3.0, 0.5, 2), (3.6, 0.5, 1)) is None
+
+
+def test_rounding_never_writes_minus_zero() -> None:
+    for value in (-0.04, -0.0, -0.4):
+        rounded = round_half_away(value, 1 if value != -0.4 else 0)
+        assert rounded == 0.0 and math.copysign(1.0, rounded) == 1.0
+
+
+def test_an_index_over_a_single_option_scale_is_zero() -> None:
+    """A scale whose ends coincide has no position on it (the index would divide by zero)."""
+    single = Scale("one", ((3, "only"),), "only", "only")
+    assert index([(3.0, single, False)]) == 0.0 and index([(3.0, single, True)]) == 100.0

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from pulse.domain.suppression import (
     Cell,
     Counts,
+    InformationLoss,
     Kind,
     Loss,
     Method,
@@ -178,6 +179,46 @@ def test_suppression_only_where_needed(case: tuple[Tree, dict[int, Counts]]) -> 
     assert protect(tree, counts, K).suppressed == {}
 
 
+def test_cell_counts_add_up_the_children_by_hand() -> None:
+    """Totals hold everyone below, remainders only those directly in the unit, and a unit missing from the direct
+    counts holds nobody — values worked out by hand, not recomputed with the function under test:
+    1 → {2, 3 → {4, 5}}, directly (answered, invited): 1: (1, 2), 2: (3, 4), 3: (2, 2), 4: (5, 6), 5 absent."""
+    tree = Tree({1: None, 2: 1, 3: 1, 4: 3, 5: 3})
+    direct = {1: Counts(1, 2), 2: Counts(3, 4), 3: Counts(2, 2), 4: Counts(5, 6)}
+    assert cell_counts(tree, direct) == {
+        Cell(1, Kind.TOTAL): Counts(11, 14), Cell(1, Kind.REMAINDER): Counts(1, 2),
+        Cell(2, Kind.TOTAL): Counts(3, 4),
+        Cell(3, Kind.TOTAL): Counts(7, 8), Cell(3, Kind.REMAINDER): Counts(2, 2),
+        Cell(4, Kind.TOTAL): Counts(5, 6), Cell(5, Kind.TOTAL): Counts(0, 0),
+    }
+    assert [u for u in sorted(tree.parents) if tree.has_children(u)] == [1, 3]
+
+
+@st.composite
+def safe_atoms(draw: st.DrawFn, max_units: int = 9) -> tuple[Tree, dict[int, Counts]]:
+    """Trees where everyone directly in a unit forms a safe group: k or more answered, nobody was invited, or
+    nobody answered out of k or more invited. Unions of safe groups are safe, so every cell is."""
+    tree, _ = draw(trees(max_units=max_units))
+    direct = {}
+    for unit in tree.parents:
+        kind = draw(st.sampled_from(["answered", "empty", "silent"]))
+        invited = 0 if kind == "empty" else draw(st.integers(min_value=K, max_value=15))
+        answered = draw(st.integers(min_value=K, max_value=invited)) if kind == "answered" else 0
+        direct[unit] = Counts(answered, invited)
+    return tree, direct
+
+
+@pytest.mark.parametrize("method", ["least_loss", "rules"])
+@settings(max_examples=200, deadline=None)
+@given(safe_atoms())
+def test_nothing_is_hidden_where_every_group_is_safe(method: Method, case: tuple[Tree, dict[int, Counts]]) -> None:
+    """Hiding too much is a loss too: with empty units, silent units and large ones mixed, nothing needs hiding."""
+    tree, direct = case
+    counts = cell_counts(tree, direct)
+    protection = protect(tree, counts, K, method=method)
+    assert protection.suppressed == {} and protection.published == set(tree.cells())
+
+
 # --- named attacks (the brief's research) ---------------------------------------------------------------------
 
 
@@ -272,6 +313,70 @@ def test_single_node(k: int) -> None:
     assert protect(tree, counts, k).published == set()
     tree, counts = build({1: None}, {1: (k, k)})
     assert protect(tree, counts, k).published == {Cell(1, Kind.TOTAL)}
+
+
+# --- the rules, step by step (worked out by hand) -------------------------------------------------------------------
+
+
+RULES_CASES = [
+    # 1 → {2: 8 of 9, 3: 3 of 4}: T(3) is too small; R1 in 1's equation hides the smallest other non-empty term, T(2)
+    # (8 respondents before T(1)'s 11; the empty R(1) does not count).
+    ({1: None, 2: 1, 3: 1}, {1: (0, 0), 2: (8, 9), 3: (3, 4)},
+     {Cell(3, Kind.TOTAL): Reason.PRIMARY, Cell(2, Kind.TOTAL): Reason.COMPLEMENTARY}, ["R1 at 1: suppress total(2)"]),
+    # Two people directly in 1, teams of 7 and 7: R1 hides T(2) (a tie with T(3) goes to the lower unit), and then
+    # T(1) leaves R(1) + T(2) = 9 unexplained: safe.
+    ({1: None, 2: 1, 3: 1}, {1: (2, 2), 2: (7, 8), 3: (7, 8)},
+     {Cell(1, Kind.REMAINDER): Reason.PRIMARY, Cell(2, Kind.TOTAL): Reason.COMPLEMENTARY},
+     ["R1 at 1: suppress total(2)"]),
+    # 1 → {2 → {3, 4}, 9}, teams 3 and 4 of 6, 9 of 3: R1 hides T(2), which leaves T(1) − T(3) − T(4) = T(9) = 3
+    # computable, so R2 hides the smallest cell on that group's border, T(3) (T(1) − T(4) is then 9).
+    ({1: None, 2: 1, 3: 2, 4: 2, 9: 1}, {1: (0, 0), 2: (0, 0), 3: (6, 6), 4: (6, 6), 9: (3, 3)},
+     {Cell(9, Kind.TOTAL): Reason.PRIMARY, Cell(2, Kind.TOTAL): Reason.COMPLEMENTARY,
+      Cell(3, Kind.TOTAL): Reason.COMPLEMENTARY}, ["R1 at 1: suppress total(2)", "R2 at 1: suppress total(3)"]),
+]
+
+
+@pytest.mark.parametrize(("parents", "direct", "suppressed", "findings"), RULES_CASES)
+def test_the_rules_hide_exactly_what_each_rule_asks(parents: dict[int, int | None], direct: dict[int, tuple[int, int]],
+                                                     suppressed: dict[Cell, Reason], findings: list[str]) -> None:
+    """The first algorithm, followed by hand: neither less (a leak) nor more (a loss) than its rules ask for."""
+    tree, counts = build(parents, direct)
+    protection = protect(tree, counts, K, method="rules")
+    assert protection.suppressed == suppressed
+    assert protection.findings == findings
+    assert protection.published == set(tree.cells()) - set(suppressed)
+    assert [c for c in tree.cells() if protection.is_published(c)] == [c for c in tree.cells() if c not in suppressed]
+
+
+def test_the_rules_pair_a_forced_cell_like_a_small_one() -> None:
+    """T(3) of 7 is hidden by the caller (say, hidden in a coarser layer): R1 pairs it with T(2) of 8 as before."""
+    tree, counts = build({1: None, 2: 1, 3: 1}, {1: (0, 0), 2: (8, 9), 3: (7, 8)})
+    protection = protect(tree, counts, K, method="rules", forced=[Cell(3, Kind.TOTAL)])
+    assert protection.suppressed == {Cell(3, Kind.TOTAL): Reason.FORCED, Cell(2, Kind.TOTAL): Reason.COMPLEMENTARY}
+    assert protection.findings == ["R1 at 1: suppress total(2)"]
+
+
+def test_the_rules_never_take_back_what_an_earlier_release_published() -> None:
+    """T(2) was published by the round's first release: it stays known, so R1 must hide T(1) to protect T(3)."""
+    tree, counts = build({1: None, 2: 1, 3: 1}, {1: (0, 0), 2: (8, 9), 3: (3, 4)})
+    protection = protect(tree, counts, K, method="rules", known_before=[Cell(2, Kind.TOTAL)])
+    assert protection.suppressed == {Cell(3, Kind.TOTAL): Reason.PRIMARY, Cell(1, Kind.TOTAL): Reason.COMPLEMENTARY}
+    assert protection.findings == ["R1 at 1: suppress total(1)"]
+    assert protection.published == {Cell(1, Kind.REMAINDER), Cell(2, Kind.TOTAL)}
+
+
+@pytest.mark.parametrize("method", ["least_loss", "rules"])
+def test_when_earlier_releases_already_give_a_cell_away_nothing_new_is_published(method: Method) -> None:
+    """T(1) = 11 and T(2) = 8 were published before (say, by a release made at another k): T(3) = 3 follows from
+    them and no choice can hide it. The final audit notices and everything new is hidden — here the empty R(1),
+    which tells nothing, rather than publish next to a leak."""
+    tree, counts = build({1: None, 2: 1, 3: 1}, {1: (0, 0), 2: (8, 9), 3: (3, 4)})
+    before = {Cell(1, Kind.TOTAL), Cell(2, Kind.TOTAL)}
+    protection = protect(tree, counts, K, method=method, known_before=before)
+    assert protection.suppressed == {Cell(3, Kind.TOTAL): Reason.PRIMARY,
+                                     Cell(1, Kind.REMAINDER): Reason.COMPLEMENTARY}
+    assert protection.published == before
+    assert protection.findings[-1] == "audit failed after the fixed point: everything new suppressed"
 
 
 # --- the audit itself, on arbitrary published sets ---------------------------------------------------------------
@@ -444,3 +549,33 @@ def test_least_loss_never_loses_more_than_the_rules(case: tuple[Tree, dict[int, 
     least, rules = protect(tree, counts, K), protect(tree, counts, K, method="rules")
     assert (cell_loss(tree, counts, K, least.published, complements_of(least.suppressed))
             <= cell_loss(tree, counts, K, rules.published, complements_of(rules.suppressed)))
+
+
+def test_information_loss_by_hand() -> None:
+    """Each unit total counted once in the right column at k = 5: 5 respondents is large; remainders do not count.
+    Large: T(1) complement, T(2) and T(8) published, T(3) and T(4) forced; T(5) and T(6) primary."""
+    t = {u: Cell(u, Kind.TOTAL) for u in range(1, 9)}
+    counts = {Cell(1, Kind.REMAINDER): Counts(2, 2), t[1]: Counts(16, 18), t[2]: Counts(5, 6), t[3]: Counts(9, 9),
+              t[4]: Counts(7, 7), t[5]: Counts(2, 3), t[6]: Counts(3, 3), t[8]: Counts(6, 6)}
+    suppressed = {Cell(1, Kind.REMAINDER): Reason.PRIMARY, t[1]: Reason.COMPLEMENTARY, t[3]: Reason.FORCED,
+                  t[4]: Reason.FORCED, t[5]: Reason.PRIMARY, t[6]: Reason.PRIMARY}
+    loss = information_loss(counts, {t[2], t[8]}, suppressed, 5)
+    assert loss == InformationLoss(large=5, published=2, complementary=1, forced=2, primary=2)
+    assert (loss.share_published, loss.share_complementary) == (2 / 5, 1 / 5)
+    assert InformationLoss().share_published == 1.0 and InformationLoss().share_complementary == 0.0
+
+
+def test_information_losses_add_up_column_by_column() -> None:
+    assert InformationLoss(1, 2, 3, 4, 5) + InformationLoss(10, 20, 30, 40, 50) == InformationLoss(11, 22, 33, 44, 55)
+
+
+def test_a_complement_is_lost_whole_from_k_unaccounted_respondents() -> None:
+    """T(2) = R(2) 5 + T(4) 6 hidden as a complement while T(4) is published: its published part leaves exactly
+    k = 5 people unaccounted for, so it counts as lost whole (at 4 it would not)."""
+    tree, counts = build({1: None, 2: 1, 4: 2}, {1: (0, 0), 2: (5, 5), 4: (6, 6)})
+    published = {Cell(1, Kind.TOTAL), Cell(4, Kind.TOTAL)}
+    assert cell_loss(tree, counts, K, published, {Cell(2, Kind.TOTAL)}) == Loss(totals=1, lost_whole=1, respondents=11,
+                                                                              cells=1)
+    tree, counts = build({1: None, 2: 1, 4: 2}, {1: (0, 0), 2: (4, 4), 4: (6, 6)})
+    assert cell_loss(tree, counts, K, published, {Cell(2, Kind.TOTAL)}) == Loss(totals=1, lost_whole=0, respondents=10,
+                                                                              cells=1)

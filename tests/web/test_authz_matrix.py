@@ -44,6 +44,11 @@ def admins(status: int) -> dict[str, int | str]:
     return {"anonymous": LOGIN, "employee": 403, "manager": 403, "safety_rep": 403, "admin": status}
 
 
+def BOX_READERS(status: int) -> dict[str, int | str]:  # noqa: N802 - reads like the other role sets
+    """The manager and safety representative of a box item's unit; nobody else (administrators neither)."""
+    return {"anonymous": LOGIN, "employee": 404, "manager": status, "safety_rep": status, "admin": 404}
+
+
 def managers(status: int, safety_rep: int = 403) -> dict[str, int | str]:
     """Managers (and administrators); a safety representative gets ``safety_rep``: 403 where the role is refused,
     404 where they may read the record but not change it (outside what they may write looks like nothing)."""
@@ -84,6 +89,8 @@ class Ids:
     release: int
     comment: str
     token: int
+    box_item: str
+    box_message: str
     risk: int
     action: int
     meeting: int
@@ -177,6 +184,8 @@ MATRIX = [
          "/staff/results/{release}/units/{team_a}/export.csv", managers_and_safety_reps(200)),
     Case("GET", "/staff/results/surveys/<int:survey_id>/units/<int:unit_id>/trends",
          "/staff/results/surveys/{survey}/units/{team_a}/trends", managers_and_safety_reps(200)),
+    Case("GET", "/staff/results/surveys/<int:survey_id>/units/<int:unit_id>/trend.xlsx",
+         "/staff/results/surveys/{survey}/units/{team_a}/trend.xlsx", managers_and_safety_reps(200)),
     # Pooled periods: in this organisation nothing is pooled, so the page says so and there is nothing to export.
     Case("GET", "/staff/results/surveys/<int:survey_id>/units/<int:unit_id>/pooled",
          "/staff/results/surveys/{survey}/units/{team_a}/pooled", managers_and_safety_reps(200)),
@@ -184,6 +193,16 @@ MATRIX = [
          "/staff/results/surveys/{survey}/units/{team_a}/pooled.csv", managers_and_safety_reps(404)),
     Case("GET", "/staff/results/surveys/<int:survey_id>/units/<int:unit_id>/charts/<area>.svg",
          "/staff/results/surveys/{survey}/units/{team_a}/charts/workload.svg", managers_and_safety_reps(200)),
+    Case("GET", "/staff/results/<int:release_id>/units/<int:unit_id>/apt", "/staff/results/{release}/units/{team_a}/apt",
+         managers_and_safety_reps(200)),
+    Case("GET", "/staff/results/<int:release_id>/units/<int:unit_id>/apt/print",
+         "/staff/results/{release}/units/{team_a}/apt/print", managers_and_safety_reps(200)),
+    Case("POST", "/staff/results/<int:release_id>/units/<int:unit_id>/apt/print",
+         "/staff/results/{release}/units/{team_a}/apt/print", managers_and_safety_reps(200)),
+    Case("GET", "/staff/results/<int:release_id>/units/<int:unit_id>/apt.pdf",
+         "/staff/results/{release}/units/{team_a}/apt.pdf", managers_and_safety_reps(200)),
+    Case("POST", "/staff/results/<int:release_id>/units/<int:unit_id>/apt.pdf",
+         "/staff/results/{release}/units/{team_a}/apt.pdf", managers_and_safety_reps(200)),
     Case("GET", "/staff/results/rounds/<int:round_id>", "/staff/results/rounds/{closed_round}",
          managers_and_safety_reps(302)),
     # Moderation: only safety representatives, in their own area — being an administrator gives no more.
@@ -192,6 +211,24 @@ MATRIX = [
     Case("POST", "/staff/results/moderation/<comment_id>", "/staff/results/moderation/{comment}",
          {"anonymous": LOGIN, "employee": 403, "manager": 403, "safety_rep": 400, "admin": 403},
          {"decision": "nonsense"}),
+    # The complaint box: everyone writes; an item's texts only for the managers and safety representatives of its
+    # unit (an acknowledged anonymous item of Team A) — outside that, or as an administrator, it does not exist.
+    Case("GET", "/staff/box/", "/staff/box/", staff(200)),
+    Case("GET", "/staff/box/new", "/staff/box/new", staff(200)),
+    Case("POST", "/staff/box/new", "/staff/box/new", staff(400), {"unit": "", "category": "other", "text": "x"}),
+    Case("GET", "/staff/box/<item_id>", "/staff/box/{box_item}", BOX_READERS(200)),
+    # Acknowledging and closing are the employer's: the safety representative reads and replies, nothing more.
+    Case("POST", "/staff/box/<item_id>/acknowledge", "/staff/box/{box_item}/acknowledge",
+         BOX_READERS(409) | {"safety_rep": 403}),
+    Case("POST", "/staff/box/<item_id>/reply", "/staff/box/{box_item}/reply", BOX_READERS(400), {"text": " "}),
+    Case("POST", "/staff/box/<item_id>/close", "/staff/box/{box_item}/close", BOX_READERS(409) | {"safety_rep": 403}),
+    Case("POST", "/staff/box/<item_id>/messages/<message_id>", "/staff/box/{box_item}/messages/{box_message}",
+         {"anonymous": LOGIN, "employee": 403, "manager": 403, "safety_rep": 400, "admin": 404},
+         {"decision": "nonsense"}),
+    Case("GET", "/staff/box/report", "/staff/box/report", managers_and_safety_reps(200)),
+    Case("GET", "/staff/box/settings", "/staff/box/settings", admins(200)),
+    Case("POST", "/staff/box/settings", "/staff/box/settings", admins(400),
+         {"acknowledge_days": "x", "answer_days": "10", "main": ""}),
     # SAM records: managers and safety representatives read in their scope; managers write in the units they lead.
     Case("GET", "/staff/sam/", "/staff/sam/", managers_and_safety_reps(200)),
     Case("GET", "/staff/sam/units/<int:unit_id>", "/staff/sam/units/{team_a}", managers_and_safety_reps(200)),
@@ -330,9 +367,17 @@ def make_rounds(app: Flask, session: Session, org: Org) -> dict[str, Any]:
     session.commit()
     comment = session.scalar(select(Comment.id).where(Comment.home_unit_id.is_not(None)).limit(1))
     assert comment is not None, "no comment was placed"
+    with app.app_context():
+        from pulse.common.context import box_keys
+        from pulse.services import box as box_service
+
+        item, _ = box_service.write(session, box_keys(), unit_id=org.team_a.id, category="other", text="Hej",
+                                    k=3, today=dt.date(2026, 11, 24))
+        item.status = "acknowledged"
+    session.commit()
     return {"survey": survey.id, "open_round": opened.round.id, "closed_round": closed.round.id,
             "release": session.scalar(select(Release.id).limit(1)), "comment": comment,
-            "token": session.scalar(select(ApiToken.id))}
+            "token": session.scalar(select(ApiToken.id)), "box_item": item.id, "box_message": item.messages[0].id}
 
 
 def observe(client: FlaskClient, case: Case, url: str) -> int | str:

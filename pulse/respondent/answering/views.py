@@ -116,14 +116,29 @@ def _questions_html(found: answer_service.OpenCredential, language: str, form: M
 
 
 def _answer_page(found: answer_service.OpenCredential, credential: str, form: Mapping[str, str],
-                 problems: Mapping[str, str], status: int) -> tuple[str, int]:
+                 problems: Mapping[str, str], status: int, *, confirm_empty: bool = False) -> tuple[str, int]:
     language = _language()
     prompt = found.round.comment_prompt
     return _render("respond/answer.html", language, status, found=found, questions=found.questions,
                    fieldsets=_questions_html(found, language, form, problems), credential=credential, form=form,
                    problems=problems, comment_prompt=prompt.text(language) if prompt else None,
                    max_comment=answer_service.MAX_COMMENT, small=found.unit_size < found.round.min_comment_size,
-                   notes=sam.notes_for(get_session(), found.unit_id))
+                   never_shown=never_shown(found.round), notes=sam.notes_for(get_session(), found.unit_id),
+                   confirm_empty=confirm_empty)
+
+
+def _asks_before_empty(found: answer_service.OpenCredential, answers: Mapping[str, object],
+                       form: Mapping[str, str]) -> bool:
+    """An answer set with no answer, no "prefer not to say" and no comment, not yet confirmed. (Where a question
+    requires an answer, the form's own error says so instead: such a set cannot be stored anyway.)"""
+    empty = not answers and not form.get("comment", "").strip()
+    return empty and form.get("confirm_empty") != "yes" and all(q.allow_skip for q in found.questions)
+
+
+def never_shown(rnd: answer_service.RoundView) -> bool:
+    """Whether no comment of the round can ever be shown: fewer people were invited in all than the comment
+    threshold (comments are placed where at least that many answered; docs/ANONYMITY.md, "No comment lost")."""
+    return sum(rnd.unit_sizes.values()) < rnd.min_comment_size
 
 
 def _answers_from_form(form: Mapping[str, str], found: answer_service.OpenCredential) -> dict[str, object]:
@@ -164,6 +179,10 @@ def submit() -> tuple[str, int] | tuple[str, int, dict[str, str]]:
     skipped = {q.code for q in found.questions if form.get(f"q-{q.code}") == "skip"}
     for code in skipped:
         answers[code] = None
+    if _asks_before_empty(found, answers, form):
+        # Nothing filled in would still use up the invitation: ask first (a second submit button on the same page
+        # sends it anyway). Nothing is stored or remembered meanwhile, and it works without JavaScript.
+        return _answer_page(found, credential, form, {}, 200, confirm_empty=True)
     try:
         answer_service.submit(db, token_key, credential, answers, form.get("comment"), now=now, found=found)
     except answer_service.AnswerError as exc:

@@ -40,6 +40,11 @@ EVENTS: dict[str, object] = {
     "auth.password_change": _l("Password changed"),
     "auth.password_reset": _l("Password set with a reset link"),
     "auth.password_reset_requested": _l("Password reset link requested"),
+    "box.write": _l("Named message to the box"),
+    "box.acknowledge": _l("Box message acknowledged"),
+    "box.reply": _l("Box message answered"),
+    "box.close": _l("Box message closed"),
+    "box.settings": _l("Box settings changed"),
     "comment.released": _l("Comment released"),
     "comment.redacted": _l("Comment redacted"),
     "comment.withheld": _l("Comment withheld"),
@@ -61,6 +66,7 @@ EVENTS: dict[str, object] = {
     "release.create": _l("Results published"),
     "release.export": _l("Results exported"),
     "release.view": _l("Results viewed"),
+    "release.view_apt": _l("APT pack viewed"),
     "release.view_comments": _l("Comments viewed"),
     "release.view_heatmap": _l("Heat map viewed"),
     "release.view_trends": _l("Trends viewed"),
@@ -141,6 +147,11 @@ def sentence(entry: AuditEntry, details: Mapping[str, object], names: Names) -> 
         "auth.password_change": lambda: _("Changed their password."),
         "auth.password_reset": lambda: _("Set a new password with a reset link."),
         "auth.password_reset_requested": lambda: _("Asked for a password reset link."),
+        "box.write": lambda: _("Wrote a message with their name to the box of %(unit)s.", unit=unit_of_details),
+        "box.acknowledge": lambda: _("Acknowledged message %(id)s in the box.", id=ident),
+        "box.reply": lambda: _("Answered message %(id)s in the box.", id=ident),
+        "box.close": lambda: _("Closed message %(id)s in the box.", id=ident),
+        "box.settings": lambda: _("Changed the box's deadlines or its main safety representative."),
         "comment.released": lambda: _("Released a comment for reading."),
         "comment.redacted": lambda: _("Released a comment with parts removed."),
         "comment.withheld": lambda: _("Withheld a comment."),
@@ -176,6 +187,7 @@ def sentence(entry: AuditEntry, details: Mapping[str, object], names: Names) -> 
         "release.view_comments": lambda: ngettext(
             "Viewed the comments of release %(id)s: %(num)d shown.",
             "Viewed the comments of release %(id)s: %(num)d shown.", _number(details, "shown"), id=ident),
+        "release.view_apt": lambda: _("Opened the APT pack (release %(id)s).", id=ident),
         "release.view_heatmap": lambda: _("Viewed the heat map (release %(id)s).", id=ident),
         "release.view_trends": lambda: _("Viewed the trends (up to release %(id)s).", id=ident),
         "release.view_pooled": lambda: _("Viewed pooled results (%(id)s).", id=ident),
@@ -225,7 +237,7 @@ def _names(session: Session, entries: list[AuditEntry]) -> Names:
         kind, _sep, ident = entry.target.partition(":")
         if ident.isdigit():
             (people if kind == "person" else units if kind == "unit" else set()).add(int(ident))
-        if entry.action.startswith("sam."):
+        if entry.action.startswith(("sam.", "box.")):
             unit = _load_details(entry).get("unit")
             if isinstance(unit, int):
                 units.add(unit)

@@ -343,9 +343,15 @@ def round_page(round_id: int) -> str:
 
 @bp.route("/rounds/<int:round_id>/close", methods=["POST"])
 @staff_required(Role.ADMIN)
-def round_close(round_id: int) -> Response:
+def round_close(round_id: int) -> Response | str:
+    """Closing early cannot be undone (no more answers; the release is computed at once), so the first POST shows
+    what closing now means — the answers so far, as the band the k rule allows, and the date the round would have
+    closed — and only a POST with ``confirm`` closes."""
     rnd = _acted_on(Round, round_id)
     db = get_session()
+    if rnd.status == "open" and request.form.get("confirm") != "yes":
+        return render_template("admin/round_close.html", status=round_service.round_status(db, rnd),
+                               action=ActionForm())
     try:
         result = scheduler.close_round(db, rnd, scheduler.round_keys(), now=utcnow())
     except round_service.RoundError:

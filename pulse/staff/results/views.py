@@ -10,6 +10,7 @@ from pulse import disclosure
 from pulse.common.cache import MB, ByteCache, app_cache
 from pulse.common.context import record_audit
 from pulse.common.db import get_session
+from pulse.common.format import decimal_mark, too_few
 from pulse.common.i18n import current_language
 from pulse.common.labels import area_label
 from pulse.common.security import writes_db
@@ -129,6 +130,23 @@ def trends(survey_id: int, unit_id: int) -> str:
     return render_template("results/trends.html", trend=trend, areas=areas)
 
 
+@bp.route("/surveys/<int:survey_id>/units/<int:unit_id>/trend.xlsx")
+@staff_required(*VIEWERS)
+@writes_db
+def trend_export(survey_id: int, unit_id: int) -> Response:
+    """One unit's published figures across rounds, numbers as numbers (for a manager's own charts)."""
+    try:
+        trend = disclosure.trend(get_session(), survey_id, unit_id, current_scope())
+    except disclosure.NotVisibleError:
+        abort(404)
+    _log_view("release.export", trend.releases[-1].id, unit_id, format="trend-xlsx", survey=survey_id)
+    name = f"pulse-{trend.survey_name}-trend-{unit_id}"
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in name)
+    return Response(exports.trend_xlsx(trend, current_language()),
+                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f'attachment; filename="{safe}.xlsx"'})
+
+
 #: Rendered trend charts kept per process (a chart is a few kilobytes; drawing one costs tens of milliseconds).
 CHARTS_CACHED = 8 * MB
 
@@ -149,17 +167,19 @@ def chart(survey_id: int, unit_id: int, area: str) -> Response:
     svg = cache.get(key)
     if svg is None:
         scale = SCALES[trend.questions[codes[0]].scale]
-        # Only exact published means are drawn: a bound ("≤ 1,5") is left out like a hidden figure, since a point
-        # would show more than the bound (docs/ANONYMITY.md, "Censored figures"); the table beside has it.
-        series = [charts.Series(trend.questions[c].text(language)[:60],
-                                [p.figures.mean if p.figures.exact else None for p in trend.series[c]])
+        # Only exact published means are drawn, each with its 95 % interval from the published mean, SD and n: a
+        # bound ("≤ 1,5") is left out like a hidden figure, since a point would show more than the bound
+        # (docs/ANONYMITY.md, "Censored figures"); the table beside has it.
+        series = [charts.series_of(trend.questions[c].text(language), [p.figures for p in trend.series[c]])
                   for c in codes]
         title = _("%(area)s in %(unit)s, round by round", area=area_label(area), unit=trend.unit.name)
-        description = _("Mean per question (%(low)d–%(high)d) for each released round, to one decimal; rounds "
-                        "with too few answers, or with a mean shown only as “≤” or “≥”, are left out. The same "
-                        "numbers are in the table beside the chart.", low=scale.minimum, high=scale.maximum)
+        description = _("Mean per question (%(low)d–%(high)d) for each released round, to one decimal, with a bar "
+                        "for its 95 %% interval; rounds with too few answers, or with a mean shown only as “≤” or "
+                        "“≥”, are marked with a cross. The same numbers are in the table beside the chart.",
+                        low=scale.minimum, high=scale.maximum)
         svg = charts.line_chart(title, description, [str(r.round_number) for r in trend.releases], series,
-                                y_range=(scale.minimum, scale.maximum), y_label=_("Mean"))
+                                y_range=(scale.minimum, scale.maximum), y_label=_("Mean"), x_label=_("Round"),
+                                hidden_label=too_few(), decimal_mark=decimal_mark())
         cache.put(key, svg)
     return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "private, max-age=300"})
 

@@ -1,0 +1,1 @@
+"""Mutation testing of the anonymity core (`make mutation`, docs/TESTING.md)."""
