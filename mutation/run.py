@@ -62,7 +62,8 @@ TARGETS: dict[str, Target] = {
     "crypto": Target("pulse/domain/crypto.py", ("tests/unit/test_crypto.py", "tests/unit/test_sealing.py")),
     "disclosure": Target("pulse/disclosure.py", (
         "tests/unit/test_gate.py", "tests/integration/test_disclosure_gate.py", "tests/web/test_gate_reads.py",
-        "tests/web/test_release_scope.py", "tests/web/test_results.py", "tests/integration/test_releases.py")),
+        "tests/web/test_release_scope.py", "tests/web/test_results.py", "tests/web/test_pooled.py",
+        "tests/integration/test_releases.py")),
     "answers": Target("pulse/services/answers.py", (
         "tests/integration/test_counts.py", "tests/integration/test_rounds.py", "tests/web/test_answer_api.py",
         "tests/web/test_respond.py")),
@@ -112,12 +113,14 @@ def prepare(name: str, target: Target) -> Path:
     return folder
 
 
-def run_module(name: str, target: Target, max_children: int, *, fresh: bool, survivors: bool) -> float:
+def run_module(name: str, target: Target, max_children: int, *, fresh: bool, survivors: bool,
+               only: list[str]) -> float:
     folder = prepare(name, target)
     if fresh:
         shutil.rmtree(folder / "mutants", ignore_errors=True)
     again = [m for m, status in results(name, target).items() if status in ("survived", "no tests")] \
         if survivors else []
+    again += [f"{target.path[:-3].replace('/', '.')}.*{function}__mutmut_*" for function in only]
     started = time.monotonic()
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PULSE_HYPOTHESIS_PROFILE": "mutation"}
     env.pop("PULSE_TEST_DATABASE_URL", None)  # SQLite only: the gate's logic is the same on both databases
@@ -152,18 +155,18 @@ def diff(name: str, mutant: str) -> str:
 def report(names: list[str], durations: dict[str, float]) -> tuple[str, int]:
     reasons = explained()
     lines = ["# Mutation testing of the anonymity core", "",
-             "| module | mutants | killed | survived | timeout | no tests | score | minutes |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "| module | mutants | killed | survived | timeout | no tests | not tested yet | score | minutes |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     unexplained: list[tuple[str, str]] = []
     for name in names:
         statuses = results(name, TARGETS[name])
         count = {s: sum(1 for v in statuses.values() if v == s) for s in ("killed", "survived", "timeout",
-                                                                          "no tests")}
+                                                                          "no tests", "not checked")}
         tested = count["killed"] + count["survived"] + count["timeout"]
         score = f"{100 * (count['killed'] + count['timeout']) / tested:.1f} %" if tested else "–"
         minutes = f"{durations[name] / 60:.1f}" if name in durations else ""
         lines.append(f"| {name} | {len(statuses)} | {count['killed']} | {count['survived']} | {count['timeout']} "
-                     f"| {count['no tests']} | {score} | {minutes} |")
+                     f"| {count['no tests']} | {count['not checked']} | {score} | {minutes} |")
         unexplained += [(name, m) for m, s in sorted(statuses.items())
                         if s in ("survived", "no tests", "suspicious") and m not in reasons]
     lines += ["", f"Unexplained survivors: {len(unexplained)} (explain each in mutation/survivors.md, or kill it)."]
@@ -181,6 +184,8 @@ def main() -> int:
     parser.add_argument("--fresh", action="store_true", help="forget earlier results and mutate from scratch")
     parser.add_argument("--survivors", action="store_true",
                         help="test only the last run's survivors again (after adding tests)")
+    parser.add_argument("--only", action="append", default=[], metavar="FUNCTION",
+                        help="test only the mutants of this function (repeatable; with one module)")
     arguments = parser.parse_args()
     names = arguments.modules or list(TARGETS)
     durations: dict[str, float] = {}
@@ -188,7 +193,7 @@ def main() -> int:
         if not arguments.report_only:
             print(f"mutating {TARGETS[name].path} against {' '.join(TARGETS[name].tests)}", flush=True)
             durations[name] = run_module(name, TARGETS[name], arguments.max_children, fresh=arguments.fresh,
-                                         survivors=arguments.survivors)
+                                         survivors=arguments.survivors, only=arguments.only)
     text, unexplained = report(names, durations)
     WORK.mkdir(exist_ok=True)
     (WORK / "report.md").write_text(text)

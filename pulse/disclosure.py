@@ -457,6 +457,39 @@ def heatmap(session: Session, release_id: int, unit_id: int, scope: Scope) -> tu
     return areas, rows
 
 
+@dataclass(frozen=True)
+class PeriodCells:
+    """One released round of a period, and the whole-unit cells it publishes for the units asked about."""
+
+    release: ReleaseInfo
+    #: unit id → its total cell (units the round did not cover are missing).
+    cells: dict[int, CellView]
+
+
+def period_cells(session: Session, unit_ids: list[int], start: dt.datetime, end: dt.datetime,
+                 scope: Scope) -> list[PeriodCells]:
+    """The newest release of every round that closed in ``[start, end)`` and covers any of the units, oldest first,
+    with those units' whole-unit cells — for the safety representative's report and the annual follow-up.
+
+    Units outside the viewer's scope are left out, as if they were not in the releases.
+    """
+    wanted = [u for u in unit_ids if scope.allows(u)]
+    if not wanted:
+        return []
+    ids = [i for i in latest_release_ids(session) if start <= release_info(session, i).closed_at < end]
+    if not ids:
+        return []
+    found: dict[int, dict[int, CellView]] = {}
+    for chunk in range(0, len(wanted), 500):
+        rows = session.execute(select(ReleaseCell, Unit.name).join(Unit, Unit.id == ReleaseCell.unit_id).where(
+            ReleaseCell.release_id.in_(ids), ReleaseCell.unit_id.in_(wanted[chunk:chunk + 500]),
+            ReleaseCell.kind == "total"))
+        for cell, name in rows:
+            found.setdefault(cell.release_id, {})[cell.unit_id] = _cell_view(cell, name)
+    periods = [PeriodCells(release_info(session, i), found[i]) for i in ids if i in found]
+    return sorted(periods, key=lambda p: (p.release.closed_at, p.release.survey_id, p.release.round_number))
+
+
 # --- pooled periods (docs/ANONYMITY.md, "Pooled periods") ---------------------------------------------------------
 
 
@@ -494,6 +527,9 @@ class PooledTrend:
     #: question code → figures per period (a period that did not pool a question shows it hidden)
     series: dict[str, list[Figures]]
     questions: dict[str, QuestionInfo]
+    #: question code → the change from the period before to the newest, from the published (rounded) figures as
+    #: for rounds; None where either is too few or there is one period
+    changes: dict[str, Change | None] = field(default_factory=dict)
 
     @property
     def latest(self) -> tuple[PeriodInfo, CellView]:
@@ -560,8 +596,12 @@ def pooled_trend(session: Session, survey_id: int, unit_id: int, scope: Scope) -
             questions[question.code] = question
     series = {code: [cells[info.id].get(code) if any(q.code == code for q in info.questions) else HIDDEN
                      for info in infos] for code in questions}
+    changes: dict[str, Change | None] = {}
+    for code, points in series.items():
+        before, now = (_comparable(points[-2]), _comparable(points[-1])) if len(points) > 1 else (None, None)
+        changes[code] = change(before, now) if before and now and not questions[code].sensitive else None
     return PooledTrend(cells[infos[-1].id], survey_id, infos[-1].survey_name, infos,
-                       [cells[info.id] for info in infos], series, questions)
+                       [cells[info.id] for info in infos], series, questions, changes)
 @dataclass(frozen=True)
 class QuestionPoint:
     """One question's published figures for one unit in one release."""
@@ -598,6 +638,33 @@ def compare(before: Figures, after: Figures) -> Change | None:
     return change(a, b) if a and b else None
 
 
-def release_units(session: Session, release_id: int) -> frozenset[int]:
-    """The units a release has a cell for (a risk or feedback may only cite a release its unit is in)."""
-    return frozenset(unit for unit, kind in load_release(session, release_id).cells if kind == "total")
+def holds_unit(session: Session, release_id: int, unit_id: int) -> bool:
+    """Whether a release has a cell for the unit (a risk or feedback may only cite a release its unit is in).
+
+    One indexed look-up, without parsing the release."""
+    return session.scalar(select(ReleaseCell.unit_id).where(
+        ReleaseCell.release_id == release_id, ReleaseCell.unit_id == unit_id, ReleaseCell.kind == "total")) is not None
+
+
+def releases_holding(session: Session, unit_id: int) -> list[int]:
+    """The newest release of every released round that has a cell for the unit, newest round first — one query,
+    without parsing any release (the SAM forms and the start page list them for every unit)."""
+    newest = latest_release_ids(session)
+    if not newest:
+        return []
+    holding = set(session.scalars(select(ReleaseCell.release_id).where(
+        ReleaseCell.release_id.in_(newest), ReleaseCell.unit_id == unit_id, ReleaseCell.kind == "total")))
+    return [r for r in newest if r in holding]
+def area_indices(info: ReleaseInfo, cell: CellView) -> dict[str, int | None]:
+    """Each question area's index 0–100 in one cell, from its published exact means — as the heatmap computes it
+    (sensitive items left out; None where no mean of the area is shown)."""
+    by_area: dict[str, list[QuestionInfo]] = {}
+    for question in info.questions:
+        if not question.sensitive and question.scale in ("agree5", "freq5"):
+            by_area.setdefault(question.area, []).append(question)
+    values: dict[str, int | None] = {}
+    for area, questions in by_area.items():
+        means = [(f.mean, SCALES[q.scale], q.reverse) for q in questions
+                 if (f := cell.get(q.code)).exact and f.mean is not None]
+        values[area] = whole(index(means)) if means else None
+    return values

@@ -29,7 +29,7 @@ from pulse.domain.crypto import KeyPurpose
 from pulse.domain.participation import closed_participation
 from pulse.models import ActionReminder, BoxItem, Invitation, Person, PersonStatus, Round, SchedulerLease, Survey
 from pulse.services import box as box_service
-from pulse.services import invitations, pooling, sam, sessions
+from pulse.services import invitations, pooling, safety, sam, sessions
 from pulse.services import rounds as round_service
 from pulse.services.releases import compute_release, purge_raw_answers
 from pulse.services.surveys import schedule_next
@@ -50,6 +50,8 @@ class TickReport:
     reminders_sent: int = 0
     action_reminders: int = 0
     purged: int = 0
+    #: E-mails about 6:6a requests (asked, reminded, escalated).
+    safety_notices: int = 0
     #: Complaint-box messages sent: news of an item, and escalations of overdue ones.
     box_notices: int = 0
     pooled: list[int] = field(default_factory=list)
@@ -64,6 +66,7 @@ class TickReport:
                 f"invitations sent: {self.invitations_sent}, reminders sent: {self.reminders_sent}"
                 + (f", action reminders sent: {self.action_reminders}" if self.action_reminders else "")
                 + (f", raw answers deleted: {self.purged}" if self.purged else "")
+                + (f", 6:6a notices: {self.safety_notices}" if self.safety_notices else "")
                 + (f", box notices: {self.box_notices}" if self.box_notices else "")
                 + (f", periods pooled: {len(self.pooled)}" if self.pooled else "")
                 + (f", still open: {len(self.notes)}" if self.notes else "")
@@ -136,6 +139,7 @@ def tick(app: Flask, *, now: dt.datetime) -> TickReport:
             elif outcome.failed:
                 report.errors.append(f"round {round_id}: {len(outcome.failed)} invitations could not be sent")
             report.reminders_sent += send_reminders(database, round_id, now=now, report=report)
+        _safety_requests(database, now, tz, report)
         _purge(database, now, app.config["PULSE"].retention_days, report)
         report.box_notices += box_deadlines(database, now.astimezone(tz).date(), report)
         _forget_revoked_sessions(database, now)
@@ -149,18 +153,48 @@ def tick(app: Flask, *, now: dt.datetime) -> TickReport:
     return report
 
 
+def _safety_requests(database: Database, now: dt.datetime, tz: ZoneInfo, report: TickReport) -> None:
+    """Ask, remind and escalate 6:6a requests (pulse.domain.desk.next_step), one request per transaction.
+
+    The step is claimed in the database before the e-mails go and committed after them: a mail failure rolls it
+    back and the next run tries again; a second process finds it taken (pulse.services.safety.take_step).
+    """
+    config = current_app.config["PULSE"]
+    with database.session() as session:
+        due = safety.due_requests(session, now, tz)
+    for request_id, step in due:
+        with database.session(write=True) as session:
+            notices = safety.take_step(session, request_id, step, now=now, tz=tz)
+            if notices is None:
+                continue  # no longer due: another run took it, or the request was answered meanwhile
+            try:
+                for notice in notices:
+                    mail.send("safety_request", to=notice.to, language=notice.language, step=notice.step.value,
+                              name=notice.name, title=notice.title, unit=notice.unit, reply_by=notice.reply_by,
+                              url=f"{config.staff_url}/staff/safety/requests/{notice.request_id}")
+            except mail.MailError:
+                session.rollback()
+                report.errors.append(f"6:6a request {request_id}: mail failed")
+                continue
+            record_audit(session, f"safety_request.{step.value}", f"safety_request:{request_id}",
+                         {"notified": len(notices)})
+            session.commit()
+            report.safety_notices += len(notices)
 def _pool_due(database: Database, now: dt.datetime, report: TickReport) -> None:
     """Pool every complete period of every pooling survey that has no pooled release yet (docs/ANONYMITY.md,
     "Pooled periods"); right after the closes, so a period completed by a close is pooled in the same tick."""
     with database.session() as session:
         surveys = list(session.scalars(select(Survey.id).where(Survey.pooling.is_not(None))))
     for survey_id in surveys:
+        refused: list[tuple[pooling.Period, pooling.PoolingError]] = []
         with database.session(write=True) as session:
-            for pooled in pooling.pool_due(session, session.get_one(Survey, survey_id), now=now):
+            for pooled in pooling.pool_due(session, session.get_one(Survey, survey_id), now=now, refused=refused):
                 record_audit(session, "release.pool", f"pooled_release:{pooled.id}",
                              {"survey": survey_id, "period": pooled.period, "version": pooled.version})
                 report.pooled.append(pooled.id)
             session.commit()
+        report.errors += [f"survey {survey_id}, period {period.key}: not pooled ({exc.code}; see pulse release pool)"
+                          for period, exc in refused]
 
 
 def _purge(database: Database, now: dt.datetime, days: int, report: TickReport) -> None:

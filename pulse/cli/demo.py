@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from zoneinfo import ZoneInfo
 
 import click
 from flask import current_app
@@ -15,6 +16,7 @@ from pulse.common.context import box_keys, local_today, passwords, record_audit
 from pulse.common.db import get_database, utcnow
 from pulse.demo import generator
 from pulse.demo.box import load_demo_box
+from pulse.demo.desk import load_demo_desk
 from pulse.demo.rounds import load_demo_rounds
 from pulse.domain import orgcsv
 from pulse.models import Person
@@ -62,6 +64,9 @@ def group(if_empty: bool, size: str | None) -> None:
     items = load_demo_box(get_database(current_app), box_keys(), today=local_today(),
                           k=current_app.config["PULSE"].thresholds.min_group_size, main_safety_rep=org.main_safety_rep)
     click.echo(f"Complaint box: {items} items, from new to closed and one overdue.")
+    requests = load_demo_desk(get_database(current_app), now=utcnow(),
+                              tz=ZoneInfo(current_app.config["PULSE"].timezone))
+    click.echo(f"Safety desk: {requests} requests under 6:6a and the annual follow-up of Medborgarkontor Rinkeby.")
     _print_accounts()
 
 

@@ -38,8 +38,7 @@ def load_demo_sam(session: Session, *, now: dt.datetime) -> None:
     today = now.date()
     rinkeby, tensta = _unit(session, "mbk-rinkeby"), _unit(session, "mbk-tensta")
     chef = _person(session, "Kontorschef Rinkeby")
-    newest = next(r for r in disclosure.latest_release_ids(session)
-                  if rinkeby.id in disclosure.release_units(session, r))
+    newest = disclosure.releases_holding(session, rinkeby.id)[0]
     held = today - dt.timedelta(days=24)
 
     silence = sam.create_risk(session, rinkeby.id, sam.RiskInput(

@@ -18,6 +18,7 @@ from pulse.models.auth import ApiToken, PasswordReset, RateLimitBucket, RevokedS
 from pulse.models.box import BoxItem, BoxMessage, BoxSettings
 from pulse.models.org import Management, OrgImport, Person, PersonStatus, SafetyAreaUnit, Unit
 from pulse.models.release import PooledRelease, PooledReleaseCell, Release, ReleaseCell
+from pulse.models.safety import FollowUp, SafetyAttachment, SafetyRequest, SafetyRequestEvent
 from pulse.models.sam import Action, ActionReminder, AptMeeting, Feedback, FeedbackAction, HelpText, Risk
 from pulse.models.survey import Question, Round, RoundQuestion, Survey, SurveyQuestion, SurveyUnit
 
@@ -35,6 +36,7 @@ __all__ = [
     "BoxMessage",
     "BoxSettings",
     "Comment",
+    "FollowUp",
     "CountingMerge",
     "Credential",
     "CredentialHash",
@@ -52,6 +54,9 @@ __all__ = [
     "RoundKey",
     "RoundParticipation",
     "RoundQuestion",
+    "SafetyAttachment",
+    "SafetyRequest",
+    "SafetyRequestEvent",
     "SchedulerLease",
     "Survey",
     "SurveyQuestion",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -102,7 +103,7 @@ def parse_prompts(form: Mapping[str, str], codes: Sequence[str]) -> dict[str, tu
     """Edited discussion questions from the pack's form: one textarea per concern (``prompts-<code>``), one question
     per line. A concern whose field is missing keeps the bank's questions; an emptied field leaves it without any.
 
-    :raises PromptError: ``too_many`` or ``too_long``.
+    :raises PromptError: ``too_many``, ``too_long`` or ``not_text`` (control characters).
     """
     edited: dict[str, tuple[str, ...]] = {}
     for code in codes:
@@ -114,6 +115,8 @@ def parse_prompts(form: Mapping[str, str], codes: Sequence[str]) -> dict[str, tu
             raise PromptError("too_many")
         if any(len(line) > MAX_PROMPT_LENGTH for line in lines):
             raise PromptError("too_long")
+        if any(unicodedata.category(ch) in ("Cc", "Cs") for line in lines for ch in line):
+            raise PromptError("not_text")
         edited[code] = lines
     return edited
 

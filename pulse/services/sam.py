@@ -91,11 +91,10 @@ def _cited_release(session: Session, release_id: int | None, unit_id: int, quest
     if release_id is None:
         return
     try:
-        units = disclosure.release_units(session, release_id)
         info = disclosure.release_info(session, release_id)
     except disclosure.NotVisibleError:
         raise SamError("release_id", "invalid") from None
-    if unit_id not in units:
+    if not disclosure.holds_unit(session, release_id, unit_id):
         raise SamError("release_id", "invalid")
     if question_code and question_code not in {q.code for q in info.questions}:
         raise SamError("question_code", "invalid")
@@ -678,10 +677,9 @@ class UnitStatus:
 
 def unit_statuses(session: Session, units: list[Unit], scope: Scope, today: dt.date) -> list[UnitStatus]:
     """The start page's view of the units a manager leads, each from its newest release (through the gate)."""
-    release_ids = disclosure.latest_release_ids(session)
     statuses = []
     for unit in units:
-        newest = next((r for r in release_ids if unit.id in disclosure.release_units(session, r)), None)
+        newest = next(iter(disclosure.releases_holding(session, unit.id)), None)
         result = None
         if newest is not None:
             try:

@@ -151,6 +151,27 @@ def seed_sam(db: Any, team_a: int, release_id: int) -> dict[str, int]:
     return {"sam_risk": risk.id, "sam_action": action.id, "sam_meeting": meeting.id, "sam_feedback": feedback.id}
 
 
+def seed_desk(database: Database, unit_ids: dict[str, int], person_ids: dict[str, int]) -> dict[str, Any]:
+    """A 6:6a request for Team A (with a file and a note) and Team A's annual follow-up, through the services."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from pulse.services import safety
+
+    now = dt.datetime.now(dt.UTC)
+    with database.session() as db:
+        rep, manager = db.get_one(Person, person_ids["safety_rep"]), db.get_one(Person, person_ids["manager"])
+        request = safety.register(db, rep, unit_id=unit_ids["team-a"], kind="measure",
+                                  title="Höj- och sänkbara skrivbord", reasons="Ont i nacken.\nSe bilden.",
+                                  reply_by=now.date() + dt.timedelta(days=10),
+                                  uploads=[safety.Upload("bild.png", b"\x89PNG\r\n\x1a\n" + bytes(32))], now=now,
+                                  tz=ZoneInfo("Europe/Stockholm"))
+        safety.add_note(db, rep, request, "Ringde chefen.", now=now)
+        follow_up = safety.start_follow_up(db, manager, unit_ids["team-a"], now.year, now=now)
+        db.commit()
+        return {"safety_request": request.id, "follow_up": follow_up.id}
+
+
 def seed_box(app: Any, database: Database, unit_ids: dict[str, int]) -> dict[str, Any]:
     """One anonymous complaint-box item in Team A with a manager's answer; its id and reply key."""
     import datetime as dt
@@ -188,6 +209,7 @@ def serve(tmp: Path, *, language: str = "sv") -> Iterator[LiveServer]:
     app = create_app(config, database=database)
     assert app.config["WTF_CSRF_ENABLED"], "the browser tests submit real forms with CSRF tokens"
     rounds = seed_rounds(app, database, unit_ids, language)
+    rounds.update(seed_desk(database, unit_ids, person_ids))
     rounds.update(seed_box(app, database, unit_ids))
     server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)

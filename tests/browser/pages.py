@@ -139,42 +139,12 @@ def _unknown_code(page: Page, server: LiveServer) -> None:
     assert page.locator(".error-summary").is_visible()
 
 
-def _submit(page: Page, status: int) -> None:
-    with page.expect_navigation() as navigation:
-        page.locator("main form[method=post] button[type=submit]").last.click()
-    assert navigation.value is not None and navigation.value.status == status, navigation.value
-
-
-def _person_new_errors(page: Page, server: LiveServer) -> None:
-    visit("/staff/admin/people/new")(page, server)
-    page.fill("#email", "not an address")
-    _submit(page, 400)
-    assert page.locator(".error-summary li").count() >= 2
-
-
-def _person_move_preview(page: Page, server: LiveServer) -> None:
-    """The employee moved to another unit: the preview, nothing saved (the shared site stays as it was)."""
-    visit(f"/staff/admin/people/{server.person_ids['employee']}")(page, server)
-    page.select_option("#unit", str(server.unit_ids["other"]))
-    _submit(page, 200)
-    assert page.locator(".move-preview").is_visible()
-
-
-def _unit_move_preview(page: Page, server: LiveServer) -> None:
-    visit(f"/staff/admin/units/{server.unit_ids['team-a']}/edit")(page, server)
-    page.select_option("#parent", str(server.unit_ids["other"]))
-    _submit(page, 200)
-    assert page.locator(".move-preview").is_visible()
-
-
 def _box_errors(page: Page, server: LiveServer) -> None:
     visit("/box")(page, server)
     with page.expect_navigation() as navigation:
         page.locator("#box-form button[type=submit]").click()
     assert navigation.value is not None and navigation.value.status == 400
     assert page.locator(".error-summary").is_visible()
-
-
 def _sam_action_errors(page: Page, server: LiveServer) -> None:
     """The action form sent empty: the error summary, with every field still there."""
     visit(f"/staff/sam/units/{server.unit_ids['team-a']}/actions/new")(page, server)
@@ -258,7 +228,7 @@ def _person_new_errors(page: Page, server: LiveServer) -> None:
 
 
 def _person_move_preview(page: Page, server: LiveServer) -> None:
-    """The manager moved to another unit: the preview, nothing saved (the shared site stays as it was)."""
+    """The employee moved to another unit: the preview, nothing saved (the shared site stays as it was)."""
     visit(f"/staff/admin/people/{server.person_ids['employee']}")(page, server)
     page.select_option("#unit", str(server.unit_ids["other"]))
     _submit(page, 200)
@@ -270,6 +240,17 @@ def _unit_move_preview(page: Page, server: LiveServer) -> None:
     page.select_option("#parent", str(server.unit_ids["other"]))
     _submit(page, 200)
     assert page.locator(".move-preview").is_visible()
+
+
+
+
+def _request_errors(page: Page, server: LiveServer) -> None:
+    visit("/staff/safety/requests/new")(page, server)
+    page.fill("#request-reply_by", "2000-01-01")
+    with page.expect_navigation() as navigation:
+        page.locator("main form button[type=submit]").click()
+    assert navigation.value is not None and navigation.value.status == 400
+    assert page.locator(".error-summary li").count() >= 2
 
 
 def _release(server: LiveServer, suffix: str = "") -> str:
@@ -336,6 +317,8 @@ PAGES = [
     PageSpec("results-comments", "safety_rep", visit(lambda s: _release(s, "/comments"))),
     PageSpec("results-trends", "safety_rep", visit(
         lambda s: f"/staff/results/surveys/{s.memo['survey']}/units/{s.unit_ids['dept']}/trends")),
+    PageSpec("results-pooled", "safety_rep", visit(
+        lambda s: f"/staff/results/surveys/{s.memo['survey']}/units/{s.unit_ids['dept']}/pooled")),
     PageSpec("results-not-yet", "manager", visit(lambda s: f"/staff/results/rounds/{s.memo['open_round']}", 409)),
     PageSpec("moderation", "safety_rep", visit("/staff/results/moderation")),
     # The complaint box: anonymous, then staff.
@@ -376,5 +359,15 @@ PAGES = [
     PageSpec("results-apt-errors", "safety_rep", lambda page, s: _apt_errors(page, s)),
     PageSpec("admin-round-close", "admin", lambda page, s: _close_confirmation(page, s)),
     PageSpec("respond-empty-confirm", None, lambda page, s: _empty_answer_confirmation(page, s)),
+    # The safety desk.
+    PageSpec("safety-desk", "safety_rep", visit("/staff/safety/")),
+    PageSpec("safety-desk-manager", "manager", visit("/staff/safety/")),
+    PageSpec("request-new", "safety_rep", visit("/staff/safety/requests/new")),
+    PageSpec("request-new-errors", "safety_rep", _request_errors),
+    PageSpec("request-employer", "manager", visit(lambda s: f"/staff/safety/requests/{s.memo['safety_request']}")),
+    PageSpec("request-safety-rep", "safety_rep",
+             visit(lambda s: f"/staff/safety/requests/{s.memo['safety_request']}")),
+    PageSpec("follow-up", "manager", visit(lambda s: f"/staff/safety/follow-ups/{s.memo['follow_up']}")),
+    PageSpec("safety-report", "safety_rep", visit("/staff/safety/report?start=2020-01-01&end=2030-12-31")),
 ]
 PAGE_IDS = [spec.name for spec in PAGES]

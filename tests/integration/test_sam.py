@@ -176,6 +176,11 @@ def test_feedback_cites_only_a_release_that_holds_the_unit(session: Session, app
 
     elsewhere = make_unit(session, "elsewhere", "Annanstans")
     session.commit()
+    from pulse import disclosure
+
+    assert disclosure.releases_holding(session, made.teams["alfa"].id) == made.releases
+    assert disclosure.releases_holding(session, elsewhere.id) == []
+    assert not disclosure.holds_unit(session, made.releases[0], elsewhere.id)
     with pytest.raises(sam.SamError) as caught:
         sam.create_feedback(session, elsewhere.id, sam.FeedbackInput(made.releases[0], "Hört"),
                             scope=Scope(True, frozenset()), by=stranger)

@@ -167,6 +167,8 @@ def test_edited_questions_go_to_print_and_pdf_and_are_kept_when_refused(client: 
     text = refused.get_data(as_text=True)
     assert refused.status_code == 400 and refused.mimetype == "text/html"
     assert "Skriv högst 5 frågor" in text and "Fråga 6?" in text
+    control = client.post(base + "/apt.pdf", data={f"prompts-{first}": "Hej\x07där?"})
+    assert control.status_code == 400 and "tecken som inte är text" in control.get_data(as_text=True)
     long = client.post(base + "/apt/print", data={f"prompts-{first}": "x" * 301})
     assert long.status_code == 400 and "för lång" in long.get_data(as_text=True) and "x" * 301 in long.get_data(as_text=True)
 
@@ -319,3 +321,36 @@ def test_the_start_page_leads_to_the_pack(client: FlaskClient, demo, session: Se
     assert f"/staff/results/{demo['release']}/units/{demo['mbk-rinkeby']}/apt" in links
     for link in links:
         assert client.get(link).status_code == 200
+
+
+def test_the_pdf_is_a4_with_language_outline_embedded_fonts_and_the_charts_text(client: FlaskClient, demo,  # type: ignore[no-untyped-def]  # noqa: F811
+                                                                                 session: Session) -> None:
+    sign_in(client, "manager", session, "sv")
+    base = f"/staff/results/{demo['release']}/units/{demo['jarva-mbk']}"
+    reader = PdfReader(io.BytesIO(client.get(base + "/apt.pdf").data))
+    html = client.get(base + "/apt").get_data(as_text=True)
+    assert 1 <= len(reader.pages) <= 3
+    for page in reader.pages:
+        width, height = float(page.mediabox.width), float(page.mediabox.height)
+        assert abs(width - 595.28) < 1 and abs(height - 841.89) < 1  # A4 in points
+    root = reader.trailer["/Root"]
+    assert root["/Lang"] == "sv" and bool(root["/MarkInfo"]["/Marked"])
+    outline = [item.title for item in reader.outline if not isinstance(item, list)]
+    outline += [i.title for item in reader.outline if isinstance(item, list) for i in item if not isinstance(i, list)]
+    for heading in ("Styrkor", "Att prata om", "Förändring sedan förra gången", "Åtgärder",
+                    "Dagordningspunkt att kopiera"):
+        assert heading in outline, outline
+    fonts = [f.get_object() for page in reader.pages for f in page["/Resources"]["/Font"].values()]
+    assert fonts and all("/FontFile2" in f["/DescendantFonts"][0].get_object()["/FontDescriptor"] for f in fonts)
+
+    def alts(node: object) -> list[str]:
+        node = node.get_object()  # type: ignore[attr-defined]
+        found = [str(node["/Alt"])] if "/Alt" in node else []
+        kids = node.get("/K")
+        for kid in kids if isinstance(kids, list) else [kids]:
+            if hasattr(kid, "get_object") and isinstance(kid.get_object(), dict):
+                found += alts(kid)
+        return found
+
+    alt = re.search(r'<img src="data:image/svg\+xml;base64,[^"]+" alt="([^"]+)"', html)
+    assert alt is not None and htmllib.unescape(alt.group(1)) in alts(root["/StructTreeRoot"])

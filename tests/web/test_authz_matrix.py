@@ -60,6 +60,17 @@ def safety_reps(status: int) -> dict[str, int | str]:
     return {"anonymous": LOGIN, "employee": 403, "manager": 403, "safety_rep": status, "admin": status}
 
 
+def SAFETY_REP_ONLY(status: int) -> dict[str, int | str]:  # noqa: N802 - reads like the other rules
+    """Safety representatives with a safety area; an administrator without one is refused like anyone else."""
+    return {"anonymous": LOGIN, "employee": 403, "manager": 403, "safety_rep": status, "admin": 403}
+
+
+def DESK(manager: int, safety_rep: int) -> dict[str, int | str]:  # noqa: N802
+    """A request or follow-up of Team A: its manager and its safety representative; an administrator who is
+    neither is told it does not exist."""
+    return {"anonymous": LOGIN, "employee": 403, "manager": manager, "safety_rep": safety_rep, "admin": 404}
+
+
 @dataclass(frozen=True)
 class Case:
     method: str
@@ -89,6 +100,9 @@ class Ids:
     release: int
     comment: str
     token: int
+    safety_request: int
+    attachment: int
+    follow_up: int
     box_item: str
     box_message: str
     risk: int
@@ -157,6 +171,8 @@ MATRIX = [
          {"name": ""}),
     # A round is open already: the page comes back with that message.
     Case("POST", "/staff/admin/surveys/<int:survey_id>/open", "/staff/admin/surveys/{survey}/open", admins(302)),
+    Case("POST", "/staff/admin/surveys/<int:survey_id>/pooling", "/staff/admin/surveys/{survey}/pooling", admins(302),
+         {"pooling": "month"}),
     Case("GET", "/staff/admin/rounds/<int:round_id>", "/staff/admin/rounds/{open_round}", admins(200)),
     Case("POST", "/staff/admin/rounds/<int:round_id>/close", "/staff/admin/rounds/{closed_round}/close",
          admins(302)),
@@ -189,6 +205,8 @@ MATRIX = [
     # Pooled periods: in this organisation nothing is pooled, so the page says so and there is nothing to export.
     Case("GET", "/staff/results/surveys/<int:survey_id>/units/<int:unit_id>/pooled",
          "/staff/results/surveys/{survey}/units/{team_a}/pooled", managers_and_safety_reps(200)),
+    Case("GET", "/staff/results/surveys/<int:survey_id>/units/<int:unit_id>/pooled/charts/<area>.svg",
+         "/staff/results/surveys/{survey}/units/{team_a}/pooled/charts/workload.svg", managers_and_safety_reps(404)),
     Case("GET", "/staff/results/surveys/<int:survey_id>/units/<int:unit_id>/pooled.csv",
          "/staff/results/surveys/{survey}/units/{team_a}/pooled.csv", managers_and_safety_reps(404)),
     Case("GET", "/staff/results/surveys/<int:survey_id>/units/<int:unit_id>/charts/<area>.svg",
@@ -266,6 +284,39 @@ MATRIX = [
     Case("GET", "/staff/sam/units/<int:unit_id>/help", "/staff/sam/units/{team_a}/help", managers(200)),
     Case("POST", "/staff/sam/units/<int:unit_id>/help", "/staff/sam/units/{team_a}/help", managers(400),
          {"body": "Text", "links": "javascript:x"}),
+    # The safety desk: a 6:6a request for Team A is seen by its safety representative and the managers above it;
+    # anyone else, administrators included, is told it does not exist.
+    Case("GET", "/staff/safety/", "/staff/safety/", managers_and_safety_reps(200)),
+    Case("GET", "/staff/safety/requests/new", "/staff/safety/requests/new", SAFETY_REP_ONLY(200)),
+    Case("POST", "/staff/safety/requests/new", "/staff/safety/requests/new", SAFETY_REP_ONLY(400)),
+    Case("GET", "/staff/safety/requests/<int:request_id>", "/staff/safety/requests/{safety_request}",
+         DESK(200, 200)),
+    # The manager confirms; the safety representative may not confirm for the employer.
+    Case("POST", "/staff/safety/requests/<int:request_id>/confirm", "/staff/safety/requests/{safety_request}/confirm",
+         DESK(302, 403)),
+    Case("POST", "/staff/safety/requests/<int:request_id>/answer", "/staff/safety/requests/{safety_request}/answer",
+         DESK(400, 400), {"answer-answer": ""}),
+    Case("POST", "/staff/safety/requests/<int:request_id>/note", "/staff/safety/requests/{safety_request}/note",
+         DESK(400, 400), {"note-note": ""}),
+    Case("POST", "/staff/safety/requests/<int:request_id>/attachments",
+         "/staff/safety/requests/{safety_request}/attachments", DESK(400, 400)),
+    # Only the safety representative closes a request.
+    Case("POST", "/staff/safety/requests/<int:request_id>/close", "/staff/safety/requests/{safety_request}/close",
+         DESK(403, 302)),
+    Case("GET", "/staff/safety/requests/<int:request_id>/attachments/<int:attachment_id>",
+         "/staff/safety/requests/{safety_request}/attachments/{attachment}", DESK(200, 200)),
+    Case("GET", "/staff/safety/requests/<int:request_id>/request.pdf",
+         "/staff/safety/requests/{safety_request}/request.pdf", DESK(200, 200)),
+    Case("POST", "/staff/safety/follow-ups", "/staff/safety/follow-ups",
+         {"anonymous": LOGIN, "employee": 403, "manager": 400, "safety_rep": 400, "admin": 400}),
+    Case("GET", "/staff/safety/follow-ups/<int:follow_up_id>", "/staff/safety/follow-ups/{follow_up}", DESK(200, 200)),
+    Case("POST", "/staff/safety/follow-ups/<int:follow_up_id>", "/staff/safety/follow-ups/{follow_up}",
+         DESK(302, 302)),
+    Case("POST", "/staff/safety/follow-ups/<int:follow_up_id>/sign", "/staff/safety/follow-ups/{follow_up}/sign",
+         DESK(403, 403), {"side": "nobody"}),
+    # The report is the safety representative's own, for their safety area.
+    Case("GET", "/staff/safety/report", "/staff/safety/report", SAFETY_REP_ONLY(200)),
+    Case("GET", "/staff/safety/report.<any(pdf, xlsx, csv):fmt>", "/staff/safety/report.csv", SAFETY_REP_ONLY(200)),
 ]
 
 
@@ -305,7 +356,24 @@ def make_ids(app: Flask, session: Session, org: Org) -> Ids:
     session.commit()
     rounds = make_rounds(app, session, org)
     return Ids(team_a=org.team_a.id, person=org.employee.id, reset_token=created[1], import_token=pending.token,
-               **rounds, **make_sam_records(session, org, rounds["release"]))
+               **rounds, **make_sam_records(session, org, rounds["release"]), **make_desk(session, org))
+
+
+def make_desk(session: Session, org: Org) -> dict[str, Any]:
+    """A 6:6a request for Team A with one file, and Team A's annual follow-up."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from pulse.services import safety
+
+    now = dt.datetime.now(dt.UTC)
+    request = safety.register(session, org.safety, unit_id=org.team_a.id, kind="measure", title="Skrivbord",
+                              reasons="Ont i nacken.", reply_by=now.date() + dt.timedelta(days=10),
+                              uploads=[safety.Upload("bild.png", b"\x89PNG\r\n\x1a\n" + bytes(16))], now=now,
+                              tz=ZoneInfo("Europe/Stockholm"))
+    follow_up = safety.start_follow_up(session, org.manager, org.team_a.id, now.year, now=now)
+    session.commit()
+    return {"safety_request": request.id, "attachment": request.attachments[0].id, "follow_up": follow_up.id}
 
 
 def make_sam_records(session: Session, org: Org, release: int) -> dict[str, int]:

@@ -4,6 +4,7 @@ and dates, an APT with decisions, feedback published; nothing of another unit by
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from urllib.parse import parse_qs, urlsplit
 
@@ -13,7 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pulse.models import Action, AptMeeting, Feedback, Risk
+from pulse.models import Action, AptMeeting, AuditEntry, Feedback, Risk
 from pulse.services import sam
 from pulse.services.org import Scope
 from tests.factories import make_person, sign_in, snapshot
@@ -102,6 +103,14 @@ def test_from_a_flag_to_a_risk_an_action_and_feedback(client: FlaskClient, sessi
     session.rollback()
     feedback_id = session.scalars(select(Feedback.id)).one()
     assert sam.feedback_for(session, alfa.id) is None  # a draft
+    # The page shows the released results to write from: the concerns of the release, through the gate.
+    draft = client.get(f"/staff/sam/feedback/{feedback_id}").get_data(as_text=True)
+    heard_from = draft[draft.index("Ur resultaten"):draft.index("</section>", draft.index("Ur resultaten"))]
+    assert "Jag hinner med mina arbetsuppgifter" in heard_from and "2,0" in heard_from
+    # Showing release figures is a view of the release, in the audit log like the results pages'.
+    session.rollback()
+    views = session.scalars(select(AuditEntry).where(AuditEntry.action == "release.view")).all()
+    assert {json.loads(v.details or "{}").get("page") for v in views} >= {"sam.feedback", "sam.action"}
     assert client.post(f"/staff/sam/feedback/{feedback_id}/publish", data={"publish": "1"}).status_code == 302
     session.rollback()
     seen = sam.feedback_for(session, alfa.id)
@@ -161,7 +170,13 @@ def test_another_unit_s_records_are_out_of_reach_by_id(client: FlaskClient, sess
     refused = client.post(f"/staff/sam/units/{alfa.id}/feedback/new", data={
         "release_id": str(made.releases[0]), "heard": "x", "action_ids": [str(beta["action"])]})
     assert refused.status_code == 400
-    assert snapshot(session) == before
+    after = snapshot(session)
+    # Nothing changed but the log of alfa's own release figures shown on the refused feedback form.
+    logged = [row for row in after.pop("audit_entry") if row not in before["audit_entry"]]
+    assert {(row[4], row[5]) for row in logged} <= {("release.view", f"release:{made.releases[0]}")}
+    assert all(f'"unit":{alfa.id}' in str(row[6]).replace(" ", "") for row in logged)
+    before.pop("audit_entry")
+    assert after == before
 
 
 def test_bad_input_is_refused_whole_with_a_translated_reason(client: FlaskClient, session: Session,

@@ -142,5 +142,15 @@ class SurveyForm(Form):
     active = BooleanField(_l("Active (rounds open on schedule)"), default=True)
 
 
+class PoolingForm(Form):
+    """How a survey's rounds are pooled for units too small round by round (docs/ANONYMITY.md, "Pooled periods")."""
+
+    pooling = SelectField(_l("Pool the rounds"),
+                          description=_l("Units with too few answers per round get figures over a fixed period. "
+                                         "Periods never overlap; the choice is fixed once a period is pooled."))
+    pool_rounds = IntegerField(_l("Rounds per period"), validators=[Optional()],
+                               description=_l("Only when pooling a number of consecutive rounds."))
+
+
 class ActionForm(Form):
     """A button that changes something (open or close a round, retire a question): CSRF only."""

@@ -24,6 +24,7 @@ from pulse.staff.auth.session import (
 )
 from pulse.staff.home import bp
 from pulse.staff.home.forms import ApiTokenForm, ChangePasswordForm, SettingsForm
+from pulse.staff.safety.views import start_summary
 
 
 @bp.route("/")
@@ -47,8 +48,9 @@ def home() -> str:
         attention = sam.needs_attention(db, [row.unit.id for row in unit_rows(db, scope)], today)
         plans = [(unit, count) for unit in below
                  if (count := sum(1 for a in sam.actions(db, [unit.id]) if a.status in ("planned", "in_progress")))]
+    desk = start_summary(person) if roles & {Role.MANAGER, Role.SAFETY_REP} else None
     return render_template("staff/home.html", managed=person.managed_units, safety=person.safety_units,
-                           roles=roles, latest=latest, invitations=invitations.my_invitations(
+                           roles=roles, latest=latest, desk=desk, invitations=invitations.my_invitations(
                                db, person.id, session_answer_key(), key(KeyPurpose.TOKEN_HASH),
                                now=utcnow()), action=ActionForm(), statuses=statuses, attention=attention,
                            plans=plans)

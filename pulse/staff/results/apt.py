@@ -24,6 +24,7 @@ from pulse.staff.results.views import VIEWERS, _log_view
 PROMPT_ERRORS = {
     "too_many": lambda: _("Write at most %(max)d questions per topic, one per line.", max=apt.MAX_PROMPTS),
     "too_long": lambda: _("A question is too long: at most %(max)d characters each.", max=apt.MAX_PROMPT_LENGTH),
+    "not_text": lambda: _("A question contains characters that are not text."),
 }
 
 

@@ -10,7 +10,7 @@ from pulse import disclosure
 from pulse.common.cache import MB, ByteCache, app_cache
 from pulse.common.context import record_audit
 from pulse.common.db import get_session
-from pulse.common.format import decimal_mark, too_few
+from pulse.common.format import decimal_mark, period_label, too_few
 from pulse.common.i18n import current_language
 from pulse.common.labels import area_label
 from pulse.common.security import writes_db
@@ -48,7 +48,10 @@ def unit(release_id: int, unit_id: int) -> str:
     except disclosure.NotVisibleError:
         abort(404)
     _log_view("release.view", release_id, unit_id)
-    pooled = disclosure.pooled_trend(get_session(), result.release.survey_id, unit_id, current_scope())
+    # Pooled figures where the round's are too few: the unit, or one of its questions, is hidden this round.
+    too_few = not result.unit.published or any(row.now.hidden for row in result.rows)
+    pooled = (disclosure.pooled_trend(get_session(), result.release.survey_id, unit_id, current_scope())
+              if too_few else None)
     person = current_person()
     # Managers who lead the unit get a link from each flag (and each concern) to a new risk assessment.
     can_assess = person is not None and sam.edit_scope(get_session(), person).allows(unit_id)
@@ -68,6 +71,30 @@ def pooled(survey_id: int, unit_id: int) -> str:
         _log_pooled("release.view_pooled", trend, unit_id)
     return render_template("results/pooled.html", trend=trend, survey_id=survey_id, unit_id=unit_id,
                            areas=_areas(trend.questions) if trend else {})
+
+
+@bp.route("/surveys/<int:survey_id>/units/<int:unit_id>/pooled/charts/<area>.svg")
+@staff_required(*VIEWERS)
+def pooled_chart(survey_id: int, unit_id: int, area: str) -> Response:
+    """An area's pooled means period by period, drawn like the round trends (published values only)."""
+    try:
+        trend = disclosure.pooled_trend(get_session(), survey_id, unit_id, current_scope())
+    except disclosure.NotVisibleError:
+        abort(404)
+    codes = [c for c, q in (trend.questions if trend else {}).items() if q.area == area and q.scale != "yesno"]
+    if trend is None or not codes:
+        abort(404)
+    language = current_language()
+    scale = SCALES[trend.questions[codes[0]].scale]
+    series = [charts.Series(trend.questions[c].text(language)[:60],
+                            [f.mean if f.exact else None for f in trend.series[c]]) for c in codes]
+    title = _("%(area)s in %(unit)s, pooled period by period", area=area_label(area), unit=trend.unit.name)
+    description = _("Mean per question (%(low)d–%(high)d) for each pooled period, to one decimal; periods with too "
+                    "few answers, or with a mean shown only as “≤” or “≥”, are left out. The same numbers are in "
+                    "the table beside the chart.", low=scale.minimum, high=scale.maximum)
+    svg = charts.line_chart(title, description, [period_label(p.period) for p in trend.periods], series,
+                            y_range=(scale.minimum, scale.maximum), y_label=_("Mean"))
+    return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "private, max-age=300"})
 
 
 @bp.route("/surveys/<int:survey_id>/units/<int:unit_id>/pooled.csv")

@@ -21,6 +21,7 @@ from pulse import disclosure
 from pulse.common.context import record_audit
 from pulse.common.db import get_session, utcnow
 from pulse.common.i18n import current_language
+from pulse.common.security import writes_db
 from pulse.domain.sam import ACTION_STATUSES, RISK_AREAS, RISK_SOURCES, RISK_STATUSES
 from pulse.models import Action, AptMeeting, Feedback, Question, Risk, Unit
 from pulse.services import sam
@@ -63,11 +64,10 @@ def _releases_of(unit_id: int) -> list[tuple[int, str]]:
     """Released rounds whose newest release holds the unit, newest first, as (id, label)."""
     db = get_session()
     found = []
-    for release_id in disclosure.latest_release_ids(db):
-        if unit_id in disclosure.release_units(db, release_id):
-            info = disclosure.release_info(db, release_id)
-            found.append((release_id, _("%(survey)s, round %(n)s (closed %(date)s)", survey=info.survey_name,
-                                        n=info.round_number, date=info.closed_at.date().isoformat())))
+    for release_id in disclosure.releases_holding(db, unit_id):
+        info = disclosure.release_info(db, release_id)
+        found.append((release_id, _("%(survey)s, round %(n)s (closed %(date)s)", survey=info.survey_name,
+                                    n=info.round_number, date=info.closed_at.date().isoformat())))
     return found
 
 
@@ -283,6 +283,7 @@ def new_action(unit_id: int) -> Response | tuple[str, int]:
 
 @bp.route("/actions/<int:action_id>", methods=["GET", "POST"])
 @staff_required(*READERS)
+@writes_db
 def action(action_id: int) -> Response | tuple[str, int]:
     db = get_session()
     scope = current_scope()
@@ -299,8 +300,11 @@ def action(action_id: int) -> Response | tuple[str, int]:
                   lambda action: url_for("sam.unit", unit_id=action.unit_id), _("The action is saved."))
     if saved is not None:
         return saved
+    effect = sam.effect(db, found, scope)
+    if effect is not None and effect.points:
+        _log_release_view([p.release.id for p in effect.points], found.unit_id, "sam.action")
     return render_template("sam/action.html", unit=found.unit, form=form, record=found, editable=editable,
-                           effect=sam.effect(db, found, scope)), 200 if request.method == "GET" else 400
+                           effect=effect), 200 if request.method == "GET" else 400
 
 
 # --- APT meetings -------------------------------------------------------------------------------------------------
@@ -371,6 +375,24 @@ def _feedback_form(unit_id: int, obj: Feedback | None = None) -> FeedbackForm:
     return form
 
 
+def _log_release_view(release_ids: list[int], unit_id: int, page: str) -> None:
+    """Published figures shown on a SAM page are a view of the release, logged like the results pages'."""
+    db = get_session()
+    for release_id in release_ids:
+        record_audit(db, "release.view", f"release:{release_id}", {"unit": unit_id, "page": page})
+    db.commit()
+
+
+def _heard_from(release_id: int | None, unit_id: int) -> disclosure.UnitResult | None:
+    """The released results the feedback answers (strengths and concerns, through the gate), to write from."""
+    if not release_id:
+        return None
+    try:
+        return disclosure.unit_result(get_session(), release_id, unit_id, current_scope())
+    except disclosure.NotVisibleError:
+        return None
+
+
 def _feedback_input(form: FeedbackForm) -> sam.FeedbackInput:
     return sam.FeedbackInput(form.release_id.data or 0, form.heard.data or "", form.doing.data or "",
                              tuple(form.action_ids.data or ()))
@@ -378,6 +400,7 @@ def _feedback_input(form: FeedbackForm) -> sam.FeedbackInput:
 
 @bp.route("/units/<int:unit_id>/feedback/new", methods=["GET", "POST"])
 @staff_required(Role.MANAGER)
+@writes_db
 def new_feedback(unit_id: int) -> Response | tuple[str, int]:
     scope = _edit_scope()
     unit = _unit_or_404(unit_id, scope)
@@ -392,12 +415,16 @@ def new_feedback(unit_id: int) -> Response | tuple[str, int]:
                   _("The feedback is saved as a draft. Publish it when it is ready."))
     if saved is not None:
         return saved
+    heard_from = _heard_from(form.release_id.data, unit_id)
+    if heard_from is not None:
+        _log_release_view([heard_from.release.id], unit_id, "sam.feedback")
     return render_template("sam/feedback.html", unit=unit, form=form, record=None, editable=True,
-                           action=ConfirmForm(), preview=None), 200 if request.method == "GET" else 400
+                           action=ConfirmForm(), heard_from=heard_from), 200 if request.method == "GET" else 400
 
 
 @bp.route("/feedback/<int:feedback_id>", methods=["GET", "POST"])
 @staff_required(*READERS)
+@writes_db
 def feedback(feedback_id: int) -> Response | tuple[str, int]:
     db = get_session()
     try:
@@ -413,9 +440,11 @@ def feedback(feedback_id: int) -> Response | tuple[str, int]:
                   lambda feedback: url_for("sam.feedback", feedback_id=feedback.id), _("The feedback is saved."))
     if saved is not None:
         return saved
-    shown = [fa.action for fa in found.shown_actions if fa.action.status != "cancelled"]
+    heard_from = _heard_from(found.release_id, found.unit_id)
+    if heard_from is not None:
+        _log_release_view([heard_from.release.id], found.unit_id, "sam.feedback")
     return render_template("sam/feedback.html", unit=found.unit, form=form, record=found, editable=editable,
-                           action=ConfirmForm(), shown=shown), 200 if request.method == "GET" else 400
+                           action=ConfirmForm(), heard_from=heard_from), 200 if request.method == "GET" else 400
 
 
 @bp.route("/feedback/<int:feedback_id>/publish", methods=["POST"])
