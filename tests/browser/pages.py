@@ -99,7 +99,7 @@ def _reset_link(server: LiveServer) -> str:
 def _audit_verify(page: Page, server: LiveServer) -> None:
     visit("/staff/admin/audit")(page, server)
     with page.expect_navigation():
-        page.locator("main form button[type=submit]").click()
+        page.locator("main form[action$='/audit/verify'] button[type=submit]").click()
     assert "/staff/admin/audit/verify" in page.url
 
 

@@ -66,13 +66,13 @@ def test_staff_pages_switch_language_with_a_form_button(page: Page, live_server:
     page.locator("header form.language-switch").get_by_role("button", name="English").click()
     page.wait_for_url(re.compile(r"/staff/admin/units$"))
     assert _lang(page) == "en"
-    expect(page.locator("main .actions .button")).to_have_text("Import from CSV")
+    expect(page.locator("main .actions .button.secondary")).to_have_text("Import from CSV")
     expect(page.get_by_role("navigation", name="Main menu").get_by_role("link", name="People")).to_be_visible()
     assert live_server.person(live_server.emails["admin"]).language == "en"
 
     page.locator("header form.language-switch").get_by_role("button", name="Svenska").click()
     page.wait_for_url(re.compile(r"/staff/admin/units$"))
     assert _lang(page) == "sv"
-    expect(page.locator("main .actions .button")).to_have_text("Importera från CSV")
+    expect(page.locator("main .actions .button.secondary")).to_have_text("Importera från CSV")
     expect(page.get_by_role("navigation", name="Huvudmeny").get_by_role("link", name="Personer")).to_be_visible()
     assert live_server.person(live_server.emails["admin"]).language == "sv"

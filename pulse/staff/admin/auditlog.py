@@ -40,12 +40,19 @@ EVENTS: dict[str, object] = {
     "auth.password_change": _l("Password changed"),
     "auth.password_reset": _l("Password set with a reset link"),
     "auth.password_reset_requested": _l("Password reset link requested"),
+    "box.write": _l("Named message to the box"),
+    "box.acknowledge": _l("Box message acknowledged"),
+    "box.reply": _l("Box message answered"),
+    "box.close": _l("Box message closed"),
+    "box.settings": _l("Box settings changed"),
     "comment.released": _l("Comment released"),
     "comment.redacted": _l("Comment redacted"),
     "comment.withheld": _l("Comment withheld"),
     "comment.pending": _l("Comment back to unread"),
     "demo.generate": _l("Demo data generated"),
     "demo.load": _l("Demo organisation loaded"),
+    "follow_up.save": _l("Annual follow-up saved"),
+    "follow_up.sign": _l("Annual follow-up signed"),
     "org.export": _l("Organisation downloaded"),
     "org.import": _l("Organisation imported"),
     "person.create": _l("Person added"),
@@ -61,12 +68,22 @@ EVENTS: dict[str, object] = {
     "release.create": _l("Results published"),
     "release.export": _l("Results exported"),
     "release.view": _l("Results viewed"),
+    "release.view_apt": _l("APT pack viewed"),
     "release.view_comments": _l("Comments viewed"),
     "release.view_heatmap": _l("Heat map viewed"),
     "release.view_trends": _l("Trends viewed"),
     "release.view_pooled": _l("Pooled results viewed"),
     "release.export_pooled": _l("Pooled results exported"),
+    "report.view": _l("Safety representative's report viewed"),
+    "report.export": _l("Safety representative's report exported"),
     "retention.purge": _l("Old answers deleted"),
+    "safety_request.create": _l("6:6a request made"),
+    "safety_request.confirm": _l("6:6a request confirmed as received"),
+    "safety_request.answer": _l("6:6a request answered"),
+    "safety_request.note": _l("Note added to a 6:6a request"),
+    "safety_request.attach": _l("File attached to a 6:6a request"),
+    "safety_request.close": _l("6:6a request closed"),
+    "safety_request.pdf": _l("6:6a request downloaded as PDF"),
     "sam.risk_create": _l("Risk assessment added"),
     "sam.risk_update": _l("Risk assessment changed"),
     "sam.action_create": _l("Action added"),
@@ -124,6 +141,10 @@ def _fields(details: Mapping[str, object]) -> str:
 _FIELD_ALIASES = {"is_admin": "admin"}
 
 
+def _count(value: object) -> int:
+    return len(value) if isinstance(value, list) else 0
+
+
 def _number(details: Mapping[str, object], key: str) -> int:
     value = details.get(key)
     return value if isinstance(value, int) else 0
@@ -141,12 +162,20 @@ def sentence(entry: AuditEntry, details: Mapping[str, object], names: Names) -> 
         "auth.password_change": lambda: _("Changed their password."),
         "auth.password_reset": lambda: _("Set a new password with a reset link."),
         "auth.password_reset_requested": lambda: _("Asked for a password reset link."),
+        "box.write": lambda: _("Wrote a message with their name to the box of %(unit)s.", unit=unit_of_details),
+        "box.acknowledge": lambda: _("Acknowledged message %(id)s in the box.", id=ident),
+        "box.reply": lambda: _("Answered message %(id)s in the box.", id=ident),
+        "box.close": lambda: _("Closed message %(id)s in the box.", id=ident),
+        "box.settings": lambda: _("Changed the box's deadlines or its main safety representative."),
         "comment.released": lambda: _("Released a comment for reading."),
         "comment.redacted": lambda: _("Released a comment with parts removed."),
         "comment.withheld": lambda: _("Withheld a comment."),
         "comment.pending": lambda: _("Put a comment back among the unread."),
         "demo.generate": lambda: _("Generated demo data."),
         "demo.load": lambda: _("Loaded the demo organisation."),
+        "follow_up.save": lambda: _("Saved the annual follow-up %(year)s for %(unit)s.",
+                                    year=details.get("year", "?"), unit=unit_of_details),
+        "follow_up.sign": lambda: _("Signed an annual follow-up (%(id)s).", id=ident),
         "org.export": lambda: _("Downloaded %(file)s.csv.", file=entry.target),
         "org.import": lambda: " ".join([
             _("Imported the organisation:"),
@@ -176,12 +205,24 @@ def sentence(entry: AuditEntry, details: Mapping[str, object], names: Names) -> 
         "release.view_comments": lambda: ngettext(
             "Viewed the comments of release %(id)s: %(num)d shown.",
             "Viewed the comments of release %(id)s: %(num)d shown.", _number(details, "shown"), id=ident),
+        "release.view_apt": lambda: _("Opened the APT pack (release %(id)s).", id=ident),
         "release.view_heatmap": lambda: _("Viewed the heat map (release %(id)s).", id=ident),
         "release.view_trends": lambda: _("Viewed the trends (up to release %(id)s).", id=ident),
         "release.view_pooled": lambda: _("Viewed pooled results (up to pooled release %(id)s).", id=ident),
         "release.export_pooled": lambda: _("Exported pooled results (up to pooled release %(id)s) as %(format)s.",
                                            id=ident, format=str(details.get("format", "")).upper()),
+        "report.view": lambda: _("Viewed the safety representative's report."),
+        "report.export": lambda: _("Exported the safety representative's report."),
         "retention.purge": lambda: _("Deleted answers past the retention period."),
+        "safety_request.create": lambda: _("Made request %(id)s under 6:6a.", id=ident),
+        "safety_request.confirm": lambda: _("Confirmed receiving request %(id)s under 6:6a.", id=ident),
+        "safety_request.answer": lambda: _("Answered request %(id)s under 6:6a.", id=ident),
+        "safety_request.note": lambda: _("Added a note to request %(id)s under 6:6a.", id=ident),
+        "safety_request.attach": lambda: ngettext("Attached %(num)d file to request %(id)s under 6:6a.",
+                                                  "Attached %(num)d files to request %(id)s under 6:6a.",
+                                                  _count(details.get("files")), id=ident),
+        "safety_request.close": lambda: _("Closed request %(id)s under 6:6a.", id=ident),
+        "safety_request.pdf": lambda: _("Downloaded request %(id)s under 6:6a as PDF.", id=ident),
         "sam.risk_create": lambda: _("Added a risk assessment for %(unit)s.", unit=unit_of_details),
         "sam.risk_update": lambda: _("Changed a risk assessment for %(unit)s.", unit=unit_of_details),
         "sam.action_create": lambda: _("Added an action to the action plan of %(unit)s.", unit=unit_of_details),
@@ -225,7 +266,7 @@ def _names(session: Session, entries: list[AuditEntry]) -> Names:
         kind, _sep, ident = entry.target.partition(":")
         if ident.isdigit():
             (people if kind == "person" else units if kind == "unit" else set()).add(int(ident))
-        if entry.action.startswith("sam."):
+        if entry.action.startswith(("sam.", "box.", "follow_up.")):
             unit = _load_details(entry).get("unit")
             if isinstance(unit, int):
                 units.add(unit)
