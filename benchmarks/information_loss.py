@@ -41,6 +41,9 @@ from pulse.services.releases import release_tree
 
 METHODS = ("rules", "least_loss")
 GOAL = 0.85
+#: Pooled periods measured: the demo's six rounds as two periods of three; the generated organisation's weekly rounds
+#: as periods of four (about a month), the newest few (each pooled protection audits thousands of atoms).
+POOL_DEMO, POOL_REFERENCE, POOL_REFERENCE_BLOCKS = 3, 4, 2
 
 
 @dataclass
@@ -51,6 +54,7 @@ class RoundCounts:
     k: int
     tree: Tree
     direct: dict[int, Counts]
+    survey: int = 0
 
 
 def load_rounds(database_url: str, numbers: Iterable[int] | None = None) -> list[RoundCounts]:
@@ -70,7 +74,7 @@ def load_rounds(database_url: str, numbers: Iterable[int] | None = None) -> list
                 answered = dict(session.execute(select(Response.unit_id, func.count()).where(
                     Response.round_id == rnd.id).group_by(Response.unit_id)).all())
                 direct = {u: Counts(answered.get(u, 0), invited.get(u, 0)) for u in tree.parents}
-                result.append(RoundCounts(rnd.number, rnd.min_group_size, tree, direct))
+                result.append(RoundCounts(rnd.number, rnd.min_group_size, tree, direct, rnd.survey_id))
     finally:
         engine.dispose()
     return result
@@ -147,6 +151,82 @@ def reorganisation(rounds: Sequence[RoundCounts], moves: int, seed: int = 1) -> 
             "new_findings": sum(not f.earlier for f in second.findings), "reasons": len(second.reasons)}
 
 
+def pooled_gain(rounds: Sequence[RoundCounts], size: int, *, last_blocks: int | None = None) -> dict[str, Any]:
+    """What pooling over blocks of ``size`` consecutive rounds gains (docs/ANONYMITY.md, "Pooled periods"), in the
+    respondents layer: of the unit totals with at least k invited in the block that no round of the block shows
+    ("too small per round"), how many the pooled release shows — protected jointly with the rounds' releases, as
+    pulse.services.pooling does (atoms ``(round, unit)``, every round's cells as earlier versions). Also those hidden
+    in some rounds but not all, and the time one pooled protection takes.
+
+    ``last_blocks`` limits the measurement to the newest blocks (the reference organisation's 13 blocks take long).
+    """
+    by_survey: dict[int, dict[int, RoundCounts]] = {}
+    for r in rounds:
+        by_survey.setdefault(r.survey, {})[r.number] = r
+    blocks: list[list[RoundCounts]] = []
+    for numbered in by_survey.values():
+        for start in range(1, max(numbered, default=0) + 1, size):
+            block = [numbered[n] for n in range(start, start + size) if n in numbered]
+            if len(block) == size:
+                blocks.append(block)
+    if last_blocks is not None:
+        blocks = blocks[-last_blocks:]
+    never = never_shown = some = some_shown = large = large_shown = 0
+    seconds = []
+    for block in blocks:
+        k = max(r.k for r in block)
+        parents: dict[int, int | None] = {}
+        for r in block:
+            parents.update(r.tree.parents)
+        tree = Tree(parents)
+        units: dict[int, dict[Any, Counts]] = {u: {} for u in tree.parents}
+        earlier = []
+        shown_in: dict[int, int] = {}
+        for r in block:
+            for unit, own in r.direct.items():
+                if own.invited:
+                    units[unit][(r.number, unit)] = own
+            protection = protect(r.tree, cell_counts(r.tree, r.direct), r.k)
+            cells = {c: frozenset((r.number, u) for u in m) for c, m in tree_cells(r.tree).items()}
+            earlier.append(EarlierVersion(f"round {r.number}", {c: cells[c] for c in protection.published},
+                                          {c: cells[c] for c in protection.suppressed}))
+            for cell in protection.published:
+                if cell.kind.value == "total":
+                    shown_in[cell.unit] = shown_in.get(cell.unit, 0) + 1
+        direct = {u: Counts(sum(c.respondents for c in a.values()), sum(c.invited for c in a.values()))
+                  for u, a in units.items()}
+        pooled_counts = cell_counts(tree, direct)
+        mine = {a for parts in units.values() for a in parts}
+        others = {a: Counts(0, 0) for e in earlier for group in (*e.published.values(), *e.hidden.values())
+                  for a in group if a not in mine}
+        started = time.perf_counter()
+        pooled = protect_version(tree, pooled_counts, k, earlier=earlier, version="pooled", parts=units,
+                                 other_atoms=others)
+        seconds.append(time.perf_counter() - started)
+        if any(not f.earlier for f in pooled.findings):
+            raise AssertionError("the joint audit left a finding")
+        published = {c.unit for c in pooled.protection.published if c.kind.value == "total"}
+        for cell, size_ in pooled_counts.items():
+            if cell.kind.value != "total" or size_.invited < k:
+                continue
+            times = shown_in.get(cell.unit, 0)
+            if times == 0:
+                never += 1
+                never_shown += cell.unit in published
+            elif times < len(block):
+                some += 1
+                some_shown += cell.unit in published
+            if size_.respondents >= k:
+                large += 1
+                large_shown += cell.unit in published
+    return {"rounds_per_period": size, "periods": len(blocks),
+            "never_shown_per_round": never, "of_those_shown_pooled": never_shown,
+            "shown_in_some_rounds": some, "of_those_shown_pooled_too": some_shown,
+            "pooled_large": large, "pooled_large_shown": large_shown,
+            "share_pooled_large_shown": round(large_shown / large, 4) if large else None,
+            "pool_median_s": round(statistics.median(seconds), 3) if seconds else None}
+
+
 def demo_database(workdir: Path) -> str:
     """A fresh `pulse demo` database (the real open → answer → close path) in ``workdir``."""
     from benchmarks.run import environment, pulse_cli
@@ -163,16 +243,19 @@ def run(reference_url: str | None, reference_size: str | None, *, demo_rounds: S
     """The IL record of ``make bench``: the demo, and the generated organisation when there is one."""
     workdir = Path(tempfile.mkdtemp(prefix="pulse-il-"))
     try:
-        demo = load_rounds(demo_database(workdir), demo_rounds)
+        demo_all = load_rounds(demo_database(workdir))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+    demo = [r for r in demo_all if r.number in set(demo_rounds)]
     record: dict[str, Any] = {"id": "IL", "backend": "sqlite", "demo": measure(demo),
-                              "demo_merged_simulation": measure(demo, merge=True)}
+                              "demo_merged_simulation": measure(demo, merge=True),
+                              "demo_pooled": pooled_gain(demo_all, POOL_DEMO)}
     if reference_url is not None:
         reference = load_rounds(reference_url)
         record["reference"] = {"size": reference_size, **measure(reference)}
         record["reference_merged_simulation"] = measure(reference, merge=True)
         record["reorganisation"] = reorganisation(reference, moves)
+        record["reference_pooled"] = pooled_gain(reference, POOL_REFERENCE, last_blocks=POOL_REFERENCE_BLOCKS)
     after = [record["demo"]["least_loss"]["share_published"]]
     if "reference" in record:
         after.append(record["reference"]["least_loss"]["share_published"])
@@ -197,6 +280,15 @@ def summary_lines(record: dict[str, Any]) -> list[str]:
                      f"({after['share_published']:.1%}); complements only {before['share_complementary']:.1%} → "
                      f"{after['share_complementary']:.1%}; protect {before['protect_median_ms']} → "
                      f"{after['protect_median_ms']} ms")
+    for key, label in (("demo_pooled", "demo, pooled"), ("reference_pooled", "generated, pooled")):
+        pooled = record.get(key)
+        if pooled:
+            lines.append(f"{label:32} {pooled['periods']} periods of {pooled['rounds_per_period']} rounds: "
+                         f"{pooled['of_those_shown_pooled']}/{pooled['never_shown_per_round']} unit totals shown in "
+                         f"no round are shown pooled, {pooled['of_those_shown_pooled_too']}/"
+                         f"{pooled['shown_in_some_rounds']} shown in some rounds too; pooled totals with ≥ k "
+                         f"shown {pooled['pooled_large_shown']}/{pooled['pooled_large']}; "
+                         f"{pooled['pool_median_s']} s per period")
     reorg = record.get("reorganisation")
     if reorg:
         lines.append(f"{'re-organisation, version 2':32} {reorg['moved_units']} units moved: protect_version "

@@ -14,6 +14,11 @@ W1R W1's API path, one run on SQLite, on the reference organisation (20,720 peop
 W2  closing one round of the reference organisation (open the sealed pool, shuffle, store, release, audit).
 W3  an administration's results dashboard on the reference organisation, cold and warm.
 M   memory: every unit's dashboard of the reference organisation, 4 clients, 2 workers; resident memory per worker.
+W4  the APT pack PDF of a group of the reference organisation (52 rounds of trend): the first request after the
+    server starts (cold), then five more groups' packs.
+W4R W4's second part: the safety representative's report for the reference organisation's largest safety area (a
+    department and its units) over the last 12 months (52 weekly rounds): the page, then the PDF and the XLSX (and
+    the CSV) over real HTTP, signed in as that safety representative; the goal is PDF and XLSX together in < 5 s.
 W5  generating the reference organisation with 52 rounds of history (`pulse demo --size reference`).
 IL  information lost by suppression (issue 7; benchmarks/information_loss.py): the share of unit totals with at
     least k respondents that are published, before (the rules) and after (least loss), on the demo's rounds 2–6 and
@@ -518,7 +523,7 @@ class Browser:
         started = time.perf_counter()
         try:
             with self.opener.open(self.base + path, timeout=60) as response:
-                body = response.read().decode("utf-8", "replace")
+                body = response.read().decode("utf-8", "replace")  # a PDF too: only its length is used
                 return response.status, body, time.perf_counter() - started
         except urllib.error.HTTPError as exc:
             return exc.code, "", time.perf_counter() - started
@@ -583,6 +588,97 @@ def w3(workdir: Path, repeats: int) -> dict[str, Any]:
             "cold": {p: round(v, 3) for p, v in cold.items()}, "warm_median_ms": statistics.median(warm) * 1000,
             "warm_p95_ms": warm_p95, "goal": "p95 < 150 ms warm, < 1.5 s cold",
             "met": warm_p95 < 150 and cold_page < 1.5}
+
+
+def w4(workdir: Path, units: int) -> dict[str, Any]:
+    """The APT pack PDF of one group (issue 9): the first request after the server starts (cold: the release is not
+    parsed, no chart drawn, fonts not loaded), then the packs of other groups of the same release (the release
+    parsed, each pack's trend and chart new)."""
+    env = environment(f"sqlite:///{workdir / 'pulse.db'}", workdir)
+    found = subprocess.run([sys.executable, "-c", (
+        "from pulse import create_app\nfrom pulse.common.db import get_database\nfrom sqlalchemy import select\n"
+        "from pulse.models import Unit, Release, ReleaseCell, Round, Person\napp = create_app()\n"
+        "with get_database(app).session() as s:\n"
+        "    rel = s.scalar(select(Release.id).join(Round).order_by(Round.number.desc()).limit(1))\n"
+        "    parents = set(s.scalars(select(Unit.parent_id).where(Unit.parent_id.is_not(None))))\n"
+        "    cells = s.execute(select(ReleaseCell.unit_id, ReleaseCell.respondents).where(\n"
+        "        ReleaseCell.release_id == rel, ReleaseCell.kind == 'total', ReleaseCell.published.is_(True))).all()\n"
+        f"    groups = [u for u, n in sorted(cells, key=lambda c: -(c[1] or 0)) if u not in parents][:{units}]\n"
+        "    admin = s.scalar(select(Person.email).where(Person.is_admin.is_(True)))\n"
+        "print(rel, admin, *groups)")], env=env, capture_output=True, text=True, check=True).stdout.split()
+    release, admin, groups = int(found[0]), found[1], [int(g) for g in found[2:]]
+    assert groups, "no published group in the latest release"
+    server = Server("wsgi:app", env)
+    try:
+        client = Browser(server.port)
+        client.sign_in(admin, "pulse-demo-2026")
+        timings: list[float] = []
+        sizes: list[int] = []
+        for unit in groups:
+            status, body, seconds = client.get(f"/staff/results/{release}/units/{unit}/apt.pdf")
+            assert status == 200, (unit, status)
+            timings.append(seconds)
+            sizes.append(len(body))
+    finally:
+        server.stop()
+    cold, others = timings[0], timings[1:]
+    return {"id": "W4", "backend": "sqlite", "release": release, "units": groups, "cold_s": cold,
+            "other_units_median_s": statistics.median(others) if others else None,
+            "other_units_max_s": max(others) if others else None, "pdf_kb_median": statistics.median(sizes) / 1024,
+            "goal": "< 1.5 s (APT PDF of a group, cold)", "met": cold < 1.5}
+
+
+W4R_SCRIPT = """
+from sqlalchemy import func, select
+from pulse import create_app
+from pulse.common.context import passwords
+from pulse.common.db import get_database
+from pulse.models import Person, SafetyAreaUnit
+from pulse.services import auth
+from pulse.services.org import load_tree
+app = create_app()
+with app.app_context(), get_database(app).session(write=True) as s:
+    tree = load_tree(s)
+    sizes = dict(s.execute(select(Person.unit_id, func.count()).group_by(Person.unit_id)).all())
+    best = max(s.execute(select(SafetyAreaUnit.person_id, SafetyAreaUnit.unit_id)).all(),
+               key=lambda row: sum(sizes.get(u, 0) for u in tree.subtree({row.unit_id})))
+    rep = s.get_one(Person, best.person_id)
+    auth.set_password(rep, passwords(), "pulse-demo-2026")
+    s.commit()
+    print(rep.email, sum(sizes.get(u, 0) for u in tree.subtree({best.unit_id})))
+"""
+
+
+def w4_report(workdir: Path, repeats: int) -> dict[str, Any]:
+    """The safety representative's report of the largest safety area over 12 months: page, PDF, XLSX, CSV."""
+    env = environment(f"sqlite:///{workdir / 'pulse.db'}", workdir)
+    found = subprocess.run([sys.executable, "-c", W4R_SCRIPT], env=env, capture_output=True, text=True,
+                           check=True).stdout.split()
+    email_address, people = found[-2], int(found[-1])
+    today = dt.date.today()
+    period = f"start={(today - dt.timedelta(days=365)).isoformat()}&end={today.isoformat()}"
+    server = Server("wsgi:app", env)
+    times: dict[str, list[float]] = {"page": [], "pdf": [], "xlsx": [], "csv": []}
+    sizes: dict[str, int] = {}
+    try:
+        client = Browser(server.port)
+        client.sign_in(email_address, "pulse-demo-2026")
+        for _ in range(repeats):
+            for name, path in (("page", f"/staff/safety/report?{period}"),
+                               ("pdf", f"/staff/safety/report.pdf?{period}"),
+                               ("xlsx", f"/staff/safety/report.xlsx?{period}"),
+                               ("csv", f"/staff/safety/report.csv?{period}")):
+                status, body, seconds = client.get(path)
+                assert status == 200, (path, status)
+                times[name].append(seconds)
+                sizes[name] = len(body)
+    finally:
+        server.stop()
+    median = {name: statistics.median(values) for name, values in times.items()}
+    both = median["pdf"] + median["xlsx"]
+    return {"id": "W4R", "backend": "sqlite", "people_in_area": people, "seconds": both,
+            "median_s": {k: round(v, 3) for k, v in median.items()}, "sizes": sizes, "runs": repeats,
+            "goal": "PDF + XLSX < 5 s", "met": both < 5}
 
 
 def memory(workdir: Path, clients: int) -> dict[str, Any]:
@@ -663,8 +759,9 @@ def postgres_version() -> str | None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small preset (under a minute)")
-    parser.add_argument("--only", default="W1,W1R,W2,W3,M,W5,IL",
-                        help="comma-separated workloads (W1, W1R, W2, W3, M, W5, IL)")
+    parser.add_argument("--only", default="W1,W1R,W2,W3,W4,W4R,M,W5,IL",
+                        help="comma-separated workloads (W1, W1R, W2, W3, W4, W4R, M, W5, IL); W2, W3, W4, W4R and "
+                             "M generate the organisation (W5)")
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--runs", type=int, default=None, help="W1 runs per database (default 3; quick 1)")
     args = parser.parse_args()
@@ -680,7 +777,7 @@ def main() -> None:
         print("W1 on the reference organisation…", flush=True)
         reference = w1("sqlite", "small" if args.quick else "reference", args.clients, 1, 250 if args.quick else 2000)
         results.append({**reference, "id": "W1R"})
-    if wanted & {"W5", "W2", "W3", "M"}:
+    if wanted & {"W5", "W2", "W3", "W4", "W4R", "M"}:
         workdir = Path(tempfile.mkdtemp(prefix="pulse-ref-"))
         try:
             print("W5…", flush=True)
@@ -692,6 +789,12 @@ def main() -> None:
             if "W3" in wanted:
                 print("W3…", flush=True)
                 results.append(w3(workdir, 3 if args.quick else 20))
+            if "W4" in wanted:
+                print("W4…", flush=True)
+                results.append(w4(workdir, 6))
+            if "W4R" in wanted:
+                print("W4R…", flush=True)
+                results.append(w4_report(workdir, 1 if args.quick else 3))
             if "M" in wanted:
                 print("M…", flush=True)
                 results.append(memory(workdir, 4))
@@ -725,12 +828,23 @@ def main() -> None:
             base = f"{m['ceiling_per_second']:7.1f} inserts/s, share {m['share']:.2f}"
         elif r["id"] == "W2":
             line, base = f"{r['seconds']:7.1f} s for {r['answers']} answers, peak {r['peak_rss_mb']:.0f} MB", "—"
+        elif r["id"] == "W4R":
+            m = r["median_s"]
+            line = (f"PDF {m['pdf']:.2f} s + XLSX {m['xlsx']:.2f} s = {r['seconds']:.2f} s; page {m['page']:.2f} s, "
+                    f"CSV {m['csv']:.2f} s ({r['people_in_area']} people)")
+            base = "—"
         elif r["id"] == "M":
             line, base = (f"peak worker {r['peak_worker_rss_mb']:.0f} MB after dashboards of all {r['units']} units, "
                           f"{r['errors']} errors"), "—"
         elif r["id"] == "W3":
             line = (f"warm p50 {r['warm_median_ms']:.0f} ms p95 {r['warm_p95_ms']:.0f} ms; cold slowest page "
                     f"{r['cold_slowest_page_s']:.2f} s")
+            base = "—"
+        elif r["id"] == "W4":
+            line = f"APT PDF cold {r['cold_s']:.2f} s"
+            if r["other_units_median_s"] is not None:
+                line += (f"; {len(r['units']) - 1} more groups p50 {r['other_units_median_s']:.2f} s, max "
+                         f"{r['other_units_max_s']:.2f} s")
             base = "—"
         else:
             line, base = f"{r['seconds']:7.1f} s, peak {r['peak_rss_mb']:.0f} MB ({r['size']})", "—"

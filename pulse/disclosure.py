@@ -394,6 +394,8 @@ class Trend:
     series: dict[str, list[TrendPoint]]
     questions: dict[str, QuestionInfo]
     releases: list[ReleaseInfo]
+    #: The unit's cell in each release, in the order of ``releases`` (answered and participation per round).
+    cells: list[CellView] = field(default_factory=list)
 
 
 def trend(session: Session, survey_id: int, unit_id: int, scope: Scope) -> Trend:
@@ -416,7 +418,8 @@ def trend(session: Session, survey_id: int, unit_id: int, scope: Scope) -> Trend
             # A question a round did not ask (rotation) is a gap, like a hidden figure.
             figures = cells[info.id].get(code) if code in asked else HIDDEN
             series.setdefault(code, []).append(TrendPoint(info, figures))
-    return Trend(cells[infos[-1].id], infos[-1].survey_name, series, questions, infos)
+    return Trend(cells[infos[-1].id], infos[-1].survey_name, series, questions, infos,
+                 [cells[info.id] for info in infos])
 
 
 @dataclass(frozen=True)
@@ -452,6 +455,39 @@ def heatmap(session: Session, release_id: int, unit_id: int, scope: Scope) -> tu
             values[area] = whole(index(means)) if means else None
         rows.append(HeatRow(cell, depth[unit], values))
     return areas, rows
+
+
+@dataclass(frozen=True)
+class PeriodCells:
+    """One released round of a period, and the whole-unit cells it publishes for the units asked about."""
+
+    release: ReleaseInfo
+    #: unit id → its total cell (units the round did not cover are missing).
+    cells: dict[int, CellView]
+
+
+def period_cells(session: Session, unit_ids: list[int], start: dt.datetime, end: dt.datetime,
+                 scope: Scope) -> list[PeriodCells]:
+    """The newest release of every round that closed in ``[start, end)`` and covers any of the units, oldest first,
+    with those units' whole-unit cells — for the safety representative's report and the annual follow-up.
+
+    Units outside the viewer's scope are left out, as if they were not in the releases.
+    """
+    wanted = [u for u in unit_ids if scope.allows(u)]
+    if not wanted:
+        return []
+    ids = [i for i in latest_release_ids(session) if start <= release_info(session, i).closed_at < end]
+    if not ids:
+        return []
+    found: dict[int, dict[int, CellView]] = {}
+    for chunk in range(0, len(wanted), 500):
+        rows = session.execute(select(ReleaseCell, Unit.name).join(Unit, Unit.id == ReleaseCell.unit_id).where(
+            ReleaseCell.release_id.in_(ids), ReleaseCell.unit_id.in_(wanted[chunk:chunk + 500]),
+            ReleaseCell.kind == "total"))
+        for cell, name in rows:
+            found.setdefault(cell.release_id, {})[cell.unit_id] = _cell_view(cell, name)
+    periods = [PeriodCells(release_info(session, i), found[i]) for i in ids if i in found]
+    return sorted(periods, key=lambda p: (p.release.closed_at, p.release.survey_id, p.release.round_number))
 
 
 # --- pooled periods (docs/ANONYMITY.md, "Pooled periods") ---------------------------------------------------------
@@ -491,6 +527,9 @@ class PooledTrend:
     #: question code → figures per period (a period that did not pool a question shows it hidden)
     series: dict[str, list[Figures]]
     questions: dict[str, QuestionInfo]
+    #: question code → the change from the period before to the newest, from the published (rounded) figures as
+    #: for rounds; None where either is too few or there is one period
+    changes: dict[str, Change | None] = field(default_factory=dict)
 
     @property
     def latest(self) -> tuple[PeriodInfo, CellView]:
@@ -557,5 +596,75 @@ def pooled_trend(session: Session, survey_id: int, unit_id: int, scope: Scope) -
             questions[question.code] = question
     series = {code: [cells[info.id].get(code) if any(q.code == code for q in info.questions) else HIDDEN
                      for info in infos] for code in questions}
+    changes: dict[str, Change | None] = {}
+    for code, points in series.items():
+        before, now = (_comparable(points[-2]), _comparable(points[-1])) if len(points) > 1 else (None, None)
+        changes[code] = change(before, now) if before and now and not questions[code].sensitive else None
     return PooledTrend(cells[infos[-1].id], survey_id, infos[-1].survey_name, infos,
-                       [cells[info.id] for info in infos], series, questions)
+                       [cells[info.id] for info in infos], series, questions, changes)
+@dataclass(frozen=True)
+class QuestionPoint:
+    """One question's published figures for one unit in one release."""
+
+    release: ReleaseInfo
+    question: QuestionInfo
+    figures: Figures
+
+
+def question_series(session: Session, unit_id: int, code: str, scope: Scope) -> list[QuestionPoint]:
+    """One question's published figures for one unit in every released round that asked it (newest release of
+    each round, every survey), oldest first — for an action's measured effect. Hidden figures stay hidden.
+
+    :raises NotVisibleError: the unit is outside the viewer's scope.
+    """
+    if not scope.allows(unit_id):
+        raise NotVisibleError(unit_id)
+    asked: list[tuple[ReleaseInfo, QuestionInfo]] = []
+    for release_id in latest_release_ids(session):
+        info = release_info(session, release_id)
+        question = next((q for q in info.questions if q.code == code), None)
+        if question is not None:
+            asked.append((info, question))
+    cells = unit_cells(session, [info.id for info, _ in asked], unit_id)
+    points = [QuestionPoint(info, question, cells[info.id].get(code)) for info, question in asked if info.id in cells]
+    points.sort(key=lambda p: (p.release.closed_at, p.release.round_id))
+    return points
+
+
+def compare(before: Figures, after: Figures) -> Change | None:
+    """The change between two published figures with its 95 % interval, from the figures as shown (None when either
+    is hidden, a bound, or too small to compare)."""
+    a, b = _comparable(before), _comparable(after)
+    return change(a, b) if a and b else None
+
+
+def holds_unit(session: Session, release_id: int, unit_id: int) -> bool:
+    """Whether a release has a cell for the unit (a risk or feedback may only cite a release its unit is in).
+
+    One indexed look-up, without parsing the release."""
+    return session.scalar(select(ReleaseCell.unit_id).where(
+        ReleaseCell.release_id == release_id, ReleaseCell.unit_id == unit_id, ReleaseCell.kind == "total")) is not None
+
+
+def releases_holding(session: Session, unit_id: int) -> list[int]:
+    """The newest release of every released round that has a cell for the unit, newest round first — one query,
+    without parsing any release (the SAM forms and the start page list them for every unit)."""
+    newest = latest_release_ids(session)
+    if not newest:
+        return []
+    holding = set(session.scalars(select(ReleaseCell.release_id).where(
+        ReleaseCell.release_id.in_(newest), ReleaseCell.unit_id == unit_id, ReleaseCell.kind == "total")))
+    return [r for r in newest if r in holding]
+def area_indices(info: ReleaseInfo, cell: CellView) -> dict[str, int | None]:
+    """Each question area's index 0–100 in one cell, from its published exact means — as the heatmap computes it
+    (sensitive items left out; None where no mean of the area is shown)."""
+    by_area: dict[str, list[QuestionInfo]] = {}
+    for question in info.questions:
+        if not question.sensitive and question.scale in ("agree5", "freq5"):
+            by_area.setdefault(question.area, []).append(question)
+    values: dict[str, int | None] = {}
+    for area, questions in by_area.items():
+        means = [(f.mean, SCALES[q.scale], q.reverse) for q in questions
+                 if (f := cell.get(q.code)).exact and f.mean is not None]
+        values[area] = whole(index(means)) if means else None
+    return values

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -27,8 +27,9 @@ from pulse.common.context import key, record_audit
 from pulse.common.db import Database, get_database, utcnow
 from pulse.domain.crypto import KeyPurpose
 from pulse.domain.participation import closed_participation
-from pulse.models import Round, SchedulerLease, Survey
-from pulse.services import invitations, pooling, sessions
+from pulse.models import ActionReminder, BoxItem, Invitation, Person, PersonStatus, Round, SchedulerLease, Survey
+from pulse.services import box as box_service
+from pulse.services import invitations, pooling, safety, sam, sessions
 from pulse.services import rounds as round_service
 from pulse.services.releases import compute_release, purge_raw_answers
 from pulse.services.surveys import schedule_next
@@ -47,17 +48,28 @@ class TickReport:
     opened: list[int] = field(default_factory=list)
     invitations_sent: int = 0
     reminders_sent: int = 0
+    action_reminders: int = 0
     purged: int = 0
+    #: E-mails about 6:6a requests (asked, reminded, escalated).
+    safety_notices: int = 0
+    #: Complaint-box messages sent: news of an item, and escalations of overdue ones.
+    box_notices: int = 0
     pooled: list[int] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    #: Normal states worth a line, not errors: e.g. a survey's round still open when the next was due.
+    notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         if not self.ran:
             return "Another tick is running; nothing done."
         return (f"closed rounds: {len(self.closed)}, opened rounds: {len(self.opened)}, "
                 f"invitations sent: {self.invitations_sent}, reminders sent: {self.reminders_sent}"
+                + (f", action reminders sent: {self.action_reminders}" if self.action_reminders else "")
                 + (f", raw answers deleted: {self.purged}" if self.purged else "")
+                + (f", 6:6a notices: {self.safety_notices}" if self.safety_notices else "")
+                + (f", box notices: {self.box_notices}" if self.box_notices else "")
                 + (f", periods pooled: {len(self.pooled)}" if self.pooled else "")
+                + (f", still open: {len(self.notes)}" if self.notes else "")
                 + (f", errors: {len(self.errors)}" if self.errors else ""))
 
 
@@ -127,8 +139,12 @@ def tick(app: Flask, *, now: dt.datetime) -> TickReport:
             elif outcome.failed:
                 report.errors.append(f"round {round_id}: {len(outcome.failed)} invitations could not be sent")
             report.reminders_sent += send_reminders(database, round_id, now=now, report=report)
+        _safety_requests(database, now, tz, report)
         _purge(database, now, app.config["PULSE"].retention_days, report)
+        report.box_notices += box_deadlines(database, now.astimezone(tz).date(), report)
         _forget_revoked_sessions(database, now)
+        report.action_reminders += send_action_reminders(database, now=now, today=now.astimezone(tz).date(),
+                                                         report=report)
         # Every run: a scrub after close that could not finish (an old reader, a busy table) is retried until it does.
         if not round_service.scrub_closed(database):
             report.errors.append("scrub after close not finished yet")
@@ -137,18 +153,48 @@ def tick(app: Flask, *, now: dt.datetime) -> TickReport:
     return report
 
 
+def _safety_requests(database: Database, now: dt.datetime, tz: ZoneInfo, report: TickReport) -> None:
+    """Ask, remind and escalate 6:6a requests (pulse.domain.desk.next_step), one request per transaction.
+
+    The step is claimed in the database before the e-mails go and committed after them: a mail failure rolls it
+    back and the next run tries again; a second process finds it taken (pulse.services.safety.take_step).
+    """
+    config = current_app.config["PULSE"]
+    with database.session() as session:
+        due = safety.due_requests(session, now, tz)
+    for request_id, step in due:
+        with database.session(write=True) as session:
+            notices = safety.take_step(session, request_id, step, now=now, tz=tz)
+            if notices is None:
+                continue  # no longer due: another run took it, or the request was answered meanwhile
+            try:
+                for notice in notices:
+                    mail.send("safety_request", to=notice.to, language=notice.language, step=notice.step.value,
+                              name=notice.name, title=notice.title, unit=notice.unit, reply_by=notice.reply_by,
+                              url=f"{config.staff_url}/staff/safety/requests/{notice.request_id}")
+            except mail.MailError:
+                session.rollback()
+                report.errors.append(f"6:6a request {request_id}: mail failed")
+                continue
+            record_audit(session, f"safety_request.{step.value}", f"safety_request:{request_id}",
+                         {"notified": len(notices)})
+            session.commit()
+            report.safety_notices += len(notices)
 def _pool_due(database: Database, now: dt.datetime, report: TickReport) -> None:
     """Pool every complete period of every pooling survey that has no pooled release yet (docs/ANONYMITY.md,
     "Pooled periods"); right after the closes, so a period completed by a close is pooled in the same tick."""
     with database.session() as session:
         surveys = list(session.scalars(select(Survey.id).where(Survey.pooling.is_not(None))))
     for survey_id in surveys:
+        refused: list[tuple[pooling.Period, pooling.PoolingError]] = []
         with database.session(write=True) as session:
-            for pooled in pooling.pool_due(session, session.get_one(Survey, survey_id), now=now):
+            for pooled in pooling.pool_due(session, session.get_one(Survey, survey_id), now=now, refused=refused):
                 record_audit(session, "release.pool", f"pooled_release:{pooled.id}",
                              {"survey": survey_id, "period": pooled.period, "version": pooled.version})
                 report.pooled.append(pooled.id)
             session.commit()
+        report.errors += [f"survey {survey_id}, period {period.key}: not pooled ({exc.code}; see pulse release pool)"
+                          for period, exc in refused]
 
 
 def _purge(database: Database, now: dt.datetime, days: int, report: TickReport) -> None:
@@ -158,6 +204,44 @@ def _purge(database: Database, now: dt.datetime, days: int, report: TickReport) 
             record_audit(session, "retention.purge", "answers", purged)
             report.purged = purged["responses"]
         session.commit()
+
+
+def box_deadlines(database: Database, today: dt.date, report: TickReport | None = None) -> int:
+    """Tell the responsible managers and safety representatives of new box items, and escalate overdue ones to the
+    next manager up and the safety representatives — each once.
+
+    Every notice is claimed (a flag set by a conditional UPDATE, committed) before its mail goes out, so two
+    schedulers never both send it; a notice whose mail fails is released and tried again on the next run.
+    """
+    with database.session(write=True) as session:
+        notices = box_service.claim_new(session) + box_service.claim_overdue(session, today)
+        session.commit()
+    sent = 0
+    for notice in notices:
+        try:
+            sent += _send_box_notice(database, notice)
+        except mail.MailError:
+            with database.session(write=True) as session:
+                box_service.unclaim(session, notice)
+                session.commit()
+            if report is not None:
+                report.errors.append(f"box item: {notice.kind} notice could not be sent")
+    return sent
+
+
+def _send_box_notice(database: Database, notice: box_service.Notice) -> int:
+    """Mail one notice to each of its recipients (no text of the item, only its unit, category and dates)."""
+    config = current_app.config["PULSE"]
+    with database.session() as session:
+        item = session.get_one(BoxItem, notice.item_id)
+        people = [(p.email, p.language) for p in session.scalars(
+            select(Person).where(Person.id.in_(notice.recipients), Person.status != PersonStatus.LEFT))]
+        context = {"kind": notice.kind, "unit": item.unit.name, "category": item.category,
+                   "acknowledge_by": item.acknowledge_by, "answer_by": item.answer_by,
+                   "url": f"{config.staff_url}/staff/box/{item.id}"}
+    for email, language in people:
+        mail.send("box_notice", to=email, language=language, **context)
+    return len(people)
 
 
 def _forget_revoked_sessions(database: Database, now: dt.datetime) -> None:
@@ -228,7 +312,12 @@ def _open_due(database: Database, keys: round_service.RoundKeys, now: dt.datetim
                 survey = session.get_one(Survey, survey_id)
                 schedule_next(session, survey, now=now, tz=tz)
                 session.commit()
-                report.errors.append(f"survey {survey_id}: {exc.code}")
+                if exc.code == "already_open":
+                    # The normal state when a round runs longer than the cadence (or was opened by hand).
+                    upcoming = survey.next_open_at.isoformat(timespec="minutes") if survey.next_open_at else "-"
+                    report.notes.append(f"survey {survey_id}: its round is still open; next opening {upcoming}")
+                else:
+                    report.errors.append(f"survey {survey_id}: {exc.code}")
                 continue
             session.commit()
             report.opened.append(rnd.id)
@@ -246,9 +335,13 @@ def mail_invitations(database: Database, round_id: int, keys: round_service.Roun
         if rnd.status != "open" or rnd.mailout == "done":
             return invitations.MailOut(round_id, "nothing_to_do")
         survey_name, closes_at, resend = rnd.survey.name, rnd.closes_at, rnd.mailout_attempts > 0
+        # "You said, we did" for each counting unit of the round: everyone who counts there gets the same one.
+        units = session.scalars(select(Invitation.unit_id).where(Invitation.round_id == round_id).distinct())
+        feedback = {unit_id: sam.feedback_for(session, unit_id) for unit_id in units}
 
     def send(invite: invitations.Invite) -> None:
         mail.send("invitation", to=invite.email, language=invite.language, survey=survey_name, closes_at=closes_at,
+                  feedback=feedback.get(invite.unit_id) if invite.unit_id is not None else None,
                   link=f"{config.respondent_url}/r?lang={invite.language}#t={invite.link}",
                   code=invitations.format_code(invite.code),
                   answer_url=f"{config.respondent_url}/r?lang={invite.language}",
@@ -308,3 +401,50 @@ def send_reminders(database: Database, round_id: int, *, now: dt.datetime, repor
         sent += len(delivered)
         if len(delivered) < len(items) or (limit is not None and sent >= limit):
             return sent
+
+
+def send_action_reminders(database: Database, *, now: dt.datetime, today: dt.date,
+                          report: TickReport | None = None) -> int:
+    """E-mail the owner and the unit's safety representatives about actions due within a week, overdue, or due for
+    follow-up (pulse.domain.sam.due_reminders). Returns how many reminders went out.
+
+    Each reminder is claimed in its own committed transaction before anything is sent: the claim's unique key
+    (action, kind, date) lets only one process have it, so running this twice, or in two processes at once, sends
+    nothing twice. A reminder whose mail fails is unclaimed, so the next run tries again; a claim whose process died
+    before sending is freed after an hour (pulse.services.sam.STALE_CLAIM).
+    """
+    config = current_app.config["PULSE"]
+    with database.session(write=True) as session:
+        for stale in sam.stale_claims(session, now):
+            session.delete(stale)
+        session.commit()
+    with database.session() as session:
+        due = sam.due_reminders(session, today)
+    sent = 0
+    for action_id, kind, date in due:
+        with database.session(write=True) as session:
+            try:
+                claim = sam.claim_reminder(session, action_id, kind, date, now=now)
+                session.commit()
+            except IntegrityError:
+                continue  # another process has it
+            item = sam.reminder(session, claim)
+            session.commit()
+        try:
+            for email, language in item.recipients:
+                mail.send("action_reminder", to=email, language=language, kind=item.kind, unit=item.unit_name,
+                          activity=item.activity, date=item.for_date.isoformat(),
+                          url=f"{config.staff_url}/staff/sam/actions/{item.action_id}")
+        except mail.MailError:
+            log.error("action reminder %s not sent; it is tried again at the next run", item.id)
+            with database.session(write=True) as session:
+                session.execute(delete(ActionReminder).where(ActionReminder.id == item.id))
+                session.commit()
+            if report is not None:
+                report.errors.append(f"action {item.action_id}: reminder mail failed")
+            continue
+        with database.session(write=True) as session:
+            session.execute(update(ActionReminder).where(ActionReminder.id == item.id).values(sent=True))
+            session.commit()
+        sent += 1
+    return sent

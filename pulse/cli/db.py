@@ -26,9 +26,11 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 
 #: Tables a downgrade may not drop without being told, each with the revision that creates it: releases are the
 #: only record of what was published, the audit log is the evidence of who saw and changed what, and API tokens
-#: are people's access (a token table rebuilt empty would silently lock out their integrations).
+#: are people's access (a token table rebuilt empty would silently lock out their integrations); the SAM records
+#: (risk assessments, action plans, APT minutes, feedback) are the employer's documentation that AFS 2023:1 requires.
 GUARDED_TABLES = {"audit_entry": "0001", "release": "0003", "release_cell": "0003", "api_token": "0003",
-                  "pooled_release": "0008", "pooled_release_cell": "0008"}
+                  "pooled_release": "0008", "pooled_release_cell": "0008", "sam_risk": "0009", "sam_action": "0009",
+                  "sam_apt_meeting": "0009", "sam_feedback": "0009"}
 
 
 def alembic_config(connection: Connection | None = None) -> AlembicConfig:

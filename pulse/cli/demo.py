@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from zoneinfo import ZoneInfo
 
 import click
 from flask import current_app
@@ -11,9 +12,11 @@ from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
 from pulse import demo
-from pulse.common.context import passwords, record_audit
+from pulse.common.context import box_keys, local_today, passwords, record_audit
 from pulse.common.db import get_database, utcnow
 from pulse.demo import generator
+from pulse.demo.box import load_demo_box
+from pulse.demo.desk import load_demo_desk
 from pulse.demo.rounds import load_demo_rounds
 from pulse.domain import orgcsv
 from pulse.models import Person
@@ -58,6 +61,12 @@ def group(if_empty: bool, size: str | None) -> None:
     closed, open_round = load_demo_rounds(get_database(current_app), now=utcnow())
     click.echo(f"Demo survey '{demo.DEMO_SURVEY}': {closed} closed rounds of history and round {open_round} open; "
                f"its invitations are in {current_app.config['PULSE'].outbox_dir}")
+    items = load_demo_box(get_database(current_app), box_keys(), today=local_today(),
+                          k=current_app.config["PULSE"].thresholds.min_group_size, main_safety_rep=org.main_safety_rep)
+    click.echo(f"Complaint box: {items} items, from new to closed and one overdue.")
+    requests = load_demo_desk(get_database(current_app), now=utcnow(),
+                              tz=ZoneInfo(current_app.config["PULSE"].timezone))
+    click.echo(f"Safety desk: {requests} requests under 6:6a and the annual follow-up of Medborgarkontor Rinkeby.")
     _print_accounts()
 
 

@@ -229,9 +229,11 @@ def tick_command(now_text: str | None, every: int | None) -> None:
         report = scheduler.tick(current_app._get_current_object(),  # type: ignore[attr-defined]
                                 now=parse_now(now_text))
         busy = (report.closed or report.opened or report.invitations_sent or report.reminders_sent or report.purged
-                or report.errors)
+                or report.errors or report.notes)
         if every is None or busy:
             click.echo(f"{utcnow().isoformat(timespec='seconds')} {report.summary()}")
+        for note in report.notes:
+            click.echo(f"  {note}")
         for error in report.errors:
             click.echo(f"  {error}", err=True)
         if every is None:

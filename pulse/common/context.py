@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
+from zoneinfo import ZoneInfo
 
 from flask import current_app, g, has_request_context
 from sqlalchemy.orm import Session
@@ -12,6 +14,7 @@ from pulse.common.passwords import Passwords
 from pulse.domain.crypto import KeyPurpose, derive_key
 from pulse.models import AuditEntry, Person
 from pulse.services import audit
+from pulse.services import box as box_service
 
 
 def config() -> Config:
@@ -24,6 +27,16 @@ def key(purpose: KeyPurpose) -> bytes:
     if purpose not in cache:
         cache[purpose] = derive_key(config().secret_key, purpose)
     return cache[purpose]
+
+
+def box_keys() -> box_service.Keys:
+    """The complaint box's keys: the reply-key hash and the text encryption."""
+    return box_service.Keys(reply=key(KeyPurpose.BOX_REPLY_KEY), text=key(KeyPurpose.BOX_TEXT))
+
+
+def local_today(now: dt.datetime | None = None) -> dt.date:
+    """Today in the organisation's time zone (deadlines are dates there)."""
+    return (now or dt.datetime.now(dt.UTC)).astimezone(ZoneInfo(config().timezone)).date()
 
 
 def passwords() -> Passwords:

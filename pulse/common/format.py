@@ -49,6 +49,11 @@ def mean_text(figures: Figures, question: QuestionInfo) -> str:
     return str(format_decimal(one_decimal(figures.mean), "0.0"))
 
 
+def decimal_mark() -> str:
+    """The decimal mark of the current language ("," in Swedish), for text drawn outside Babel (chart ticks)."""
+    return str(format_decimal(0.5, "0.0"))[1]
+
+
 def percent(value: float | None) -> str:
     return too_few() if value is None else f"{format_decimal(whole(value), '0')} %"
 

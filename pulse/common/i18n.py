@@ -10,7 +10,7 @@ import logging
 from pathlib import Path
 
 from flask import Flask, current_app, g, has_request_context, request, session
-from flask_babel import format_datetime, get_locale
+from flask_babel import format_date, format_datetime, get_locale
 
 from pulse.common.extensions import babel
 from pulse.common.paths import STAFF_PREFIX
@@ -22,6 +22,7 @@ LANGUAGE_NAMES = {"sv": "Svenska", "en": "English"}
 TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "translations"
 #: How a moment is written out in each language.
 WHEN_PATTERNS = {"sv": "EEEE d MMMM y 'kl.' HH:mm", "en": "EEEE d MMMM y 'at' HH:mm"}
+DAY_PATTERNS = {"sv": "EEEE d MMMM y", "en": "EEEE d MMMM y"}
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,11 @@ def init_app(app: Flask) -> None:
     def _when(value: object) -> str:
         """A date and time as people say it: "tisdag 1 december 2026 kl. 10:27"."""
         return str(format_datetime(value, WHEN_PATTERNS.get(current_language(), WHEN_PATTERNS["en"])))
+
+    @app.template_filter("day")
+    def _day(value: object) -> str:
+        """A date as people say it: "tisdag 3 december 2026" (the box's deadlines are days, not times)."""
+        return str(format_date(value, DAY_PATTERNS.get(current_language(), DAY_PATTERNS["en"])))
 
     @app.context_processor
     def _language_context() -> dict[str, object]:

@@ -36,3 +36,56 @@ LANGUAGE_LABELS = {"sv": "Svenska", "en": "English"}
 
 def area_label(code: str) -> str:
     return gettext(AREAS[code]) if code in AREAS else code
+
+# --- The safety representative's desk (pulse.domain.desk) ---------------------------------------------------
+
+REQUEST_KIND_LABELS = {
+    "measure": _l("Measures (åtgärder)"),
+    "investigation": _l("An investigation (undersökning)"),
+}
+REQUEST_STATE_LABELS = {
+    "awaiting_confirmation": _l("waiting for the employer to confirm receipt"),
+    "awaiting_answer": _l("receipt confirmed, waiting for the answer"),
+    "overdue": _l("overdue: no answer by the date"),
+    "answered": _l("answered in time"),
+    "answered_late": _l("answered after the date"),
+    "closed": _l("closed"),
+}
+REQUEST_EVENT_LABELS = {
+    "registered": _l("Request registered"),
+    "ask": _l("Pulse asked the employer to confirm receipt"),
+    "remind": _l("Pulse reminded the employer"),
+    "escalate": _l("Pulse passed the request to the next manager up"),
+    "confirmed": _l("Receipt confirmed"),
+    "answered": _l("Answered"),
+    "attachment": _l("File added"),
+    "note": _l("Note"),
+    "closed": _l("Closed by the safety representative"),
+}
+CHECKLIST_LABELS = {
+    "routines": _l("Routines for the systematic work environment management (SAM) are written down and known"),
+    "tasks": _l("Work environment tasks are allocated, and those who have them have the knowledge, authority and "
+                "resources they need"),
+    "risks": _l("Risks are assessed (riskbedömning) regularly and before changes"),
+    "actions": _l("Actions in the action plan (handlingsplan) are completed; overdue ones are followed up"),
+    "pulses": _l("Pulses were run and enough people took part"),
+    "complaints": _l("Complaints about the work environment were acknowledged and answered on time"),
+    "requests": _l("Requests under AML 6:6a were confirmed and answered on time"),
+    "incidents": _l("Ill health, accidents and serious incidents were investigated"),
+    "instructions": _l("There are written instructions for tasks with serious risks"),
+}
+FOLLOW_UP_STATUS_LABELS = {
+    "yes": _l("Yes"),
+    "partly": _l("Partly"),
+    "no": _l("No"),
+    "na": _l("Does not apply"),
+}
+#: The complaint box's categories (pulse.services.box.CATEGORIES), as the box's own pages name them.
+COMPLAINT_CATEGORY_LABELS = {
+    "workload": _l("Workload"),
+    "treatment": _l("Treatment and relationships"),
+    "safety": _l("Safety and risks"),
+    "premises": _l("Premises and equipment"),
+    "organisation": _l("Organisation and leadership"),
+    "other": _l("Other"),
+}

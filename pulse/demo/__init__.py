@@ -38,6 +38,8 @@ class DemoOrg:
     people: list[PersonRow] = field(default_factory=list)
     #: Sign-ins to print: (role description, e-mail).
     accounts: list[tuple[str, str]] = field(default_factory=list)
+    #: E-mail of the main safety representative (huvudskyddsombud), who covers units without a safety area.
+    main_safety_rep: str | None = None
 
 
 class _Builder:
@@ -110,6 +112,7 @@ def build_demo(seed: int = 2024) -> DemoOrg:
     sr2 = b.person(tensta, roles=("safety_rep",), safety=(tensta,), name="Sven Skyddsombud")
     b.org.accounts.append(("safety representative for Rinkeby and Husby", sr1))
     b.org.accounts.append(("safety representative for Tensta", sr2))
+    b.org.main_safety_rep = sr2  # also the main safety representative: the units no safety area covers
     employee = b.person(husby, name="Elsa Medarbetare")
     b.org.accounts.append(("employee at Medborgarkontor Husby", employee))
     b.person(jarva, roles=("manager",), manages=(jarva,), name="Stadsdelsdirektör Järva")

@@ -12,16 +12,21 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pulse import scheduler
+from pulse.common.context import record_audit
 from pulse.common.db import Database
 from pulse.demo import DEMO_COMMENTS, DEMO_SURVEY, HISTORY_ROUNDS, OFFICE_MOOD, simulated_answer
+from pulse.demo.sam import load_demo_sam
 from pulse.domain.orgtree import OrgTree
 from pulse.domain.questionbank import DEFAULT_PULSE
 from pulse.models import Invitation, Round, Unit
 from pulse.services import answers as answer_service
-from pulse.services import invitations
+from pulse.services import invitations, pooling
 from pulse.services import questions as question_service
 from pulse.services import rounds as round_service
 from pulse.services.surveys import SurveyInput, create_survey
+
+#: The demo pools its weekly rounds in threes: rounds 1–3 and 4–6 are pooled, 7–9 waits.
+DEMO_POOL_ROUNDS = 3
 
 
 def _moods(session: Session) -> dict[int, float]:
@@ -75,6 +80,9 @@ def load_demo_rounds(database: Database, *, now: dt.datetime, seed: int = 7) -> 
             open_weekday=first_open.astimezone(tz).weekday(), open_time=first_open.astimezone(tz).strftime("%H:%M"),
             min_group_size=config.thresholds.min_group_size, min_dist_size=config.thresholds.min_dist_size,
             min_comment_size=config.thresholds.min_comment_size), floors=config.thresholds, now=first_open, tz=tz)
+        # Pooled over three weekly rounds (docs/ANONYMITY.md, "Pooled periods"): the citizen offices, too small
+        # round by round, get figures per period.
+        survey.pooling, survey.pool_rounds = "rounds", DEMO_POOL_ROUNDS
         moods = _moods(session)
         survey_id = survey.id
         session.commit()
@@ -91,6 +99,17 @@ def load_demo_rounds(database: Database, *, now: dt.datetime, seed: int = 7) -> 
             scheduler.close_round(session, rnd, keys, now=min(rnd.closes_at, now - dt.timedelta(hours=2)))
             session.commit()
         round_service.scrub_closed(database)
+    with database.session(write=True) as session:
+        survey = session.get_one(type(survey), survey_id)
+        for pooled in pooling.pool_due(session, survey, now=now):
+            record_audit(session, "release.pool", f"pooled_release:{pooled.id}",
+                         {"survey": survey_id, "period": pooled.period, "version": pooled.version})
+        session.commit()
+    # Risks, actions, an APT and "you said, we did" from the history, before the open round's invitations go out
+    # (they carry the feedback).
+    with database.session(write=True) as session:
+        load_demo_sam(session, now=now)
+        session.commit()
     opened_at = now - dt.timedelta(hours=1)
     with database.session(write=True) as session:
         survey = session.get_one(type(survey), survey_id)

@@ -32,6 +32,10 @@ class KeyPurpose(StrEnum):
     RESULTS_LINK = "pulse/results-link/v1"
     #: Encrypts a signed-in person's unlocked answer key inside their session cookie.
     SESSION_ANSWER_KEY = "pulse/session-answer-key/v1"
+    #: Hashes the complaint box's reply keys (only the hash is stored).
+    BOX_REPLY_KEY = "pulse/box-reply-key/v1"
+    #: Encrypts the complaint box's texts at rest.
+    BOX_TEXT = "pulse/box-text/v1"
 
 
 def derive_key(secret: str, purpose: KeyPurpose, length: int = 32) -> bytes:

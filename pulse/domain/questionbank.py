@@ -150,3 +150,50 @@ BANK: tuple[BankQuestion, ...] = (
 #: The set a new survey starts with: one item per OSA area, short enough for two minutes.
 DEFAULT_PULSE = ("OSA-WL1", "OSA-PR1", "OSA-SU1", "OSA-RC1", "OSA-IN1", "OSA-SP1", "OSA-VI1", "OSA-TH1",
                  "OSA-FB1")
+
+#: Area code → two or three questions for the workplace meeting (APT) to talk about when the area is a concern
+#: (msgids, translated where shown). Open questions about the work, never about who answered what: the pack
+#: offers them and the manager may edit them before printing.
+DISCUSSION: dict[str, tuple[str, ...]] = {
+    "workload": (N_("Which tasks take more time than we have planned for?"),
+                 N_("What could we stop doing, do later or do differently?"),
+                 N_("When the workload peaks, how do we help each other?")),
+    "priorities": (N_("When there is not enough time, what do we put first today?"),
+                   N_("Who decides the priorities, and how do we hear about them?"),
+                   N_("What would make it easier to know what can wait?")),
+    "support": (N_("Where do we turn for help with a difficult task or situation?"),
+                N_("What kind of support do we miss in our daily work?"),
+                N_("How can we make it easier to ask for help?")),
+    "recovery": (N_("What makes it hard to rest and recover between working days?"),
+                 N_("Are breaks and rest between shifts possible in practice?"),
+                 N_("What could we change in the schedule or the way we work?")),
+    "reachability": (N_("Which calls or e-mails outside working hours really cannot wait?"),
+                     N_("What do we agree on about being reachable after work?"),
+                     N_("How do we hand over so that nobody has to answer in their free time?")),
+    "influence": (N_("In which decisions about our work would we like to have more say?"),
+                  N_("How are we asked before changes that affect our work?"),
+                  N_("What could we plan together instead of being told?")),
+    "speaking_up": (N_("What makes it hard to raise a problem here?"),
+                    N_("How do we want problems to be received when someone raises them?"),
+                    N_("Where can a problem be raised if it is hard to do it in the group?")),
+    "victimisation": (N_("Do we all know the routine for victimisation and where to turn?"),
+                      N_("How do we treat each other when we disagree?"),
+                      N_("What do we do if we see a colleague being treated badly?")),
+    "threats": (N_("In which situations do we feel unsafe at work?"),
+                N_("Do we know the routine for threats and violence, and does it work in practice?"),
+                N_("What would make meeting visitors safer?")),
+    "feedback": (N_("What came of the last results, and did we hear about it?"),
+                 N_("How do we want to be told what is being done?"),
+                 N_("Which action from last time should we follow up now?")),
+    "engagement": (N_("What makes this a good place to work?"),
+                   N_("What would we change first to make it better?")),
+    "hme_motivation": (N_("What makes the work feel meaningful, and what gets in the way?"),
+                       N_("Where do we learn from each other, and where would we like to learn more?")),
+    "hme_leadership": (N_("How do we want appreciation and trust to show in everyday work?"),
+                       N_("What do we need from our manager to take responsibility in our work?")),
+    "hme_governance": (N_("Which of our goals are clear to everyone, and which are not?"),
+                       N_("How do we follow up our goals together?")),
+}
+#: For an area without questions of its own.
+DISCUSSION_DEFAULT: tuple[str, ...] = (N_("What lies behind this result, as we see it?"),
+                                       N_("What could we try before the next round?"))

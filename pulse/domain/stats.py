@@ -155,6 +155,15 @@ def change(before: tuple[float, float, int], after: tuple[float, float, int]) ->
     return Change(difference, difference - Z95 * standard_error, difference + Z95 * standard_error)
 
 
+def mean_interval(mean: float, sd: float | None, n: int | None) -> tuple[float, float] | None:
+    """A published mean's 95 % interval (normal approximation), from the published mean, SD and n and rounded to
+    one decimal like them — so an interval drawn or written anywhere says nothing finer than the figures do."""
+    if sd is None or n is None or n < 2:
+        return None
+    half = Z95 * sd / math.sqrt(n)
+    return round_half_away(mean - half, MEAN_DECIMALS), round_half_away(mean + half, MEAN_DECIMALS)
+
+
 def index(means: Sequence[tuple[float, Scale, bool]]) -> float | None:
     """A 0–100 index from several means (scale ends map to 0 and 100; reversed items are flipped).
 

@@ -15,14 +15,28 @@ from pulse.models.answering import (
 )
 from pulse.models.audit import AuditEntry
 from pulse.models.auth import ApiToken, PasswordReset, RateLimitBucket, RevokedSession
+from pulse.models.box import BoxItem, BoxMessage, BoxSettings
 from pulse.models.org import Management, OrgImport, Person, PersonStatus, SafetyAreaUnit, Unit
 from pulse.models.release import PooledRelease, PooledReleaseCell, Release, ReleaseCell
+from pulse.models.safety import FollowUp, SafetyAttachment, SafetyRequest, SafetyRequestEvent
+from pulse.models.sam import Action, ActionReminder, AptMeeting, Feedback, FeedbackAction, HelpText, Risk
 from pulse.models.survey import Question, Round, RoundQuestion, Survey, SurveyQuestion, SurveyUnit
 
 __all__ = [
+    "Action",
+    "ActionReminder",
+    "AptMeeting",
+    "Feedback",
+    "FeedbackAction",
+    "HelpText",
+    "Risk",
     "ApiToken",
     "AuditEntry",
+    "BoxItem",
+    "BoxMessage",
+    "BoxSettings",
     "Comment",
+    "FollowUp",
     "CountingMerge",
     "Credential",
     "CredentialHash",
@@ -40,6 +54,9 @@ __all__ = [
     "RoundKey",
     "RoundParticipation",
     "RoundQuestion",
+    "SafetyAttachment",
+    "SafetyRequest",
+    "SafetyRequestEvent",
     "SchedulerLease",
     "Survey",
     "SurveyQuestion",

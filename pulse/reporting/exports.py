@@ -1,7 +1,11 @@
-"""CSV and XLSX exports of the release cells a viewer may see, marked exactly as on screen.
+"""CSV and XLSX exports of the release cells a viewer may see, marked exactly as on screen, and an XLSX of one
+unit's figures across rounds (trend).
 
-Each figure is the text the pages show (a mean to one decimal, a bound such as "≤ 1,5", a whole per cent of yes,
-or the neutral label), never a finer number (docs/ANONYMITY.md, "Precision"); a bound has no answered count
+CSV holds each figure as the text the pages show (a mean to one decimal, a bound such as "≤ 1,5", a whole per cent
+of yes, or the neutral label). XLSX holds numbers as numbers, so managers can chart them: the published mean (one
+decimal) or share of yes (whole per cent) and the answered count in number cells, and beside them a column saying
+what is shown instead where the figure is not shown exactly (the bound, or "too few answers") — empty number cells
+there. Never a finer number (docs/ANONYMITY.md, "Precision"); a bound has no answered count and no mean
 (docs/ANONYMITY.md, "Censored figures").
 """
 
@@ -12,9 +16,11 @@ import io
 from collections.abc import Iterator
 
 from flask_babel import gettext as _
+from openpyxl import Workbook
+from openpyxl.styles import Font
 
-from pulse.common.format import mean_text, period_label, too_few
-from pulse.disclosure import PooledTrend, ReleaseData
+from pulse.common.format import bound_text, mean_text, period_label, too_few
+from pulse.disclosure import CellView, Figures, PooledTrend, QuestionInfo, ReleaseData, Trend
 from pulse.domain.orgcsv import neutralise
 
 
@@ -58,22 +64,98 @@ def to_csv(data: ReleaseData, unit_ids: list[int], language: str) -> bytes:
     return ("\ufeff" + out.getvalue()).encode()
 
 
-def to_xlsx(data: ReleaseData, unit_ids: list[int], language: str) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
+def _number(figures: Figures, question: QuestionInfo) -> tuple[float | int | None, int | None, str]:
+    """One figure for a spreadsheet: the published value as a number (mean, or share of yes in per cent), the
+    answered count, and what is shown instead when the figure is not shown exactly ("" when it is)."""
+    if not figures.exact:
+        return None, None, bound_text(figures, question) or too_few()
+    if question.scale == "yesno":
+        if figures.yes is None:
+            return None, None, too_few()
+        return figures.yes, figures.n, ""
+    if figures.mean is None:
+        return None, None, too_few()
+    return figures.mean, figures.n, ""
 
+
+def _question_header(question: QuestionInfo, language: str) -> list[object]:
+    label = f"{question.code} v{question.version}: {question.text(language)}"
+    if question.scale == "yesno":
+        label += " — " + _("share answering yes, per cent")
+    return [label, f"{question.code} n", f"{question.code} " + _("shown as")]
+
+
+def _numeric_rows(data: ReleaseData, unit_ids: list[int], language: str) -> Iterator[list[object]]:
+    rows = _rows(data, unit_ids, language)
+    for _line in range(7):  # the same head as the CSV
+        yield next(rows)
+    header: list[object] = [_("Unit"), _("Part"), _("Answered"), _("Participation %"), _("shown as")]
+    for question in data.info.questions:
+        header += _question_header(question, language)
+    yield header
+    for unit in unit_ids:
+        for kind in ("total", "remainder"):
+            cell = data.cells.get((unit, kind))
+            if cell is not None:
+                yield [cell.name, _("whole unit") if kind == "total" else _("directly in the unit"),
+                       *_cell_numbers(cell, data.info.questions)]
+
+
+def _cell_numbers(cell: CellView, questions: tuple[QuestionInfo, ...]) -> list[object]:
+    row: list[object] = [cell.respondents if cell.published else None, cell.participation,
+                         "" if cell.published else too_few()]
+    for question in questions:
+        row += list(_number(cell.get(question.code), question))
+    return row
+
+
+def _workbook(title: str, rows: Iterator[list[object]], header_row: int, freeze: str) -> bytes:
     book = Workbook()
     sheet = book.active
     assert sheet is not None
-    sheet.title = _("Results")[:31]
-    for row in _rows(data, unit_ids, language):
+    sheet.title = title[:31]
+    for row in rows:
         sheet.append([_safe(str(v)) if v is not None and not isinstance(v, int | float) else v for v in row])
-    for cell in sheet[8]:
+    for cell in sheet[header_row]:
         cell.font = Font(bold=True)
-    sheet.freeze_panes = "C9"
+    for row in sheet.iter_rows(min_row=header_row + 1):
+        for cell in row:
+            if isinstance(cell.value, float):
+                cell.number_format = "0.0"  # one decimal, as published
+    sheet.freeze_panes = freeze
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def to_xlsx(data: ReleaseData, unit_ids: list[int], language: str) -> bytes:
+    return _workbook(_("Results"), _numeric_rows(data, unit_ids, language), 8, "C9")
+
+
+def trend_xlsx(trend: Trend, language: str) -> bytes:
+    """One unit's published figures in every released round of a survey, oldest first: one row per round."""
+    questions = list(trend.questions.values())
+
+    def rows() -> Iterator[list[object]]:
+        yield [_("Survey"), trend.survey_name]
+        yield [_("Unit"), trend.unit.name]
+        yield [_("Hidden figures are shown as “%(label)s”, whether nobody or too few answered.", label=too_few())]
+        yield []
+        header: list[object] = [_("Round"), _("Closed"), _("Release version"), _("Answered"), _("Participation %"),
+                                _("shown as")]
+        for question in questions:
+            header += _question_header(question, language)
+        yield header
+        for index, release in enumerate(trend.releases):
+            cell = trend.cells[index]
+            row: list[object] = [release.round_number, release.closed_at.date().isoformat(), release.version,
+                                 cell.respondents if cell.published else None, cell.participation,
+                                 "" if cell.published else too_few()]
+            for question in questions:
+                row += list(_number(trend.series[question.code][index].figures, question))
+            yield row
+
+    return _workbook(_("Trend"), rows(), 5, "B6")
 
 
 def pooled_csv(trend: PooledTrend, language: str) -> bytes:

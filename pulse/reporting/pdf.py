@@ -13,16 +13,19 @@ the document shows exactly what the page shows. The fonts ship with matplotlib (
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import io
 import re
-from collections.abc import Sequence
+import threading
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
+from fontTools import ttLib
 from fpdf import FPDF, XPos, YPos
-from fpdf.fonts import FontFace, TextStyle
+from fpdf.fonts import FontFace, SubsetMap, TextStyle, TTFFont
 
 FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 FAMILY = "DejaVu"
@@ -31,6 +34,36 @@ INK = (0, 0, 0)
 MUTED = (80, 80, 80)
 RULE = (160, 160, 160)
 SHADE = (235, 235, 235)
+
+
+#: The faces a document uses (regular and bold: muted text is grey, not italic).
+FONTS = (("", "DejaVuSans.ttf"), ("B", "DejaVuSans-Bold.ttf"))
+
+#: Each face parsed once per process (widths and character map: most of a document's start-up time); a document gets
+#: a copy with its own font file handle and subset, since fpdf2 subsets the font file in place when it writes.
+_faces: dict[str, TTFFont] = {}
+_faces_lock = threading.Lock()
+
+
+def _add_font(document: FPDF, style: str, path: Path) -> None:
+    key = f"{FAMILY.lower()}{style}"
+    with _faces_lock:
+        face = _faces.get(key)
+    if face is None:
+        document.add_font(FAMILY, style, path)
+        added = document.fonts[key]
+        assert isinstance(added, TTFFont)
+        with _faces_lock:
+            _faces[key] = copy.copy(added)
+        return
+    font = copy.copy(face)
+    font.ttfont = ttLib.TTFont(path, recalcTimestamp=False, lazy=True)
+    font.i = len(document.fonts) + 1
+    font.biggest_size_pt = 0
+    font.missing_glyphs = []
+    font._hbfont = None  # noqa: SLF001 - fpdf2 shapes lazily through it; a fresh one per document
+    font.subset = SubsetMap(font)
+    document.fonts[key] = font
 
 
 @dataclass(frozen=True)
@@ -49,9 +82,8 @@ class Document(FPDF):
         super().__init__(orientation="portrait", unit="mm", format="A4")
         self.meta = meta
         self.footer_text = footer_text
-        for style, name in (("", "DejaVuSans.ttf"), ("B", "DejaVuSans-Bold.ttf"), ("I", "DejaVuSans-Oblique.ttf"),
-                            ("BI", "DejaVuSans-BoldOblique.ttf")):
-            self.add_font(FAMILY, style, FONT_DIR / name)
+        for style, name in FONTS:
+            _add_font(self, style, FONT_DIR / name)
         self.set_lang(meta.language)
         self.set_title(meta.title)
         self.set_subject(meta.subject)
@@ -126,6 +158,71 @@ class Document(FPDF):
                 table.row([" " for _ in header])
         self.ln(2)
 
+    def long_grid(self, header: Sequence[str], rows: Sequence[Sequence[str]], *,
+                  widths: Sequence[float] | None = None, size: float = 8,
+                  bold_rows: Collection[int] = ()) -> None:
+        """A long table (thousands of cells) drawn line by line: the header repeated on every page, thin grey rules,
+        text wrapped at word boundaries. fpdf2's ``table()`` lays every cell out with its full line breaker, which
+        takes seconds for a year of results; this draws the same text in a fraction of the time."""
+        self.set_font(FAMILY, size=size)
+        widths = list(widths) if widths else [self.epw / len(header)] * len(header)
+        pad, line = 1.0, size * 0.42
+        break_before = self.auto_page_break
+        self.set_auto_page_break(False)
+
+        def measure(text: str) -> float:
+            # The font's own character widths, without fpdf2's per-call text preparation (bidi, markdown).
+            font = self.current_font
+            assert font is not None
+            return float(font.get_text_width(text, self.font_size_pt, None)[1]) / self.k
+
+        def wrap(text: str, width: float) -> list[str]:
+            lines: list[str] = []
+            for paragraph in str(text).split("\n"):
+                current = ""
+                for word in paragraph.split(" "):
+                    candidate = f"{current} {word}" if current else word
+                    if measure(candidate) <= width:
+                        current = candidate
+                        continue
+                    if current:
+                        lines.append(current)
+                    while measure(word) > width and len(word) > 1:  # a word wider than the column
+                        cut = max(1, int(len(word) * width / measure(word)))
+                        lines.append(word[:cut])
+                        word = word[cut:]
+                    current = word
+                lines.append(current)
+            return lines or [""]
+
+        def draw(cells: Sequence[str], *, bold: bool, strong: bool = False) -> None:
+            self.set_font(FAMILY, "B" if bold or strong else "", size)
+            wrapped = [wrap(cell, width - 2 * pad) for cell, width in zip(cells, widths, strict=False)]
+            height = max(len(lines) for lines in wrapped) * line + 2 * pad
+            if self.get_y() + height > self.page_break_trigger:
+                self.add_page()
+                if not bold:
+                    draw(header, bold=True)
+            top, x = self.get_y(), self.l_margin
+            if bold:
+                self.set_fill_color(*SHADE)
+                self.rect(x, top, sum(widths), height, style="F")
+            for lines, width in zip(wrapped, widths, strict=False):
+                for number, text in enumerate(lines):
+                    if text:
+                        self.text(x + pad, top + pad + (number + 0.8) * line, text)
+                x += width
+            self.set_draw_color(*RULE)
+            self.line(self.l_margin, top + height, self.l_margin + sum(widths), top + height)
+            self.set_y(top + height)
+
+        draw(header, bold=True)
+        for number, row in enumerate(rows):
+            draw([str(v) for v in row], bold=False, strong=number in bold_rows)
+        self.set_font(FAMILY, size=10)
+        self.set_auto_page_break(break_before, margin=18)
+        self.ln(2)
+
     def chart(self, svg: bytes, alt_text: str, *, width: float = 160) -> None:
         """A matplotlib chart drawn as vectors, with its alternative text in the structure tree."""
         if self.will_page_break(70):
@@ -139,9 +236,13 @@ class Document(FPDF):
 
 def _plain_svg(svg: bytes) -> io.BytesIO:
     """Pulse's chart SVG without the <title>/<desc> the pages use for screen readers (the PDF carries the same
-    text as the image's alternative text), as a file-like object fpdf2 reads."""
+    text as the image's alternative text) and with its text in the embedded face, as a file-like object fpdf2
+    reads."""
     text = svg.decode()
     text = re.sub(r"<title[^>]*>.*?</title>", "", text, flags=re.S)
     text = re.sub(r"<desc[^>]*>.*?</desc>", "", text, flags=re.S)
     text = re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.S)
+    # Chart text in the document's embedded face (matplotlib names a list of system families, which fpdf2 would
+    # replace by a core font that is neither embedded nor able to write "−").
+    text = re.sub(r"font-family:[^;\"]*", f"font-family: {FAMILY}", text)
     return io.BytesIO(text.encode())

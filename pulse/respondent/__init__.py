@@ -19,10 +19,10 @@ from pulse.common.config import Config
 from pulse.common.db import Database
 from pulse.common.errors import render_error
 from pulse.common.security import refuse_non_text
-from pulse.respondent import answer_api, answering, public
+from pulse.respondent import answer_api, answering, box, public
 
 #: The request lines a development server would log for the answering paths (addresses and paths).
-QUIET_PATHS = (" /r", " /api/v1/answers")
+QUIET_PATHS = (" /r", " /api/v1/answers", " /box")
 
 
 class NoSessionInterface(SessionInterface):
@@ -36,14 +36,15 @@ class NoSessionInterface(SessionInterface):
 
 
 def create_respondent_app(config: Config | None = None, *, database: Database | None = None) -> Flask:
-    """Build the respondent app (answer pages ``/r…``, ``POST /api/v1/answers``, ``/``, ``/privacy``,
-    ``/healthz``)."""
+    """Build the respondent app (answer pages ``/r…``, ``POST /api/v1/answers``, the complaint box ``/box…``,
+    ``/``, ``/privacy``, ``/healthz``)."""
     app = build_app(__name__, config or Config.from_env(), database, templates="respondent", private=False,
                     quiet=True, home_endpoint="public.index")
     app.session_interface = NoSessionInterface()
     app.register_blueprint(public.bp)
     app.register_blueprint(answering.bp)
     app.register_blueprint(answer_api.bp)
+    app.register_blueprint(box.bp)
 
     @app.before_request
     def _text_only() -> None:

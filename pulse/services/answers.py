@@ -52,6 +52,8 @@ class QuestionView:
     allow_skip: bool
     text_sv: str
     text_en: str
+    #: The question's area: after victimisation and threats questions the thanks page says where to get help.
+    area: str = ""
 
     def text(self, language: str) -> str:
         return self.text_en if language == "en" else self.text_sv
@@ -84,7 +86,7 @@ _ROUNDS_CACHED = 64
 
 def _question_view(question: Question) -> QuestionView:
     return QuestionView(question.code, question.version, question.scale, question.allow_skip, question.text_sv,
-                        question.text_en)
+                        question.text_en, question.area)
 
 
 def round_view(session: Session, round_id: int) -> RoundView:

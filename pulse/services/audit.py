@@ -99,3 +99,17 @@ def verify(session: Session, key: bytes, *, batch: int = 5000) -> VerifyResult:
         expected_seq += 1
         count += 1
     return VerifyResult(True, count, prev_hash)
+
+
+#: Audit actions that record an exported file's SHA-256 in ``details["sha256"]``.
+EXPORT_ACTIONS = ("report.export", "safety_request.pdf")
+
+
+def find_export(session: Session, sha256: str) -> list[AuditEntry]:
+    """The audit entries that recorded exporting a file with this SHA-256 (hex)."""
+    if len(sha256) != 64 or any(ch not in "0123456789abcdef" for ch in sha256):
+        return []
+    candidates = session.scalars(select(AuditEntry).where(AuditEntry.action.in_(EXPORT_ACTIONS),
+                                                          AuditEntry.details.contains(sha256))
+                                 .order_by(AuditEntry.seq))
+    return [e for e in candidates if json.loads(e.details).get("sha256") == sha256]

@@ -106,6 +106,8 @@ class Invite:
     code: str
     #: Whether the credential is also sealed to the person's answer key ("Answer now" works for them).
     answer_now: bool
+    #: The unit the answer will count in (the credential knows it too): its "you said, we did" goes in the e-mail.
+    unit_id: int | None = None
 
 
 def issue(session: Session, rnd: Round, token_key: bytes) -> list[Invite]:
@@ -133,7 +135,7 @@ def issue(session: Session, rnd: Round, token_key: bytes) -> list[Invite]:
             sealed.append({"b_id": invitation_id, "sealed": crypto.seal(
                 public_key, blob, sealed_credential_context(rnd.id, person_id))})
         invites.append(Invite(invitation_id, person_id, email, language, credential_id, link, code,
-                              bool(public_key)))
+                              bool(public_key), unit_id))
     # The pool is written in an order that has nothing to do with the people (or the order of the ledger).
     rng = secrets.SystemRandom()
     rng.shuffle(credentials)

@@ -9,7 +9,7 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from pulse.domain.orgtree import OrgTree
-from pulse.models import Management, Person, PersonStatus, SafetyAreaUnit, Unit
+from pulse.models import BoxSettings, Management, Person, PersonStatus, SafetyAreaUnit, Unit
 
 
 class Role(enum.StrEnum):
@@ -27,9 +27,33 @@ def roles_of(session: Session, person: Person) -> frozenset[Role]:
         roles.add(Role.ADMIN)
     if session.scalar(select(exists().where(Management.person_id == person.id))):
         roles.add(Role.MANAGER)
-    if session.scalar(select(exists().where(SafetyAreaUnit.person_id == person.id))):
+    if session.scalar(select(exists().where(SafetyAreaUnit.person_id == person.id))) \
+            or main_safety_rep_id(session) == person.id:
         roles.add(Role.SAFETY_REP)
     return frozenset(roles)
+
+
+def main_safety_rep_id(session: Session) -> int | None:
+    """The main safety representative (huvudskyddsombud) the administrator named, if any."""
+    return session.scalar(select(BoxSettings.main_safety_rep_id).where(BoxSettings.id == 1))
+
+
+def uncovered_unit_ids(session: Session, tree: OrgTree[int] | None = None) -> set[int]:
+    """Units no safety area covers: nobody would read their comments or box items but the main safety
+    representative (docs/ANONYMITY.md, "No comment lost")."""
+    tree = tree or load_tree(session)
+    covered = tree.subtree(set(session.scalars(select(SafetyAreaUnit.unit_id))))
+    return set(tree.parents) - covered
+
+
+def _safety_units(session: Session, person: Person, tree: OrgTree[int]) -> set[int]:
+    """The person's safety area with everything below, and the uncovered units if they are the main safety
+    representative."""
+    roots = set(session.scalars(select(SafetyAreaUnit.unit_id).where(SafetyAreaUnit.person_id == person.id)))
+    units = tree.subtree(roots)
+    if main_safety_rep_id(session) == person.id:
+        units |= uncovered_unit_ids(session, tree)
+    return units
 
 
 def load_tree(session: Session) -> OrgTree[int]:
@@ -59,11 +83,9 @@ def scope_of(session: Session, person: Person, roles: frozenset[Role] | None = N
     roles = roles if roles is not None else roles_of(session, person)
     if Role.ADMIN in roles:
         return Scope(True, frozenset())
+    tree = load_tree(session)
     roots = set(session.scalars(select(Management.unit_id).where(Management.person_id == person.id)))
-    roots |= set(session.scalars(select(SafetyAreaUnit.unit_id).where(SafetyAreaUnit.person_id == person.id)))
-    if not roots:
-        return Scope(False, frozenset())
-    return Scope(False, frozenset(load_tree(session).subtree(roots)))
+    return Scope(False, frozenset(tree.subtree(roots) | _safety_units(session, person, tree)))
 
 
 @dataclass(frozen=True)
@@ -107,6 +129,6 @@ def people_in_unit(session: Session, unit_id: int, *, include_left: bool = False
 
 
 def safety_scope(session: Session, person: Person) -> Scope:
-    """Only the person's safety area (with everything below): what they moderate as safety representative."""
-    roots = set(session.scalars(select(SafetyAreaUnit.unit_id).where(SafetyAreaUnit.person_id == person.id)))
-    return Scope(False, frozenset(load_tree(session).subtree(roots))) if roots else Scope(False, frozenset())
+    """Only the person's safety area (with everything below): what they moderate as safety representative. The
+    main safety representative also moderates the units no safety area covers, so no comment is lost."""
+    return Scope(False, frozenset(_safety_units(session, person, load_tree(session))))

@@ -14,7 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pulse.domain import orgcsv
+from pulse.domain.moves import Gap, gaps
 from pulse.domain.orgcsv import OrgFiles, PersonRow, Problem, UnitRow
+from pulse.domain.orgtree import OrgTree
 from pulse.models import Management, Person, PersonStatus, SafetyAreaUnit, Unit
 from pulse.services.people import set_assignments
 
@@ -55,6 +57,9 @@ class ImportPlan:
     people_left: list[PersonDiff] = field(default_factory=list)
     unchanged_people: int = 0
     problems: list[Problem] = field(default_factory=list)
+    #: What the organisation would leave exposed after the import (units by their key; see
+    #: pulse/domain/moves.py): warnings to read before confirming, not reasons to refuse.
+    gaps: list[Gap] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -86,8 +91,9 @@ class ImportPlan:
 
 
 def plan_import(session: Session, units_data: bytes, people_data: bytes, *, units_name: str = "units.csv",
-                people_name: str = "people.csv", acting: Person | None = None) -> ImportPlan:
-    """Parse both files and work out every change against the stored organisation."""
+                people_name: str = "people.csv", acting: Person | None = None, k: int | None = None) -> ImportPlan:
+    """Parse both files and work out every change against the stored organisation; with ``k``, also the gaps
+    the imported organisation would have (units below k, without a manager or a safety representative)."""
     files = orgcsv.parse(units_data, people_data, units_name=units_name, people_name=people_name)
     plan = ImportPlan(files, problems=list(files.problems))
     if not files.ok:
@@ -97,7 +103,35 @@ def plan_import(session: Session, units_data: bytes, people_data: bytes, *, unit
     _plan_units(plan, files.units, units, units_by_id)
     _plan_people(session, plan, files.people, units_by_id)
     _check_admins(plan, files.people, acting, people_name)
+    if k is not None:
+        plan.gaps = file_gaps(files, k)
     return plan
+
+
+def file_gaps(files: OrgFiles, k: int) -> list[Gap]:
+    """The gaps of the organisation the files describe: active people per unit, and the roles of everyone who
+    has not left."""
+    parents = {row.key: row.parent_key for row in files.units}
+    headcount: dict[str, int] = {}
+    for person in files.people:
+        if person.status == "active":
+            headcount[person.unit_key] = headcount.get(person.unit_key, 0) + 1
+    staying = [p for p in files.people if p.status != "left"]
+    manages = {p.email: list(p.manages) for p in staying}
+    safety = {p.email: list(p.safety_area) for p in staying}
+    # Where answers start: a manager's above the highest unit they lead (as the rounds count them).
+    tree = OrgTree(parents)
+    counted: dict[str, int] = {}
+    for person in files.people:
+        if person.status != "active":
+            continue
+        led = [u for u in person.manages if u in parents]
+        start = parents.get(min(led, key=lambda u: (tree.depth(u), u))) if led else person.unit_key
+        if start is not None:
+            counted[start] = counted.get(start, 0) + 1
+    order = {row.key: i for i, row in enumerate(files.units)}
+    return sorted(gaps(parents, headcount, manages, safety, k, counted),
+                  key=lambda g: (order.get(str(g.unit), 0), g.code))
 
 
 def _plan_units(plan: ImportPlan, rows: list[UnitRow], stored: dict[str, Unit], by_id: dict[int, Unit]) -> None:

@@ -104,17 +104,21 @@ def period_states(session: Session, survey: Survey, *, now: dt.datetime) -> list
     return result
 
 
-def pool_due(session: Session, survey: Survey, *, now: dt.datetime, created_by: str = "system"
-             ) -> list[PooledRelease]:
+def pool_due(session: Session, survey: Survey, *, now: dt.datetime, created_by: str = "system",
+             refused: list[tuple[Period, PoolingError]] | None = None) -> list[PooledRelease]:
     """Freeze the first pooled release of every complete period that has none (flushes; the caller commits).
-    A period whose pooling is refused (``purged``, ``earlier_unsafe``) is skipped: the others still pool."""
+
+    A period whose pooling is refused is skipped, the others still pool: ``purged`` quietly (rounds whose raw
+    answers went before the survey pooled can never be pooled), ``earlier_unsafe`` into ``refused`` (it needs a
+    person's review; the scheduler reports it)."""
     made = []
     for state in period_states(session, survey, now=now):
         if state.complete and state.release is None:
             try:
                 made.append(compute_pooled(session, survey, state.period, created_by=created_by, now=now))
-            except PoolingError:
-                continue
+            except PoolingError as exc:
+                if exc.code != "purged" and refused is not None:
+                    refused.append((state.period, exc))
     return made
 
 

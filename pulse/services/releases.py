@@ -258,8 +258,11 @@ def explain(entries: Iterable[Mapping[str, object]], names: Mapping[int, str], _
         return unit(entry.get("unit"))
 
     def term(entry: object) -> str:
-        return _("%(cell)s in version %(v)s", cell=cell(entry), v=entry.get("version")) if isinstance(
-            entry, dict) else ""
+        if not isinstance(entry, dict):
+            return ""
+        if entry.get("round") is not None:  # a round's release, in the audit of a pooled one
+            return _("%(cell)s in round %(r)s", cell=cell(entry), r=entry.get("round"))
+        return _("%(cell)s in version %(v)s", cell=cell(entry), v=entry.get("version"))
 
     def formula(terms: object) -> str:
         parts = []

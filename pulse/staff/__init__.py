@@ -18,7 +18,7 @@ from pulse.common.paths import STAFF_PREFIX
 from pulse.common.security import refuse_non_text
 from pulse.domain.crypto import KeyPurpose, derive_key
 from pulse.services.auth import SignInGuard
-from pulse.staff import admin, api, auth, home, results
+from pulse.staff import admin, api, auth, box, home, results, safety, sam
 
 
 def create_staff_app(config: Config | None = None, *, database: Database | None = None) -> Flask:
@@ -46,6 +46,9 @@ def create_staff_app(config: Config | None = None, *, database: Database | None 
     app.register_blueprint(home.bp, url_prefix=STAFF_PREFIX)
     app.register_blueprint(admin.bp, url_prefix=f"{STAFF_PREFIX}/admin")
     app.register_blueprint(results.bp, url_prefix=f"{STAFF_PREFIX}/results")
+    app.register_blueprint(box.bp, url_prefix=f"{STAFF_PREFIX}/box")
+    app.register_blueprint(sam.bp, url_prefix=f"{STAFF_PREFIX}/sam")
+    app.register_blueprint(safety.bp, url_prefix=f"{STAFF_PREFIX}/safety")
     results.init_app(app)
     auth.init_app(app)
     # Checks that read the request body come last, after the signed-in person is known, so a refused form (or an

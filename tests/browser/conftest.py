@@ -114,11 +114,81 @@ def seed_rounds(app: Any, database: Database, unit_ids: dict[str, int], language
             scheduler.close_round(db, db.get_one(type(first.round), first.round.id), keys(app),
                                   now=first.round.closes_at)
         db.commit()
-        second = open_with_credentials(db, app, survey, now=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
         release_id = db.scalar(select(Release.id).limit(1))
+        assert release_id is not None
+        records = seed_sam(db, unit_ids["team-a"], release_id)
+        second = open_with_credentials(db, app, survey, now=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
+        team_a_code = second.credentials.pop("team-a-0@example.org")[1]
         return {"survey": survey.id, "closed_round": first.round.id, "open_round": second.round.id,
                 "release": release_id, "codes": [code for _, code in second.credentials.values()],
-                "links": [link for link, _ in second.credentials.values()]}
+                "links": [link for link, _ in second.credentials.values()], "team_a_code": team_a_code, **records}
+
+
+def seed_sam(db: Any, team_a: int, release_id: int) -> dict[str, int]:
+    """Team A's SAM records: a risk, an APT with a decision as an action, published feedback; the help text."""
+    import datetime as dt
+
+    from pulse.services import sam
+    from pulse.services.org import Scope
+
+    everything, today = Scope(True, frozenset()), dt.datetime.now(dt.UTC).date()
+    risk = sam.create_risk(db, team_a, sam.RiskInput(
+        "Hög arbetsbelastning inför helgerna", "workload", False, "Maja Chef", "Skyddsombudet", True, today),
+        scope=everything, by=None)
+    meeting = sam.create_meeting(db, team_a, sam.MeetingInput(today, "Vi gick igenom resultaten.", release_id),
+                                 scope=everything, by=None)
+    action = sam.create_action(db, team_a, sam.ActionInput(
+        "Planeringsdag varje månad", "Mindre stress", "Enhetschef", None, today - dt.timedelta(days=40),
+        today - dt.timedelta(days=2), risk_id=risk.id, question_code="OSA-WL1", meeting_id=meeting.id),
+        scope=everything, by=None)
+    feedback = sam.create_feedback(db, team_a, sam.FeedbackInput(
+        release_id, "Ni sa att tiden inte räcker.", "Vi inför en planeringsdag.", (action.id,)),
+        scope=everything, by=None)
+    sam.publish_feedback(db, feedback.id, scope=everything, now=dt.datetime.now(dt.UTC))
+    sam.set_help(db, None, "Prata med ditt skyddsombud eller HR.", "HR | https://intranet.example.se/hr",
+                 scope=everything)
+    db.commit()
+    return {"sam_risk": risk.id, "sam_action": action.id, "sam_meeting": meeting.id, "sam_feedback": feedback.id}
+
+
+def seed_desk(database: Database, unit_ids: dict[str, int], person_ids: dict[str, int]) -> dict[str, Any]:
+    """A 6:6a request for Team A (with a file and a note) and Team A's annual follow-up, through the services."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from pulse.services import safety
+
+    now = dt.datetime.now(dt.UTC)
+    with database.session() as db:
+        rep, manager = db.get_one(Person, person_ids["safety_rep"]), db.get_one(Person, person_ids["manager"])
+        request = safety.register(db, rep, unit_id=unit_ids["team-a"], kind="measure",
+                                  title="Höj- och sänkbara skrivbord", reasons="Ont i nacken.\nSe bilden.",
+                                  reply_by=now.date() + dt.timedelta(days=10),
+                                  uploads=[safety.Upload("bild.png", b"\x89PNG\r\n\x1a\n" + bytes(32))], now=now,
+                                  tz=ZoneInfo("Europe/Stockholm"))
+        safety.add_note(db, rep, request, "Ringde chefen.", now=now)
+        follow_up = safety.start_follow_up(db, manager, unit_ids["team-a"], now.year, now=now)
+        db.commit()
+        return {"safety_request": request.id, "follow_up": follow_up.id}
+
+
+def seed_box(app: Any, database: Database, unit_ids: dict[str, int]) -> dict[str, Any]:
+    """One anonymous complaint-box item in Team A with a manager's answer; its id and reply key."""
+    import datetime as dt
+
+    from pulse.common.context import box_keys
+    from pulse.services import box as box_service
+
+    with app.app_context(), database.session() as db:
+        item, reply_key = box_service.write(db, box_keys(), unit_id=unit_ids["team-a"], category="premises",
+                                            text="Ventilationen i förrådet fungerar inte.", k=6,
+                                            today=dt.date.today())
+        manager = db.scalar(select(Person).where(Person.email == "manager@example.org"))
+        assert manager is not None
+        box_service.staff_reply(db, box_keys(), item, manager, "Tack, fastighetsskötaren kommer på måndag.",
+                                today=dt.date.today())
+        db.commit()
+        return {"box_item": item.id, "box_key": reply_key}
 
 
 @contextmanager
@@ -139,6 +209,8 @@ def serve(tmp: Path, *, language: str = "sv") -> Iterator[LiveServer]:
     app = create_app(config, database=database)
     assert app.config["WTF_CSRF_ENABLED"], "the browser tests submit real forms with CSRF tokens"
     rounds = seed_rounds(app, database, unit_ids, language)
+    rounds.update(seed_desk(database, unit_ids, person_ids))
+    rounds.update(seed_box(app, database, unit_ids))
     server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()

@@ -139,6 +139,120 @@ def _unknown_code(page: Page, server: LiveServer) -> None:
     assert page.locator(".error-summary").is_visible()
 
 
+def _box_errors(page: Page, server: LiveServer) -> None:
+    visit("/box")(page, server)
+    with page.expect_navigation() as navigation:
+        page.locator("#box-form button[type=submit]").click()
+    assert navigation.value is not None and navigation.value.status == 400
+    assert page.locator(".error-summary").is_visible()
+def _sam_action_errors(page: Page, server: LiveServer) -> None:
+    """The action form sent empty: the error summary, with every field still there."""
+    visit(f"/staff/sam/units/{server.unit_ids['team-a']}/actions/new")(page, server)
+    page.fill("#activity", "")
+    with page.expect_navigation() as navigation:
+        page.locator("main form button[type=submit]").click()
+    assert navigation.value is not None and navigation.value.status == 400
+    assert page.locator(".error-summary").is_visible()
+
+
+def _box_written(page: Page, server: LiveServer) -> None:
+    visit("/box")(page, server)
+    page.select_option("#unit", str(server.unit_ids["dept"]))
+    page.locator("label[for='category-workload']").click()
+    page.fill("#text", "Vi hinner inte med ärendena.")
+    with page.expect_navigation() as navigation:
+        page.locator("#box-form button[type=submit]").click()
+    assert navigation.value is not None and navigation.value.status == 200
+    assert page.locator("#reply-key").is_visible()
+
+
+def _box_conversation(page: Page, server: LiveServer) -> None:
+    visit("/box/read")(page, server)
+    page.fill("#key", server.memo["box_key"])
+    with page.expect_navigation() as navigation:
+        page.locator("#read-form button[type=submit]").click()
+    assert navigation.value is not None and navigation.value.status == 200
+    assert page.locator(".conversation li").count() == 2
+
+
+def _answer_with_feedback(page: Page, server: LiveServer) -> None:
+    """Team A's answer page, with its "you said, we did" before the questions."""
+    visit(f"/r?lang={server.language}")(page, server)
+    page.fill("#credential", server.memo["team_a_code"])
+    with page.expect_navigation() as navigation:
+        page.locator("#start-form button[type=submit]").click()
+    assert navigation.value is not None and navigation.value.status == 200
+    assert page.locator("section.feedback").is_visible()
+
+
+def _apt_errors(page: Page, server: LiveServer) -> None:
+    """The APT pack with too many discussion questions for a concern: the error on top, the text kept."""
+    visit(_release(server, "/apt"))(page, server)
+    area = page.locator("textarea[name^='prompts-']").first
+    area.fill("\n".join(f"Fråga {i}?" for i in range(9)))
+    with page.expect_navigation() as navigation:
+        page.locator("#apt-form button[type=submit]").first.click()
+    assert navigation.value is not None and navigation.value.status == 400
+    assert page.locator(".error-summary").is_visible()
+
+
+def _close_confirmation(page: Page, server: LiveServer) -> None:
+    """Closing the open round asks first (and this page closes nothing)."""
+    visit(f"/staff/admin/rounds/{server.memo['open_round']}")(page, server)
+    with page.expect_navigation() as navigation:
+        page.locator("main form button[type=submit]").first.click()
+    assert navigation.value is not None and navigation.value.status == 200
+    assert page.locator("input[name=confirm][value=yes]").count() == 1
+
+
+def _empty_answer_confirmation(page: Page, server: LiveServer) -> None:
+    """The answer form sent with nothing filled in: asked first, nothing spent."""
+    _answer_page(page, server)
+    with page.expect_navigation() as navigation:
+        page.locator("#answer-form > button[type=submit]").click()
+    assert navigation.value is not None and navigation.value.status == 200
+    assert page.locator(".confirm-empty").is_visible()
+
+
+def _submit(page: Page, status: int) -> None:
+    with page.expect_navigation() as navigation:
+        page.locator("main form[method=post] button[type=submit]").last.click()
+    assert navigation.value is not None and navigation.value.status == status, navigation.value
+
+
+def _person_new_errors(page: Page, server: LiveServer) -> None:
+    visit("/staff/admin/people/new")(page, server)
+    page.fill("#email", "not an address")
+    _submit(page, 400)
+    assert page.locator(".error-summary li").count() >= 2
+
+
+def _person_move_preview(page: Page, server: LiveServer) -> None:
+    """The employee moved to another unit: the preview, nothing saved (the shared site stays as it was)."""
+    visit(f"/staff/admin/people/{server.person_ids['employee']}")(page, server)
+    page.select_option("#unit", str(server.unit_ids["other"]))
+    _submit(page, 200)
+    assert page.locator(".move-preview").is_visible()
+
+
+def _unit_move_preview(page: Page, server: LiveServer) -> None:
+    visit(f"/staff/admin/units/{server.unit_ids['team-a']}/edit")(page, server)
+    page.select_option("#parent", str(server.unit_ids["other"]))
+    _submit(page, 200)
+    assert page.locator(".move-preview").is_visible()
+
+
+
+
+def _request_errors(page: Page, server: LiveServer) -> None:
+    visit("/staff/safety/requests/new")(page, server)
+    page.fill("#request-reply_by", "2000-01-01")
+    with page.expect_navigation() as navigation:
+        page.locator("main form button[type=submit]").click()
+    assert navigation.value is not None and navigation.value.status == 400
+    assert page.locator(".error-summary li").count() >= 2
+
+
 def _release(server: LiveServer, suffix: str = "") -> str:
     return f"/staff/results/{server.memo['release']}/units/{server.unit_ids['dept']}{suffix}"
 
@@ -161,6 +275,15 @@ PAGES = [
     PageSpec("admin-unit", "admin", visit(lambda s: f"/staff/admin/units/{s.unit_ids['dept']}")),
     PageSpec("people-search", "admin", visit("/staff/admin/people?q=example")),
     PageSpec("person-edit", "admin", visit(lambda s: f"/staff/admin/people/{s.person_ids['manager']}")),
+    PageSpec("people-list", "admin", visit("/staff/admin/people")),
+    PageSpec("people-filtered", "admin", visit(lambda s: f"/staff/admin/people?unit={s.unit_ids['dept']}&role=none")),
+    PageSpec("person-new", "admin", visit("/staff/admin/people/new")),
+    PageSpec("person-new-errors", "admin", _person_new_errors),
+    PageSpec("person-move-preview", "admin", _person_move_preview),
+    PageSpec("unit-new", "admin", visit(lambda s: f"/staff/admin/units/new?parent={s.unit_ids['dept']}")),
+    PageSpec("unit-edit", "admin", visit(lambda s: f"/staff/admin/units/{s.unit_ids['team-a']}/edit")),
+    PageSpec("unit-move-preview", "admin", _unit_move_preview),
+    PageSpec("audit-log-filtered", "admin", visit("/staff/admin/audit?event=round.open&person=example")),
     PageSpec("import", "admin", visit("/staff/admin/import")),
     PageSpec("import-problems", "admin", _import_problems),
     PageSpec("import-preview", "admin", _import_preview),
@@ -194,7 +317,57 @@ PAGES = [
     PageSpec("results-comments", "safety_rep", visit(lambda s: _release(s, "/comments"))),
     PageSpec("results-trends", "safety_rep", visit(
         lambda s: f"/staff/results/surveys/{s.memo['survey']}/units/{s.unit_ids['dept']}/trends")),
+    PageSpec("results-pooled", "safety_rep", visit(
+        lambda s: f"/staff/results/surveys/{s.memo['survey']}/units/{s.unit_ids['dept']}/pooled")),
     PageSpec("results-not-yet", "manager", visit(lambda s: f"/staff/results/rounds/{s.memo['open_round']}", 409)),
     PageSpec("moderation", "safety_rep", visit("/staff/results/moderation")),
+    # The complaint box: anonymous, then staff.
+    PageSpec("box-write", None, visit("/box")),
+    PageSpec("box-write-errors", None, _box_errors),
+    PageSpec("box-written", None, _box_written),
+    PageSpec("box-read", None, visit("/box/read")),
+    PageSpec("box-conversation", None, _box_conversation),
+    PageSpec("box-index", "manager", visit("/staff/box/")),
+    PageSpec("box-item-safety-rep", "safety_rep", visit(lambda s: f"/staff/box/{s.memo['box_item']}")),
+    PageSpec("box-item-manager", "manager", visit(lambda s: f"/staff/box/{s.memo['box_item']}")),
+    PageSpec("box-write-named", "employee", visit("/staff/box/new")),
+    PageSpec("box-report", "safety_rep", visit("/staff/box/report")),
+    PageSpec("box-settings", "admin", visit("/staff/box/settings")),
+
+
+    # SAM records: a manager writes, the safety representative reads.
+    PageSpec("sam-index", "manager", visit("/staff/sam/")),
+    PageSpec("sam-unit", "manager", visit(lambda s: f"/staff/sam/units/{s.unit_ids['team-a']}")),
+    PageSpec("sam-risk-new", "manager", visit(
+        lambda s: f"/staff/sam/units/{s.unit_ids['team-a']}/risks/new?release_id={s.memo['release']}"
+                  f"&question_id=OSA-WL1&source=low_score")),
+    PageSpec("sam-risk", "manager", visit(lambda s: f"/staff/sam/risks/{s.memo['sam_risk']}")),
+    PageSpec("sam-risk-read", "safety_rep", visit(lambda s: f"/staff/sam/risks/{s.memo['sam_risk']}")),
+    PageSpec("sam-action-new", "manager", visit(lambda s: f"/staff/sam/units/{s.unit_ids['team-a']}/actions/new")),
+    PageSpec("sam-action", "manager", visit(lambda s: f"/staff/sam/actions/{s.memo['sam_action']}")),
+    PageSpec("sam-action-errors", "manager", lambda page, s: _sam_action_errors(page, s)),
+    PageSpec("sam-meeting", "manager", visit(lambda s: f"/staff/sam/meetings/{s.memo['sam_meeting']}")),
+    PageSpec("sam-feedback", "manager", visit(lambda s: f"/staff/sam/feedback/{s.memo['sam_feedback']}")),
+    PageSpec("sam-unit-help", "manager", visit(lambda s: f"/staff/sam/units/{s.unit_ids['team-a']}/help")),
+    PageSpec("sam-org-help", "admin", visit("/staff/sam/help")),
+    PageSpec("respond-answer-feedback", None, lambda page, s: _answer_with_feedback(page, s)),
+    # The APT pack, its print view and its refusal; the confirmations before irreversible steps.
+    PageSpec("results-apt", "safety_rep", visit(lambda s: _release(s, "/apt"))),
+    PageSpec("results-apt-team", "manager", visit(
+        lambda s: f"/staff/results/{s.memo['release']}/units/{s.unit_ids['team-a']}/apt")),
+    PageSpec("results-apt-print", "safety_rep", visit(lambda s: _release(s, "/apt/print"))),
+    PageSpec("results-apt-errors", "safety_rep", lambda page, s: _apt_errors(page, s)),
+    PageSpec("admin-round-close", "admin", lambda page, s: _close_confirmation(page, s)),
+    PageSpec("respond-empty-confirm", None, lambda page, s: _empty_answer_confirmation(page, s)),
+    # The safety desk.
+    PageSpec("safety-desk", "safety_rep", visit("/staff/safety/")),
+    PageSpec("safety-desk-manager", "manager", visit("/staff/safety/")),
+    PageSpec("request-new", "safety_rep", visit("/staff/safety/requests/new")),
+    PageSpec("request-new-errors", "safety_rep", _request_errors),
+    PageSpec("request-employer", "manager", visit(lambda s: f"/staff/safety/requests/{s.memo['safety_request']}")),
+    PageSpec("request-safety-rep", "safety_rep",
+             visit(lambda s: f"/staff/safety/requests/{s.memo['safety_request']}")),
+    PageSpec("follow-up", "manager", visit(lambda s: f"/staff/safety/follow-ups/{s.memo['follow_up']}")),
+    PageSpec("safety-report", "safety_rep", visit("/staff/safety/report?start=2020-01-01&end=2030-12-31")),
 ]
 PAGE_IDS = [spec.name for spec in PAGES]

@@ -74,7 +74,8 @@ def test_nginx_sends_the_answering_paths_to_the_respondent_app_unlogged() -> Non
     conf = (DEPLOY / "nginx" / "pulse.conf").read_text()
     server = conf[conf.index("listen 443"):]
     assert re.search(r"^    access_log off;", server, re.MULTILINE), "the HTTPS server logs nothing by default"
-    for location in ("location /r ", "location = /api/v1/answers ", "location /static/ ", "location = / "):
+    for location in ("location /r ", "location = /api/v1/answers ", "location /static/ ", "location = / ",
+                     "location /box "):
         block = server[server.index(location):]
         block = block[:block.index("}")]
         assert "proxy_pass http://pulse_respondent;" in block and "access_log" not in block, location

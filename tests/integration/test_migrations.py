@@ -308,3 +308,25 @@ def test_downgrade_of_an_empty_database_needs_no_flag(engine, bare_app: Flask) -
     result = _pulse(app, "db", "downgrade", "base")
     assert result.exit_code == 0, result.output
     assert "Database is at base (empty)." in result.output
+
+
+def test_downgrade_refuses_to_drop_sam_records(engine, bare_app: Flask) -> None:  # type: ignore[no-untyped-def]
+    """Risk assessments and action plans are documentation the law requires: a downgrade below them asks first."""
+    import datetime as dt
+
+    from pulse.models import Risk, Unit
+
+    app = bare_app
+    assert _pulse(app, "db", "upgrade").exit_code == 0
+    with app.app_context(), get_database(app).session() as session:
+        unit = Unit(key="u", name="Enhet")
+        session.add(unit)
+        session.flush()
+        session.add(Risk(unit_id=unit.id, description="Stress", area="workload", assessed_by="Chef",
+                         assessed_on=dt.date(2026, 12, 1)))
+        session.commit()
+    below = REVISIONS[REVISIONS.index(GUARDED_TABLES["sam_risk"]) - 1]
+    refused = _pulse(app, "db", "downgrade", below)
+    assert refused.exit_code == 1
+    assert "sam_risk: 1 row\n" in refused.output and "Nothing was changed" in refused.output
+    assert _pulse(app, "db", "current").output.strip() == REVISIONS[-1]

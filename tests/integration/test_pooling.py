@@ -183,6 +183,7 @@ def test_the_commands_choose_the_pooling_and_pool(session: Session, app: Flask) 
     assert locked.exit_code == 1 and "cannot change" in locked.output
     refused = runner.invoke(main, ["release", "recompute", str(made.rounds[0])])
     assert refused.exit_code == 1 and "pooled release" in refused.output
+    assert "in round" not in done.output  # three of team A every week: nothing hidden because of the rounds
     again = runner.invoke(main, ["release", "pool", survey, "--period", "rounds-1-4"])
     assert again.exit_code == 0 and "version 2" in again.output
     session.commit()
@@ -221,3 +222,93 @@ def test_raw_answers_stay_until_their_period_is_pooled(session: Session, app: Fl
     assert len(pooling.pool_due(session, survey, now=later)) == 1
     session.commit()
     assert purge_raw_answers(session, now=later, retention_days=30)["rounds"] == 4
+
+
+def test_the_command_says_why_the_pooled_release_hides_more(session: Session, app: Flask) -> None:
+    """Naming the rounds' cells that would be combined, never a hidden figure."""
+    made = four_rounds(session, app, answering=HIDDEN_IN_3)
+    done = app.test_cli_runner().invoke(main, ["release", "pool", str(made.survey_id)])
+    assert done.exit_code == 0, done.output
+    assert "Team A in round 3" in done.output or "Team A in round 1" in done.output
+    assert "2 respondents" not in done.output
+
+
+def test_a_period_the_audit_refuses_is_reported_by_the_scheduler(session: Session, app: Flask,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A refusal that needs a person (what is published already reveals something) is an error of the tick, and the
+    other periods still pool; nothing is stored for it."""
+    made = four_rounds(session, app, close_last=False)
+    last = session.get_one(Round, made.rounds[-1])
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise pooling.PoolingError("earlier_unsafe")
+
+    monkeypatch.setattr(pooling, "compute_pooled", refuse)
+    with app.app_context():
+        report = scheduler.tick(app, now=last.closes_at)
+    assert report.pooled == [] and any("rounds-1-4: not pooled (earlier_unsafe" in e for e in report.errors)
+    session.commit()
+    assert session.scalar(select(PooledRelease.id)) is None
+
+
+def test_calendar_months_pool_when_the_month_is_over(session: Session, app: Flask) -> None:
+    """Weekly rounds opening 23 and 30 November, 7 and 14 December: November pools once its rounds are released
+    and the month is over; December only after 31 December, however many of its rounds are closed."""
+    made = four_rounds(session, app)
+    survey = session.get_one(Survey, made.survey_id)
+    pooling.set_pooling(session, survey, "month", None)
+    session.commit()
+    in_december = dt.datetime(2026, 12, 20, tzinfo=dt.UTC)
+    states = {s.period.key: (len(s.rounds), s.complete) for s in pooling.period_states(session, survey, now=in_december)}
+    assert states == {"2026-11": (2, True), "2026-12": (2, False)}
+    assert [p.period for p in pooling.pool_due(session, survey, now=in_december)] == ["2026-11"]
+    session.commit()
+    assert [p.period for p in pooling.pool_due(session, survey, now=dt.datetime(2027, 1, 2, tzinfo=dt.UTC))] == [
+        "2026-12"]
+    session.commit()
+    pooled = {p: json.loads(r) for p, r in session.execute(select(PooledRelease.period, PooledRelease.rounds))}
+    assert {p: [entry[1] for entry in rounds] for p, rounds in pooled.items()} == {"2026-11": [1, 2],
+                                                                                  "2026-12": [3, 4]}
+
+
+def test_rotating_questions_pool_over_the_rounds_that_asked_them(session: Session, app: Flask) -> None:
+    """With two of four questions a round, each question's pooled figure holds only the answers of the rounds that
+    asked it — and is audited with those rounds' figures like any other."""
+    from pulse.models import Question, RoundQuestion
+
+    root = make_unit(session, "root", "Kommun")
+    office = make_unit(session, "office", "Kontoret", root)
+    team = make_unit(session, "t", "Team T", office)
+    for i in range(8):
+        make_person(session, f"t{i}@example.org", unit=team, password=None)
+    session.commit()
+    survey = make_survey(session, [office], min_group_size=K, min_dist_size=K, min_comment_size=K,
+                         question_mode="rotation", rotation_count=2)
+    survey.pooling, survey.pool_rounds = "rounds", 2
+    session.commit()
+    asked: dict[int, list[str]] = {}
+    for week in range(2):
+        opened = open_with_credentials(session, app, survey, now=MONDAY + dt.timedelta(days=7 * week))
+        codes = list(session.scalars(select(Question.code).join(RoundQuestion, RoundQuestion.question_id == Question.id)
+                                     .where(RoundQuestion.round_id == opened.round.id)))
+        asked[week + 1] = codes
+        for i in range(6):
+            link, _ = opened.credentials[f"t{i}@example.org"]
+            values = {code: (3 if code != "OSA-VI1" else 0) for code in codes}
+            answer_service.submit(session, keys(app).token, link, values, None, now=opened.round.opened_at)
+        session.commit()
+        rnd = session.get_one(Round, opened.round.id)
+        with app.app_context():
+            scheduler.close_round(session, rnd, keys(app), now=rnd.closes_at)
+        session.commit()
+    assert set(asked[1]).isdisjoint(asked[2]) and len(asked[1]) == len(asked[2]) == 2
+    [pooled] = pooling.pool_due(session, session.get_one(Survey, survey.id), now=MONDAY + dt.timedelta(days=30))
+    session.commit()
+    cell = session.scalar(select(PooledReleaseCell).where(PooledReleaseCell.pooled_release_id == pooled.id,
+                                                          PooledReleaseCell.unit_id == team.id,
+                                                          PooledReleaseCell.kind == "total"))
+    assert cell is not None and cell.published and cell.respondents == 12
+    figures = json.loads(cell.stats)
+    shown = {code: figures[code]["n"] for code in asked[1] + asked[2] if "n" in figures.get(code, {})}
+    assert len(shown) >= 3 and set(shown.values()) == {6}  # one round's answers each: the other did not ask it
+    assert {q for q, _ in json.loads(pooled.audit)["questions"]} == set(asked[1] + asked[2])

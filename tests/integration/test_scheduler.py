@@ -160,3 +160,23 @@ def test_cli_tick_survey_and_round_commands(runner: FlaskCliRunner, app: Flask, 
     assert runner.invoke(args=["round", "status", "99"]).exit_code == 1
     result = runner.invoke(args=["tick", "--now", "yesterday"])
     assert result.exit_code == 2 and "ISO-8601" in result.output
+
+
+def test_a_round_still_open_at_the_next_slot_is_a_note_not_an_error(runner: FlaskCliRunner, app: Flask,  # type: ignore[no-untyped-def]
+                                                                    session: Session, org) -> None:
+    survey = make_survey(session, [org.dept])
+    make_survey(session, [org.dept], name="Andra")
+    survey_id = survey.id
+    # Opened by hand the day before its slot (as `make run`'s demo does): at the slot, it is still open.
+    assert runner.invoke(args=["round", "open", str(survey_id), "--now", "2026-11-29T09:00"]).exit_code == 0
+    result = runner.invoke(args=["tick", "--now", "2026-11-30T08:00"])
+    assert result.exit_code == 0, result.output
+    assert "errors" not in result.output and "already_open" not in result.output
+    assert "opened rounds: 1" in result.output and "still open: 1" in result.output  # the other survey opened
+    assert f"survey {survey_id}: its round is still open; next opening 2026-12-07T07:00+00:00" in result.output
+
+
+def test_a_survey_with_nobody_to_invite_is_still_an_error(app: Flask, session: Session, org) -> None:  # type: ignore[no-untyped-def]
+    survey = make_survey(session, [org.other])  # nobody works there
+    report = run_tick(app, OPEN)
+    assert report.errors == [f"survey {survey.id}: no_one_invited"] and report.notes == []

@@ -41,6 +41,8 @@ def test_text_language_fonts_outline_and_chart() -> None:
     fonts = [f.get_object() for page in reader.pages for f in page["/Resources"]["/Font"].values()]
     descriptors = [f["/DescendantFonts"][0].get_object()["/FontDescriptor"] for f in fonts if "/DescendantFonts" in f]
     assert descriptors and all("/FontFile2" in d for d in descriptors)  # embedded, not referenced
+    # The chart's text too: no core font (not embedded, and without "−") stands in for matplotlib's families.
+    assert all("/DescendantFonts" in f for f in fonts), [f.get("/BaseFont") for f in fonts]
     # The chart is vector paths (no raster image) and its alternative text is in the structure tree.
     xobjects = reader.pages[0]["/Resources"].get("/XObject", {})
     assert not [x for x in xobjects.values() if x.get_object().get("/Subtype") == "/Image"]

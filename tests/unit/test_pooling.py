@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pulse.domain.derivation import audit_sets
 from pulse.domain.pooling import Period, RoundState, complete, from_key, period_of, validate
 from pulse.domain.protection import Earlier, Outcome, Parts, protect_round
 from pulse.domain.scales import SCALES
@@ -150,6 +151,9 @@ def check(tree: Tree, rounds: dict[int, Round], released: dict[int, Outcome], po
         derivable, groups = brute_force(atoms, published, threshold, hidden)
         assert groups == [], f"{layer}: groups too small can be computed: {groups}"
         assert derivable == set(), f"{layer}: hidden cells can be computed: {derivable}"
+        # The exact audit agrees with the brute force on what was published (a second opinion, not the proof).
+        shown = {label: group for label, group, visible in cells if visible}
+        assert audit_sets(atoms, shown, threshold, hidden=hidden) == []
     # Censored means: no group of k to k_dist answers whose mean would be censored follows from the exact figures.
     for index, item in enumerate(ITEMS):
         if item.scale != "agree5":
@@ -246,3 +250,29 @@ def test_a_period_of_one_released_unit_pooled_changes_nothing_it_need_not() -> N
     released, pooled, parts = pool(tree, rounds, 3, 5)
     assert pooled.nodes == released[1].nodes == set(tree.cells())
     check(tree, rounds, released, pooled, parts, 3, 5)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(periods(), st.data())
+def test_the_audit_finds_what_brute_force_finds_when_a_pooled_cell_is_added(
+        case: tuple[Tree, dict[int, Round], int, int], data: st.DataObject) -> None:
+    """Any pooled cell added to the rounds' published cells: the audit says it reveals something exactly when a
+    brute force finds a hidden round cell or a group below k in the span."""
+    tree, rounds, k, _ = case
+    released = {r: protect_round(tree, direct, tallies, ITEMS, k, k) for r, (direct, tallies) in rounds.items()}
+    atoms = {(r, u): c for r, (direct, _) in rounds.items() for u, c in direct.items()}
+    published: dict[Hashable, frozenset[Hashable]] = {}
+    hidden: dict[Hashable, frozenset[Hashable]] = {}
+    for r, outcome in released.items():
+        for cell in tree.cells():
+            group = fine(tree, cell, (r,))
+            size = Counts(sum(atoms[a].respondents for a in group), sum(atoms[a].invited for a in group))
+            if cell in outcome.nodes:
+                published[f"round {r} {cell}"] = group
+            elif not (size.respondents == 0 and is_safe_group(size, k)):
+                hidden[f"round {r} {cell}"] = group
+    cell = data.draw(st.sampled_from(tree.cells()))
+    published[f"pooled {cell}"] = fine(tree, cell, tuple(rounds))
+    derivable, groups = brute_force(atoms, published.values(), k, hidden)
+    findings = audit_sets(atoms, published, k, hidden=hidden)
+    assert bool(findings) == bool(derivable or groups), (findings, derivable, groups)

@@ -10,6 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
 
 from pulse.cli import main as pulse_command
 from pulse.models import AuditEntry, Management, Person, PersonStatus, SafetyAreaUnit
@@ -33,6 +34,23 @@ def person_form(person: Person, **changes: object) -> dict[str, object]:
         data["is_admin"] = "y"
     data.update(changes)
     return {key: value for key, value in data.items() if value is not None}
+
+
+def move_digest(page: str) -> str | None:
+    """The fingerprint a move preview puts in its form, or None when the page shows no preview."""
+    found = re.search(r'name="move_digest" type="hidden" value="([0-9a-f]{64})"', page)
+    return found.group(1) if found else None
+
+
+def save_person(client: FlaskClient, url: str, data: dict[str, object]) -> TestResponse:
+    """Send the person form as an administrator would: a move first shows its preview (200), and is saved from
+    the preview's button, which sends the same form back with the preview's fingerprint."""
+    response = client.post(url, data=data)
+    if response.status_code == 200:
+        digest = move_digest(response.get_data(as_text=True))
+        assert digest, "a 200 answer to the person form is a move preview"
+        response = client.post(url, data={**data, "move_digest": digest})
+    return response
 
 
 def audit_entries(session: Session, action: str | None = None) -> list[AuditEntry]:
@@ -70,7 +88,7 @@ def flashes(client: FlaskClient, response_location: str) -> str:
 def test_editing_a_person_writes_one_audit_entry_with_the_diff(admin: FlaskClient, org: Org,
                                                                session: Session) -> None:
     employee = org.employee
-    response = admin.post(f"/staff/admin/people/{employee.id}", data=person_form(
+    response = save_person(admin, f"/staff/admin/people/{employee.id}", data=person_form(
         employee, name="Erik Ny", unit=str(org.team_b.id), language="en", status="on_leave", is_admin="y",
         manages=[str(org.team_b.id)], safety_area=[str(org.team_a.id), str(org.team_b.id)]))
     assert response.status_code == 302
@@ -102,7 +120,7 @@ def test_each_field_alone_is_recorded(admin: FlaskClient, org: Org, session: Ses
                ("manages", [str(org.team_a.id)])]
     for field, value in changes:
         current = reload(session, employee)
-        response = admin.post(f"/staff/admin/people/{employee.id}", data=person_form(current, **{field: value}))
+        response = save_person(admin, f"/staff/admin/people/{employee.id}", data=person_form(current, **{field: value}))
         assert response.status_code == 302, field
     recorded = [set(json.loads(entry.details)) for entry in audit_entries(session, "person.update")]
     assert recorded == [{"name"}, {"unit_id"}, {"language"}, {"status"}, {"manages"}]
@@ -110,7 +128,7 @@ def test_each_field_alone_is_recorded(admin: FlaskClient, org: Org, session: Ses
 
 def test_saving_without_changes_writes_nothing(admin: FlaskClient, org: Org, session: Session) -> None:
     before = snapshot(session)
-    response = admin.post(f"/staff/admin/people/{org.manager.id}",
+    response = save_person(admin, f"/staff/admin/people/{org.manager.id}",
                           data=person_form(org.manager, manages=[str(org.team_a.id)]))
     assert response.status_code == 302
     assert "Nothing was changed." in flashes(admin, response.headers["Location"])
@@ -121,13 +139,16 @@ def test_the_form_shows_the_current_values(admin: FlaskClient, org: Org) -> None
     page = admin.get(f"/staff/admin/people/{org.safety.id}").get_data(as_text=True)
     assert 'value="Sam Skyddsombud"' in page
     assert re.search(rf'<option selected value="{org.team_b.id}">', page)
-    safety_select = page[page.index('id="safety_area"'):]
-    assert re.search(rf'<option selected value="{org.dept.id}">', safety_select)
+    # Roles are checkboxes (keyboard and phone friendly), ticked where the person has the role.
+    safety_boxes = page[page.index('id="safety_area"'):]
+    assert re.search(rf'<input checked id="safety_area-\d+" name="safety_area" type="checkbox" value="{org.dept.id}">',
+                     safety_boxes)
+    assert "<select multiple" not in page
 
 
 def test_the_last_administrator_cannot_be_removed(admin: FlaskClient, org: Org, session: Session) -> None:
     before = snapshot(session)
-    response = admin.post(f"/staff/admin/people/{org.admin.id}", data=person_form(org.admin, is_admin=None))
+    response = save_person(admin, f"/staff/admin/people/{org.admin.id}", data=person_form(org.admin, is_admin=None))
     assert response.status_code == 400
     assert "At least one active administrator must remain." in response.get_data(as_text=True)
     assert snapshot(session) == before
@@ -136,7 +157,7 @@ def test_the_last_administrator_cannot_be_removed(admin: FlaskClient, org: Org, 
 def test_an_administrator_who_has_left_does_not_count(admin: FlaskClient, org: Org, session: Session) -> None:
     make_person(session, "old-admin@example.org", unit=org.root, admin=True, status=PersonStatus.LEFT)
     session.commit()
-    response = admin.post(f"/staff/admin/people/{org.admin.id}", data=person_form(org.admin, is_admin=None))
+    response = save_person(admin, f"/staff/admin/people/{org.admin.id}", data=person_form(org.admin, is_admin=None))
     assert response.status_code == 400
     assert reload(session, org.admin).is_admin
 
@@ -145,7 +166,7 @@ def test_with_a_second_administrator_the_first_may_step_down(admin: FlaskClient,
                                                              session: Session) -> None:
     make_person(session, "admin2@example.org", unit=org.root, admin=True)
     session.commit()
-    response = admin.post(f"/staff/admin/people/{org.admin.id}", data=person_form(org.admin, is_admin=None))
+    response = save_person(admin, f"/staff/admin/people/{org.admin.id}", data=person_form(org.admin, is_admin=None))
     assert response.status_code == 302
     assert not reload(session, org.admin).is_admin
     # The change takes effect at once: the admin pages are closed to them now.
@@ -156,7 +177,7 @@ def test_you_cannot_mark_yourself_as_left(admin: FlaskClient, org: Org, session:
     make_person(session, "admin2@example.org", unit=org.root, admin=True)
     session.commit()
     before = snapshot(session)
-    response = admin.post(f"/staff/admin/people/{org.admin.id}", data=person_form(org.admin, status="left"))
+    response = save_person(admin, f"/staff/admin/people/{org.admin.id}", data=person_form(org.admin, status="left"))
     assert response.status_code == 400
     assert "You cannot mark yourself as having left." in response.get_data(as_text=True)
     assert snapshot(session) == before
@@ -164,14 +185,14 @@ def test_you_cannot_mark_yourself_as_left(admin: FlaskClient, org: Org, session:
 
 def test_the_last_administrator_cannot_be_marked_as_left_by_anyone(admin: FlaskClient, org: Org,
                                                                    session: Session) -> None:
-    response = admin.post(f"/staff/admin/people/{org.admin.id}", data=person_form(org.admin, status="left"))
+    response = save_person(admin, f"/staff/admin/people/{org.admin.id}", data=person_form(org.admin, status="left"))
     assert response.status_code == 400
     assert reload(session, org.admin).status == PersonStatus.ACTIVE
 
 
 def test_someone_on_leave_can_still_sign_in_and_shows_as_on_leave(app: Flask, admin: FlaskClient, org: Org,
                                                                   session: Session) -> None:
-    response = admin.post(f"/staff/admin/people/{org.manager.id}",
+    response = save_person(admin, f"/staff/admin/people/{org.manager.id}",
                           data=person_form(org.manager, status="on_leave", manages=[str(org.team_a.id)]))
     assert response.status_code == 302
     assert "On leave" in admin.get(f"/staff/admin/units/{org.dept.id}").get_data(as_text=True)
@@ -186,7 +207,7 @@ def test_someone_who_has_left_is_signed_out_and_loses_every_role(app: Flask, adm
     sign_in(manager, org.emails["manager"])
     assert manager.get("/staff/units").status_code == 200
     # The form still has the units ticked: leaving takes the roles away regardless.
-    response = admin.post(f"/staff/admin/people/{org.manager.id}",
+    response = save_person(admin, f"/staff/admin/people/{org.manager.id}",
                           data=person_form(org.manager, status="left", manages=[str(org.team_a.id)], is_admin="y"))
     assert response.status_code == 302
     assert "The changes to Maja Chef are saved." in flashes(admin, response.headers["Location"])
@@ -209,8 +230,8 @@ def test_someone_who_has_left_is_signed_out_and_loses_every_role(app: Flask, adm
 
 
 def test_someone_who_has_left_can_come_back(admin: FlaskClient, org: Org, session: Session) -> None:
-    admin.post(f"/staff/admin/people/{org.employee.id}", data=person_form(org.employee, status="left"))
-    response = admin.post(f"/staff/admin/people/{org.employee.id}", data=person_form(reload(session, org.employee),
+    save_person(admin, f"/staff/admin/people/{org.employee.id}", data=person_form(org.employee, status="left"))
+    response = save_person(admin, f"/staff/admin/people/{org.employee.id}", data=person_form(reload(session, org.employee),
                                                                                      status="active"))
     assert response.status_code == 302
     assert reload(session, org.employee).status == PersonStatus.ACTIVE
@@ -222,14 +243,14 @@ def test_a_person_in_an_inactive_unit_can_still_be_edited(admin: FlaskClient, or
     session.commit()
     page = admin.get(f"/staff/admin/people/{person.id}").get_data(as_text=True)
     assert re.search(rf'<option selected value="{closed.id}">', page)
-    response = admin.post(f"/staff/admin/people/{person.id}",
+    response = save_person(admin, f"/staff/admin/people/{person.id}",
                           data=person_form(person, name="Kim Kvar-Berg", manages=[str(closed.id)]))
     assert response.status_code == 302, response.get_data(as_text=True)
     fresh = reload(session, person)
     assert (fresh.name, fresh.unit_id) == ("Kim Kvar-Berg", closed.id)
     assert assignments(session, person) == ([closed.id], [])
     # Other people cannot be moved into the inactive unit.
-    response = admin.post(f"/staff/admin/people/{org.employee.id}",
+    response = save_person(admin, f"/staff/admin/people/{org.employee.id}",
                           data=person_form(org.employee, unit=str(closed.id)))
     assert response.status_code == 400
 

@@ -162,3 +162,63 @@ def test_cli_rejects_missing_files(runner: FlaskCliRunner, tmp_path: Path) -> No
     result = runner.invoke(args=["org", "import", str(tmp_path / "nope.csv"), str(tmp_path / "nope2.csv")])
     assert result.exit_code == 2
     assert "does not exist" in result.output
+
+
+def preview_text(client: FlaskClient, units: str = UNITS, people: str = PEOPLE) -> str:
+    response = upload(client, units=units, people=people)
+    assert response.status_code == 302
+    return client.get(response.headers["Location"]).get_data(as_text=True)
+
+
+def test_the_preview_names_fields_in_words_and_counts_in_correct_plurals(client: FlaskClient, org,  # type: ignore[no-untyped-def]
+                                                                         session: Session) -> None:
+    english(session)
+    sign_in(client, "admin@example.org")
+    text = preview_text(client)
+    # No raw field names or Python values: "admin: False" became "Administrator: no".
+    assert "Administrator: <span class=\"diff-add\">no</span>" in text
+    assert "Language: <span class=\"diff-add\">English</span>" in text
+    assert "Status: <span class=\"diff-add\">Active</span>" in text
+    assert not re.search(r"\b(False|True|None|safety_area|unit_id|parent_id)\b", text.split("<main", 1)[1]
+                         .split("File formats", 1)[0])
+    assert "1 person added" in text and "1 people added" not in text
+    assert "1 person marked as left" in text
+    assert "1 unit made inactive" in text
+
+
+def test_the_preview_is_swedish_with_swedish_plurals(client: FlaskClient, org) -> None:  # type: ignore[no-untyped-def]
+    sign_in(client, "admin@example.org")
+    text = preview_text(client)
+    assert "1 person tillagd" in text and "1 enhet blir inaktiv" in text
+    assert "Administratör: <span class=\"diff-add\">nej</span>" in text
+    assert "enheter tillagda" not in text  # no unit is added: the section is absent, not "0 enheter"
+
+
+def test_the_preview_warns_of_small_units_and_units_without_manager_or_safety_rep(  # type: ignore[no-untyped-def]
+        client: FlaskClient, org, session: Session) -> None:
+    english(session)
+    sign_in(client, "admin@example.org")
+    text = preview_text(client)
+    # Team B has two active people (Sam, Nina): fewer than k = 6, and no manager leads it or a unit above it.
+    assert "Only 2 people&#39;s answers would count in Team B, fewer than 6" in text
+    assert "Team B has no manager" in text
+    # The root holds Ada only, and is in nobody's safety area (Sam's area is the department and below).
+    assert "Exempelstad is in no safety representative&#39;s safety area." in text
+    assert "Förvaltningen is in no safety representative" not in text
+    assert "You can still confirm" in text
+    # A whole, covered organisation has nothing to warn about.
+    people = ("email,name,unit_id,roles,manages,safety_area,language,status\n"
+              "admin@example.org,Ada Admin,root,admin;manager;safety_rep,root,root,sv,active\n"
+              + "".join(f"p{i}@example.org,P {i},root,,,,sv,active\n" for i in range(6)))
+    text = preview_text(client, units="unit_id,name,parent_id\nroot,Exempelstad,\n", people=people)
+    assert "to check before you confirm" not in text
+
+
+def test_the_done_message_uses_plural_forms(client: FlaskClient, org, session: Session) -> None:  # type: ignore[no-untyped-def]
+    sign_in(client, "admin@example.org")
+    preview_url = upload(client).headers["Location"]
+    digest = re.search(r'name="digest" type="hidden" value="([0-9a-f]+)"', client.get(preview_url).get_data(as_text=True))
+    assert digest
+    response = client.post(preview_url, data={"digest": digest.group(1)})
+    done = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "1 person tillagd," in done and "0 enheter tillagda." in done and "1 enheter" not in done

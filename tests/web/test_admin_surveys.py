@@ -106,7 +106,16 @@ def test_create_edit_open_and_close_a_survey(client: FlaskClient, org, session: 
     session.rollback()
     rnd = session.scalar(select(Round))
     assert rnd is not None
-    assert client.post(f"/staff/admin/rounds/{rnd.id}/close").status_code == 302
+    # Closing early asks first: what it means, the answers so far (a band safe by the k rule, here nothing with
+    # nine invited) and the date it would have closed; the round stays open until confirmed.
+    asked = client.post(f"/staff/admin/rounds/{rnd.id}/close")
+    text = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and "Close round 1 now?" in text and "cannot be undone" in text
+    assert "Would have closed" in text and "not shown while so few are invited" in text
+    assert 'name="confirm" value="yes"' in text
+    session.rollback()
+    assert session.get_one(Round, rnd.id).status == "open"
+    assert client.post(f"/staff/admin/rounds/{rnd.id}/close", data={"confirm": "yes"}).status_code == 302
     session.rollback()
     assert session.get_one(Round, rnd.id).status == "closed"
     assert client.get("/staff/admin/rounds/999").status_code == 404

@@ -44,9 +44,31 @@ def admins(status: int) -> dict[str, int | str]:
     return {"anonymous": LOGIN, "employee": 403, "manager": 403, "safety_rep": 403, "admin": status}
 
 
+def BOX_READERS(status: int) -> dict[str, int | str]:  # noqa: N802 - reads like the other role sets
+    """The manager and safety representative of a box item's unit; nobody else (administrators neither)."""
+    return {"anonymous": LOGIN, "employee": 404, "manager": status, "safety_rep": status, "admin": 404}
+
+
+def managers(status: int, safety_rep: int = 403) -> dict[str, int | str]:
+    """Managers (and administrators); a safety representative gets ``safety_rep``: 403 where the role is refused,
+    404 where they may read the record but not change it (outside what they may write looks like nothing)."""
+    return {"anonymous": LOGIN, "employee": 403, "manager": status, "safety_rep": safety_rep, "admin": status}
+
+
 def safety_reps(status: int) -> dict[str, int | str]:
     """Safety representatives (and administrators, who pass every role check)."""
     return {"anonymous": LOGIN, "employee": 403, "manager": 403, "safety_rep": status, "admin": status}
+
+
+def SAFETY_REP_ONLY(status: int) -> dict[str, int | str]:  # noqa: N802 - reads like the other rules
+    """Safety representatives with a safety area; an administrator without one is refused like anyone else."""
+    return {"anonymous": LOGIN, "employee": 403, "manager": 403, "safety_rep": status, "admin": 403}
+
+
+def DESK(manager: int, safety_rep: int) -> dict[str, int | str]:  # noqa: N802
+    """A request or follow-up of Team A: its manager and its safety representative; an administrator who is
+    neither is told it does not exist."""
+    return {"anonymous": LOGIN, "employee": 403, "manager": manager, "safety_rep": safety_rep, "admin": 404}
 
 
 @dataclass(frozen=True)
@@ -78,6 +100,15 @@ class Ids:
     release: int
     comment: str
     token: int
+    safety_request: int
+    attachment: int
+    follow_up: int
+    box_item: str
+    box_message: str
+    risk: int
+    action: int
+    meeting: int
+    feedback: int
 
 
 MATRIX = [
@@ -106,6 +137,14 @@ MATRIX = [
     Case("GET", "/staff/admin/people/<int:person_id>", "/staff/admin/people/{person}", admins(200)),
     Case("POST", "/staff/admin/people/<int:person_id>", "/staff/admin/people/{person}", admins(400),
          {"name": "", "unit": "0", "language": "sv", "status": "active"}),
+    Case("GET", "/staff/admin/people/new", "/staff/admin/people/new", admins(200)),
+    Case("POST", "/staff/admin/people/new", "/staff/admin/people/new", admins(400),
+         {"email": "", "name": "", "unit": "0", "language": "sv", "status": "active"}),
+    Case("GET", "/staff/admin/units/new", "/staff/admin/units/new", admins(200)),
+    Case("POST", "/staff/admin/units/new", "/staff/admin/units/new", admins(400), {"key": "", "name": "", "parent": "0"}),
+    Case("GET", "/staff/admin/units/<int:unit_id>/edit", "/staff/admin/units/{team_a}/edit", admins(200)),
+    Case("POST", "/staff/admin/units/<int:unit_id>/edit", "/staff/admin/units/{team_a}/edit", admins(400),
+         {"name": "", "parent": "0"}),
     Case("GET", "/staff/admin/audit", "/staff/admin/audit", admins(200)),
     Case("POST", "/staff/admin/audit/verify", "/staff/admin/audit/verify", admins(200)),
     Case("GET", "/staff/admin/import", "/staff/admin/import", admins(200)),
@@ -132,6 +171,8 @@ MATRIX = [
          {"name": ""}),
     # A round is open already: the page comes back with that message.
     Case("POST", "/staff/admin/surveys/<int:survey_id>/open", "/staff/admin/surveys/{survey}/open", admins(302)),
+    Case("POST", "/staff/admin/surveys/<int:survey_id>/pooling", "/staff/admin/surveys/{survey}/pooling", admins(302),
+         {"pooling": "month"}),
     Case("GET", "/staff/admin/rounds/<int:round_id>", "/staff/admin/rounds/{open_round}", admins(200)),
     Case("POST", "/staff/admin/rounds/<int:round_id>/close", "/staff/admin/rounds/{closed_round}/close",
          admins(302)),
@@ -159,13 +200,27 @@ MATRIX = [
          "/staff/results/{release}/units/{team_a}/export.csv", managers_and_safety_reps(200)),
     Case("GET", "/staff/results/surveys/<int:survey_id>/units/<int:unit_id>/trends",
          "/staff/results/surveys/{survey}/units/{team_a}/trends", managers_and_safety_reps(200)),
+    Case("GET", "/staff/results/surveys/<int:survey_id>/units/<int:unit_id>/trend.xlsx",
+         "/staff/results/surveys/{survey}/units/{team_a}/trend.xlsx", managers_and_safety_reps(200)),
     # Pooled periods: in this organisation nothing is pooled, so the page says so and there is nothing to export.
     Case("GET", "/staff/results/surveys/<int:survey_id>/units/<int:unit_id>/pooled",
          "/staff/results/surveys/{survey}/units/{team_a}/pooled", managers_and_safety_reps(200)),
+    Case("GET", "/staff/results/surveys/<int:survey_id>/units/<int:unit_id>/pooled/charts/<area>.svg",
+         "/staff/results/surveys/{survey}/units/{team_a}/pooled/charts/workload.svg", managers_and_safety_reps(404)),
     Case("GET", "/staff/results/surveys/<int:survey_id>/units/<int:unit_id>/pooled.csv",
          "/staff/results/surveys/{survey}/units/{team_a}/pooled.csv", managers_and_safety_reps(404)),
     Case("GET", "/staff/results/surveys/<int:survey_id>/units/<int:unit_id>/charts/<area>.svg",
          "/staff/results/surveys/{survey}/units/{team_a}/charts/workload.svg", managers_and_safety_reps(200)),
+    Case("GET", "/staff/results/<int:release_id>/units/<int:unit_id>/apt", "/staff/results/{release}/units/{team_a}/apt",
+         managers_and_safety_reps(200)),
+    Case("GET", "/staff/results/<int:release_id>/units/<int:unit_id>/apt/print",
+         "/staff/results/{release}/units/{team_a}/apt/print", managers_and_safety_reps(200)),
+    Case("POST", "/staff/results/<int:release_id>/units/<int:unit_id>/apt/print",
+         "/staff/results/{release}/units/{team_a}/apt/print", managers_and_safety_reps(200)),
+    Case("GET", "/staff/results/<int:release_id>/units/<int:unit_id>/apt.pdf",
+         "/staff/results/{release}/units/{team_a}/apt.pdf", managers_and_safety_reps(200)),
+    Case("POST", "/staff/results/<int:release_id>/units/<int:unit_id>/apt.pdf",
+         "/staff/results/{release}/units/{team_a}/apt.pdf", managers_and_safety_reps(200)),
     Case("GET", "/staff/results/rounds/<int:round_id>", "/staff/results/rounds/{closed_round}",
          managers_and_safety_reps(302)),
     # Moderation: only safety representatives, in their own area — being an administrator gives no more.
@@ -174,6 +229,94 @@ MATRIX = [
     Case("POST", "/staff/results/moderation/<comment_id>", "/staff/results/moderation/{comment}",
          {"anonymous": LOGIN, "employee": 403, "manager": 403, "safety_rep": 400, "admin": 403},
          {"decision": "nonsense"}),
+    # The complaint box: everyone writes; an item's texts only for the managers and safety representatives of its
+    # unit (an acknowledged anonymous item of Team A) — outside that, or as an administrator, it does not exist.
+    Case("GET", "/staff/box/", "/staff/box/", staff(200)),
+    Case("GET", "/staff/box/new", "/staff/box/new", staff(200)),
+    Case("POST", "/staff/box/new", "/staff/box/new", staff(400), {"unit": "", "category": "other", "text": "x"}),
+    Case("GET", "/staff/box/<item_id>", "/staff/box/{box_item}", BOX_READERS(200)),
+    # Acknowledging and closing are the employer's: the safety representative reads and replies, nothing more.
+    Case("POST", "/staff/box/<item_id>/acknowledge", "/staff/box/{box_item}/acknowledge",
+         BOX_READERS(409) | {"safety_rep": 403}),
+    Case("POST", "/staff/box/<item_id>/reply", "/staff/box/{box_item}/reply", BOX_READERS(400), {"text": " "}),
+    Case("POST", "/staff/box/<item_id>/close", "/staff/box/{box_item}/close", BOX_READERS(409) | {"safety_rep": 403}),
+    Case("POST", "/staff/box/<item_id>/messages/<message_id>", "/staff/box/{box_item}/messages/{box_message}",
+         {"anonymous": LOGIN, "employee": 403, "manager": 403, "safety_rep": 400, "admin": 404},
+         {"decision": "nonsense"}),
+    Case("GET", "/staff/box/report", "/staff/box/report", managers_and_safety_reps(200)),
+    Case("GET", "/staff/box/settings", "/staff/box/settings", admins(200)),
+    Case("POST", "/staff/box/settings", "/staff/box/settings", admins(400),
+         {"acknowledge_days": "x", "answer_days": "10", "main": ""}),
+    # SAM records: managers and safety representatives read in their scope; managers write in the units they lead.
+    Case("GET", "/staff/sam/", "/staff/sam/", managers_and_safety_reps(200)),
+    Case("GET", "/staff/sam/units/<int:unit_id>", "/staff/sam/units/{team_a}", managers_and_safety_reps(200)),
+    Case("GET", "/staff/sam/units/<int:unit_id>/risks/new", "/staff/sam/units/{team_a}/risks/new", managers(200)),
+    Case("POST", "/staff/sam/units/<int:unit_id>/risks/new", "/staff/sam/units/{team_a}/risks/new", managers(400),
+         {"description": ""}),
+    Case("GET", "/staff/sam/risks/<int:risk_id>", "/staff/sam/risks/{risk}", managers_and_safety_reps(200)),
+    Case("POST", "/staff/sam/risks/<int:risk_id>", "/staff/sam/risks/{risk}", managers(400, 404), {"description": ""}),
+    Case("GET", "/staff/sam/units/<int:unit_id>/actions/new", "/staff/sam/units/{team_a}/actions/new", managers(200)),
+    Case("POST", "/staff/sam/units/<int:unit_id>/actions/new", "/staff/sam/units/{team_a}/actions/new",
+         managers(400), {"activity": ""}),
+    Case("GET", "/staff/sam/actions/<int:action_id>", "/staff/sam/actions/{action}", managers_and_safety_reps(200)),
+    Case("POST", "/staff/sam/actions/<int:action_id>", "/staff/sam/actions/{action}", managers(400, 404),
+         {"activity": ""}),
+    Case("GET", "/staff/sam/units/<int:unit_id>/meetings/new", "/staff/sam/units/{team_a}/meetings/new",
+         managers(200)),
+    Case("POST", "/staff/sam/units/<int:unit_id>/meetings/new", "/staff/sam/units/{team_a}/meetings/new",
+         managers(400), {"held_on": "yesterday"}),
+    Case("GET", "/staff/sam/meetings/<int:meeting_id>", "/staff/sam/meetings/{meeting}",
+         managers_and_safety_reps(200)),
+    Case("POST", "/staff/sam/meetings/<int:meeting_id>", "/staff/sam/meetings/{meeting}", managers(400, 404),
+         {"held_on": ""}),
+    Case("GET", "/staff/sam/units/<int:unit_id>/feedback/new", "/staff/sam/units/{team_a}/feedback/new",
+         managers(200)),
+    Case("POST", "/staff/sam/units/<int:unit_id>/feedback/new", "/staff/sam/units/{team_a}/feedback/new",
+         managers(400), {"heard": ""}),
+    Case("GET", "/staff/sam/feedback/<int:feedback_id>", "/staff/sam/feedback/{feedback}",
+         managers_and_safety_reps(200)),
+    Case("POST", "/staff/sam/feedback/<int:feedback_id>", "/staff/sam/feedback/{feedback}", managers(400, 404),
+         {"heard": ""}),
+    Case("POST", "/staff/sam/feedback/<int:feedback_id>/publish", "/staff/sam/feedback/{feedback}/publish",
+         managers(302), {"publish": "1"}),
+    Case("GET", "/staff/sam/help", "/staff/sam/help", admins(200)),
+    Case("POST", "/staff/sam/help", "/staff/sam/help", admins(400), {"body": "Text", "links": "javascript:x"}),
+    Case("GET", "/staff/sam/units/<int:unit_id>/help", "/staff/sam/units/{team_a}/help", managers(200)),
+    Case("POST", "/staff/sam/units/<int:unit_id>/help", "/staff/sam/units/{team_a}/help", managers(400),
+         {"body": "Text", "links": "javascript:x"}),
+    # The safety desk: a 6:6a request for Team A is seen by its safety representative and the managers above it;
+    # anyone else, administrators included, is told it does not exist.
+    Case("GET", "/staff/safety/", "/staff/safety/", managers_and_safety_reps(200)),
+    Case("GET", "/staff/safety/requests/new", "/staff/safety/requests/new", SAFETY_REP_ONLY(200)),
+    Case("POST", "/staff/safety/requests/new", "/staff/safety/requests/new", SAFETY_REP_ONLY(400)),
+    Case("GET", "/staff/safety/requests/<int:request_id>", "/staff/safety/requests/{safety_request}",
+         DESK(200, 200)),
+    # The manager confirms; the safety representative may not confirm for the employer.
+    Case("POST", "/staff/safety/requests/<int:request_id>/confirm", "/staff/safety/requests/{safety_request}/confirm",
+         DESK(302, 403)),
+    Case("POST", "/staff/safety/requests/<int:request_id>/answer", "/staff/safety/requests/{safety_request}/answer",
+         DESK(400, 400), {"answer-answer": ""}),
+    Case("POST", "/staff/safety/requests/<int:request_id>/note", "/staff/safety/requests/{safety_request}/note",
+         DESK(400, 400), {"note-note": ""}),
+    Case("POST", "/staff/safety/requests/<int:request_id>/attachments",
+         "/staff/safety/requests/{safety_request}/attachments", DESK(400, 400)),
+    # Only the safety representative closes a request.
+    Case("POST", "/staff/safety/requests/<int:request_id>/close", "/staff/safety/requests/{safety_request}/close",
+         DESK(403, 302)),
+    Case("GET", "/staff/safety/requests/<int:request_id>/attachments/<int:attachment_id>",
+         "/staff/safety/requests/{safety_request}/attachments/{attachment}", DESK(200, 200)),
+    Case("GET", "/staff/safety/requests/<int:request_id>/request.pdf",
+         "/staff/safety/requests/{safety_request}/request.pdf", DESK(200, 200)),
+    Case("POST", "/staff/safety/follow-ups", "/staff/safety/follow-ups",
+         {"anonymous": LOGIN, "employee": 403, "manager": 400, "safety_rep": 400, "admin": 400}),
+    Case("GET", "/staff/safety/follow-ups/<int:follow_up_id>", "/staff/safety/follow-ups/{follow_up}", DESK(200, 200)),
+    Case("POST", "/staff/safety/follow-ups/<int:follow_up_id>", "/staff/safety/follow-ups/{follow_up}",
+         DESK(302, 302)),
+    Case("POST", "/staff/safety/follow-ups/<int:follow_up_id>/sign", "/staff/safety/follow-ups/{follow_up}/sign",
+         DESK(403, 403), {"side": "nobody"}),
+    # The report is the safety representative's own, for their safety area.
+    Case("GET", "/staff/safety/report", "/staff/safety/report", SAFETY_REP_ONLY(200)),
+    Case("GET", "/staff/safety/report.<any(pdf, xlsx, csv):fmt>", "/staff/safety/report.csv", SAFETY_REP_ONLY(200)),
 ]
 
 
@@ -213,7 +356,45 @@ def make_ids(app: Flask, session: Session, org: Org) -> Ids:
     session.commit()
     rounds = make_rounds(app, session, org)
     return Ids(team_a=org.team_a.id, person=org.employee.id, reset_token=created[1], import_token=pending.token,
-               **rounds)
+               **rounds, **make_sam_records(session, org, rounds["release"]), **make_desk(session, org))
+
+
+def make_desk(session: Session, org: Org) -> dict[str, Any]:
+    """A 6:6a request for Team A with one file, and Team A's annual follow-up."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from pulse.services import safety
+
+    now = dt.datetime.now(dt.UTC)
+    request = safety.register(session, org.safety, unit_id=org.team_a.id, kind="measure", title="Skrivbord",
+                              reasons="Ont i nacken.", reply_by=now.date() + dt.timedelta(days=10),
+                              uploads=[safety.Upload("bild.png", b"\x89PNG\r\n\x1a\n" + bytes(16))], now=now,
+                              tz=ZoneInfo("Europe/Stockholm"))
+    follow_up = safety.start_follow_up(session, org.manager, org.team_a.id, now.year, now=now)
+    session.commit()
+    return {"safety_request": request.id, "attachment": request.attachments[0].id, "follow_up": follow_up.id}
+
+
+def make_sam_records(session: Session, org: Org, release: int) -> dict[str, int]:
+    """A risk, an action, an APT meeting and a feedback draft of team A."""
+    import datetime as dt
+
+    from pulse.services import sam
+    from pulse.services.org import Scope
+
+    admin, today = Scope(True, frozenset()), dt.date(2026, 12, 1)
+    risk = sam.create_risk(session, org.team_a.id, sam.RiskInput(
+        "Stress före helgerna", "workload", False, "Maja Chef", "", True, today), scope=admin, by=org.manager)
+    meeting = sam.create_meeting(session, org.team_a.id, sam.MeetingInput(today, "Protokoll", release), scope=admin,
+                                 by=org.manager)
+    action = sam.create_action(session, org.team_a.id, sam.ActionInput(
+        "Ses över bemanningen", "", "Enhetschef", org.manager.id, today, today + dt.timedelta(days=30),
+        risk_id=risk.id, meeting_id=meeting.id), scope=admin, by=org.manager)
+    feedback = sam.create_feedback(session, org.team_a.id, sam.FeedbackInput(release, "Ni sa"), scope=admin,
+                                   by=org.manager)
+    session.commit()
+    return {"risk": risk.id, "action": action.id, "meeting": meeting.id, "feedback": feedback.id}
 
 
 def make_rounds(app: Flask, session: Session, org: Org) -> dict[str, Any]:
@@ -254,9 +435,17 @@ def make_rounds(app: Flask, session: Session, org: Org) -> dict[str, Any]:
     session.commit()
     comment = session.scalar(select(Comment.id).where(Comment.home_unit_id.is_not(None)).limit(1))
     assert comment is not None, "no comment was placed"
+    with app.app_context():
+        from pulse.common.context import box_keys
+        from pulse.services import box as box_service
+
+        item, _ = box_service.write(session, box_keys(), unit_id=org.team_a.id, category="other", text="Hej",
+                                    k=3, today=dt.date(2026, 11, 24))
+        item.status = "acknowledged"
+    session.commit()
     return {"survey": survey.id, "open_round": opened.round.id, "closed_round": closed.round.id,
             "release": session.scalar(select(Release.id).limit(1)), "comment": comment,
-            "token": session.scalar(select(ApiToken.id))}
+            "token": session.scalar(select(ApiToken.id)), "box_item": item.id, "box_message": item.messages[0].id}
 
 
 def observe(client: FlaskClient, case: Case, url: str) -> int | str:

@@ -20,7 +20,7 @@ from pulse.demo import DEMO_PASSWORD
 from pulse.models import Release, Round, Unit
 from pulse.respondent.answering.views import results_link
 
-GATED_TABLES = ("release", "release_cell", "comment")
+GATED_TABLES = ("release", "release_cell", "comment", "pooled_release", "pooled_release_cell")
 READS = re.compile(r'\b(?:from|join)\s+(?:"?\w+"?\.)?"?(' + "|".join(GATED_TABLES) + r')"?(?:\s|$|,|\))', re.I)
 
 
@@ -63,8 +63,9 @@ def test_every_published_thing_is_read_through_the_gate(app: Flask, runner: Flas
                                              "password": DEMO_PASSWORD}).status_code == 302
     base = f"/staff/results/{release.id}/units/{unit}"
     trends = f"/staff/results/surveys/{survey}/units/{unit}/trends"
+    pooled = f"/staff/results/surveys/{survey}/units/{unit}/pooled"  # the demo pools rounds 1–3 and 4–6
     pages = ["/staff/", "/staff/results/", base, f"{base}/heatmap", f"{base}/comments", f"{base}/export.csv",
-             f"{base}/export.xlsx", trends, f"/staff/results/rounds/{release.round_id}"]
+             f"{base}/export.xlsx", trends, f"/staff/results/rounds/{release.round_id}", pooled, f"{pooled}.csv"]
     with gated_reads(app) as seen:
         for page in pages:
             response = client.get(page)
@@ -73,7 +74,7 @@ def test_every_published_thing_is_read_through_the_gate(app: Flask, runner: Flas
                 chart = re.search(r'src="([^"]+/charts/[^"]+\.svg)"', response.get_data(as_text=True))
                 assert chart is not None and client.get(chart.group(1)).status_code == 200
         for url in ("/api/v1/releases", f"/api/v1/releases/{release.id}/units/{unit}",
-                    f"/api/v1/rounds/{release.round_id}/release"):
+                    f"/api/v1/rounds/{release.round_id}/release", f"/api/v1/surveys/{survey}/units/{unit}/pooled"):
             assert client.get(url, headers=bearer).status_code == 200, url
         mine = client.get(f"/r/results/{link}")
         assert mine.status_code == 200 and mine.get_json()["status"] == "released"

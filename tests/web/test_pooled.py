@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from collections.abc import Hashable
 
 import pytest
@@ -21,8 +22,9 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pulse.demo import DEMO_PASSWORD
 from pulse.domain.suppression import Counts
-from pulse.models import Person, Release, Survey
+from pulse.models import Person, PooledReleaseCell, Release, Survey
 from pulse.services import pooling
 from tests.factories import sign_in
 from tests.integration.test_pooling import HIDDEN_IN_3, K, Period4, four_rounds
@@ -30,6 +32,7 @@ from tests.rounds import MONDAY
 from tests.unit.test_derivation import brute_force
 
 CODES = ("OSA-WL1", "OSA-SP1", "OSA-NPS", "OSA-VI1")
+WL = CODES[0]
 
 
 def pooled_period(session: Session, app: Flask, answering: dict[str, tuple[int, ...]] | None = None) -> Period4:
@@ -164,3 +167,120 @@ def test_the_csv_and_the_page_show_what_the_api_shows_and_no_more(client: FlaskC
             assert data[3] == "för få svar" and all(v in ("för få svar", "") for v in data[4:])
             assert period["cell"]["questions"] == {}
             assert "(n = " not in page
+
+
+def test_the_administrator_chooses_the_pooling_until_a_period_is_pooled(client: FlaskClient, session: Session,
+                                                                       app: Flask) -> None:
+    made = four_rounds(session, app)
+    sign_in(client, "admin@example.org")
+    url = f"/staff/admin/surveys/{made.survey_id}"
+    page = client.get(url).get_data(as_text=True)
+    assert "Pooled periods" in page and '<option selected value="rounds">' in page
+    bad = client.post(f"{url}/pooling", data={"pooling": "rounds", "pool_rounds": "1"})
+    assert bad.status_code == 400 and "Pool between 2 and 13 rounds." in bad.get_data(as_text=True)
+    unknown = client.post(f"{url}/pooling", data={"pooling": "fortnight"})
+    assert unknown.status_code == 400
+    assert client.post(f"{url}/pooling", data={"pooling": "month"}).status_code == 302
+    session.commit()
+    survey = session.get_one(Survey, made.survey_id)
+    assert (survey.pooling, survey.pool_rounds) == ("month", None)
+    assert client.post(f"{url}/pooling", data={"pooling": "rounds", "pool_rounds": "4"}).status_code == 302
+    session.commit()
+    session.refresh(survey)
+    assert len(pooling.pool_due(session, survey, now=MONDAY + dt.timedelta(days=30))) == 1
+    session.commit()
+    locked = client.post(f"{url}/pooling", data={"pooling": "quarter"})
+    assert locked.status_code == 400 and "cannot change any more" in locked.get_data(as_text=True)
+    session.refresh(survey)
+    assert survey.pooling == "rounds"
+    refused = client.post(f"/staff/admin/rounds/{made.rounds[0]}/release", follow_redirects=True)
+    assert "part of a pooled period" in refused.get_data(as_text=True)
+
+
+#: A finer number than one decimal, wherever it is written (2.73, 2,7333, …), as tests/web/test_precision.py.
+FINE = re.compile(r"\d[.,]\d{2,}")
+
+
+def test_pooled_outputs_carry_no_more_precision_than_published(client: FlaskClient, session: Session, app: Flask,
+                                                               runner: FlaskCliRunner) -> None:
+    """Every pooled output — page, CSV, API — shows means to one decimal, shares and eNPS whole, nothing finer
+    (docs/ANONYMITY.md, "Precision"); the API's mean is the page's."""
+    made = pooled_period(session, app)
+    headers = bearer(runner)
+    sign_in(client, "chef@example.org")
+    unit = made.units["C"]
+    base = f"/staff/results/surveys/{made.survey_id}/units/{unit}/pooled"
+    page = client.get(base).get_data(as_text=True)
+    text = re.sub(r"<[^>]+>", " ", page)
+    assert not FINE.search(text), FINE.search(text)
+    assert not FINE.search(client.get(f"{base}.csv").get_data(as_text=True))
+    body = client.get(f"/api/v1/surveys/{made.survey_id}/units/{unit}/pooled", headers=headers).get_json()
+    [period] = body["periods"]
+    shown = [f for f in period["cell"]["questions"].values() if f]
+    assert shown, "team C is shown pooled"
+    for figures in shown:
+        for name in ("mean", "sd"):
+            if figures.get(name) is not None:
+                assert round(figures[name], 1) == figures[name]
+                assert f"{figures[name]:.1f}".replace(".", ",") in text or name == "sd"
+        for name in ("enps", "yes_percent", "prefer_not_to_say_percent"):
+            if figures.get(name) is not None:
+                assert float(figures[name]).is_integer()
+
+
+def test_the_demo_shows_pooled_periods_and_their_change(client: FlaskClient, runner: FlaskCliRunner,
+                                                       session: Session) -> None:
+    """The demo pools its rounds in threes: an office manager sees two periods, and where both show a spread of
+    answers the change between them, as rounds do (from the published, rounded figures)."""
+    from pulse import disclosure
+    from pulse.services.org import Scope
+
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    survey = session.scalar(select(Survey.id))
+    assert survey is not None
+    everyone = Scope(True, frozenset())
+    units = [u for u, in session.execute(select(PooledReleaseCell.unit_id).where(PooledReleaseCell.kind == "total")
+                                        .distinct())]
+    trends = {u: disclosure.pooled_trend(session, survey, u, everyone) for u in units}
+    assert all(t is not None and [p.key for p in t.periods] == ["rounds-1-3", "rounds-4-6"] for t in trends.values())
+    compared = {u: t for u, t in trends.items() if t is not None and any(trends[u].changes.values())}
+    assert compared, "some unit shows a spread of answers in both periods"
+    unit, trend = next(iter(compared.items()))
+    session.commit()
+    assert client.post("/staff/login", data={"email": "ada.administrator@exempelstad.se",
+                                             "password": DEMO_PASSWORD}).status_code == 302
+    page = client.get(f"/staff/results/surveys/{survey}/units/{unit}/pooled").get_data(as_text=True)
+    assert "Sedan perioden före" in page and "95 % intervall" in page
+    code, found = next((c, v) for c, v in trend.changes.items() if v is not None)
+    before, now = trend.series[code][-2], trend.series[code][-1]
+    assert before.mean is not None and now.mean is not None
+    assert round(found.difference, 6) == round(now.mean - before.mean, 6)  # from the published means
+
+
+def test_the_pooled_chart_plots_only_published_means(client: FlaskClient, session: Session, app: Flask) -> None:
+    """Read back through the axis ticks (tests/web/test_precision.py): every point is a published pooled mean."""
+    from pulse import disclosure
+    from pulse.services.org import Scope
+    from tests.web.test_precision import chart_values
+
+    made = pooled_period(session, app)
+    sign_in(client, "chef@example.org")
+    base = f"/staff/results/surveys/{made.survey_id}/units/{made.units['C']}/pooled"
+    chart = re.search(r'src="([^"]+/pooled/charts/workload\.svg)"', client.get(base).get_data(as_text=True))
+    assert chart is not None
+    response = client.get(chart.group(1))
+    assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+    trend = disclosure.pooled_trend(session, made.survey_id, made.units["C"], Scope(True, frozenset()))
+    assert trend is not None
+    published = [f.mean for f in trend.series[WL] if f.exact and f.mean is not None]
+    points = chart_values(response.get_data(as_text=True))
+    assert points and published
+    assert all(min(abs(v - m) for m in published) < 1e-6 for v in points), (points, published)
+    assert client.get(f"{base}/charts/nowhere.svg").status_code == 404
+
+
+def test_the_privacy_page_says_what_pooling_shows_and_keeps(client: FlaskClient) -> None:
+    sv = client.get("/privacy").get_data(as_text=True)
+    en = client.get("/privacy?lang=en").get_data(as_text=True)
+    assert "sammanlagda över en fast period" in sv and "Perioderna överlappar aldrig" in sv
+    assert "added up over a fixed period" in en and "kept until their period's total is published" in en

@@ -153,7 +153,7 @@ def chart_values(svg: str) -> list[float]:
         if tick.get("id", "").startswith("ytick_"):
             mark = next(u for u in tick.iterfind(".//svg:use", ns) if u.get(link))
             label = "".join(next(tick.iterfind(".//svg:text", ns)).itertext())
-            ticks.append((float(mark.get("y", "nan")), float(label.replace("−", "-"))))
+            ticks.append((float(mark.get("y", "nan")), float(label.replace("−", "-").replace(",", "."))))
     assert len(ticks) >= 2
     (y0, v0), (y1, v1) = ticks[0], ticks[-1]
     axes = next(g for g in root.iterfind(".//svg:g[@id]", ns) if g.get("id") == "axes_1")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask, request
@@ -286,6 +287,46 @@ def test_privacy_page_in_both_languages(client: FlaskClient) -> None:
 def test_my_answers_page(client: FlaskClient) -> None:
     response = client.get("/r/mine?lang=en")
     assert response.status_code == 200 and "never receives them" in response.get_data(as_text=True)
+    # Both tenses are there for the script: "stänger" while the date is ahead, "stängde" once it has passed.
+    swedish = client.get("/r/mine?lang=sv").get_data(as_text=True)
+    assert 'data-closes="stänger {date}"' in swedish and 'data-closed="stängde {date}"' in swedish
+
+
+def test_a_wrong_code_keeps_what_was_typed(client: FlaskClient, opened) -> None:  # type: ignore[no-untyped-def]
+    response = client.post("/r/start", data={"credential": "ABCD-EFGH-JKMX", "lang": "sv"})
+    assert response.status_code == 404
+    page = response.get_data(as_text=True)
+    assert 'value="ABCD-EFGH-JKMX"' in page and 'aria-invalid="true"' in page
+    # Escaped like any value, and cut to the field's length.
+    page = client.post("/r/start", data={"credential": '"><script>x</script>' + "A" * 200}).get_data(as_text=True)
+    assert "<script>x" not in page and 'value="&#34;&gt;&lt;script&gt;x&lt;/script&gt;' in page
+    assert "A" * 81 not in page
+
+
+def test_the_opening_notice_is_hidden_until_a_link_is_followed(client: FlaskClient) -> None:
+    page = client.get("/r?lang=sv").get_data(as_text=True)
+    notice = re.search(r'<div[^>]*id="opening-link"[^>]*>', page)
+    assert notice and "hidden" in notice.group(0) and "js-only" not in notice.group(0)
+
+
+def test_the_invitation_s_language_wins_over_the_browser_s_until_the_person_switches(  # type: ignore[no-untyped-def]
+        client: FlaskClient, opened) -> None:
+    link, _ = opened.credentials["employee@example.org"]
+    english_browser = {"Accept-Language": "en-GB,en;q=0.9"}
+    # The link of a Swedish invitation (/r?lang=sv#t=…) on an English browser: Swedish all the way.
+    assert '<html lang="sv">' in client.get("/r?lang=sv", headers=english_browser).get_data(as_text=True)
+    page = client.post("/r/start", data={"credential": link, "lang": "sv"}, headers=english_browser)
+    assert "Fråga 1 av 4" in page.get_data(as_text=True)
+    assert client.post("/r/submit", data={"credential": link, "lang": "sv", "q-OSA-WL1": "9"},
+                       headers=english_browser).get_data(as_text=True).count('<html lang="sv">') == 1
+    # The person's own choice (the switch on the page) then holds for the rest of the way.
+    page = client.post("/r/start", data={"credential": link, "lang": "en"}).get_data(as_text=True)
+    assert "Question 1 of 4" in page and '<input type="hidden" name="lang" value="en">' in page
+    done = client.post("/r/submit", data={"credential": link, "lang": "en", **ANSWERS},
+                       headers={"Accept-Language": "sv"}).get_data(as_text=True)
+    assert '<html lang="en">' in done
+    # Without either, the browser decides.
+    assert '<html lang="en">' in client.get("/r", headers=english_browser).get_data(as_text=True)
 
 
 def test_my_answers_can_show_the_units_published_results(client: FlaskClient, opened, session: Session,  # type: ignore[no-untyped-def]
@@ -302,14 +343,22 @@ def test_my_answers_can_show_the_units_published_results(client: FlaskClient, op
     results_url = copy["results"]
     assert results_url.startswith("/r/results/")
     not_yet = client.get(results_url)
-    assert not_yet.status_code == 200 and not_yet.get_json() == {"status": "not_yet"}
+    # Open: the planned closing day (in Stockholm), in the future tense on the page.
+    planned = opened.round.closes_at.astimezone(ZoneInfo("Europe/Stockholm")).date().isoformat()
+    assert copy["closes"] == planned
+    assert not_yet.status_code == 200
+    assert not_yet.get_json() == {"status": "not_yet", "round": {"closed": False, "date": planned}}
     assert "Set-Cookie" not in not_yet.headers
+    # Closed two days early: the page learns the real day it closed.
+    early = opened.round.closes_at - dt.timedelta(days=2)
     with app.app_context():
         rnd = session.get_one(Round, opened.round.id)
-        scheduler.close_round(session, rnd, keys(app), now=rnd.closes_at)
+        scheduler.close_round(session, rnd, keys(app), now=early)
     session.commit()
     released = client.get(results_url + "?lang=en").get_json()
     assert released["status"] == "released"
+    assert released["round"] == {"closed": True,
+                                 "date": early.astimezone(ZoneInfo("Europe/Stockholm")).date().isoformat()}
     # The employee's team is small: its figures are hidden, and say so.
     assert set(released["figures"].values()) == {"too few answers"}
     forged = results_url[:-1] + ("0" if results_url[-1] != "0" else "1")

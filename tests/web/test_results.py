@@ -189,11 +189,14 @@ def _outputs(client: FlaskClient, runner: FlaskCliRunner, made: Made, unit: int)
     return {"page": page, "csv": table, "xlsx": sheet, "api": cells}
 
 
-def _export_row(table: list[list[str]], name: str, code: str) -> tuple[str, str]:
+def _export_row(table: list[list[str]], name: str, code: str, width: int = 2) -> tuple[str, ...]:
+    """A question's columns in a unit's row: CSV (figure as shown, answered), XLSX with ``width=3`` (the number,
+    answered, and what is shown instead when the figure is not exact)."""
     header = next(r for r in table if r and r[0] == "Unit")
     column = next(i for i, h in enumerate(header) if h.startswith(f"{code} v"))
+    assert width == 2 or header[column + 2] == f"{code} shown as"
     row = next(r for r in table if r and r[0] == name and r[1] == "whole unit")
-    return row[column], row[column + 1]
+    return tuple(row[column:column + width])
 
 
 def test_a_censored_mean_shows_its_bound_and_nothing_more(app: Flask, client: FlaskClient, runner: FlaskCliRunner,
@@ -206,8 +209,9 @@ def test_a_censored_mean_shows_its_bound_and_nothing_more(app: Flask, client: Fl
     out = _outputs(client, runner, made, alfa)
     row = next(r for r in out["page"].rows if r and wl in r[0])  # type: ignore[attr-defined]
     assert row[1:3] == ["≤ 1.5", "–"]  # the bound, and no answered count
-    for table in (out["csv"], out["xlsx"]):
-        assert _export_row(table, "alfa", wl) == ("≤ 1.5", "")  # type: ignore[arg-type]
+    assert _export_row(out["csv"], "alfa", wl) == ("≤ 1.5", "")  # type: ignore[arg-type]
+    # XLSX: no number at all for a bound, and the bound in the column beside.
+    assert _export_row(out["xlsx"], "alfa", wl, 3) == ("", "", "≤ 1.5")  # type: ignore[arg-type]
     cell = next(c for c in out["api"] if c["unit_id"] == alfa and c["part"] == "total")  # type: ignore[attr-defined]
     assert cell["questions"][wl] == {"version": 1, "form": "bound", "censored": "low", "bound": 1.5}
     # The trend chart leaves the bound out (a point would show more than "≤ 1,5"); its table has the bound.
@@ -240,9 +244,10 @@ def test_yes_no_items_and_flags_only_at_k_dist(app: Flask, client: FlaskClient, 
     assert "Flag for risk assessment" not in page_text and "“yes”" not in page_text.replace("answered “yes”", "")
     row = next(r for r in out["page"].rows if r and vi in r[0])  # type: ignore[attr-defined]
     assert row[1:3] == ["too few answers", "–"]
-    for table in (out["csv"], out["xlsx"]):
-        assert _export_row(table, "alfa", vi) == ("too few answers", "")  # type: ignore[arg-type]
-        assert _export_row(table, "Avdelning", vi) == ("10 % yes", "10")  # type: ignore[arg-type]
+    assert _export_row(out["csv"], "alfa", vi) == ("too few answers", "")  # type: ignore[arg-type]
+    assert _export_row(out["csv"], "Avdelning", vi) == ("10 % yes", "10")  # type: ignore[arg-type]
+    assert _export_row(out["xlsx"], "alfa", vi, 3) == ("", "", "too few answers")  # type: ignore[arg-type]
+    assert _export_row(out["xlsx"], "Avdelning", vi, 3) == ("10", "10", "")  # type: ignore[arg-type]
     cells = {(c["unit_id"], c["part"]): c for c in out["api"]}  # type: ignore[attr-defined]
     assert cells[(alfa, "total")]["questions"][vi] is None
     dept = cells[(made.dept.id, "total")]["questions"][vi]

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from collections.abc import Mapping
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from flask import Response, jsonify, render_template, request, url_for
 from flask_babel import force_locale, gettext
@@ -21,9 +23,11 @@ from pulse.common.security import reads_db
 from pulse.domain import crypto
 from pulse.domain.crypto import KeyPurpose
 from pulse.domain.scales import SCALES, SKIP_LABEL
+from pulse.models import Round
 from pulse.respondent import guard, pages
 from pulse.respondent.answering import bp
 from pulse.services import answers as answer_service
+from pulse.services import sam
 
 # The answering path's only authority is the one-time credential: there is no session and so no CSRF token (a
 # session would identify the respondent). The respondent app has neither.
@@ -74,9 +78,11 @@ def start() -> tuple[str, int] | tuple[str, int, dict[str, str]]:
     except answer_service.CredentialError as exc:
         if exc.code == "unknown":
             if guard.unknown_credential():
-                page, status = _render("respond/landing.html", language, 429, error="rate_limited")
+                page, status = _render("respond/landing.html", language, 429, error="rate_limited",
+                                       typed=credential[:100])
                 return page, status, {"Retry-After": str(guard.WINDOW_SECONDS)}
-            return _render("respond/landing.html", language, 404, error="unknown")
+            # What was typed stays in the field, to be corrected rather than typed again.
+            return _render("respond/landing.html", language, 404, error="unknown", typed=credential[:100])
         return _problem(exc.code, language)
     return _answer_page(found, credential, MultiDict(), {}, 200)
 
@@ -110,13 +116,29 @@ def _questions_html(found: answer_service.OpenCredential, language: str, form: M
 
 
 def _answer_page(found: answer_service.OpenCredential, credential: str, form: Mapping[str, str],
-                 problems: Mapping[str, str], status: int) -> tuple[str, int]:
+                 problems: Mapping[str, str], status: int, *, confirm_empty: bool = False) -> tuple[str, int]:
     language = _language()
     prompt = found.round.comment_prompt
     return _render("respond/answer.html", language, status, found=found, questions=found.questions,
                    fieldsets=_questions_html(found, language, form, problems), credential=credential, form=form,
                    problems=problems, comment_prompt=prompt.text(language) if prompt else None,
-                   max_comment=answer_service.MAX_COMMENT, small=found.unit_size < found.round.min_comment_size)
+                   max_comment=answer_service.MAX_COMMENT, small=found.unit_size < found.round.min_comment_size,
+                   never_shown=never_shown(found.round), notes=sam.notes_for(get_session(), found.unit_id),
+                   confirm_empty=confirm_empty)
+
+
+def _asks_before_empty(found: answer_service.OpenCredential, answers: Mapping[str, object],
+                       form: Mapping[str, str]) -> bool:
+    """An answer set with no answer, no "prefer not to say" and no comment, not yet confirmed. (Where a question
+    requires an answer, the form's own error says so instead: such a set cannot be stored anyway.)"""
+    empty = not answers and not form.get("comment", "").strip()
+    return empty and form.get("confirm_empty") != "yes" and all(q.allow_skip for q in found.questions)
+
+
+def never_shown(rnd: answer_service.RoundView) -> bool:
+    """Whether no comment of the round can ever be shown: fewer people were invited in all than the comment
+    threshold (comments are placed where at least that many answered; docs/ANONYMITY.md, "No comment lost")."""
+    return sum(rnd.unit_sizes.values()) < rnd.min_comment_size
 
 
 def _answers_from_form(form: Mapping[str, str], found: answer_service.OpenCredential) -> dict[str, object]:
@@ -147,14 +169,20 @@ def submit() -> tuple[str, int] | tuple[str, int, dict[str, str]]:
     except answer_service.CredentialError as exc:
         if exc.code == "unknown":
             if guard.unknown_credential():
-                page, status = _render("respond/landing.html", language, 429, error="rate_limited")
+                page, status = _render("respond/landing.html", language, 429, error="rate_limited",
+                                       typed=credential[:100])
                 return page, status, {"Retry-After": str(guard.WINDOW_SECONDS)}
-            return _render("respond/landing.html", language, 404, error="unknown")
+            # What was typed stays in the field, to be corrected rather than typed again.
+            return _render("respond/landing.html", language, 404, error="unknown", typed=credential[:100])
         return _problem(exc.code, language)
     answers = _answers_from_form(form, found)
     skipped = {q.code for q in found.questions if form.get(f"q-{q.code}") == "skip"}
     for code in skipped:
         answers[code] = None
+    if _asks_before_empty(found, answers, form):
+        # Nothing filled in would still use up the invitation: ask first (a second submit button on the same page
+        # sends it anyway). Nothing is stored or remembered meanwhile, and it works without JavaScript.
+        return _answer_page(found, credential, form, {}, 200, confirm_empty=True)
     try:
         answer_service.submit(db, token_key, credential, answers, form.get("comment"), now=now, found=found)
     except answer_service.AnswerError as exc:
@@ -165,7 +193,11 @@ def submit() -> tuple[str, int] | tuple[str, int, dict[str, str]]:
         return _problem(exc.code, language)
     db.commit()
     copy = _private_copy(found, answers, form.get("comment", "").strip(), language)
-    return _render("respond/thanks.html", language, found=found, copy=json.dumps(copy, ensure_ascii=False))
+    # Where to get help: for everyone whose round asked about victimisation or threats, whatever they answered, so
+    # the page is the same for all of them and depends on nothing stored (docs/SAM.md, "What employees see").
+    asked = any(q.area in sam.HELP_AREAS for q in found.questions)
+    return _render("respond/thanks.html", language, found=found, copy=json.dumps(copy, ensure_ascii=False),
+                   notes=sam.notes_for(get_session(), found.unit_id), show_help=asked)
 
 
 def _private_copy(found: answer_service.OpenCredential, answers: Mapping[str, object], comment: str,
@@ -181,7 +213,7 @@ def _private_copy(found: answer_service.OpenCredential, answers: Mapping[str, ob
             items.append({"code": question.code, "version": question.version, "question": question.text(language),
                           "value": value, "answer": label})
     return {"survey": found.round.survey_name, "round": found.round.number,
-            "closes": found.round.closes_at.date().isoformat(), "answers": items,
+            "closes": local_date(found.round.closes_at), "answers": items,
             "comment": comment or None,
             "results": url_for("respond.unit_results", link=results_link(found.round.id, found.unit_id))}
 
@@ -211,12 +243,23 @@ def unit_results(link: str) -> tuple[Response, int]:
     target = _read_results_link(link)
     if target is None:
         return jsonify({"status": "unknown"}), 404
-    found = disclosure.round_unit(get_session(), *target)
+    db = get_session()
+    # When the round closes (or closed: a round can be closed early), so the page says it in the right tense.
+    rnd = db.get(Round, target[0])
+    when = {} if rnd is None else {
+        "closed": rnd.closed_at is not None,
+        "date": local_date(rnd.closed_at if rnd.closed_at is not None else rnd.closes_at)}
+    found = disclosure.round_unit(db, *target)
     if found is None:
-        return jsonify({"status": "not_yet"}), 200
+        return jsonify({"status": "not_yet", "round": when}), 200
     with force_locale(_language()):
         figures = {q.code: mean_text(found.figures[q.code], q) for q in found.release.questions}
-    return jsonify({"status": "released", "unit": found.name, "figures": figures}), 200
+    return jsonify({"status": "released", "unit": found.name, "figures": figures, "round": when}), 200
+
+
+def local_date(moment: dt.datetime) -> str:
+    """The day of ``moment`` where the organisation is (a round closing at 00:30 in Stockholm closes that day)."""
+    return moment.astimezone(ZoneInfo(config().timezone)).date().isoformat()
 
 
 @bp.route("/r/mine", methods=["GET"])

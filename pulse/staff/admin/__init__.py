@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__)
 
-from pulse.staff.admin import imports, surveys, views  # noqa: E402,F401
+from pulse.staff.admin import auditlog, imports, people, surveys, units, views  # noqa: E402,F401

@@ -12,6 +12,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from pulse.common.i18n import LANGUAGE_NAMES
 from pulse.models import PersonStatus
@@ -24,6 +25,23 @@ STATUS_LABELS = {
 }
 
 
+#: Roles the people list filters by ("none": people with no staff role).
+ROLE_FILTERS = {
+    "admin": _l("Administrators"),
+    "manager": _l("Managers"),
+    "safety_rep": _l("Safety representatives"),
+    "none": _l("No staff role"),
+}
+
+
+class CheckboxesField(SelectMultipleField):
+    """Several choices as a list of checkboxes: works by keyboard (Tab, Space) and on a phone, unlike a
+    Ctrl-click list box. The template renders it inside a fieldset (macros/forms.html, ``checkboxes``)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
 class PersonForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(_l("Enter a name.")), Length(max=200)])
     unit = SelectField(_l("Unit"), coerce=int, validate_choice=True)
@@ -32,13 +50,29 @@ class PersonForm(Form):
                          description=_l("People on leave are not invited to pulses. People who have left "
                                         "keep their history but cannot sign in."))
     is_admin = BooleanField(_l("Administrator"))
-    manages = SelectMultipleField(_l("Leads these units (as manager)"), coerce=int, validate_choice=True,
-                                  description=_l("A manager sees results for these units and everything "
-                                                 "below them."))
-    safety_area = SelectMultipleField(_l("Safety area (as safety representative)"), coerce=int,
-                                      validate_choice=True,
-                                      description=_l("A safety representative sees results for these units "
-                                                     "and everything below them."))
+    manages = CheckboxesField(_l("Leads these units (as manager)"), coerce=int, validate_choice=True,
+                              description=_l("A manager sees results for these units and everything below them."))
+    safety_area = CheckboxesField(_l("Safety area (as safety representative)"), coerce=int, validate_choice=True,
+                                  description=_l("A safety representative sees results for these units and "
+                                                 "everything below them."))
+    #: The fingerprint of the move preview the administrator saw; saving a move needs it to match.
+    move_digest = HiddenField()
+
+
+class NewPersonForm(PersonForm):
+    email = StringField(_l("E-mail"), validators=[DataRequired(_l("Enter an e-mail address.")), Length(max=254)],
+                        description=_l("The person signs in with this address and gets their invitations there."))
+
+
+class UnitForm(Form):
+    key = StringField(_l("Unit id"), validators=[DataRequired(_l("Enter a unit id.")), Length(max=64)],
+                      description=_l("The organisation's own identifier, as in units.csv (unit_id). It cannot be "
+                                     "changed later."))
+    name = StringField(_l("Name"), validators=[DataRequired(_l("Enter a name.")), Length(max=200)])
+    parent = SelectField(_l("Belongs to"), coerce=int, validate_choice=True)
+    active = BooleanField(_l("Active"), default=True,
+                          description=_l("An inactive unit keeps its history but is not surveyed."))
+    move_digest = HiddenField()
 
 
 class SearchForm(Form):
@@ -46,6 +80,11 @@ class SearchForm(Form):
         csrf = False
 
     q = StringField(_l("Search by name or e-mail"), validators=[Length(max=100)])
+    unit = SelectField(_l("Unit (with the units below it)"), coerce=int, validate_choice=True, default=0)
+    role = SelectField(_l("Role"), validate_choice=True, default="",
+                       choices=choices([("", _l("Any role")), *ROLE_FILTERS.items()]))
+    status = SelectField(_l("Status"), validate_choice=True, default="",
+                         choices=choices([("", _l("Any status")), *STATUS_LABELS.items()]))
 
 
 class ImportForm(Form):
@@ -101,6 +140,16 @@ class SurveyForm(Form):
     reminder_after_days = IntegerField(_l("Working days after opening when the reminder goes out"),
                                        validators=[Optional()])
     active = BooleanField(_l("Active (rounds open on schedule)"), default=True)
+
+
+class PoolingForm(Form):
+    """How a survey's rounds are pooled for units too small round by round (docs/ANONYMITY.md, "Pooled periods")."""
+
+    pooling = SelectField(_l("Pool the rounds"),
+                          description=_l("Units with too few answers per round get figures over a fixed period. "
+                                         "Periods never overlap; the choice is fixed once a period is pooled."))
+    pool_rounds = IntegerField(_l("Rounds per period"), validators=[Optional()],
+                               description=_l("Only when pooling a number of consecutive rounds."))
 
 
 class ActionForm(Form):

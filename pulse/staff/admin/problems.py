@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
+from pulse.domain.moves import Gap
 from pulse.domain.orgcsv import Problem
 
 
@@ -52,3 +54,16 @@ def describe(problem: Problem) -> str:
     }
     factory = messages.get(problem.code)
     return factory() if factory else problem.code
+
+
+def describe_gap(gap: Gap, unit_name: str, k: int) -> str:
+    """A gap in the organisation (pulse/domain/moves.py) as one translated sentence."""
+    if gap.code == "below_k":
+        return ngettext("Only %(num)d person's answers would count in %(unit)s, fewer than %(k)d: they are counted "
+                        "together with the unit above.",
+                        "Only %(num)d people's answers would count in %(unit)s, fewer than %(k)d: they are counted "
+                        "together with the unit above.", gap.people, unit=unit_name, k=k)
+    if gap.code == "no_manager":
+        return _("%(unit)s has no manager: nobody leads it or a unit above it, so no manager sees its results.",
+                 unit=unit_name)
+    return _("%(unit)s is in no safety representative's safety area.", unit=unit_name)

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
@@ -25,16 +26,18 @@ from pulse.common.labels import (
     area_label,
 )
 from pulse.domain.participation import closed_participation
+from pulse.domain.pooling import MAX_ROUNDS, MIN_ROUNDS
 from pulse.domain.protection import AuditError
 from pulse.domain.questionbank import AREAS, DEFAULT_PULSE
 from pulse.models import Round, Survey, Unit
+from pulse.services import pooling
 from pulse.services import questions as question_service
 from pulse.services import rounds as round_service
 from pulse.services.org import Role, unit_rows
 from pulse.services.releases import ReleaseError, compute_release, explain, reasons
 from pulse.services.surveys import SurveyError, SurveyInput, create_survey, survey_input, update_survey
 from pulse.staff.admin import bp
-from pulse.staff.admin.forms import ActionForm, QuestionForm, SurveyForm
+from pulse.staff.admin.forms import ActionForm, PoolingForm, QuestionForm, SurveyForm
 from pulse.staff.auth.session import current_person, staff_required
 from pulse.staff.forms import choices
 
@@ -297,7 +300,56 @@ def survey(survey_id: int) -> Response | str | tuple[str, int]:
             return redirect(url_for("admin.survey", survey_id=found.id))
     rounds = list(db.scalars(select(Round).where(Round.survey_id == found.id).order_by(Round.number.desc())))
     return render_template("admin/survey_form.html", form=form, survey=found, floors=floors, rounds=rounds,
-                           action=ActionForm()), (400 if request.method == "POST" else 200)
+                           action=ActionForm(), pooling_form=_pooling_form(found)), (
+        400 if request.method == "POST" else 200)
+
+
+POOLING_LABELS = {"none": _l("No pooling"), "month": _l("Per calendar month"), "quarter": _l("Per quarter"),
+                  "rounds": _l("Per number of consecutive rounds")}
+
+
+def _pooling_form(found: Survey, form: PoolingForm | None = None) -> PoolingForm:
+    form = form or PoolingForm(data={"pooling": found.pooling or "none", "pool_rounds": found.pool_rounds})
+    form.pooling.choices = choices(POOLING_LABELS.items())
+    return form
+
+
+@bp.route("/surveys/<int:survey_id>/pooling", methods=["POST"])
+@staff_required(Role.ADMIN)
+def survey_pooling(survey_id: int) -> Response | tuple[str, int]:
+    """Choose how the survey's rounds are pooled; refused once a pooled release exists (periods would overlap)."""
+    found = _acted_on(Survey, survey_id)
+    db = get_session()
+    form = _pooling_form(found, PoolingForm())
+    if form.validate_on_submit():
+        kind = form.pooling.data
+        try:
+            changed = pooling.set_pooling(db, found, None if kind == "none" else kind,
+                                          form.pool_rounds.data if kind == "rounds" else None)
+        except pooling.PoolingError as exc:
+            db.rollback()
+            if exc.code == "locked":
+                form.pooling.errors = [gettext("A period is already pooled: the periods cannot change any more, or "
+                                               "new ones would overlap the pooled ones.")]
+            else:
+                form.pool_rounds.errors = [gettext("Pool between %(low)d and %(high)d rounds.", low=MIN_ROUNDS,
+                                                   high=MAX_ROUNDS)]
+        else:
+            if changed:
+                record_audit(db, "survey.pooling", f"survey:{found.id}",
+                             {"pooling": found.pooling, "rounds": found.pool_rounds})
+            db.commit()
+            flash(_("Pooling saved."), "success")
+            return redirect(url_for("admin.survey", survey_id=found.id))
+    floors = config().thresholds
+    current = survey_input(found)
+    survey_form = SurveyForm(data={**{k: v for k, v in current.__dict__.items()
+                                      if k not in ("unit_ids", "question_codes")},
+                                   "units": list(current.unit_ids), "questions": list(current.question_codes)})
+    _survey_form(survey_form)
+    rounds = list(db.scalars(select(Round).where(Round.survey_id == found.id).order_by(Round.number.desc())))
+    return render_template("admin/survey_form.html", form=survey_form, survey=found, floors=floors, rounds=rounds,
+                           action=ActionForm(), pooling_form=form), 400
 
 
 @bp.route("/surveys/<int:survey_id>/open", methods=["POST"])
@@ -343,9 +395,15 @@ def round_page(round_id: int) -> str:
 
 @bp.route("/rounds/<int:round_id>/close", methods=["POST"])
 @staff_required(Role.ADMIN)
-def round_close(round_id: int) -> Response:
+def round_close(round_id: int) -> Response | str:
+    """Closing early cannot be undone (no more answers; the release is computed at once), so the first POST shows
+    what closing now means — the answers so far, as the band the k rule allows, and the date the round would have
+    closed — and only a POST with ``confirm`` closes."""
     rnd = _acted_on(Round, round_id)
     db = get_session()
+    if rnd.status == "open" and request.form.get("confirm") != "yes":
+        return render_template("admin/round_close.html", status=round_service.round_status(db, rnd),
+                               action=ActionForm())
     try:
         result = scheduler.close_round(db, rnd, scheduler.round_keys(), now=utcnow())
     except round_service.RoundError:
@@ -387,6 +445,9 @@ def round_recompute(round_id: int) -> Response:
                     "its own, and a new version cannot take that back. Nothing new was published. The earlier "
                     "versions need a review:"), "error")
             flash_lines(exc.findings, "error")
+        elif exc.code == "pooled":
+            flash(_("The round is part of a pooled period: a new version would not be checked together with the "
+                    "pooled figures, so none is made."), "error")
         else:
             flash(_("The raw answers were deleted after the retention time; the existing release is final.")
                   if exc.code == "purged" else _("The round is still open: there is nothing to release yet."), "error")

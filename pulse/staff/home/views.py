@@ -9,7 +9,7 @@ from pulse.common.context import key, passwords, record_audit
 from pulse.common.db import get_session, utcnow
 from pulse.domain.crypto import KeyPurpose
 from pulse.models import Round, Unit
-from pulse.services import apitokens, invitations
+from pulse.services import apitokens, invitations, sam
 from pulse.services import auth as auth_service
 from pulse.services.org import Role, people_in_unit, unit_rows
 from pulse.services.rounds import round_status, visible_rounds
@@ -24,6 +24,7 @@ from pulse.staff.auth.session import (
 )
 from pulse.staff.home import bp
 from pulse.staff.home.forms import ApiTokenForm, ChangePasswordForm, SettingsForm
+from pulse.staff.safety.views import start_summary
 
 
 @bp.route("/")
@@ -35,10 +36,24 @@ def home() -> str:
     latest = []
     if roles & {Role.MANAGER, Role.SAFETY_REP, Role.ADMIN}:
         latest = disclosure.visible_releases(get_session(), current_scope())[:1]
+    db = get_session()
+    statuses, attention, plans = [], None, []
+    if person.managed_units:
+        # What needs a manager: each led unit's newest results and flags, the next APT, the actions due or overdue
+        # in everything they lead — and, for a manager of a parent unit, the plans of the units below.
+        today = utcnow().date()
+        scope = sam.edit_scope(db, person)
+        statuses = sam.unit_statuses(db, person.managed_units, current_scope(), today)
+        below = [row.unit for row in unit_rows(db, scope) if row.unit not in person.managed_units]
+        attention = sam.needs_attention(db, [row.unit.id for row in unit_rows(db, scope)], today)
+        plans = [(unit, count) for unit in below
+                 if (count := sum(1 for a in sam.actions(db, [unit.id]) if a.status in ("planned", "in_progress")))]
+    desk = start_summary(person) if roles & {Role.MANAGER, Role.SAFETY_REP} else None
     return render_template("staff/home.html", managed=person.managed_units, safety=person.safety_units,
-                           roles=roles, latest=latest, invitations=invitations.my_invitations(
-                               get_session(), person.id, session_answer_key(), key(KeyPurpose.TOKEN_HASH),
-                               now=utcnow()), action=ActionForm())
+                           roles=roles, latest=latest, desk=desk, invitations=invitations.my_invitations(
+                               db, person.id, session_answer_key(), key(KeyPurpose.TOKEN_HASH),
+                               now=utcnow()), action=ActionForm(), statuses=statuses, attention=attention,
+                           plans=plans)
 
 
 @bp.route("/settings", methods=["GET", "POST"])

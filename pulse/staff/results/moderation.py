@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from pulse.common.context import record_audit
 from pulse.common.db import get_session
+from pulse.models import Round
 from pulse.scheduler import round_keys
 from pulse.services import comments as comment_service
 from pulse.services.org import Role, Scope, safety_scope
@@ -34,9 +36,11 @@ def moderation() -> str:
         abort(404)
     queue = comment_service.moderation_queue(db, round_keys(), scope, status=status)
     names = comment_service.roster_names(db, scope)
+    # Each comment with its round and the round's close date, so it is read in context.
+    rounds = {r.id: r for r in db.scalars(select(Round).where(Round.id.in_({c.round_id for c in queue})))}
     return render_template("results/moderation.html", queue=queue, status=status, form=ActionForm(),
                            highlight=lambda text: comment_service.highlight(text, names),
-                           statuses=comment_service.STATUSES)
+                           statuses=comment_service.STATUSES, rounds=rounds)
 
 
 @bp.route("/moderation/<comment_id>", methods=["POST"])

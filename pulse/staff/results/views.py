@@ -10,6 +10,7 @@ from pulse import disclosure
 from pulse.common.cache import MB, ByteCache, app_cache
 from pulse.common.context import record_audit
 from pulse.common.db import get_session
+from pulse.common.format import decimal_mark, period_label, too_few
 from pulse.common.i18n import current_language
 from pulse.common.labels import area_label
 from pulse.common.security import writes_db
@@ -17,8 +18,9 @@ from pulse.domain.scales import SCALES
 from pulse.models import Round
 from pulse.reporting import charts, exports
 from pulse.scheduler import round_keys
+from pulse.services import sam
 from pulse.services.org import Role
-from pulse.staff.auth.session import current_scope, staff_required
+from pulse.staff.auth.session import current_person, current_scope, staff_required
 from pulse.staff.results import bp
 
 VIEWERS = (Role.MANAGER, Role.SAFETY_REP)
@@ -46,8 +48,14 @@ def unit(release_id: int, unit_id: int) -> str:
     except disclosure.NotVisibleError:
         abort(404)
     _log_view("release.view", release_id, unit_id)
-    pooled = disclosure.pooled_trend(get_session(), result.release.survey_id, unit_id, current_scope())
-    return render_template("results/unit.html", result=result, pooled=pooled)
+    # Pooled figures where the round's are too few: the unit, or one of its questions, is hidden this round.
+    too_few = not result.unit.published or any(row.now.hidden for row in result.rows)
+    pooled = (disclosure.pooled_trend(get_session(), result.release.survey_id, unit_id, current_scope())
+              if too_few else None)
+    person = current_person()
+    # Managers who lead the unit get a link from each flag (and each concern) to a new risk assessment.
+    can_assess = person is not None and sam.edit_scope(get_session(), person).allows(unit_id)
+    return render_template("results/unit.html", result=result, pooled=pooled, can_assess=can_assess)
 
 
 @bp.route("/surveys/<int:survey_id>/units/<int:unit_id>/pooled")
@@ -63,6 +71,30 @@ def pooled(survey_id: int, unit_id: int) -> str:
         _log_pooled("release.view_pooled", trend, unit_id)
     return render_template("results/pooled.html", trend=trend, survey_id=survey_id, unit_id=unit_id,
                            areas=_areas(trend.questions) if trend else {})
+
+
+@bp.route("/surveys/<int:survey_id>/units/<int:unit_id>/pooled/charts/<area>.svg")
+@staff_required(*VIEWERS)
+def pooled_chart(survey_id: int, unit_id: int, area: str) -> Response:
+    """An area's pooled means period by period, drawn like the round trends (published values only)."""
+    try:
+        trend = disclosure.pooled_trend(get_session(), survey_id, unit_id, current_scope())
+    except disclosure.NotVisibleError:
+        abort(404)
+    codes = [c for c, q in (trend.questions if trend else {}).items() if q.area == area and q.scale != "yesno"]
+    if trend is None or not codes:
+        abort(404)
+    language = current_language()
+    scale = SCALES[trend.questions[codes[0]].scale]
+    series = [charts.Series(trend.questions[c].text(language)[:60],
+                            [f.mean if f.exact else None for f in trend.series[c]]) for c in codes]
+    title = _("%(area)s in %(unit)s, pooled period by period", area=area_label(area), unit=trend.unit.name)
+    description = _("Mean per question (%(low)d–%(high)d) for each pooled period, to one decimal; periods with too "
+                    "few answers, or with a mean shown only as “≤” or “≥”, are left out. The same numbers are in "
+                    "the table beside the chart.", low=scale.minimum, high=scale.maximum)
+    svg = charts.line_chart(title, description, [period_label(p.period) for p in trend.periods], series,
+                            y_range=(scale.minimum, scale.maximum), y_label=_("Mean"))
+    return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "private, max-age=300"})
 
 
 @bp.route("/surveys/<int:survey_id>/units/<int:unit_id>/pooled.csv")
@@ -125,6 +157,23 @@ def trends(survey_id: int, unit_id: int) -> str:
     return render_template("results/trends.html", trend=trend, areas=areas)
 
 
+@bp.route("/surveys/<int:survey_id>/units/<int:unit_id>/trend.xlsx")
+@staff_required(*VIEWERS)
+@writes_db
+def trend_export(survey_id: int, unit_id: int) -> Response:
+    """One unit's published figures across rounds, numbers as numbers (for a manager's own charts)."""
+    try:
+        trend = disclosure.trend(get_session(), survey_id, unit_id, current_scope())
+    except disclosure.NotVisibleError:
+        abort(404)
+    _log_view("release.export", trend.releases[-1].id, unit_id, format="trend-xlsx", survey=survey_id)
+    name = f"pulse-{trend.survey_name}-trend-{unit_id}"
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in name)
+    return Response(exports.trend_xlsx(trend, current_language()),
+                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f'attachment; filename="{safe}.xlsx"'})
+
+
 #: Rendered trend charts kept per process (a chart is a few kilobytes; drawing one costs tens of milliseconds).
 CHARTS_CACHED = 8 * MB
 
@@ -145,17 +194,19 @@ def chart(survey_id: int, unit_id: int, area: str) -> Response:
     svg = cache.get(key)
     if svg is None:
         scale = SCALES[trend.questions[codes[0]].scale]
-        # Only exact published means are drawn: a bound ("≤ 1,5") is left out like a hidden figure, since a point
-        # would show more than the bound (docs/ANONYMITY.md, "Censored figures"); the table beside has it.
-        series = [charts.Series(trend.questions[c].text(language)[:60],
-                                [p.figures.mean if p.figures.exact else None for p in trend.series[c]])
+        # Only exact published means are drawn, each with its 95 % interval from the published mean, SD and n: a
+        # bound ("≤ 1,5") is left out like a hidden figure, since a point would show more than the bound
+        # (docs/ANONYMITY.md, "Censored figures"); the table beside has it.
+        series = [charts.series_of(trend.questions[c].text(language), [p.figures for p in trend.series[c]])
                   for c in codes]
         title = _("%(area)s in %(unit)s, round by round", area=area_label(area), unit=trend.unit.name)
-        description = _("Mean per question (%(low)d–%(high)d) for each released round, to one decimal; rounds "
-                        "with too few answers, or with a mean shown only as “≤” or “≥”, are left out. The same "
-                        "numbers are in the table beside the chart.", low=scale.minimum, high=scale.maximum)
+        description = _("Mean per question (%(low)d–%(high)d) for each released round, to one decimal, with a bar "
+                        "for its 95 %% interval; rounds with too few answers, or with a mean shown only as “≤” or "
+                        "“≥”, are marked with a cross. The same numbers are in the table beside the chart.",
+                        low=scale.minimum, high=scale.maximum)
         svg = charts.line_chart(title, description, [str(r.round_number) for r in trend.releases], series,
-                                y_range=(scale.minimum, scale.maximum), y_label=_("Mean"))
+                                y_range=(scale.minimum, scale.maximum), y_label=_("Mean"), x_label=_("Round"),
+                                hidden_label=too_few(), decimal_mark=decimal_mark())
         cache.put(key, svg)
     return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "private, max-age=300"})
 

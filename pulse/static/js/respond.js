@@ -22,6 +22,13 @@
     form.submit();
   }
 
+  // The "opening your invitation" notice is true only while the link's code is on its way: a page brought back
+  // with the Back button (from the browser's cache) must not still say it.
+  window.addEventListener("pageshow", function (event) {
+    var notice = document.getElementById("opening-link");
+    if (notice && event.persisted) { notice.hidden = true; }
+  });
+
   function keepDraft() {
     var form = document.getElementById("answer-form");
     if (!form || !window.sessionStorage) { return; }
@@ -85,9 +92,16 @@
     copies.slice().reverse().forEach(function (copy) {
       var section = el("section");
       section.className = "card";
-      var title = copy.survey + " – " + box.getAttribute("data-round").replace("{n}", copy.round) + " (" +
-        box.getAttribute("data-closes").replace("{date}", copy.closes) + ")";
-      section.appendChild(el("h2", title));
+      var heading = el("h2");
+      // The tense follows the date: "closes" while it is ahead, "closed" once it is past. The server then says
+      // when the round really closed (a round can be closed early), and the heading follows that.
+      var today = new Date().toISOString().slice(0, 10);
+      var titled = function (closed, date) {
+        heading.textContent = copy.survey + " – " + box.getAttribute("data-round").replace("{n}", copy.round) +
+          " (" + box.getAttribute(closed ? "data-closed" : "data-closes").replace("{date}", date) + ")";
+      };
+      titled(copy.closes < today, copy.closes);
+      section.appendChild(heading);
       var list = el("dl");
       list.className = "my-answers";
       var unitCells = {};
@@ -108,6 +122,7 @@
         fetch(copy.results + "?lang=" + document.documentElement.lang, {credentials: "omit"})
           .then(function (r) { return r.json(); })
           .then(function (data) {
+            if (data.round && data.round.date) { titled(data.round.closed, data.round.date); }
             if (data.status === "released") {
               Object.keys(unitCells).forEach(function (code) {
                 if (data.figures[code] !== undefined) {
