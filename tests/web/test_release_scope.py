@@ -93,3 +93,18 @@ def test_the_api_lists_the_highest_units_in_scope(client: FlaskClient, runner: F
     releases = response.get_json()["releases"]
     assert [r["id"] for r in releases] == [made.releases[0]]
     assert sorted(releases[0]["units"]) == expected(made, who)
+
+
+def test_the_api_gives_a_unit_its_parts_and_nothing_outside_the_scope(client: FlaskClient, runner: FlaskCliRunner,
+                                                                        made: Made) -> None:
+    """The department's cells: its total, its remainder (nobody directly in it) and its teams' totals; the team
+    manager asking for the department gets nothing."""
+    headers = {}
+    for who in ("admin", "lagerchef"):
+        created = runner.invoke(args=["api-token", "create", f"{who}@example.org", "--name", "BI"])
+        headers[who] = {"Authorization": f"Bearer {created.output.strip()}"}
+    url = f"/api/v1/releases/{made.releases[0]}/units/{made.dept.id}"
+    cells = client.get(url, headers=headers["admin"]).get_json()["cells"]
+    assert sorted((c["unit_id"], c["part"]) for c in cells) == sorted(
+        [(made.dept.id, "total"), (made.dept.id, "remainder"), *((t.id, "total") for t in made.teams.values())])
+    assert client.get(url, headers=headers["lagerchef"]).status_code == 404
