@@ -29,7 +29,7 @@ RISK_STATUSES: dict[str, str] = {
     "open": N_("Not yet acted on"),
     "acting": N_("Actions under way"),
     "managed": N_("Managed"),
-    "closed": N_("Closed"),
+    "closed": N_("Concluded"),
 }
 
 #: How a risk came to be assessed.
