@@ -72,7 +72,8 @@ def test_the_results_index_lists_the_highest_units_in_scope(client: FlaskClient,
 def test_the_start_page_shows_the_latest_results_in_scope(client: FlaskClient, made: Made, who: str) -> None:
     sign_in(client, f"{who}@example.org")
     html = client.get("/staff/").get_data(as_text=True)
-    assert linked_units(html, made.releases[0]) == expected(made, who)
+    # The start page may link a unit's results from more than one of its sections: which units, not how often.
+    assert sorted(set(linked_units(html, made.releases[0]))) == expected(made, who)
 
 
 def test_the_start_page_shows_no_results_to_an_employee(client: FlaskClient, made: Made, session: Session) -> None:
