@@ -9,16 +9,14 @@ and no exception text carries a credential.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import uuid
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, Pool, func, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
+from pulse.common.cache import MB, PerDatabase, deep_size
 from pulse.common.db import Database
 from pulse.domain import crypto
 from pulse.domain.scales import check_value
@@ -77,11 +75,9 @@ class RoundView:
     unit_sizes: Mapping[int, int]
 
 
-#: Open-round views per database (its connection pool, shared by the engine and its option views), so two apps in
-#: one process never share entries.
-_rounds: WeakKeyDictionary[Pool, OrderedDict[int, RoundView]] = WeakKeyDictionary()
-_rounds_lock = threading.Lock()
-_ROUNDS_CACHED = 64
+#: Open-round views per database. A view of the reference organisation's round (1,655 group sizes) is about
+#: 200 KB; 16 MB holds every round a deployment has open at once.
+_rounds: PerDatabase[RoundView] = PerDatabase("open-round views", 16 * MB, deep_size)
 
 
 def _question_view(question: Question) -> QuestionView:
@@ -91,13 +87,10 @@ def _question_view(question: Question) -> QuestionView:
 
 def round_view(session: Session, round_id: int) -> RoundView:
     """The cached view of an open round (questions, thresholds, key and group sizes are fixed at opening)."""
-    pool = session.get_bind().engine.pool
-    with _rounds_lock:
-        cache = _rounds.setdefault(pool, OrderedDict())
-        cached = cache.get(round_id)
-        if cached is not None:
-            cache.move_to_end(round_id)
-            return cached
+    cache = _rounds(session.get_bind().engine)
+    cached = cache.get(round_id)
+    if cached is not None:
+        return cached
     rnd = session.get_one(Round, round_id)
     questions = session.scalars(select(Question).join(RoundQuestion, RoundQuestion.question_id == Question.id)
                                 .where(RoundQuestion.round_id == round_id).order_by(RoundQuestion.position)).all()
@@ -107,11 +100,7 @@ def round_view(session: Session, round_id: int) -> RoundView:
     view = RoundView(rnd.id, rnd.number, rnd.survey.name, rnd.closes_at, rnd.min_group_size, rnd.min_comment_size,
                      rnd.comment_enabled, rnd.public_key, tuple(_question_view(q) for q in questions),
                      _question_view(prompt) if prompt else None, sizes)
-    with _rounds_lock:
-        cache[round_id] = view
-        while len(cache) > _ROUNDS_CACHED:
-            cache.popitem(last=False)
-    return view
+    return cache.put(round_id, view)
 
 
 @dataclass(frozen=True)
