@@ -309,11 +309,11 @@ def audit_log() -> str | tuple[str, int]:
         form.until.errors = [_("The end date is before the start date.")]
         return render_template("admin/audit.html", form=form, rows=[], page=1, pages=1, total=0, filters={}), 400
     conditions = _conditions(db, form)
-    page = request.args.get("page", 1, type=int)
+    page = max(1, request.args.get("page", 1, type=int))  # garbage or below 1: the first page
     total = db.scalar(select(func.count()).select_from(AuditEntry).where(*conditions)) or 0
     pages = max(1, -(-total // PAGE_SIZE))
     # Before the query: an offset past the end can be too large for the database to take.
-    if page < 1 or page > pages:
+    if page > pages:
         abort(404)
     entries = list(db.scalars(select(AuditEntry).where(*conditions).order_by(AuditEntry.seq.desc())
                               .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)))
