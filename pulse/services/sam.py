@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from dataclasses import dataclass
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
@@ -52,6 +53,9 @@ class SamError(ValueError):
         super().__init__(f"{field}: {code}")
         self.field, self.code = field, code
 
+
+#: A record that belongs to a unit (risk, action, APT meeting, feedback).
+Scoped = TypeVar("Scoped", Risk, Action, AptMeeting, Feedback)
 
 def local_today(now: dt.datetime, timezone: str) -> dt.date:
     """Today where the organisation is (the scheduler's reminders and the pages agree on what "overdue" means)."""
@@ -157,11 +161,16 @@ def update_risk(session: Session, risk_id: int, data: RiskInput, *, scope: Scope
     return risk
 
 
+def _scoped(session: Session, model: type[Scoped], record_id: int, scope: Scope) -> Scoped:
+    """A unit's SAM record, reported as missing (never as forbidden) when its unit is outside ``scope``."""
+    record = session.get(model, record_id)
+    if record is None or not scope.allows(record.unit_id):
+        raise NotFoundError(record_id)
+    return record
+
+
 def get_risk(session: Session, risk_id: int, scope: Scope) -> Risk:
-    risk = session.get(Risk, risk_id)
-    if risk is None or not scope.allows(risk.unit_id):
-        raise NotFoundError(risk_id)
-    return risk
+    return _scoped(session, Risk, risk_id, scope)
 
 
 def risks(session: Session, unit_ids: list[int]) -> list[Risk]:
@@ -263,10 +272,7 @@ def update_action(session: Session, action_id: int, data: ActionInput, *, scope:
 
 
 def get_action(session: Session, action_id: int, scope: Scope) -> Action:
-    action = session.get(Action, action_id)
-    if action is None or not scope.allows(action.unit_id):
-        raise NotFoundError(action_id)
-    return action
+    return _scoped(session, Action, action_id, scope)
 
 
 def actions(session: Session, unit_ids: list[int]) -> list[Action]:
@@ -443,10 +449,7 @@ def update_meeting(session: Session, meeting_id: int, data: MeetingInput, *, sco
 
 
 def get_meeting(session: Session, meeting_id: int, scope: Scope) -> AptMeeting:
-    meeting = session.get(AptMeeting, meeting_id)
-    if meeting is None or not scope.allows(meeting.unit_id):
-        raise NotFoundError(meeting_id)
-    return meeting
+    return _scoped(session, AptMeeting, meeting_id, scope)
 
 
 def meetings(session: Session, unit_ids: list[int]) -> list[AptMeeting]:
@@ -508,10 +511,7 @@ def update_feedback(session: Session, feedback_id: int, data: FeedbackInput, *, 
 
 
 def get_feedback(session: Session, feedback_id: int, scope: Scope) -> Feedback:
-    feedback = session.get(Feedback, feedback_id)
-    if feedback is None or not scope.allows(feedback.unit_id):
-        raise NotFoundError(feedback_id)
-    return feedback
+    return _scoped(session, Feedback, feedback_id, scope)
 
 
 def publish_feedback(session: Session, feedback_id: int, *, scope: Scope, now: dt.datetime,
