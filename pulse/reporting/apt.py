@@ -14,7 +14,7 @@ import base64
 import datetime as dt
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from flask_babel import format_date
 from flask_babel import gettext as _
@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from pulse import disclosure
 from pulse.common.cache import MB, ByteCache, app_cache
 from pulse.common.db import utcnow
-from pulse.common.format import change_text, decimal_mark, mean_text, too_few
+from pulse.common.format import bound_text, change_text, decimal_mark, mean_text, too_few
 from pulse.common.i18n import current_language
 from pulse.domain import sam as sam_rules
 from pulse.domain.questionbank import DISCUSSION, DISCUSSION_DEFAULT
@@ -198,8 +198,12 @@ def _chart(session: Session, result: disclosure.UnitResult, scope: Scope,
     upto = [i for i, r in enumerate(trend.releases) if r.round_number <= result.release.round_number]
     window = upto[-CHART_ROUNDS:]
     rounds = [str(trend.releases[i].round_number) for i in window]
-    series = [charts.series_of(trend.questions[c].text(language), [trend.series[c][i].figures for i in window])
-              for c in codes]
+    series = []
+    for code in codes:
+        question, figures = trend.questions[code], [trend.series[code][i].figures for i in window]
+        # A round that publishes only a bound ("≤ 1,5") says so in words; it is never plotted.
+        notes = [bound_text(f, question) for f in figures]
+        series.append(replace(charts.series_of(question.text(language), figures), notes=notes))
     scale = SCALES["agree5"]
     title = _("To talk about, round by round: %(unit)s", unit=result.unit.name)
     alt = charts.describe(series, rounds, too_few())
