@@ -27,10 +27,10 @@ from pulse.common.db import utcnow
 from pulse.common.format import bound_text, change_text, decimal_mark, mean_text, too_few
 from pulse.common.i18n import current_language
 from pulse.domain import sam as sam_rules
+from pulse.domain.questionbank import DISCUSSION, DISCUSSION_DEFAULT
 from pulse.domain.sam import MAX_PROMPT_LENGTH as MAX_PROMPT_LENGTH
 from pulse.domain.sam import MAX_PROMPTS as MAX_PROMPTS
 from pulse.domain.sam import PromptError as PromptError
-from pulse.domain.questionbank import DISCUSSION, DISCUSSION_DEFAULT
 from pulse.domain.scales import SCALES
 from pulse.reporting import charts
 from pulse.reporting.pdf import Document, Meta
