@@ -119,7 +119,7 @@ def test_an_empty_answer_set_asks_first_with_javascript_and_by_keyboard(browser:
     with page.expect_navigation() as navigation:
         page.keyboard.press("Enter")
     assert navigation.value is not None and navigation.value.status == 200
-    notice = page.get_by_role("alert")
+    notice = page.locator(".confirm-empty[role=alert]")
     expect(notice).to_contain_text(words[0])
     # Back to the questions by keyboard: nothing was spent, so answering still works.
     page.get_by_role("link", name=words[1]).focus()
