@@ -66,9 +66,9 @@ def describe(series: Sequence[Series], rounds: Sequence[str], hidden_label: str)
     """The chart's numbers in words, for its alternative text: each series, round by round."""
     parts = []
     for item in series:
-        points = []
-        for number, value in zip(rounds, item.values, strict=True):
-            note = item.note(len(points))
+        points: list[str] = []
+        for position, (number, value) in enumerate(zip(rounds, item.values, strict=True)):
+            note = item.note(position)
             shown = (note or hidden_label) if value is None else format_decimal(one_decimal(value), "0.0")
             points.append(f"{_('round %(n)s', n=number)}: {shown}")
         parts.append(f"{item.label} — {', '.join(points)}.")

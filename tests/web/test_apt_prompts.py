@@ -24,8 +24,8 @@ EVERYTHING = Scope(True, frozenset())
 MINE = ("Hur fördelar vi passen i december?", "Vem pratar med HR om vikarier?")
 
 
-def _base(demo: dict[str, int]) -> str:
-    return f"/staff/results/{demo['release']}/units/{demo['mbk-rinkeby']}"
+def _base(ids: dict[str, int]) -> str:
+    return f"/staff/results/{ids['release']}/units/{ids['mbk-rinkeby']}"
 
 
 def _shown(client: FlaskClient, base: str) -> tuple[str, str, str]:
