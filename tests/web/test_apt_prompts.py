@@ -49,7 +49,7 @@ def test_saved_questions_reach_everyone_who_opens_the_pack_and_restore_brings_th
         data[f"prompts-{others[0]}"] = ""  # emptied: no questions for that concern
     saved = client.post(base + "/apt/prompts", data=data)
     assert saved.status_code == 302 and saved.headers["Location"].endswith(base + "/apt#concerns-title")
-    session.expire_all()
+    session.rollback()
     rows = {p.question_code: p.prompts for p in session.scalars(select(AptPrompt))}
     assert rows[first] == "\n".join(MINE) and (not others or rows[others[0]] == "")
     # The manager, the safety representative who reads the unit, and an administrator: page, print and PDF.
@@ -63,6 +63,7 @@ def test_saved_questions_reach_everyone_who_opens_the_pack_and_restore_brings_th
         assert ("Återställ frågebankens frågor" in html) == (who != "safety"), who
         assert "Sparade av" in html, who  # who saved them and when, on the page
     # The audit log: who, when and which questions — never the text.
+    session.rollback()
     entries = session.scalars(select(AuditEntry).where(AuditEntry.action == "sam.apt_prompts")).all()
     assert len(entries) == 1
     office = session.scalar(select(Person).where(Person.email == "kontorschef.rinkeby@exempelstad.se"))
@@ -72,14 +73,16 @@ def test_saved_questions_reach_everyone_who_opens_the_pack_and_restore_brings_th
     assert all(text not in entries[0].details for text in MINE)
     # Saving the same again changes nothing and logs nothing.
     assert client.post(base + "/apt/prompts", data={f"prompts-{first}": "\n".join(MINE)}).status_code == 302
+    session.rollback()
     assert len(session.scalars(select(AuditEntry).where(AuditEntry.action == "sam.apt_prompts")).all()) == 1
     # Restore: the bank's questions again, for everyone.
     restored = client.post(base + "/apt/prompts", data={f"prompts-{first}": "\n".join(MINE), "restore": first})
     assert restored.status_code == 302
-    session.expire_all()
+    session.rollback()
     assert first not in {p.question_code for p in session.scalars(select(AptPrompt))}
     printed = client.get(base + "/apt/print").get_data(as_text=True)
     assert bank[0] in printed and MINE[0] not in printed
+    session.rollback()
     last = session.scalars(select(AuditEntry).where(AuditEntry.action == "sam.apt_prompts")
                            .order_by(AuditEntry.seq.desc())).first()
     assert last is not None and json.loads(last.details)["restored"] == [first]
@@ -89,7 +92,7 @@ def test_saved_questions_reach_everyone_who_opens_the_pack_and_restore_brings_th
     assert found is not None and bank[0] in htmllib.unescape(found.group(1))
     unchanged = client.post(base + "/apt/prompts", data={f"prompts-{first}": htmllib.unescape(found.group(1))})
     assert unchanged.status_code == 302
-    session.expire_all()
+    session.rollback()
     assert first not in {p.question_code for p in session.scalars(select(AptPrompt))}
     english = app.test_client()
     sign_in(english, "office", session, "en")
@@ -111,7 +114,7 @@ def test_refused_questions_keep_the_text_and_store_nothing(client: FlaskClient, 
     assert long.status_code == 400 and "x" * 301 in long.get_data(as_text=True)
     odd = client.post(base + "/apt/prompts", data={f"prompts-{first}": "Fråga?", "restore": "NOT-A-CONCERN"})
     assert odd.status_code == 400 and "Fråga?" in odd.get_data(as_text=True)
-    session.expire_all()
+    session.rollback()
     assert session.scalars(select(AptPrompt)).all() == []
     assert session.scalars(select(AuditEntry).where(AuditEntry.action == "sam.apt_prompts")).all() == []
 
@@ -132,7 +135,7 @@ def test_only_who_may_write_the_units_records_may_save(client: FlaskClient, demo
     manager = client.application.test_client()
     sign_in(manager, "office", session, "sv")
     assert manager.post(other, data={f"prompts-{first}": "Min fråga?"}).status_code == 404
-    session.expire_all()
+    session.rollback()
     assert session.scalars(select(AptPrompt)).all() == []
 
 
