@@ -135,6 +135,12 @@ RELEASES_CACHED = 64 * MB
 _releases: PerDatabase[ReleaseData] = PerDatabase("parsed releases", RELEASES_CACHED, deep_size)
 #: Release headers (round, survey, thresholds, questions): small, but one per release ever read.
 _infos: PerDatabase[ReleaseInfo] = PerDatabase("release headers", 4 * MB, deep_size)
+#: One unit's whole-unit cell per release, as trends and changes read them without parsing whole releases (a trend
+#: of 52 rounds is 52 cells; a chart, its table and the page each ask for the same ones). ``(None,)`` records that
+#: the release has no cell for the unit.
+_unit_cells: PerDatabase[tuple[CellView | None]] = PerDatabase("unit cells", 16 * MB, deep_size)
+#: Heatmaps: the index of each area for each unit of a subtree, computed from a parsed release.
+_heatmaps: PerDatabase[tuple[list[str], list[HeatRow]]] = PerDatabase("heatmaps", 4 * MB, deep_size)
 
 
 def load_release(session: Session, release_id: int) -> ReleaseData:
@@ -196,11 +202,23 @@ def _parse(session: Session, release_id: int) -> ReleaseData:
 
 def unit_cells(session: Session, release_ids: list[int], unit_id: int) -> dict[int, CellView]:
     """One unit's total cell in several releases, without parsing the rest of them (trends, change)."""
-    if not release_ids:
-        return {}
-    rows = session.execute(select(ReleaseCell, Unit.name).join(Unit, Unit.id == ReleaseCell.unit_id).where(
-        ReleaseCell.release_id.in_(release_ids), ReleaseCell.unit_id == unit_id, ReleaseCell.kind == "total"))
-    return {cell.release_id: _cell_view(cell, name) for cell, name in rows}
+    cache = _unit_cells(session.get_bind().engine)
+    found: dict[int, CellView] = {}
+    missing: list[int] = []
+    for release_id in release_ids:
+        hit = cache.get((release_id, unit_id))
+        if hit is None:
+            missing.append(release_id)
+        elif hit[0] is not None:
+            found[release_id] = hit[0]
+    if missing:
+        rows = session.execute(select(ReleaseCell, Unit.name).join(Unit, Unit.id == ReleaseCell.unit_id).where(
+            ReleaseCell.release_id.in_(missing), ReleaseCell.unit_id == unit_id, ReleaseCell.kind == "total"))
+        fetched = {cell.release_id: _cell_view(cell, name) for cell, name in rows}
+        for release_id in missing:
+            cache.put((release_id, unit_id), (fetched.get(release_id),))
+        found.update(fetched)
+    return {release_id: found[release_id] for release_id in release_ids if release_id in found}
 
 
 def _check_unit(data: ReleaseData, unit_id: int, scope: Scope) -> None:
@@ -437,6 +455,11 @@ def heatmap(session: Session, release_id: int, unit_id: int, scope: Scope) -> tu
     """
     data = load_release(session, release_id)
     _check_unit(data, unit_id, scope)
+    # The rows are the release's subtree of the unit, whoever asks (the scope decided above whether they may).
+    return _heatmaps(session.get_bind().engine).get_or_make((release_id, unit_id), lambda: _heat_rows(data, unit_id))
+
+
+def _heat_rows(data: ReleaseData, unit_id: int) -> tuple[list[str], list[HeatRow]]:
     by_area: dict[str, list[QuestionInfo]] = {}
     for question in data.info.questions:
         if not question.sensitive and question.scale in ("agree5", "freq5"):
