@@ -14,7 +14,7 @@ from pulse.common.labels import area_label
 from pulse.disclosure import Figures, QuestionInfo
 from pulse.domain.pooling import Period
 from pulse.domain.scales import SCALES
-from pulse.domain.stats import Change, one_decimal, whole
+from pulse.domain.stats import MEAN_DECIMALS, Change, one_decimal, round_half_away, whole
 
 
 def too_few() -> str:
@@ -46,7 +46,7 @@ def mean_text(figures: Figures, question: QuestionInfo) -> str:
         return too_few() if figures.yes is None else _("%(share)s %% yes", share=format_decimal(figures.yes, "0"))
     if figures.mean is None:
         return too_few()
-    return tenths(one_decimal(figures.mean))
+    return tenths(round_half_away(figures.mean, MEAN_DECIMALS))
 
 
 #: Each language's decimal mark, asked of Babel once (a trend table writes hundreds of means).

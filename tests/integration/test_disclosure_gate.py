@@ -146,7 +146,8 @@ def test_a_trend_read_before_a_round_closes_grows_with_it(session: Session, app:
                                                           made: dict[str, object]) -> None:
     """Unit cells are cached per release (frozen ones never change): a new release joins the trend at once, a
     unit that a release does not cover stays a gap, and the cached cells are the stored ones."""
-    dept, alfa = made["dept"], made["units"]["alfa"]  # type: ignore[index]
+    dept: Unit = made["dept"]  # type: ignore[assignment]
+    alfa: Unit = made["units"]["alfa"]  # type: ignore[index]
     before = disclosure.trend(session, made["first"].survey_id, dept.id, EVERYTHING)  # type: ignore[attr-defined]
     assert [r.round_number for r in before.releases] == [1, 2]
     third = _round(session, app, made["first"].survey_id, "third",  # type: ignore[attr-defined]
