@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sys
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
@@ -132,7 +133,25 @@ def parse_figures(raw: dict[str, object]) -> Figures:
 #: used. Bounded by bytes: a release of the reference organisation takes megabytes parsed, a small one kilobytes
 #: (docs/ARCHITECTURE.md, "Memory").
 RELEASES_CACHED = 64 * MB
-_releases: PerDatabase[ReleaseData] = PerDatabase("parsed releases", RELEASES_CACHED, deep_size)
+#: Cells weighed one by one when a release is cached; a larger release is weighed from this many, spread over it.
+WEIGHED_CELLS = 64
+
+
+def _weigh_release(data: ReleaseData) -> int:
+    """A parsed release's bytes, from a sample of its cells: weighing every object of a release of the reference
+    organisation took longer than parsing it. Cells are alike (the same questions, figures of the same shape), so
+    the sample's mean per cell times the cells is close; objects shared between cells (the hidden figures, the
+    question codes) are counted once per sample, which errs a little on the heavy side."""
+    cells = list(data.cells.values())
+    step = max(1, len(cells) // WEIGHED_CELLS)
+    sample = cells[::step]
+    per_cell = (deep_size(sample) - sys.getsizeof(sample)) / len(sample) if sample else 0
+    keys = sys.getsizeof(data.cells) + deep_size(next(iter(data.cells), None)) * len(cells)
+    tree = deep_size(data.parents) + deep_size(data.children)
+    return int(per_cell * len(cells)) + keys + tree + deep_size(data.info)
+
+
+_releases: PerDatabase[ReleaseData] = PerDatabase("parsed releases", RELEASES_CACHED, _weigh_release)
 #: Release headers (round, survey, thresholds, questions): small, but one per release ever read.
 _infos: PerDatabase[ReleaseInfo] = PerDatabase("release headers", 4 * MB, deep_size)
 #: One unit's whole-unit cell per release, as trends and changes read them without parsing whole releases (a trend
@@ -393,9 +412,9 @@ def unit_result(session: Session, release_id: int, unit_id: int, scope: Scope) -
 
 def _previous_id(session: Session, info: ReleaseInfo) -> int | None:
     """The newest release of the survey's latest earlier released round."""
-    earlier = [i for i in latest_release_ids(session, info.survey_id)
-               if release_info(session, i).round_number < info.round_number]
-    return max(earlier, key=lambda i: release_info(session, i).round_number) if earlier else None
+    return session.scalar(select(Release.id).join(Round, Round.id == Release.round_id)
+                          .where(Round.survey_id == info.survey_id, Round.number < info.round_number)
+                          .order_by(Round.number.desc(), Release.version.desc()).limit(1))
 
 
 @dataclass(frozen=True)
