@@ -278,8 +278,8 @@ def test_a_failed_mail_is_tried_again_on_the_next_run(app: Flask, session: Sessi
         report = scheduler.TickReport()
         assert scheduler.box_deadlines(scheduler.get_database(app), FRIDAY, report) == 0
         assert report.errors == ["box item: review notice could not be sent"]
-        session.expire_all()
         assert session.scalars(select(BoxMessage.review_notified)).all() == [False]
+        session.commit()  # end the read, so the next one sees what the scheduler writes
         monkeypatch.setattr(mail, "send", real)
         assert scheduler.box_deadlines(scheduler.get_database(app), FRIDAY) == 1
     session.expire_all()
@@ -371,6 +371,7 @@ def test_a_late_review_goes_to_the_main_safety_representative_once(app: Flask, s
     assert sorted(m["To"] for m in late) == ["head@example.org", "huvud@example.org", "safety@example.org"]
     to_main = next(m for m in late if m["To"] == "huvud@example.org")
     assert "Ingen har läst" not in body(to_main) and f"/staff/box/{item.id}" in body(to_main)
+    session.commit()  # a fresh read sees what the scheduler wrote
     session.expire_all()
     item = session.get_one(BoxItem, item.id)
     # Now the main safety representative may review it, and finds it first on their list.
@@ -488,6 +489,7 @@ def test_retention_deletes_only_what_is_due_and_the_counts_agree_afterwards(
     still_open, _ = write(session, config, box.team_a, today=dt.date(2025, 1, 2))  # never closed: kept
     period = (dt.date(2024, 1, 1), today)
     before = box_service.box_summary(session, [box.team_a.id, box.dept.id], period, k=K, today=today)
+    session.commit()  # no reader of ours holds the old rows: the scrub after the purge can finish
     database = scheduler.get_database(app)
     with app.app_context():
         assert scheduler.box_retention(database, today) == 1
