@@ -191,3 +191,21 @@ def test_the_report_in_english(client: FlaskClient, org: Org, released) -> None:
     pdf_text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(
         client.get(f"/staff/safety/report.pdf?{PERIOD}").data)).pages)
     assert "Action plan" in pdf_text
+
+
+@pytest.mark.parametrize("language", ["en", "sv"])
+def test_every_section_is_a_worksheet_in_either_language(client: FlaskClient, org: Org, session: Session,  # type: ignore[no-untyped-def]
+                                                         released, language: str) -> None:
+    """Worksheet names may not hold ``: \\ / ? * [ ]``; the English title of the 6:6a log ("… 6:6a") once made the
+    XLSX a 500 while the Swedish one ("6 kap. 6 a §") worked."""
+    org.safety.language = language  # a signed-in person's own language decides
+    session.commit()
+    sign_in(client, org.safety.email)
+    page = client.get(f"/staff/safety/report?{PERIOD}").get_data(as_text=True)
+    titles = [html.unescape(t) for t in re.findall(r'<h2 id="section-\w+">(.*?)</h2>', page)]
+    assert ("Requests under AML 6:6a" if language == "en" else "Begäranden enligt 6 kap. 6 a § AML") in titles
+    response = client.get(f"/staff/safety/report.xlsx?{PERIOD}")
+    assert response.status_code == 200
+    book = load_workbook(io.BytesIO(response.data))
+    assert [sheet.cell(1, 1).value for sheet in book.worksheets[1:]] == titles
+    assert all(not set(sheet.title) & set("\\/?*[]:") and len(sheet.title) <= 31 for sheet in book.worksheets)
