@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from email.message import EmailMessage
 
 import pytest
 from flask import Flask
@@ -43,6 +44,12 @@ def box(session: Session, org: Org) -> Org:
     org.head = make_person(session, "head@example.org", unit=org.root, manages=[org.dept], name="Hedda Chef")  # type: ignore[attr-defined]
     session.commit()
     return org
+
+
+def mails_since(app: Flask, before: list[EmailMessage]) -> list[EmailMessage]:
+    """The e-mails written since ``before`` was read (the outbox's files have random names, in no order)."""
+    seen = {m["Message-ID"] for m in before}
+    return [m for m in outbox(app) if m["Message-ID"] not in seen]
 
 
 def write(session: Session, config: Config, unit: Unit, *, today: dt.date = FRIDAY, category: str = "workload",
@@ -110,7 +117,7 @@ def test_redaction_and_withholding_as_each_reader_sees_them(session: Session, co
     box_service.moderate(session, keys(config), item, first, "withheld")
     assert box_service.conversation(session, keys(config), item, reader="manager")[0].text is None
     box_service.moderate(session, keys(config), item, first, "released")
-    assert box_service.conversation(session, keys(config), item, reader="manager")[0].text.startswith("Anna")
+    assert (box_service.conversation(session, keys(config), item, reader="manager")[0].text or "").startswith("Anna")
     reply = box_service.staff_reply(session, keys(config), item, box.manager, "Svar", today=FRIDAY)
     with pytest.raises(box_service.BoxError, match="unknown"):  # only the writer's texts are moderated
         box_service.moderate(session, keys(config), item, reply.id, "withheld")
@@ -209,19 +216,21 @@ def test_the_scheduler_tells_and_escalates_each_once(app: Flask, session: Sessio
     # Released: now the manager is told, once.
     box_service.moderate(session, keys(config), item, item.messages[0].id, "released")
     session.commit()
+    before = outbox(app)
     with app.app_context():
         assert scheduler.box_deadlines(scheduler.get_database(app), FRIDAY) == 1
         assert scheduler.box_deadlines(scheduler.get_database(app), FRIDAY) == 0
-    released = outbox(app)[1]
+    [released] = mails_since(app, before)
     assert released["To"] == "manager@example.org" and "Hemlig text" not in body(released)
     assert f"/staff/box/{item.id}" in body(released)
     # Due Tuesday 22 December: on that day nothing, the day after the head of department and the safety rep.
+    before = outbox(app)
     with app.app_context():
         assert scheduler.tick(app, now=tick.replace(day=22)).box_notices == 0
         report = scheduler.tick(app, now=tick.replace(day=23))
         assert report.box_notices == 2, report.errors
         assert scheduler.tick(app, now=tick.replace(day=24)).box_notices == 0
-    late = outbox(app)[2:]
+    late = mails_since(app, before)
     assert sorted(m["To"] for m in late) == ["head@example.org", "safety@example.org"]
     assert any("inte bekräftat" in m["Subject"] for m in late), [m["Subject"] for m in late]
     # The answer deadline (8 January with the holidays) escalates once more; an answered item never again.
@@ -239,7 +248,7 @@ def test_an_acknowledged_item_is_not_escalated_for_acknowledgement(app: Flask, s
     session.commit()
     with app.app_context():
         database = scheduler.get_database(app)
-        assert scheduler.box_deadlines(database, FRIDAY) == 2  # the safety rep to review, the manager: released
+        assert scheduler.box_deadlines(database, FRIDAY) == 1  # reviewed already: only the manager is told
         assert scheduler.box_deadlines(database, dt.date(2026, 12, 30)) == 0
         assert scheduler.box_deadlines(database, dt.date(2027, 1, 9)) == 2  # the answer is late
 
@@ -363,11 +372,13 @@ def test_a_late_review_goes_to_the_main_safety_representative_once(app: Flask, s
     with app.app_context():
         assert scheduler.box_deadlines(database, FRIDAY) == 1  # the unit's safety representative, to review
         assert scheduler.box_deadlines(database, item.acknowledge_by) == 0  # on the day: not late yet
+    before = outbox(app)
+    with app.app_context():
         # The day after: the review's lateness to the main safety representative, and (as before) the manager's
         # late acknowledgement to the head of department and the safety representative.
         assert scheduler.box_deadlines(database, item.acknowledge_by + dt.timedelta(days=1)) == 3
         assert scheduler.box_deadlines(database, item.acknowledge_by + dt.timedelta(days=2)) == 0
-    late = outbox(app)[1:]
+    late = mails_since(app, before)
     assert sorted(m["To"] for m in late) == ["head@example.org", "huvud@example.org", "safety@example.org"]
     to_main = next(m for m in late if m["To"] == "huvud@example.org")
     assert "Ingen har läst" not in body(to_main) and f"/staff/box/{item.id}" in body(to_main)
@@ -379,9 +390,10 @@ def test_a_late_review_goes_to_the_main_safety_representative_once(app: Flask, s
     assert box_service.to_review(session, main) == [item]
     box_service.moderate(session, keys(config), item, item.messages[0].id, "redacted", "Någon har skrivit.")
     session.commit()
+    before = outbox(app)
     with app.app_context():
         assert scheduler.box_deadlines(database, item.acknowledge_by + dt.timedelta(days=3)) == 1
-    told = outbox(app)[-1]
+    [told] = mails_since(app, before)
     assert told["To"] == "manager@example.org" and "Någon har skrivit" not in body(told)
 
 
@@ -427,10 +439,11 @@ def test_a_reply_to_review_is_told_to_the_safety_representative_and_released_to_
         assert scheduler.box_deadlines(database, FRIDAY) == 0  # withheld: nothing to tell the manager
     box_service.moderate(session, keys(config), item, reply.id, "released")
     session.commit()
+    before = outbox(app)
     with app.app_context():
         assert scheduler.box_deadlines(database, FRIDAY) == 1
         assert scheduler.box_deadlines(database, FRIDAY) == 0
-    assert outbox(app)[-1]["To"] == "manager@example.org"
+    assert [m["To"] for m in mails_since(app, before)] == ["manager@example.org"]
 
 
 def test_named_items_go_to_the_manager_at_once(app: Flask, session: Session, config: Config, box: Org) -> None:
