@@ -242,11 +242,13 @@ def box_retention(database: Database, today: dt.date) -> int:
     purge_closed), log how many, and scrub what that left on disk (retried by every run until it finishes)."""
     with database.session(write=True) as session:
         purged = box_service.purge_closed(session, today)
+        xid = None
         if purged:
             record_audit(session, "box.purge", "box", {"items": purged})
+            xid = box_service.purge_xid(session)
         session.commit()
     if purged:
-        box_service.scrub_purged(database)
+        box_service.scrub_purged(database, since_xid=xid)
     return purged
 
 

@@ -622,8 +622,19 @@ def purge_closed(session: Session, today: dt.date) -> int:
     return len(due)
 
 
-def scrub_purged(database: Database) -> bool:
+def purge_xid(session: Session) -> int | None:
+    """PostgreSQL: the id of the purging transaction, so the scrub after it waits only for readers older than the
+    purge (as a round's close does); None elsewhere."""
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    return session.scalar(select(func.txid_current() % 4294967296))
+
+
+def scrub_purged(database: Database, *, since_xid: int | None = None) -> bool:
     """Scrub what purged texts left on disk, if any purge still needs it; True when nothing is owed.
+
+    ``since_xid`` (:func:`purge_xid`) lets only readers older than that purge hold the scrub back; without it (a
+    retry by a later run) any reader older than the check does.
 
     As after a round's close (pulse.services.rounds.scrub_closed): SQLite already zeroes deleted rows
     (``secure_delete``) and the write-ahead log is checkpointed and truncated; PostgreSQL rewrites the box tables
@@ -633,7 +644,7 @@ def scrub_purged(database: Database) -> bool:
         owed = list(session.scalars(select(BoxItem.id).where(BoxItem.scrubbed.is_(False))))
     if not owed:
         return True
-    if not database.scrub(SCRUBBED_TABLES):
+    if not database.scrub(SCRUBBED_TABLES, since_xid=since_xid):
         return False
     with database.session(write=True) as session:
         session.execute(update(BoxItem).where(BoxItem.id.in_(owed)).values(scrubbed=True))
