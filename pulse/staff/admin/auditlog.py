@@ -49,6 +49,8 @@ EVENTS: dict[str, object] = {
     "box.redacted": _l("Box text released redacted"),
     "box.withheld": _l("Box text withheld"),
     "box.purge": _l("Old box texts deleted"),
+    # Written before the review (revision 0012) replaced "restore" with "pass on as written"; old entries keep it.
+    "box.restored": _l("Box text shown as written again"),
     "comment.released": _l("Comment released"),
     "comment.redacted": _l("Comment redacted"),
     "comment.withheld": _l("Comment withheld"),
@@ -174,6 +176,8 @@ def sentence(entry: AuditEntry, details: Mapping[str, object], names: Names) -> 
         "box.released": lambda: _("Released a text of message %(id)s in the box to the manager as written.", id=ident),
         "box.redacted": lambda: _("Released a text of message %(id)s in the box with parts removed.", id=ident),
         "box.withheld": lambda: _("Withheld a text of message %(id)s in the box from the manager.", id=ident),
+        "box.restored": lambda: _("Showed a text of message %(id)s in the box to the manager as written again.",
+                                  id=ident),
         "box.purge": lambda: ngettext("Deleted the texts of %(num)d box message past the retention period.",
                                       "Deleted the texts of %(num)d box messages past the retention period.",
                                       _number(details, "items")),
