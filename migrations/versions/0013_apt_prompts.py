@@ -1,7 +1,7 @@
 """the APT pack's discussion questions as the manager saved them
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-01 23:30:00
 
 One new table, nothing changed: ``sam_apt_prompt`` (a manager's own discussion questions per release, unit and
@@ -16,8 +16,8 @@ from alembic import op
 
 from pulse.common.db import UTCDateTime
 
-revision = "0012"
-down_revision = "0011"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
