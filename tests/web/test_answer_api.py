@@ -170,3 +170,20 @@ def test_get_is_not_allowed(client: FlaskClient) -> None:
     response = client.get(URL)
     assert response.status_code == 405
     assert response.is_json
+
+
+@pytest.mark.parametrize(("language", "unknown", "malformed"), [
+    ("sv", "Ingen öppen inbjudan har den här token eller koden.", "Innehållet är inte giltig JSON."),
+    ("en", "No open invitation has this token or code.", "The body is not valid JSON."),
+])
+def test_errors_are_written_in_the_language_asked_for(client: FlaskClient, opened, language: str,  # type: ignore[no-untyped-def]
+                                                      unknown: str, malformed: str) -> None:
+    headers = {"Accept-Language": language}
+    response = post(client, {"token": "x" * 40, "answers": {}, "comment": None}, headers=headers)
+    assert response.status_code == 404 and response.get_json()["error"]["message"] == unknown
+    response = client.post("/api/v1/answers", data=b"{not json", content_type="application/json", headers=headers)
+    assert response.status_code == 400 and response.get_json()["error"]["message"] == malformed
+    response = client.post("/api/v1/answers", data=b"{}", content_type="text/plain", headers=headers)
+    assert response.status_code == 415 and response.get_json()["error"]["code"] == "unsupported_media_type"
+    assert response.get_json()["error"]["message"] != "Send the answers as JSON (Content-Type: application/json)." \
+        or language == "en"
