@@ -64,7 +64,7 @@ def to_csv(data: ReleaseData, unit_ids: list[int], language: str) -> bytes:
     return ("\ufeff" + out.getvalue()).encode()
 
 
-def _number(figures: Figures, question: QuestionInfo) -> tuple[float | int | None, int | None, str]:
+def published_number(figures: Figures, question: QuestionInfo) -> tuple[float | int | None, int | None, str]:
     """One figure for a spreadsheet: the published value as a number (mean, or share of yes in per cent), the
     answered count, and what is shown instead when the figure is not shown exactly ("" when it is)."""
     if not figures.exact:
@@ -105,7 +105,7 @@ def _cell_numbers(cell: CellView, questions: tuple[QuestionInfo, ...]) -> list[o
     row: list[object] = [cell.respondents if cell.published else None, cell.participation,
                          "" if cell.published else too_few()]
     for question in questions:
-        row += list(_number(cell.get(question.code), question))
+        row += list(published_number(cell.get(question.code), question))
     return row
 
 
@@ -152,7 +152,7 @@ def trend_xlsx(trend: Trend, language: str) -> bytes:
                                  cell.respondents if cell.published else None, cell.participation,
                                  "" if cell.published else too_few()]
             for question in questions:
-                row += list(_number(trend.series[question.code][index].figures, question))
+                row += list(published_number(trend.series[question.code][index].figures, question))
             yield row
 
     return _workbook(_("Trend"), rows(), 5, "B6")
