@@ -78,9 +78,10 @@ class Spark:
 
     #: The alternative text: what the chart shows, in words and published figures.
     label: str
-    #: Per round, the point's height from the top in tenths of the scale (0 = the scale's top; ``height`` its
-    #: bottom), or None for a gap. Whole numbers: a mean to one decimal times ten, a share in per cent.
+    #: Per round, the point's distance from the top of the scale in the figure's published steps (tenths of a
+    #: mean, whole per cents of a share), or None for a gap: whole numbers, never finer than published.
     heights: tuple[int | None, ...]
+    #: The scale's span in the same steps (its bottom).
     height: int
 
     def runs(self) -> list[list[tuple[int, int]]]:
@@ -122,16 +123,6 @@ class Section:
     compact_header: list[str] = field(default_factory=list)
     compact_rows: list[list[object]] = field(default_factory=list)
     sparks: list[Spark | None] = field(default_factory=list)
-
-    @property
-    def shown_header(self) -> list[str]:
-        """The columns the page and the PDF show."""
-        return self.compact_header or self.header
-
-    @property
-    def shown_rows(self) -> list[list[object]]:
-        """The rows the page and the PDF show."""
-        return self.compact_rows if self.compact_header else self.rows
 
 
 @dataclass
@@ -534,6 +525,8 @@ def to_pdf(report: Report, *, now: dt.datetime) -> bytes:
         for unit, survey in section.charts:
             _area_chart(document, section, unit, survey)
         if section.compact_header:
+            if not section.compact_rows:
+                continue
             # The item's line in a column of its own, between the shown rounds and the last rounds' figures.
             header = [*section.compact_header[:4], _("Rounds"), section.compact_header[4]]
             rows = [[*(str(v) for v in row[:4]), "", str(row[4])] for row in section.compact_rows]

@@ -268,8 +268,9 @@ def test_trends_round_by_round_are_the_results_pages_figures(client: FlaskClient
     sign_in(client, "rep@example.org")
     text = client.get(f"/staff/safety/report?{PERIOD}").get_data(as_text=True)
     page = page_sections(text)
-    files = csv_sections(client.get(f"/staff/safety/report.csv?{PERIOD}").data, {"rounds": "Resultat omgång för omgång"})
-    workload = [row for row in files["rounds"] if row[3] == f"{wl} v1"]
+    csv_data = client.get(f"/staff/safety/report.csv?{PERIOD}").data
+    files = csv_sections(csv_data, {"rounds": "Resultat omgång för omgång"})
+    workload = [row for row in files["rounds"] if row[3].startswith(f"{wl} v")]
     alfa = [round_text(row) for row in workload if row[UNIT] == "alfa"]
     # Worked out by hand: 4,3 (13/3), nobody, 1,0 censored (or hidden as a complement), 2,7 (8/3).
     assert alfa[0] == "4,3" and alfa[1] == "för få svar" and alfa[2] in ("≤ 1,5", "för få svar") and alfa[3] == "2,7"
