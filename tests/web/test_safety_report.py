@@ -281,8 +281,16 @@ def test_trends_round_by_round_are_the_results_pages_figures(client: FlaskClient
             results = client.get(f"/staff/results/{release}/units/{unit.id}").get_data(as_text=True)
             row = next(r for r in workload if r[UNIT] == unit.name and r[ROUND] == str(number))
             assert round_text(row) in html.unescape(results), (unit.name, number, row)
-    # One line per item on the page, its sparkline drawn only from exact figures (whole-number coordinates).
+    # The XLSX holds the same rows, numbers as numbers; the page and the PDF one line per item.
+    xlsx_data = client.get(f"/staff/safety/report.xlsx?{PERIOD}").data
+    assert xlsx_as_text(xlsx_data, "Resultat omgång för omgång") == files["rounds"]
     assert page["rounds"] == compact(files["rounds"])
+    pdf_text = re.sub(r"\s+", "", " ".join(p.extract_text() for p in PdfReader(io.BytesIO(
+        client.get(f"/staff/safety/report.pdf?{PERIOD}").data)).pages))
+    for row in page["rounds"]:
+        for word in " ".join(row).split():
+            assert word in pdf_text, word
+    # Its sparkline is drawn only from exact figures, at whole-number coordinates.
     lines = re.findall(r'<td class="spark">(.*?)</td>', text, re.S)
     assert len(lines) == len(page["rounds"])
     for points in re.findall(r'points="([^"]*)"', text):
