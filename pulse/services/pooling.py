@@ -163,18 +163,23 @@ def refusals(session: Session, survey: Survey) -> dict[str, PoolRefusal]:
 def record_refusal(session: Session, survey: Survey, period: Period, exc: PoolingError, *, now: dt.datetime
                    ) -> PoolRefusal | None:
     """Remember that a period was refused, why and from what (replacing an earlier refusal; flushes). Nothing is
-    remembered for ``incomplete``, ``invalid`` or ``locked``: those are states of the survey, not of the period."""
+    remembered for ``incomplete``, ``invalid`` or ``locked`` (states of the survey, not of the period), nor for a
+    period already pooled: it keeps its release, and the command that asked for a new version says why not."""
     if exc.code not in ("earlier_unsafe", "purged"):
         return None
-    rounds = periods(session, survey).get(period, [])
+    if session.scalar(select(PooledRelease.id).where(PooledRelease.survey_id == survey.id,
+                                                     PooledRelease.period == period.key).limit(1)) is not None:
+        return None
+    inputs = inputs_of(session, survey, periods(session, survey).get(period, []))
+    findings = json.dumps(exc.findings, separators=(",", ":"))
     refusal = session.scalar(select(PoolRefusal).where(PoolRefusal.survey_id == survey.id,
                                                        PoolRefusal.period == period.key))
     if refusal is None:
-        refusal = PoolRefusal(survey_id=survey.id, period=period.key)
+        refusal = PoolRefusal(survey_id=survey.id, period=period.key, code=exc.code, findings=findings,
+                              inputs=inputs, refused_at=now)
         session.add(refusal)
-    refusal.code, refusal.refused_at = exc.code, now
-    refusal.findings = json.dumps(exc.findings, separators=(",", ":"))
-    refusal.inputs = inputs_of(session, survey, rounds)
+    else:
+        refusal.code, refusal.findings, refusal.inputs, refusal.refused_at = exc.code, findings, inputs, now
     session.flush()
     return refusal
 
