@@ -5,13 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
-from wtforms import HiddenField
 
 from pulse.common.context import config, record_audit
 from pulse.common.db import get_session
@@ -20,7 +19,7 @@ from pulse.services import orgedit
 from pulse.services import people as people_service
 from pulse.services.org import Role, unit_rows
 from pulse.staff.admin import bp
-from pulse.staff.admin.forms import NewPersonForm, PersonForm, SearchForm
+from pulse.staff.admin.forms import NewPersonForm, PersonForm, SearchForm, UnitForm
 from pulse.staff.auth.session import current_person, staff_required
 from pulse.staff.forms import choices
 
@@ -65,13 +64,7 @@ def preview_names(preview: orgedit.Preview) -> dict[str, dict[int, str]]:
     }
 
 
-class MoveForm(Protocol):
-    """A form that saves a move only after its preview was shown (``move_digest`` carries the preview's digest)."""
-
-    move_digest: HiddenField
-
-
-def move_preview(form: MoveForm, subject: str, values: object,
+def move_preview(form: PersonForm | UnitForm, subject: str, values: object,
                  effects: Callable[[int], orgedit.Preview]) -> dict[str, Any] | None:
     """What a move changes, to show before saving it; None when the form already carries this very preview's
     digest (the administrator saw it and saves). ``effects`` works the preview out for a group size k.
