@@ -228,16 +228,20 @@ def build_report(session: Session, rep: Person, start: dt.date, end: dt.date, *,
                                  question.text(language), f"{question.code} v{question.version}",
                                  mean_text(figures, question),
                                  figures.n if figures.exact and figures.n is not None else ""])
+        # Per round, the version of each question it asked (a year of weekly rounds: looked up, not searched).
+        asked_in = [{q.code: q.version for q in point_info.questions} for point_info, _cell in points]
         for code, question in questions.items():
-            asked = [(i, c.get(code)) for i, c in points if any(q.code == code for q in i.questions)]
-            _round_rows(rounds, name, survey_name, question, asked, language, tz)
+            asked = [(i, c.get(code)) for (i, c), versions in zip(points, asked_in, strict=True) if code in versions]
+            texts = [mean_text(f, question) for _i, f in asked]
+            _round_rows(rounds, name, survey_name, question, asked,
+                        [versions[code] for versions in asked_in if code in versions], texts, language, tz)
             if question.scale == "yesno":
                 flagged = [i for i, f in asked if f.exact and f.flag]
                 if flagged:
                     flags.rows.append([name, survey_name, question.text(language), len(flagged),
                                        str(flagged[-1].round_number)])
                 continue
-            shown = [(i, f) for i, f in asked if mean_text(f, question) != too_few()]
+            shown = [(i, f) for (i, f), text in zip(asked, texts, strict=True) if text != too_few()]
             if len(shown) < 2:
                 continue
             (first_info, first), (last_info, last) = shown[0], shown[-1]
@@ -281,10 +285,12 @@ LAST_ROUNDS = 6
 
 
 def _round_rows(section: Section, name: str, survey_name: str, question: disclosure.QuestionInfo,
-                asked: list[tuple[disclosure.ReleaseInfo, disclosure.Figures]], language: str, tz: ZoneInfo) -> None:
-    """An item's published figures in every round of the period that asked it: a row per round for the XLSX and
-    CSV (numbers as numbers: :func:`pulse.reporting.exports.published_number`, the gate's figures at their
-    published precision), and for the page and PDF one line with the last rounds as text and all of them drawn."""
+                asked: list[tuple[disclosure.ReleaseInfo, disclosure.Figures]], versions: list[int],
+                texts: list[str], language: str, tz: ZoneInfo) -> None:
+    """An item's published figures in every round of the period that asked it (``versions``: the version each
+    asked, ``texts``: each figure as the page writes it): a row per round for the XLSX and CSV (numbers as numbers:
+    :func:`pulse.reporting.exports.published_number`, the gate's figures at their published precision), and for
+    the page and PDF one line with the last rounds as text and all of them drawn."""
     scale = SCALES.get(question.scale)
     if scale is None or not asked:
         return  # free text has no figures
@@ -292,14 +298,11 @@ def _round_rows(section: Section, name: str, survey_name: str, question: disclos
     kind = _("per cent yes") if yes_no else _("mean")
     label = question.text(language)
     values: list[float | int | None] = []
-    for info, figures in asked:
+    for (info, figures), version in zip(asked, versions, strict=True):
         value, answered, instead = published_number(figures, question)
         values.append(value)
-        # The version that round asked (the wording may have changed within the period).
-        version = next((q.version for q in info.questions if q.code == question.code), question.version)
         section.rows.append([name, survey_name, label, f"{question.code} v{version}", info.round_number,
                              day(info.closed_at, tz), kind, value, answered, instead])
-    texts = [mean_text(figures, question) for _info, figures in asked]
     shown = sum(1 for text in texts if text != too_few())
     last = " · ".join(f"{info.round_number}: {text}" for (info, _f), text in zip(asked[-LAST_ROUNDS:],
                                                                                   texts[-LAST_ROUNDS:], strict=True))
