@@ -303,7 +303,8 @@ def _round_rows(section: Section, name: str, survey_name: str, question: disclos
         values.append(value)
         section.rows.append([name, survey_name, label, f"{question.code} v{version}", info.round_number,
                              day(info.closed_at, tz), kind, value, answered, instead])
-    shown = sum(1 for text in texts if text != too_few())
+    hidden = too_few()
+    shown = sum(1 for text in texts if text != hidden)
     last = " · ".join(f"{info.round_number}: {text}" for (info, _f), text in zip(asked[-LAST_ROUNDS:],
                                                                                   texts[-LAST_ROUNDS:], strict=True))
     section.compact_rows.append([name, survey_name, label, f"{shown} / {len(asked)}", last])
