@@ -484,14 +484,14 @@ def to_xlsx(report: Report) -> bytes:
     book = Workbook(write_only=True)
 
     def bold(sheet: object, value: object) -> WriteOnlyCell:
-        cell = WriteOnlyCell(sheet, value=_safe(value))  # type: ignore[arg-type]
+        cell = WriteOnlyCell(sheet, value=_safe(value))
         cell.font = Font(bold=True)
         return cell
 
     def value(sheet: object, item: object) -> object:
         if not isinstance(item, float):
             return _safe(item)
-        cell = WriteOnlyCell(sheet, value=item)  # type: ignore[arg-type]
+        cell = WriteOnlyCell(sheet, value=item)
         cell.number_format = "0.0"  # one decimal, as published
         return cell
 

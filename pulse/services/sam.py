@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 

@@ -151,7 +151,6 @@ def person(person_id: int) -> Response | str | tuple[str, int]:
         },
     )
     _fill_choices(form, {person.unit_id or 0} | managed | safety, allow_no_unit=True)
-    preview = None
     status = 200
     if form.validate_on_submit():
         changes = _changes(form)
