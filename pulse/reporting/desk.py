@@ -96,9 +96,9 @@ class Spark:
         return [run for run in runs if run]
 
     def svg_points(self, step: int = 4) -> list[str]:
-        """Each run as an SVG ``points`` attribute (whole numbers; a lone point is a zero-length line, which the
-        round line cap draws as a dot)."""
-        return [" ".join(f"{i * step},{h}" for i, h in (run if len(run) > 1 else run * 2)) for run in self.runs()]
+        """Each run as an SVG ``points`` attribute: whole numbers separated by spaces (never "3,14", which would
+        read like a finer figure); a lone point is a zero-length line, which the round line cap draws as a dot."""
+        return [" ".join(f"{i * step} {h}" for i, h in (run if len(run) > 1 else run * 2)) for run in self.runs()]
 
     @property
     def width(self) -> int:
@@ -300,6 +300,8 @@ def _round_rows(section: Section, name: str, survey_name: str, question: disclos
     values: list[float | int | None] = []
     for (info, figures), version in zip(asked, versions, strict=True):
         value, answered, instead = published_number(figures, question)
+        if value is not None and not yes_no:
+            value = float(value)  # a mean is written with its one decimal, also when it is whole (3,0)
         values.append(value)
         section.rows.append([name, survey_name, label, f"{question.code} v{version}", info.round_number,
                              day(info.closed_at, tz), kind, value, answered, instead])
