@@ -763,62 +763,80 @@ def main() -> None:
                         help="comma-separated workloads (W1, W1R, W2, W3, W4, W4R, M, W5, IL); W2, W3, W4, W4R and "
                              "M generate the organisation (W5)")
     parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--keep", metavar="DIR", default=None,
+                        help="generate the organisation into DIR and keep it; when DIR already holds one, reuse it "
+                             "(W5 and IL are then skipped)")
     parser.add_argument("--runs", type=int, default=None, help="W1 runs per database (default 3; quick 1)")
     args = parser.parse_args()
     wanted = {w.strip().upper() for w in args.only.split(",")}
     backends = ["sqlite"] + (["postgresql"] if postgres_available() else [])
     results: list[dict[str, Any]] = []
+    environment_info = {"commit": git_commit(), "python": platform.python_version(), "cpus": os.cpu_count(),
+                        "machine": platform.machine(), "sqlite": sqlite3.sqlite_version,
+                        "postgresql": postgres_version(), "platform": platform.platform()}
+
+    def save() -> None:
+        """Written after every workload, so a later failure (or an interrupted run) keeps what was measured."""
+        report = {"generated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "quick": args.quick,
+                  "environment": environment_info, "workloads": results}
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        (RESULTS / "latest.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+
+    def measure(workload: str, title: str, work: Callable[[], dict[str, Any]]) -> None:
+        """Run one workload; a failure is recorded as its result (and fails the run at the end) instead of losing
+        the workloads measured before and after it."""
+        print(f"{title}…", flush=True)
+        try:
+            results.append(work())
+        except Exception as exc:  # noqa: BLE001 - reported, and the run exits with 1
+            print(f"    {workload} FAILED: {type(exc).__name__}: {exc}", flush=True)
+            results.append({"id": workload, "backend": "-", "failed": f"{type(exc).__name__}: {exc}", "met": False})
+        save()
+
     if "W1" in wanted:
         for backend in backends:
-            print(f"W1 on {backend}…", flush=True)
-            results.append(w1(backend, "small" if args.quick else "medium", args.clients,
-                              args.runs or (1 if args.quick else 3), 250 if args.quick else 2000))
+            def on(b: str = backend) -> dict[str, Any]:
+                return w1(b, "small" if args.quick else "medium", args.clients, args.runs or (1 if args.quick else 3),
+                          250 if args.quick else 2000)
+
+            measure("W1", f"W1 on {backend}", on)
     if "W1R" in wanted:
-        print("W1 on the reference organisation…", flush=True)
-        reference = w1("sqlite", "small" if args.quick else "reference", args.clients, 1, 250 if args.quick else 2000)
-        results.append({**reference, "id": "W1R"})
+        measure("W1R", "W1 on the reference organisation", lambda: {**w1(
+            "sqlite", "small" if args.quick else "reference", args.clients, 1, 250 if args.quick else 2000),
+            "id": "W1R"})
     if wanted & {"W5", "W2", "W3", "W4", "W4R", "M"}:
-        workdir = Path(tempfile.mkdtemp(prefix="pulse-ref-"))
+        size = "small" if args.quick else "reference"
+        workdir = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="pulse-ref-"))
+        generated = (workdir / "pulse.db").exists()
         try:
-            print("W5…", flush=True)
-            results.append(w5("small" if args.quick else "reference", workdir))
-            if "IL" in wanted:  # before W3/W2 add anything: exactly the generated rounds
-                print("IL…", flush=True)
-                results.append(information_loss.run(f"sqlite:///{workdir / 'pulse.db'}",
-                                                     "small" if args.quick else "reference"))
+            if generated:
+                print(f"W5 skipped: using the organisation generated earlier in {workdir}", flush=True)
+            else:
+                workdir.mkdir(parents=True, exist_ok=True)
+                measure("W5", "W5", lambda: w5(size, workdir))
+            if "IL" in wanted and not generated:  # before W3/W2 add anything: exactly the generated rounds
+                measure("IL", "IL", lambda: information_loss.run(f"sqlite:///{workdir / 'pulse.db'}", size))
             if "W3" in wanted:
-                print("W3…", flush=True)
-                results.append(w3(workdir, 3 if args.quick else 20))
+                measure("W3", "W3", lambda: w3(workdir, 3 if args.quick else 20))
             if "W4" in wanted:
-                print("W4…", flush=True)
-                results.append(w4(workdir, 6))
+                measure("W4", "W4", lambda: w4(workdir, 6))
             if "W4R" in wanted:
-                print("W4R…", flush=True)
-                results.append(w4_report(workdir, 1 if args.quick else 3))
+                measure("W4R", "W4R", lambda: w4_report(workdir, 1 if args.quick else 3))
             if "M" in wanted:
-                print("M…", flush=True)
-                results.append(memory(workdir, 4))
-            if "W2" in wanted:
-                print("W2…", flush=True)
-                results.append(w2(workdir))
+                measure("M", "M", lambda: memory(workdir, 4))
+            if "W2" in wanted:  # last: closing a round changes the organisation the others read
+                measure("W2", "W2", lambda: w2(workdir))
         finally:
-            shutil.rmtree(workdir, ignore_errors=True)
+            if not args.keep:
+                shutil.rmtree(workdir, ignore_errors=True)
     elif "IL" in wanted:
-        print("IL (demo only)…", flush=True)
-        results.append(information_loss.run(None, None))
-    report = {
-        "generated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "quick": args.quick,
-        "environment": {"commit": git_commit(), "python": platform.python_version(), "cpus": os.cpu_count(),
-                        "machine": platform.machine(), "sqlite": sqlite3.sqlite_version,
-                        "postgresql": postgres_version(), "platform": platform.platform()},
-        "workloads": results,
-    }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "latest.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+        measure("IL", "IL (demo only)", lambda: information_loss.run(None, None))
     print()
     print(f"{'id':4} {'backend':10} {'result':78} {'baseline':30} {'goal met'}")
     for r in results:
+        if "failed" in r:
+            print(f"{r['id']:4} {'-':10} FAILED: {r['failed'][:100]}")
+            continue
         if r["id"] == "IL":
             continue  # printed below the table
         if r["id"] in ("W1", "W1R"):
@@ -864,6 +882,8 @@ def main() -> None:
             for line in information_loss.summary_lines(r):
                 print(f"    {line}")
     print(f"\nWritten to {RESULTS / 'latest.json'}")
+    if any("failed" in r for r in results):
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+import re
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -480,6 +481,15 @@ def to_csv(report: Report) -> bytes:
     return ("\ufeff" + out.getvalue()).encode()
 
 
+#: Characters a worksheet's name may not hold (Excel's rule, which openpyxl enforces by raising).
+_NOT_IN_SHEET_TITLES = re.compile(r"[\\/?*\[\]:]")
+
+
+def _sheet_title(title: str) -> str:
+    """A section's title as a worksheet name: at most 31 characters, none of ``\\ / ? * [ ] :`` ("6:6a" → "6.6a")."""
+    return _NOT_IN_SHEET_TITLES.sub(".", title)[:31].strip() or "-"
+
+
 def to_xlsx(report: Report) -> bytes:
     """One sheet for the header and one per section; numbers as numbers (a mean with one decimal shown, as
     published). Written streaming (openpyxl's write-only mode): a year of rounds is tens of thousands of cells."""
@@ -503,7 +513,7 @@ def to_xlsx(report: Report) -> bytes:
     for label, text in report.info:
         sheet.append([_safe(label), _safe(text)])
     for section in report.sections:
-        title = section.title[:31]
+        title = _sheet_title(section.title)
         while title in used:
             title = title[:28] + f"-{len(used)}"
         used.add(title)

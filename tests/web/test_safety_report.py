@@ -298,3 +298,21 @@ def test_trends_round_by_round_are_the_results_pages_figures(client: FlaskClient
     labels = [html.unescape(label) for label in re.findall(r'aria-label="([^"]*)"', " ".join(lines))]
     assert labels and all("omgång" in label for label in labels), labels
     assert not re.search(r"\d[.,]\d{2,}", " ".join(lines))  # nothing finer than one decimal
+
+
+@pytest.mark.parametrize("language", ["en", "sv"])
+def test_every_section_is_a_worksheet_in_either_language(client: FlaskClient, org: Org, session: Session,  # type: ignore[no-untyped-def]
+                                                         released, language: str) -> None:
+    """Worksheet names may not hold ``: \\ / ? * [ ]``; the English title of the 6:6a log ("… 6:6a") once made the
+    XLSX a 500 while the Swedish one ("6 kap. 6 a §") worked."""
+    org.safety.language = language  # a signed-in person's own language decides
+    session.commit()
+    sign_in(client, org.safety.email)
+    page = client.get(f"/staff/safety/report?{PERIOD}").get_data(as_text=True)
+    titles = [html.unescape(t) for t in re.findall(r'<h2 id="section-\w+">(.*?)</h2>', page)]
+    assert ("Requests under AML 6:6a" if language == "en" else "Begäranden enligt 6 kap. 6 a § AML") in titles
+    response = client.get(f"/staff/safety/report.xlsx?{PERIOD}")
+    assert response.status_code == 200
+    book = load_workbook(io.BytesIO(response.data))
+    assert [sheet.cell(1, 1).value for sheet in book.worksheets[1:]] == titles
+    assert all(not set(sheet.title) & set("\\/?*[]:") and len(sheet.title) <= 31 for sheet in book.worksheets)
