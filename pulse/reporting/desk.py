@@ -175,13 +175,18 @@ def build_report(session: Session, rep: Person, start: dt.date, end: dt.date, *,
     hidden = 0
     versions: dict[str, set[str]] = {}
     thresholds: set[tuple[int, int, int]] = set()
+    # Each figure as the page writes it, written once (by cell, then question code): a year of weekly rounds is
+    # thousands of figures, and the hidden count, the trends and the round-by-round rows all need them.
+    written: dict[int, dict[str, str]] = {}
+    hidden_label = too_few()
     for period in periods:
         info = period.release
         thresholds.add((info.k, info.k_dist, info.k_comments))
         versions.setdefault(info.survey_name, set()).update(f"{q.code} v{q.version}" for q in info.questions)
         for unit, cell in period.cells.items():
             series.setdefault((unit, info.survey_id), []).append((info, cell))
-            hidden += sum(1 for q in info.questions if mean_text(cell.get(q.code), q) == too_few())
+            written[id(cell)] = texts = {q.code: mean_text(cell.get(q.code), q) for q in info.questions}
+            hidden += sum(1 for text in texts.values() if text == hidden_label)
     keys = sorted(series, key=lambda key: (order.get(key[0], 0), series[key][-1][0].survey_name))
 
     participation = Section("participation", _("Invited and answered"),
@@ -233,7 +238,8 @@ def build_report(session: Session, rep: Person, start: dt.date, end: dt.date, *,
         asked_in = [{q.code: q.version for q in point_info.questions} for point_info, _cell in points]
         for code, question in questions.items():
             asked = [(i, c.get(code)) for (i, c), versions in zip(points, asked_in, strict=True) if code in versions]
-            texts = [mean_text(f, question) for _i, f in asked]
+            texts = [written[id(c)][code] for (_i, c), versions in zip(points, asked_in, strict=True)
+                     if code in versions]
             _round_rows(rounds, name, survey_name, question, asked,
                         [versions[code] for versions in asked_in if code in versions], texts, language, tz)
             if question.scale == "yesno":
@@ -242,7 +248,7 @@ def build_report(session: Session, rep: Person, start: dt.date, end: dt.date, *,
                     flags.rows.append([name, survey_name, question.text(language), len(flagged),
                                        str(flagged[-1].round_number)])
                 continue
-            shown = [(i, f) for (i, f), text in zip(asked, texts, strict=True) if text != too_few()]
+            shown = [(i, f) for (i, f), text in zip(asked, texts, strict=True) if text != hidden_label]
             if len(shown) < 2:
                 continue
             (first_info, first), (last_info, last) = shown[0], shown[-1]
@@ -299,8 +305,8 @@ def _round_rows(section: Section, name: str, survey_name: str, question: disclos
     kind = _("per cent yes") if yes_no else _("mean")
     label = question.text(language)
     values: list[float | int | None] = []
-    for (info, figures), version in zip(asked, versions, strict=True):
-        value, answered, instead = published_number(figures, question)
+    for (info, figures), version, text in zip(asked, versions, texts, strict=True):
+        value, answered, instead = published_number(figures, question, text)
         if value is not None and not yes_no:
             value = float(value)  # a mean is written with its one decimal, also when it is whole (3,0)
         values.append(value)

@@ -64,18 +64,18 @@ def to_csv(data: ReleaseData, unit_ids: list[int], language: str) -> bytes:
     return ("\ufeff" + out.getvalue()).encode()
 
 
-def published_number(figures: Figures, question: QuestionInfo) -> tuple[float | int | None, int | None, str]:
+def published_number(figures: Figures, question: QuestionInfo, written: str | None = None
+                     ) -> tuple[float | int | None, int | None, str]:
     """One figure for a spreadsheet: the published value as a number (mean, or share of yes in per cent), the
-    answered count, and what is shown instead when the figure is not shown exactly ("" when it is)."""
+    answered count, and what is shown instead when the figure is not shown exactly ("" when it is). ``written``:
+    the figure as :func:`~pulse.common.format.mean_text` writes it, when the caller has it already (what is shown
+    instead is then that text, not written again)."""
     if not figures.exact:
-        return None, None, bound_text(figures, question) or too_few()
-    if question.scale == "yesno":
-        if figures.yes is None:
-            return None, None, too_few()
-        return figures.yes, figures.n, ""
-    if figures.mean is None:
-        return None, None, too_few()
-    return figures.mean, figures.n, ""
+        return None, None, written if written is not None else bound_text(figures, question) or too_few()
+    value = figures.yes if question.scale == "yesno" else figures.mean
+    if value is None:
+        return None, None, written if written is not None else too_few()
+    return value, figures.n, ""
 
 
 def _question_header(question: QuestionInfo, language: str) -> list[object]:
