@@ -185,8 +185,8 @@ def build_report(session: Session, rep: Person, start: dt.date, end: dt.date, *,
         versions.setdefault(info.survey_name, set()).update(f"{q.code} v{q.version}" for q in info.questions)
         for unit, cell in period.cells.items():
             series.setdefault((unit, info.survey_id), []).append((info, cell))
-            written[id(cell)] = texts = {q.code: mean_text(cell.get(q.code), q) for q in info.questions}
-            hidden += sum(1 for text in texts.values() if text == hidden_label)
+            written[id(cell)] = cell_texts = {q.code: mean_text(cell.get(q.code), q) for q in info.questions}
+            hidden += sum(1 for text in cell_texts.values() if text == hidden_label)
     keys = sorted(series, key=lambda key: (order.get(key[0], 0), series[key][-1][0].survey_name))
 
     participation = Section("participation", _("Invited and answered"),
