@@ -310,8 +310,9 @@ def _round_rows(section: Section, name: str, survey_name: str, question: disclos
         if value is not None and not yes_no:
             value = float(value)  # a mean is written with its one decimal, also when it is whole (3,0)
         values.append(value)
+        # Nothing (not an empty text) where nothing is shown instead: the XLSX writes no cell for it.
         section.rows.append([name, survey_name, label, f"{question.code} v{version}", info.round_number,
-                             day(info.closed_at, tz), kind, value, answered, instead])
+                             day(info.closed_at, tz), kind, value, answered, instead or None])
     hidden = too_few()
     shown = sum(1 for text in texts if text != hidden)
     last = " · ".join(f"{info.round_number}: {text}" for (info, _f), text in zip(asked[-LAST_ROUNDS:],
