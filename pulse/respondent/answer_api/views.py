@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 
 from flask import Response, current_app, jsonify, request
+from flask_babel import gettext as _
 
 from pulse.common.context import key
 from pulse.common.db import get_database, utcnow
@@ -13,7 +14,7 @@ from pulse.services import answers as answer_service
 
 #: A full answer set with the longest comment fits easily; anything larger is refused before parsing.
 MAX_BODY = 64 * 1024
-FIELDS = {"token", "answers", "comment"}
+FIELDS = {"token", "answers", "comment", "confirm_empty"}
 
 
 def _error(status: int, code: str, message: str, **details: object) -> tuple[Response, int]:
@@ -45,7 +46,8 @@ def post_answers() -> tuple[Response, int]:
         return _error(400, "invalid_body", "The body must be a JSON object with token, answers and comment.")
     unknown = sorted(set(body) - FIELDS)
     if unknown:
-        return _error(400, "unknown_fields", "Only token, answers and comment are accepted.", fields=unknown)
+        return _error(400, "unknown_fields", "Only token, answers, comment and confirm_empty are accepted.",
+                      fields=unknown)
     token, answers, comment = body.get("token"), body.get("answers"), body.get("comment")
     if not isinstance(token, str) or not token.strip():
         return _error(400, "missing_token", "token must be the invitation's link token or typed code.")
@@ -53,9 +55,21 @@ def post_answers() -> tuple[Response, int]:
         return _error(400, "missing_answers", "answers must be an object of question code → value or null.")
     if comment is not None and not isinstance(comment, str):
         return _error(400, "invalid_comment", "comment must be a string or null.")
+    confirm_empty = body.get("confirm_empty", False)
+    if not isinstance(confirm_empty, bool):
+        return _error(400, "invalid_confirm_empty", "confirm_empty must be true or false.")
     try:
         answer_service.store(get_database(current_app), key(KeyPurpose.TOKEN_HASH), token, answers, comment,
-                             now=utcnow())
+                             now=utcnow(), confirm_empty=confirm_empty)
+    except answer_service.EmptyAnswerError:
+        # As the form asks before sending nothing: nothing was written and the invitation still works. The same
+        # refusal for a used and an unused invitation (docs/ANONYMITY.md, "Who learns who answered").
+        # In the language asked for (?lang= or Accept-Language), in the answer page's words, so a kiosk can show
+        # the same question with the same two choices.
+        return _error(422, "confirm_empty", _(
+            "If you send now, nothing is saved from you, and your invitation is used up: you cannot answer later in "
+            "this round."), title=_("You have not answered anything"), back=_("Go back to the questions"),
+            confirm=_("Send without answers"), field="confirm_empty")
     except answer_service.CredentialError as exc:
         if exc.code == "unknown":
             if guard.unknown_credential():

@@ -101,6 +101,7 @@ EVENTS: dict[str, object] = {
     "sam.feedback_publish": _l("Feedback published"),
     "sam.feedback_withdraw": _l("Feedback withdrawn"),
     "sam.help_update": _l("Help text changed"),
+    "sam.apt_prompts": _l("APT pack's discussion questions saved"),
     "round.close": _l("Round closed"),
     "round.open": _l("Round opened"),
     "survey.create": _l("Survey created"),
@@ -249,6 +250,10 @@ def sentence(entry: AuditEntry, details: Mapping[str, object], names: Names) -> 
         "sam.feedback_withdraw": lambda: _("Withdrew published feedback."),
         "sam.help_update": lambda: _("Changed the help text for %(unit)s.", unit=who) if ident
         else _("Changed the help text for the whole organisation."),
+        "sam.apt_prompts": lambda: _("Saved the discussion questions of the APT pack for %(unit)s (release %(id)s): "
+                                     "%(saved)d edited, %(restored)d back to the question bank's.",
+                                     unit=unit_of_details, id=ident, saved=_count(details.get("saved")),
+                                     restored=_count(details.get("restored"))),
         "round.close": lambda: _("Closed round %(number)s of survey %(survey)s.", number=details.get("number", "?"),
                                  survey=details.get("survey", "?")),
         "round.open": lambda: ngettext("Opened round %(number)s of survey %(survey)s: %(num)d person invited.",

@@ -12,7 +12,7 @@ from pulse.common.db import get_session, utcnow
 from pulse.common.security import writes_db
 from pulse.domain.crypto import KeyPurpose
 from pulse.domain.scales import SCALES
-from pulse.domain.stats import one_decimal, whole
+from pulse.domain.stats import bound_value, one_decimal, whole
 from pulse.models import Round
 from pulse.services import apitokens
 from pulse.services import questions as question_service
@@ -68,10 +68,9 @@ def _figures_json(figures: disclosure.Figures, question: disclosure.QuestionInfo
     whole numbers); None when hidden. A censored mean is its bound and nothing more — no answered count
     (docs/ANONYMITY.md, "Censored figures")."""
     scale = SCALES.get(question.scale)
-    if figures.bound and scale is not None:
-        low = figures.censor == "low"
-        return {"version": question.version, "form": "bound", "censored": figures.censor,
-                "bound": scale.minimum + 0.5 if low else scale.maximum - 0.5}
+    bound = bound_value(figures.censor, scale) if figures.bound and scale is not None else None
+    if bound is not None:
+        return {"version": question.version, "form": "bound", "censored": figures.censor, "bound": bound}
     if not figures.exact:
         return None
     out: dict[str, object] = {"version": question.version, "form": "exact", "answered": figures.n}

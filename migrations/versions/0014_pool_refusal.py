@@ -1,8 +1,8 @@
 """pool refusals: a pooled period the joint audit refuses is remembered, reported once, and tried again only when
 its inputs change
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-01 23:30:00
 
 One new table, nothing changed: ``pool_refusal`` (per survey and period: the refusal's code, the audit's findings,
@@ -17,8 +17,8 @@ from alembic import op
 
 from pulse.common.db import UTCDateTime
 
-revision = "0013"
-down_revision = "0012"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
