@@ -189,7 +189,11 @@ def _safety_requests(database: Database, now: dt.datetime, tz: ZoneInfo, report:
             report.safety_notices += len(notices)
 def _pool_due(database: Database, now: dt.datetime, report: TickReport) -> None:
     """Pool every complete period of every pooling survey that has no pooled release yet (docs/ANONYMITY.md,
-    "Pooled periods"); right after the closes, so a period completed by a close is pooled in the same tick."""
+    "Pooled periods"); right after the closes, so a period completed by a close is pooled in the same tick.
+
+    A period the audit refuses is an error of the tick once: the refusal is remembered, and the period is tried (and
+    reported) again only when a round of it gets a new release version or the survey's pooling changes
+    (pulse.services.pooling.pool_due)."""
     with database.session() as session:
         surveys = list(session.scalars(select(Survey.id).where(Survey.pooling.is_not(None))))
     for survey_id in surveys:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from pulse.common.context import record_audit
 from pulse.common.db import get_database, utcnow
-from pulse.domain.pooling import from_key
+from pulse.domain.pooling import Period, from_key
 from pulse.domain.protection import AuditError
 from pulse.models import Round, Survey, Unit
 from pulse.services import pooling
@@ -88,7 +88,8 @@ def pool_command(survey_id: int, period_key: str | None) -> None:
 
     A period is complete when no further round can join it and every round in it is closed and released. Each
     pooled release is audited together with every version of its rounds' releases: no pooled figure minus
-    published round figures may give a hidden one.
+    published round figures may give a hidden one. A period the audit refused before is tried again (the scheduler
+    waits until a round's release or the pooling changes), and a refusal says why (exit status 1).
     """
     with get_database(current_app).session(write=True) as session:
         survey = session.get(Survey, survey_id)
@@ -98,8 +99,9 @@ def pool_command(survey_id: int, period_key: str | None) -> None:
             raise click.ClickException(f"Survey {survey_id} does not pool its rounds; choose a pooling first "
                                        "(pulse survey pooling).")
         now = utcnow()
+        refused: list[tuple[Period, pooling.PoolingError]] = []
         if period_key is None:
-            made = pooling.pool_due(session, survey, now=now)
+            made = pooling.pool_due(session, survey, now=now, refused=refused, retry=True)
         else:
             try:
                 period = from_key(period_key)
@@ -109,12 +111,17 @@ def pool_command(survey_id: int, period_key: str | None) -> None:
                 made = [pooling.compute_pooled(session, survey, period, created_by="system", now=now)]
             except pooling.PoolingError as exc:
                 session.rollback()
-                raise click.ClickException(_refusal(exc, period_key)) from None
+                # Remembered like the scheduler's refusals: the survey's page shows it, and the scheduler waits for
+                # new inputs instead of trying again.
+                pooling.record_refusal(session, session.get_one(Survey, survey_id), period, exc, now=now)
+                session.commit()
+                names = dict(session.execute(select(Unit.id, Unit.name)).all())
+                raise click.ClickException(_refusal(exc, period_key, names)) from None
         for pooled in made:
             record_audit(session, "release.pool", f"pooled_release:{pooled.id}",
                          {"survey": survey.id, "period": pooled.period, "version": pooled.version})
         session.commit()
-        if not made:
+        if not made and not refused:
             click.echo(f"Survey {survey_id}: no complete period waits to be pooled.")
         names = dict(session.execute(select(Unit.id, Unit.name)).all())
         for pooled in made:
@@ -124,14 +131,18 @@ def pool_command(survey_id: int, period_key: str | None) -> None:
                        f"{layers['respondents']['suppressed']} hidden.")
             for line in explain(reasons(pooled), names):
                 click.echo(f"  - {line}")
+        if refused:
+            raise click.ClickException("\n".join(_refusal(exc, period.key, names) for period, exc in refused))
 
 
-def _refusal(exc: pooling.PoolingError, period: str) -> str:
-    """Why a period was not pooled, for the command's output."""
+def _refusal(exc: pooling.PoolingError, period: str, names: dict[int, str]) -> str:
+    """Why a period was not pooled, for the command's output: for the audit's refusal, what the published figures
+    together would reveal (units, rounds and versions, never a figure)."""
     if exc.code == "incomplete":
         return (f"Period {period} is not complete: a round may still join it, or one of its rounds is open or "
                 "has no release yet.")
     if exc.code == "purged":
         return f"Period {period}: a round's raw answers were deleted after the retention time; it cannot be pooled."
+    lines = "".join(f"\n  - {line}" for line in explain(exc.findings, names))
     return (f"Period {period}: nothing was pooled. What is published already reveals something on its own "
-            "(docs/ANONYMITY.md, \"Pooled periods\"); it needs a review.")
+            f"(docs/ANONYMITY.md, \"Pooled periods\"); it needs a review.{lines}")

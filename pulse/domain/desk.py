@@ -17,7 +17,7 @@ import unicodedata
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from pulse.domain.schedule import is_working_day
+from pulse.domain.workdays import is_workday
 
 #: The only files a request may carry, told by their first bytes (never the name, never the browser's claim).
 MAGIC = (
@@ -54,7 +54,7 @@ def working_days_between(start: dt.date, end: dt.date) -> int:
     days, day = 0, start
     while day < end:
         day += dt.timedelta(days=1)
-        if is_working_day(day):
+        if is_workday(day):
             days += 1
     return days
 
@@ -101,7 +101,7 @@ def next_step(dates: RequestDates, now: dt.datetime, tz: ZoneInfo) -> Step | Non
                                 and working_days_between(asked_day, today) >= ESCALATE_AFTER_WORKING_DAYS)
         if unconfirmed_too_long or today > dates.reply_by:
             return Step.ESCALATE
-    if dates.confirmed_at is None and is_working_day(today):
+    if dates.confirmed_at is None and is_workday(today):
         last = max(d for d in (dates.reminded_at, dates.escalated_at, dates.asked_at) if d is not None)
         if today > last.astimezone(tz).date():
             return Step.REMIND

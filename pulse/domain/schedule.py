@@ -1,56 +1,20 @@
-"""Calendar arithmetic for rounds: Swedish working days, opening slots and closing times. Pure."""
+"""Calendar arithmetic for rounds: opening slots and closing times, counted in the Swedish working days of
+pulse.domain.workdays (the one calendar: a round's closing day and a box deadline never disagree). Pure."""
 
 from __future__ import annotations
 
 import datetime as dt
-from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from pulse.domain.workdays import add_workdays
+
 CADENCES = ("weekly", "biweekly", "monthly", "manual")
-
-
-def _easter(year: int) -> dt.date:
-    """Gregorian Easter Sunday (anonymous Gregorian algorithm)."""
-    a, b, c = year % 19, year // 100, year % 100
-    d, e = b // 4, b % 4
-    f = (b + 8) // 25
-    g = (b - f + 1) // 3
-    h = (19 * a + b - d - g + 15) % 30
-    i, k = c // 4, c % 4
-    l = (32 + 2 * e + 2 * i - h - k) % 7  # noqa: E741 - the algorithm's own name
-    m = (a + 11 * h + 22 * l) // 451
-    month = (h + l - 7 * m + 114) // 31
-    day = (h + l - 7 * m + 114) % 31 + 1
-    return dt.date(year, month, day)
-
-
-@lru_cache(maxsize=64)
-def swedish_holidays(year: int) -> frozenset[dt.date]:
-    """Public holidays and the customary days off (midsummer eve, Christmas eve, New Year's eve)."""
-    easter = _easter(year)
-    midsummer_eve = next(dt.date(year, 6, d) for d in range(19, 26) if dt.date(year, 6, d).weekday() == 4)
-    all_saints = next(dt.date(year, 10, 31) + dt.timedelta(days=n) for n in range(7)
-                      if (dt.date(year, 10, 31) + dt.timedelta(days=n)).weekday() == 5)
-    return frozenset({
-        dt.date(year, 1, 1), dt.date(year, 1, 6),
-        easter - dt.timedelta(days=2), easter + dt.timedelta(days=1), easter + dt.timedelta(days=39),
-        dt.date(year, 5, 1), dt.date(year, 6, 6), midsummer_eve, all_saints,
-        dt.date(year, 12, 24), dt.date(year, 12, 25), dt.date(year, 12, 26), dt.date(year, 12, 31),
-    })
-
-
-def is_working_day(day: dt.date) -> bool:
-    return day.weekday() < 5 and day not in swedish_holidays(day.year)
 
 
 def add_working_days(start: dt.datetime, days: int, tz: ZoneInfo) -> dt.datetime:
     """The same local time of day, ``days`` working days after ``start`` (a UTC datetime)."""
     local = start.astimezone(tz)
-    day, remaining = local.date(), days
-    while remaining > 0:
-        day += dt.timedelta(days=1)
-        if is_working_day(day):
-            remaining -= 1
+    day = add_workdays(local.date(), max(days, 0))
     return dt.datetime.combine(day, local.time(), tz).astimezone(dt.UTC)
 
 

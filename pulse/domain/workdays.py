@@ -1,4 +1,5 @@
-"""Swedish working days: the deadlines of the complaint box are counted in them.
+"""Swedish working days, the one calendar Pulse counts in: the complaint box's deadlines, a round's closing time
+(pulse.domain.schedule) and the safety desk's reminders (pulse.domain.desk).
 
 A working day (arbetsdag) is Monday to Friday, except the public holidays of lagen (1989:253) om allmänna
 helgdagar, and the days that are free in practice on almost every Swedish workplace agreement: midsommarafton,

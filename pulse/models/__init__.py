@@ -17,7 +17,7 @@ from pulse.models.audit import AuditEntry
 from pulse.models.auth import ApiToken, PasswordReset, RateLimitBucket, RevokedSession
 from pulse.models.box import BoxItem, BoxMessage, BoxSettings
 from pulse.models.org import Management, OrgImport, Person, PersonStatus, SafetyAreaUnit, Unit
-from pulse.models.release import PooledRelease, PooledReleaseCell, Release, ReleaseCell
+from pulse.models.release import PooledRelease, PooledReleaseCell, PoolRefusal, Release, ReleaseCell
 from pulse.models.safety import FollowUp, SafetyAttachment, SafetyRequest, SafetyRequestEvent
 from pulse.models.sam import Action, ActionReminder, AptMeeting, AptPrompt, Feedback, FeedbackAction, HelpText, Risk
 from pulse.models.survey import Question, Round, RoundQuestion, Survey, SurveyQuestion, SurveyUnit
@@ -45,6 +45,7 @@ __all__ = [
     "PendingResponse",
     "PooledRelease",
     "PooledReleaseCell",
+    "PoolRefusal",
     "Question",
     "Release",
     "ReleaseCell",

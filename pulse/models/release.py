@@ -90,6 +90,29 @@ class PooledReleaseCell(Base):
     stats: Mapped[str] = mapped_column(Text, default="{}")
 
 
+class PoolRefusal(Base):
+    """The last refusal to pool a period, and why: the scheduler reports it once and tries the period again only when
+    what it is computed from changes (docs/ANONYMITY.md, "Pooled periods"). Not a release and not frozen: replaced
+    by a later refusal, deleted when the period is pooled or the survey's pooling changes."""
+
+    __tablename__ = "pool_refusal"
+    __table_args__ = (UniqueConstraint("survey_id", "period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id"), index=True)
+    #: The period's key (pulse.domain.pooling.Period.key).
+    period: Mapped[str] = mapped_column(String(32))
+    #: pulse.services.pooling.PoolingError's code: ``earlier_unsafe`` or ``purged``.
+    code: Mapped[str] = mapped_column(String(32))
+    #: JSON: the audit's findings — which published cells together would give something away, as units, rounds and
+    #: versions (pulse.services.releases.explain words them); never a figure, hidden or not.
+    findings: Mapped[str] = mapped_column(Text, default="[]")
+    #: JSON: what the refused attempt was computed from — the survey's pooling and every version of each of the
+    #: period's rounds' releases. Another value means the period is tried again.
+    inputs: Mapped[str] = mapped_column(Text)
+    refused_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 def _sqlite_guard(table: str) -> list[str]:
     return [f"CREATE TRIGGER {table}_no_{verb} BEFORE {verb.upper()} ON {table} "
             f"BEGIN SELECT RAISE(ABORT, '{table} is frozen'); END" for verb in ("update", "delete")]

@@ -18,16 +18,17 @@ import re
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pulse import disclosure
 from pulse.common.config import DEFAULT_MIN_GROUP_SIZE
-from pulse.common.format import change_text, mean_text, too_few
+from pulse.common.format import change_text, decimal_mark, mean_text, too_few
 from pulse.common.labels import (
     CHECKLIST_LABELS,
     COMPLAINT_CATEGORY_LABELS,
@@ -40,8 +41,10 @@ from pulse.common.labels import (
 from pulse.domain import desk
 from pulse.domain import sam as sam_rules
 from pulse.domain.orgcsv import neutralise
+from pulse.domain.scales import SCALES
 from pulse.models import FollowUp, Person, SafetyRequest, Unit
 from pulse.reporting import charts, pdf
+from pulse.reporting.exports import published_number
 from pulse.services import box as box_service
 from pulse.services import safety
 from pulse.services import sam as sam_service
@@ -68,6 +71,41 @@ def _yes_no(value: bool | None) -> str:
 # --- The report ---------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Spark:
+    """One item's published values round by round as a small black-and-white line chart: the page draws it as
+    inline SVG, the PDF as vector lines. Only figures shown exactly are points; a hidden round or a bound is a gap
+    (it is shown as a bound in the text beside it), so the chart holds nothing the text does not."""
+
+    #: The alternative text: what the chart shows, in words and published figures.
+    label: str
+    #: Per round, the point's distance from the top of the scale in the figure's published steps (tenths of a
+    #: mean, whole per cents of a share), or None for a gap: whole numbers, never finer than published.
+    heights: tuple[int | None, ...]
+    #: The scale's span in the same steps (its bottom).
+    height: int
+
+    def runs(self) -> list[list[tuple[int, int]]]:
+        """The unbroken runs of points as (round index, height)."""
+        runs: list[list[tuple[int, int]]] = [[]]
+        for index, value in enumerate(self.heights):
+            if value is None:
+                if runs[-1]:
+                    runs.append([])
+            else:
+                runs[-1].append((index, value))
+        return [run for run in runs if run]
+
+    def svg_points(self, step: int = 4) -> list[str]:
+        """Each run as an SVG ``points`` attribute: whole numbers separated by spaces (never "3,14", which would
+        read like a finer figure); a lone point is a zero-length line, which the round line cap draws as a dot."""
+        return [" ".join(f"{i * step} {h}" for i, h in (run if len(run) > 1 else run * 2)) for run in self.runs()]
+
+    @property
+    def width(self) -> int:
+        return max(1, len(self.heights) - 1) * 4
+
+
 @dataclass
 class Section:
     key: str
@@ -80,6 +118,12 @@ class Section:
     highlight: set[int] = field(default_factory=set)
     #: (unit name, survey name) of each chart the PDF draws from this section's rows.
     charts: list[tuple[str, str]] = field(default_factory=list)
+    #: A section too long to read on a phone or on A4 (a row per item and round) is shown on the page and in the PDF
+    #: as these rows instead, one per item, each with its sparkline (``sparks``, aligned; None for none); the XLSX and
+    #: CSV hold ``rows``.
+    compact_header: list[str] = field(default_factory=list)
+    compact_rows: list[list[object]] = field(default_factory=list)
+    sparks: list[Spark | None] = field(default_factory=list)
 
 
 @dataclass
@@ -131,13 +175,18 @@ def build_report(session: Session, rep: Person, start: dt.date, end: dt.date, *,
     hidden = 0
     versions: dict[str, set[str]] = {}
     thresholds: set[tuple[int, int, int]] = set()
+    # Each figure as the page writes it, written once (by cell, then question code): a year of weekly rounds is
+    # thousands of figures, and the hidden count, the trends and the round-by-round rows all need them.
+    written: dict[int, dict[str, str]] = {}
+    hidden_label = too_few()
     for period in periods:
         info = period.release
         thresholds.add((info.k, info.k_dist, info.k_comments))
         versions.setdefault(info.survey_name, set()).update(f"{q.code} v{q.version}" for q in info.questions)
         for unit, cell in period.cells.items():
             series.setdefault((unit, info.survey_id), []).append((info, cell))
-            hidden += sum(1 for q in info.questions if mean_text(cell.get(q.code), q) == too_few())
+            written[id(cell)] = cell_texts = {q.code: mean_text(cell.get(q.code), q) for q in info.questions}
+            hidden += sum(1 for text in cell_texts.values() if text == hidden_label)
     keys = sorted(series, key=lambda key: (order.get(key[0], 0), series[key][-1][0].survey_name))
 
     participation = Section("participation", _("Invited and answered"),
@@ -154,6 +203,15 @@ def build_report(session: Session, rep: Person, start: dt.date, end: dt.date, *,
                       _("Last round"), _("Result"), _("Change")],
                      note=_("The first and the last round of the period with a figure shown, and the change between "
                             "them with its 95 per cent interval. Rounds shown: rounds with a figure, of all released."))
+    rounds = Section("rounds", _("Results round by round"),
+                     [_("Unit"), _("Survey"), _("Question"), _("Version"), _("Round"), _("Closed"), _("Figure"),
+                      _("Result"), _("Answered"), _("Shown as")],
+                     note=_("Every released round of the period, per unit and question, as published: a mean to one "
+                            "decimal or a share of yes in whole per cent, and the number who answered; where the "
+                            "figure is not shown exactly, what is shown instead (a bound, or too few answers). Here "
+                            "one line per question: its rounds as a line (gaps where no exact figure is shown) and "
+                            "the last %(n)s rounds; the spreadsheet files have every round.", n=LAST_ROUNDS),
+                     compact_header=[_("Unit"), _("Survey"), _("Question"), _("Rounds shown"), _("Last rounds")])
     flags = Section("flags", _("Flags for risk assessment"),
                     [_("Unit"), _("Survey"), _("Question"), _("Rounds with a flag"), _("Latest round with a flag")],
                     note=_("A yes/no question (such as threats or harassment) where someone answered yes: assess the "
@@ -176,15 +234,21 @@ def build_report(session: Session, rep: Person, start: dt.date, end: dt.date, *,
                                  question.text(language), f"{question.code} v{question.version}",
                                  mean_text(figures, question),
                                  figures.n if figures.exact and figures.n is not None else ""])
+        # Per round, the version of each question it asked (a year of weekly rounds: looked up, not searched).
+        asked_in = [{q.code: q.version for q in point_info.questions} for point_info, _cell in points]
         for code, question in questions.items():
-            asked = [(i, c.get(code)) for i, c in points if any(q.code == code for q in i.questions)]
+            asked = [(i, c.get(code)) for (i, c), versions in zip(points, asked_in, strict=True) if code in versions]
+            texts = [written[id(c)][code] for (_i, c), versions in zip(points, asked_in, strict=True)
+                     if code in versions]
+            _round_rows(rounds, name, survey_name, question, asked,
+                        [versions[code] for versions in asked_in if code in versions], texts, language, tz)
             if question.scale == "yesno":
                 flagged = [i for i, f in asked if f.exact and f.flag]
                 if flagged:
                     flags.rows.append([name, survey_name, question.text(language), len(flagged),
                                        str(flagged[-1].round_number)])
                 continue
-            shown = [(i, f) for i, f in asked if mean_text(f, question) != too_few()]
+            shown = [(i, f) for (i, f), text in zip(asked, texts, strict=True) if text != hidden_label]
             if len(shown) < 2:
                 continue
             (first_info, first), (last_info, last) = shown[0], shown[-1]
@@ -215,11 +279,64 @@ def build_report(session: Session, rep: Person, start: dt.date, end: dt.date, *,
         (_("Hidden figures (too few answers)"), str(hidden)),
         (_("Made"), day(now, tz)),
     ]
-    sections = [participation, results, trends, areas, flags, risks, actions, requests, complaints, follow_ups]
+    sections = [participation, results, trends, rounds, areas, flags, risks, actions, requests, complaints,
+                follow_ups]
     for section in sections:
         if not section.rows and not section.note:
             section.note = _("Nothing in this period.")
     return Report(_("The safety representative's report"), language, info_rows, sections)
+
+
+#: How many of an item's latest rounds the page and the PDF write out beside its line.
+LAST_ROUNDS = 6
+
+
+def _round_rows(section: Section, name: str, survey_name: str, question: disclosure.QuestionInfo,
+                asked: list[tuple[disclosure.ReleaseInfo, disclosure.Figures]], versions: list[int],
+                texts: list[str], language: str, tz: ZoneInfo) -> None:
+    """An item's published figures in every round of the period that asked it (``versions``: the version each
+    asked, ``texts``: each figure as the page writes it): a row per round for the XLSX and CSV (numbers as numbers:
+    :func:`pulse.reporting.exports.published_number`, the gate's figures at their published precision), and for
+    the page and PDF one line with the last rounds as text and all of them drawn."""
+    scale = SCALES.get(question.scale)
+    if scale is None or not asked:
+        return  # free text has no figures
+    yes_no = question.scale == "yesno"
+    kind = _("per cent yes") if yes_no else _("mean")
+    label = question.text(language)
+    values: list[float | int | None] = []
+    for (info, figures), version, text in zip(asked, versions, texts, strict=True):
+        value, answered, instead = published_number(figures, question, text)
+        if value is not None and not yes_no:
+            value = float(value)  # a mean is written with its one decimal, also when it is whole (3,0)
+        values.append(value)
+        # Nothing (not an empty text) where nothing is shown instead: the XLSX writes no cell for it.
+        section.rows.append([name, survey_name, label, f"{question.code} v{version}", info.round_number,
+                             day(info.closed_at, tz), kind, value, answered, instead or None])
+    hidden = too_few()
+    shown = sum(1 for text in texts if text != hidden)
+    last = " · ".join(f"{info.round_number}: {text}" for (info, _f), text in zip(asked[-LAST_ROUNDS:],
+                                                                                  texts[-LAST_ROUNDS:], strict=True))
+    section.compact_rows.append([name, survey_name, label, f"{shown} / {len(asked)}", last])
+    top, bottom = (100, 0) if yes_no else (scale.maximum, scale.minimum)
+    # Tenths of a mean (one decimal) or whole per cents: the heights are whole numbers, never finer than published.
+    factor = 1 if yes_no else 10
+    heights = tuple(None if v is None else round((top - v) * factor) for v in values)
+    exact = [(info, v) for (info, _f), v in zip(asked, values, strict=True) if v is not None]
+    if not exact:
+        section.sparks.append(None)
+        return
+    low, high = min(v for _i, v in exact), max(v for _i, v in exact)
+    section.sparks.append(Spark(_(
+        "%(question)s, %(unit)s: an exact figure in %(exact)s of %(asked)s rounds, from %(low)s to %(high)s; "
+        "round %(round)s: %(latest)s.", question=label, unit=name, exact=len(exact), asked=len(asked),
+        low=_figure(low, yes_no), high=_figure(high, yes_no), round=exact[-1][0].round_number,
+        latest=_figure(exact[-1][1], yes_no)), heights, (top - bottom) * factor))
+
+
+def _figure(value: float | int, yes_no: bool) -> str:
+    """A published number as the text shows it (a mean to one decimal, a share in whole per cent)."""
+    return _("%(share)s %% yes", share=format_decimal(value, "0")) if yes_no else str(format_decimal(value, "0.0"))
 
 
 def _request_log(session: Session, rep: Person, low: dt.datetime, high: dt.datetime, *, tz: ZoneInfo,
@@ -342,6 +459,14 @@ def _safe(value: object) -> object:
     return neutralise(value) if isinstance(value, str) else value
 
 
+def _csv_value(value: object) -> object:
+    """A value as the CSV writes it: a published mean (a float, one decimal) with the language's decimal mark, so
+    Swedish Excel reads it as the number it is; text made safe; the rest as it is."""
+    if isinstance(value, float):
+        return f"{value:.1f}".replace(".", decimal_mark())
+    return "" if value is None else _safe(value)
+
+
 def report_rows(report: Report) -> list[list[object]]:
     """The report as one list of rows: title, header, then each section's title, column names and rows."""
     rows: list[list[object]] = [[report.title]]
@@ -359,7 +484,7 @@ def report_rows(report: Report) -> list[list[object]]:
 def to_csv(report: Report) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerows([_safe(v) for v in row] for row in report_rows(report))
+    writer.writerows([_csv_value(v) for v in row] for row in report_rows(report))
     return ("\ufeff" + out.getvalue()).encode()
 
 
@@ -373,30 +498,39 @@ def _sheet_title(title: str) -> str:
 
 
 def to_xlsx(report: Report) -> bytes:
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = _("Report")[:31]
-    sheet.append([_safe(report.title)])
-    sheet["A1"].font = Font(bold=True)
-    for label, value in report.info:
-        sheet.append([_safe(label), _safe(value)])
-    used = {sheet.title}
+    """One sheet for the header and one per section; numbers as numbers (a mean with one decimal shown, as
+    published). Written streaming (openpyxl's write-only mode): a year of rounds is tens of thousands of cells."""
+    book = Workbook(write_only=True)
+
+    def bold(sheet: object, value: object) -> WriteOnlyCell:
+        cell = WriteOnlyCell(sheet, value=_safe(value))
+        cell.font = Font(bold=True)
+        return cell
+
+    def value(sheet: object, item: object) -> object:
+        if not isinstance(item, float):
+            return _safe(item)
+        cell = WriteOnlyCell(sheet, value=item)
+        cell.number_format = "0.0"  # one decimal, as published
+        return cell
+
+    used = {_("Report")[:31]}
+    sheet = book.create_sheet(_("Report")[:31])
+    sheet.append([bold(sheet, report.title)])
+    for label, text in report.info:
+        sheet.append([_safe(label), _safe(text)])
     for section in report.sections:
         title = _sheet_title(section.title)
         while title in used:
             title = title[:28] + f"-{len(used)}"
         used.add(title)
         page = book.create_sheet(title)
-        page.append([_safe(section.title)])
-        page["A1"].font = Font(bold=True)
+        page.append([bold(page, section.title)])
         if section.note:
             page.append([_safe(section.note)])
-        page.append([_safe(h) for h in section.header])
-        for cell in page[page.max_row]:
-            cell.font = Font(bold=True)
+        page.append([bold(page, h) for h in section.header])
         for row in section.rows:
-            page.append([_safe(v) for v in row])
+            page.append([value(page, v) for v in row])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
@@ -413,7 +547,17 @@ def to_pdf(report: Report, *, now: dt.datetime) -> bytes:
             document.paragraph(section.note, size=9, muted=True)
         for unit, survey in section.charts:
             _area_chart(document, section, unit, survey)
-        if section.rows:
+        if section.compact_header:
+            if not section.compact_rows:
+                continue
+            # The item's line in a column of its own, between the shown rounds and the last rounds' figures.
+            header = [*section.compact_header[:4], _("Rounds"), section.compact_header[4]]
+            rows = [[*(str(v) for v in row[:4]), "", str(row[4])] for row in section.compact_rows]
+            lines = {i: pdf.Sparkline([[(x / max(1, len(spark.heights) - 1), 1 - h / spark.height) for x, h in run]
+                                       for run in spark.runs()])
+                     for i, spark in enumerate(section.sparks) if spark is not None and spark.height}
+            document.long_grid(header, rows, widths=(26, 22, 44, 14, 24, 44), sparklines=lines, spark_column=4)
+        elif section.rows:
             document.long_grid(section.header, [[str(v) for v in row] for row in section.rows],
                                bold_rows=section.highlight)
     return document.rendered()

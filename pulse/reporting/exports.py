@@ -64,18 +64,18 @@ def to_csv(data: ReleaseData, unit_ids: list[int], language: str) -> bytes:
     return ("\ufeff" + out.getvalue()).encode()
 
 
-def _number(figures: Figures, question: QuestionInfo) -> tuple[float | int | None, int | None, str]:
+def published_number(figures: Figures, question: QuestionInfo, written: str | None = None
+                     ) -> tuple[float | int | None, int | None, str]:
     """One figure for a spreadsheet: the published value as a number (mean, or share of yes in per cent), the
-    answered count, and what is shown instead when the figure is not shown exactly ("" when it is)."""
+    answered count, and what is shown instead when the figure is not shown exactly ("" when it is). ``written``:
+    the figure as :func:`~pulse.common.format.mean_text` writes it, when the caller has it already (what is shown
+    instead is then that text, not written again)."""
     if not figures.exact:
-        return None, None, bound_text(figures, question) or too_few()
-    if question.scale == "yesno":
-        if figures.yes is None:
-            return None, None, too_few()
-        return figures.yes, figures.n, ""
-    if figures.mean is None:
-        return None, None, too_few()
-    return figures.mean, figures.n, ""
+        return None, None, written if written is not None else bound_text(figures, question) or too_few()
+    value = figures.yes if question.scale == "yesno" else figures.mean
+    if value is None:
+        return None, None, written if written is not None else too_few()
+    return value, figures.n, ""
 
 
 def _question_header(question: QuestionInfo, language: str) -> list[object]:
@@ -105,7 +105,7 @@ def _cell_numbers(cell: CellView, questions: tuple[QuestionInfo, ...]) -> list[o
     row: list[object] = [cell.respondents if cell.published else None, cell.participation,
                          "" if cell.published else too_few()]
     for question in questions:
-        row += list(_number(cell.get(question.code), question))
+        row += list(published_number(cell.get(question.code), question))
     return row
 
 
@@ -152,7 +152,7 @@ def trend_xlsx(trend: Trend, language: str) -> bytes:
                                  cell.respondents if cell.published else None, cell.participation,
                                  "" if cell.published else too_few()]
             for question in questions:
-                row += list(_number(trend.series[question.code][index].figures, question))
+                row += list(published_number(trend.series[question.code][index].figures, question))
             yield row
 
     return _workbook(_("Trend"), rows(), 5, "B6")

@@ -18,7 +18,7 @@ import datetime as dt
 import io
 import re
 import threading
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,6 +72,14 @@ class Meta:
     language: str  # "sv" or "en"
     subject: str = ""
     created: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class Sparkline:
+    """A small line chart drawn in a table cell, black on white: runs of points (x, y), both from 0 to 1 with y
+    upwards, and a gap between runs (a lone point is a dot). The row's text carries the same figures."""
+
+    runs: Sequence[Sequence[tuple[float, float]]]
 
 
 class Document(FPDF):
@@ -160,10 +168,12 @@ class Document(FPDF):
 
     def long_grid(self, header: Sequence[str], rows: Sequence[Sequence[str]], *,
                   widths: Sequence[float] | None = None, size: float = 8,
-                  bold_rows: Collection[int] = ()) -> None:
+                  bold_rows: Collection[int] = (), sparklines: Mapping[int, Sparkline] | None = None,
+                  spark_column: int = -1) -> None:
         """A long table (thousands of cells) drawn line by line: the header repeated on every page, thin grey rules,
         text wrapped at word boundaries. fpdf2's ``table()`` lays every cell out with its full line breaker, which
-        takes seconds for a year of results; this draws the same text in a fraction of the time."""
+        takes seconds for a year of results; this draws the same text in a fraction of the time. ``sparklines``
+        (by row index) are drawn as vector lines in column ``spark_column``."""
         self.set_font(FAMILY, size=size)
         widths = list(widths) if widths else [self.epw / len(header)] * len(header)
         pad, line = 1.0, size * 0.42
@@ -195,10 +205,12 @@ class Document(FPDF):
                 lines.append(current)
             return lines or [""]
 
-        def draw(cells: Sequence[str], *, bold: bool, strong: bool = False) -> None:
+        def draw(cells: Sequence[str], *, bold: bool, strong: bool = False, spark: Sparkline | None = None) -> None:
             self.set_font(FAMILY, "B" if bold or strong else "", size)
             wrapped = [wrap(cell, width - 2 * pad) for cell, width in zip(cells, widths, strict=False)]
             height = max(len(lines) for lines in wrapped) * line + 2 * pad
+            if spark is not None:
+                height = max(height, 8.0)
             if self.get_y() + height > self.page_break_trigger:
                 self.add_page()
                 if not bold:
@@ -207,10 +219,12 @@ class Document(FPDF):
             if bold:
                 self.set_fill_color(*SHADE)
                 self.rect(x, top, sum(widths), height, style="F")
-            for lines, width in zip(wrapped, widths, strict=False):
+            for column, (lines, width) in enumerate(zip(wrapped, widths, strict=False)):
                 for number, text in enumerate(lines):
                     if text:
                         self.text(x + pad, top + pad + (number + 0.8) * line, text)
+                if spark is not None and column == spark_column:
+                    self._sparkline(spark, x + pad, top + pad, width - 2 * pad, height - 2 * pad)
                 x += width
             self.set_draw_color(*RULE)
             self.line(self.l_margin, top + height, self.l_margin + sum(widths), top + height)
@@ -218,10 +232,27 @@ class Document(FPDF):
 
         draw(header, bold=True)
         for number, row in enumerate(rows):
-            draw([str(v) for v in row], bold=False, strong=number in bold_rows)
+            draw([str(v) for v in row], bold=False, strong=number in bold_rows,
+                 spark=sparklines.get(number) if sparklines else None)
         self.set_font(FAMILY, size=10)
         self.set_auto_page_break(break_before, margin=18)
         self.ln(2)
+
+    def _sparkline(self, spark: Sparkline, x: float, y: float, width: float, height: float) -> None:
+        """Draw a sparkline in the box (x, y, width, height), in black: lines, and a dot for a lone point."""
+        thin = self.line_width
+        self.set_draw_color(*INK)
+        self.set_fill_color(*INK)
+        self.set_line_width(0.3)
+        for run in spark.runs:
+            points = [(x + px * width, y + (1 - py) * height) for px, py in run]
+            if len(points) == 1:
+                (cx, cy), = points
+                self.rect(cx - 0.4, cy - 0.4, 0.8, 0.8, style="F")
+            else:
+                self.polyline(points)
+        self.set_line_width(thin)
+        self.set_draw_color(*RULE)
 
     def chart(self, svg: bytes, alt_text: str, *, width: float = 160) -> None:
         """A matplotlib chart drawn as vectors, with its alternative text in the structure tree."""

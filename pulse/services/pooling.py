@@ -6,6 +6,11 @@ pulse.domain.protection's (``protect_round`` with ``Parts``: the people as atoms
 every round's release and the period's earlier pooled versions as earlier versions). This module loads, freezes
 and lists. The scheduler pools every complete period on its own (pulse.scheduler); ``pulse release pool`` does it
 at once.
+
+A period the joint audit refuses (``earlier_unsafe``: it needs a person's review) or can never pool (``purged``) is
+remembered with what it was computed from (:class:`~pulse.models.PoolRefusal`): the scheduler reports it once and
+tries it again only when that changes — a new version of one of its rounds' releases, or the survey's pooling.
+``pulse release pool`` tries again whenever asked.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import json
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, replace
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from pulse.domain.figures import cell_json
@@ -23,7 +28,7 @@ from pulse.domain.pooling import Period, RoundState, complete, period_of, valida
 from pulse.domain.protection import Earlier, EarlierUnsafeError, Item, Parts, protect_round
 from pulse.domain.stats import Tally
 from pulse.domain.suppression import Counts, Kind, cell_counts
-from pulse.models import PooledRelease, PooledReleaseCell, Question, Release, Round, Survey, Unit
+from pulse.models import PooledRelease, PooledReleaseCell, PoolRefusal, Question, Release, Round, Survey, Unit
 from pulse.services.releases import (
     RoundData,
     earlier_versions,
@@ -62,6 +67,8 @@ def set_pooling(session: Session, survey: Survey, kind: str | None, size: int | 
     if session.scalar(select(PooledRelease.id).where(PooledRelease.survey_id == survey.id).limit(1)) is not None:
         raise PoolingError("locked")
     survey.pooling, survey.pool_rounds = kind, size
+    # The refusals were of the old periods: the new ones are tried afresh.
+    session.execute(delete(PoolRefusal).where(PoolRefusal.survey_id == survey.id))
     return True
 
 
@@ -105,21 +112,76 @@ def period_states(session: Session, survey: Survey, *, now: dt.datetime) -> list
 
 
 def pool_due(session: Session, survey: Survey, *, now: dt.datetime, created_by: str = "system",
-             refused: list[tuple[Period, PoolingError]] | None = None) -> list[PooledRelease]:
+             refused: list[tuple[Period, PoolingError]] | None = None, retry: bool = False) -> list[PooledRelease]:
     """Freeze the first pooled release of every complete period that has none (flushes; the caller commits).
 
-    A period whose pooling is refused is skipped, the others still pool: ``purged`` quietly (rounds whose raw
-    answers went before the survey pooled can never be pooled), ``earlier_unsafe`` into ``refused`` (it needs a
-    person's review; the scheduler reports it)."""
+    A period whose pooling is refused is skipped, the others still pool, and the refusal is remembered
+    (:func:`record_refusal`): ``purged`` quietly (rounds whose raw answers went before the survey pooled can never be
+    pooled), ``earlier_unsafe`` into ``refused`` (it needs a person's review; the scheduler reports it). A period
+    refused before is not tried again — nor reported — until its inputs change (:func:`inputs_of`), unless
+    ``retry`` (a person asking)."""
     made = []
+    standing = refusals(session, survey)
     for state in period_states(session, survey, now=now):
-        if state.complete and state.release is None:
-            try:
-                made.append(compute_pooled(session, survey, state.period, created_by=created_by, now=now))
-            except PoolingError as exc:
-                if exc.code != "purged" and refused is not None:
-                    refused.append((state.period, exc))
+        if not state.complete or state.release is not None:
+            continue
+        if not retry and _refused_alike(session, survey, state, standing.get(state.period.key)):
+            continue  # reported when it was refused; trying again now would be refused again
+        try:
+            made.append(compute_pooled(session, survey, state.period, created_by=created_by, now=now))
+        except PoolingError as exc:
+            record_refusal(session, survey, state.period, exc, now=now)
+            if exc.code != "purged" and refused is not None:
+                refused.append((state.period, exc))
     return made
+
+
+def _refused_alike(session: Session, survey: Survey, state: PeriodState, known: PoolRefusal | None) -> bool:
+    """Was this period refused from the inputs it has now (so trying again would be refused again)?"""
+    return known is not None and known.inputs == inputs_of(session, survey, state.rounds)
+
+
+def inputs_of(session: Session, survey: Survey, rounds: Sequence[Round]) -> str:
+    """What a period's pooled release is computed from, as stored with a refusal: the survey's pooling and every
+    version of each of the period's rounds' releases (a correction of a round is a new version)."""
+    versions: dict[int, list[int]] = {rnd.id: [] for rnd in rounds}
+    for round_id, version in session.execute(select(Release.round_id, Release.version)
+                                             .where(Release.round_id.in_(list(versions)))
+                                             .order_by(Release.round_id, Release.version)):
+        versions[round_id].append(version)
+    return json.dumps({"pooling": [survey.pooling, survey.pool_rounds],
+                       "rounds": [[round_id, found] for round_id, found in sorted(versions.items())]},
+                      separators=(",", ":"))
+
+
+def refusals(session: Session, survey: Survey) -> dict[str, PoolRefusal]:
+    """The survey's standing refusals by period key (for the scheduler, and the survey's admin page)."""
+    return {r.period: r for r in session.scalars(select(PoolRefusal).where(PoolRefusal.survey_id == survey.id)
+                                                 .order_by(PoolRefusal.period))}
+
+
+def record_refusal(session: Session, survey: Survey, period: Period, exc: PoolingError, *, now: dt.datetime
+                   ) -> PoolRefusal | None:
+    """Remember that a period was refused, why and from what (replacing an earlier refusal; flushes). Nothing is
+    remembered for ``incomplete``, ``invalid`` or ``locked`` (states of the survey, not of the period), nor for a
+    period already pooled: it keeps its release, and the command that asked for a new version says why not."""
+    if exc.code not in ("earlier_unsafe", "purged"):
+        return None
+    if session.scalar(select(PooledRelease.id).where(PooledRelease.survey_id == survey.id,
+                                                     PooledRelease.period == period.key).limit(1)) is not None:
+        return None
+    inputs = inputs_of(session, survey, periods(session, survey).get(period, []))
+    findings = json.dumps(exc.findings, separators=(",", ":"))
+    refusal = session.scalar(select(PoolRefusal).where(PoolRefusal.survey_id == survey.id,
+                                                       PoolRefusal.period == period.key))
+    if refusal is None:
+        refusal = PoolRefusal(survey_id=survey.id, period=period.key, code=exc.code, findings=findings,
+                              inputs=inputs, refused_at=now)
+        session.add(refusal)
+    else:
+        refusal.code, refusal.findings, refusal.inputs, refusal.refused_at = exc.code, findings, inputs, now
+    session.flush()
+    return refusal
 
 
 def compute_pooled(session: Session, survey: Survey, period: Period, *, created_by: str, now: dt.datetime
@@ -194,6 +256,8 @@ def compute_pooled(session: Session, survey: Survey, period: Period, *, created_
         })
     if rows:
         session.execute(insert(PooledReleaseCell), rows)
+    # The period is pooled now: an earlier refusal of it no longer stands.
+    session.execute(delete(PoolRefusal).where(PoolRefusal.survey_id == survey.id, PoolRefusal.period == period.key))
     session.flush()
     return pooled
 

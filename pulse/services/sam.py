@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 from zoneinfo import ZoneInfo
@@ -59,6 +59,9 @@ class SamError(ValueError):
 
 #: A record that belongs to a unit (risk, action, APT meeting, feedback).
 Scoped = TypeVar("Scoped", Risk, Action, AptMeeting, Feedback)
+#: What a form gives for a kind of record (RiskInput, ActionInput, MeetingInput, FeedbackInput).
+Data = TypeVar("Data")
+
 
 def local_today(now: dt.datetime, timezone: str) -> dt.date:
     """Today where the organisation is (the scheduler's reminders and the pages agree on what "overdue" means)."""
@@ -82,6 +85,36 @@ def _unit(session: Session, unit_id: int, scope: Scope) -> Unit:
     if unit is None or not scope.allows(unit_id):
         raise NotFoundError(unit_id)
     return unit
+
+
+def _scoped(session: Session, model: type[Scoped], record_id: int, scope: Scope) -> Scoped:
+    """A unit's SAM record, reported as missing (never as forbidden) when its unit is outside ``scope``."""
+    record = session.get(model, record_id)
+    if record is None or not scope.allows(record.unit_id):
+        raise NotFoundError(record_id)
+    return record
+
+
+def _write(session: Session, model: type[Scoped], apply: Callable[[Session, Scoped, Data], None], data: Data, *,
+           scope: Scope, unit_id: int | None = None, record_id: int | None = None, by: Person | None = None) -> Scoped:
+    """Create a unit's record (``unit_id``) or change one (``record_id``), either within ``scope`` (flushes).
+
+    ``apply`` is the one place a kind of record's fields are checked and set (it raises :class:`SamError`), so a new
+    record and an edit obey the same rules. A new record joins the session only once its fields passed: a
+    half-filled one is never flushed by a query ``apply`` makes.
+    """
+    if record_id is not None:
+        record = _scoped(session, model, record_id, scope)
+        apply(session, record, data)
+    else:
+        if unit_id is None:
+            raise TypeError("a new record needs its unit")
+        _unit(session, unit_id, scope)
+        record = model(unit_id=unit_id, created_by=by.id if by else None)
+        apply(session, record, data)
+        session.add(record)
+    session.flush()
+    return record
 
 
 def _text(value: str | None, field: str, *, required: bool = False, limit: int = rules.MAX_TEXT) -> str:
@@ -149,27 +182,11 @@ def _apply_risk(session: Session, risk: Risk, data: RiskInput) -> None:
 
 
 def create_risk(session: Session, unit_id: int, data: RiskInput, *, scope: Scope, by: Person | None) -> Risk:
-    _unit(session, unit_id, scope)
-    risk = Risk(unit_id=unit_id, created_by=by.id if by else None)
-    _apply_risk(session, risk, data)
-    session.add(risk)
-    session.flush()
-    return risk
+    return _write(session, Risk, _apply_risk, data, scope=scope, unit_id=unit_id, by=by)
 
 
 def update_risk(session: Session, risk_id: int, data: RiskInput, *, scope: Scope) -> Risk:
-    risk = get_risk(session, risk_id, scope)
-    _apply_risk(session, risk, data)
-    session.flush()
-    return risk
-
-
-def _scoped(session: Session, model: type[Scoped], record_id: int, scope: Scope) -> Scoped:
-    """A unit's SAM record, reported as missing (never as forbidden) when its unit is outside ``scope``."""
-    record = session.get(model, record_id)
-    if record is None or not scope.allows(record.unit_id):
-        raise NotFoundError(record_id)
-    return record
+    return _write(session, Risk, _apply_risk, data, scope=scope, record_id=risk_id)
 
 
 def get_risk(session: Session, risk_id: int, scope: Scope) -> Risk:
@@ -259,19 +276,11 @@ def _known_question(session: Session, code: str) -> bool:
 
 
 def create_action(session: Session, unit_id: int, data: ActionInput, *, scope: Scope, by: Person | None) -> Action:
-    _unit(session, unit_id, scope)
-    action = Action(unit_id=unit_id, created_by=by.id if by else None)
-    _apply_action(session, action, data)
-    session.add(action)
-    session.flush()
-    return action
+    return _write(session, Action, _apply_action, data, scope=scope, unit_id=unit_id, by=by)
 
 
 def update_action(session: Session, action_id: int, data: ActionInput, *, scope: Scope) -> Action:
-    action = get_action(session, action_id, scope)
-    _apply_action(session, action, data)
-    session.flush()
-    return action
+    return _write(session, Action, _apply_action, data, scope=scope, record_id=action_id)
 
 
 def get_action(session: Session, action_id: int, scope: Scope) -> Action:
@@ -436,19 +445,11 @@ def _apply_meeting(session: Session, meeting: AptMeeting, data: MeetingInput) ->
 
 def create_meeting(session: Session, unit_id: int, data: MeetingInput, *, scope: Scope, by: Person | None
                    ) -> AptMeeting:
-    _unit(session, unit_id, scope)
-    meeting = AptMeeting(unit_id=unit_id, created_by=by.id if by else None)
-    _apply_meeting(session, meeting, data)
-    session.add(meeting)
-    session.flush()
-    return meeting
+    return _write(session, AptMeeting, _apply_meeting, data, scope=scope, unit_id=unit_id, by=by)
 
 
 def update_meeting(session: Session, meeting_id: int, data: MeetingInput, *, scope: Scope) -> AptMeeting:
-    meeting = get_meeting(session, meeting_id, scope)
-    _apply_meeting(session, meeting, data)
-    session.flush()
-    return meeting
+    return _write(session, AptMeeting, _apply_meeting, data, scope=scope, record_id=meeting_id)
 
 
 def get_meeting(session: Session, meeting_id: int, scope: Scope) -> AptMeeting:
@@ -563,19 +564,12 @@ def _apply_feedback(session: Session, feedback: Feedback, data: FeedbackInput) -
 
 def create_feedback(session: Session, unit_id: int, data: FeedbackInput, *, scope: Scope, by: Person | None
                     ) -> Feedback:
-    _unit(session, unit_id, scope)
-    feedback = Feedback(unit_id=unit_id, created_by=by.id if by else None)
-    _apply_feedback(session, feedback, data)
-    session.add(feedback)
-    session.flush()
-    return feedback
+    return _write(session, Feedback, _apply_feedback, data, scope=scope, unit_id=unit_id, by=by)
 
 
 def update_feedback(session: Session, feedback_id: int, data: FeedbackInput, *, scope: Scope) -> Feedback:
-    feedback = get_feedback(session, feedback_id, scope)
-    _apply_feedback(session, feedback, data)
-    session.flush()
-    forget_notes(session)
+    feedback = _write(session, Feedback, _apply_feedback, data, scope=scope, record_id=feedback_id)
+    forget_notes(session)  # a published feedback's new text is shown at once
     return feedback
 
 

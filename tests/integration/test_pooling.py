@@ -17,14 +17,23 @@ from dataclasses import dataclass
 
 import pytest
 from flask import Flask
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from pulse import scheduler
 from pulse.cli import main
 from pulse.domain.pooling import Period
 from pulse.domain.suppression import Counts
-from pulse.models import PooledRelease, PooledReleaseCell, Release, ReleaseCell, Round, RoundParticipation, Survey
+from pulse.models import (
+    PooledRelease,
+    PooledReleaseCell,
+    PoolRefusal,
+    Release,
+    ReleaseCell,
+    Round,
+    RoundParticipation,
+    Survey,
+)
 from pulse.services import answers as answer_service
 from pulse.services import pooling
 from pulse.services.releases import ReleaseError, compute_release, purge_raw_answers
@@ -249,6 +258,103 @@ def test_a_period_the_audit_refuses_is_reported_by_the_scheduler(session: Sessio
     assert report.pooled == [] and any("rounds-1-4: not pooled (earlier_unsafe" in e for e in report.errors)
     session.commit()
     assert session.scalar(select(PooledRelease.id)) is None
+
+
+def finding(unit_id: int) -> dict[str, object]:
+    """An audit finding as protect_round records it: the rounds' published cells that together would give a hidden
+    one (units, rounds and versions; never a figure)."""
+    return {"role": "earlier", "kind": "derivable", "layers": ["respondents"], "units": [unit_id],
+            "cell": {"version": 1, "unit": unit_id, "kind": "total", "coefficient": "1", "round": 3},
+            "formula": [{"version": 1, "unit": unit_id, "kind": "total", "coefficient": "1", "round": 1},
+                        {"version": 1, "unit": unit_id, "kind": "total", "coefficient": "-1", "round": 2}]}
+
+
+def test_a_refused_period_is_reported_once_and_tried_again_when_its_inputs_change(
+        session: Session, app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 7: the tick reports a refusal once and tries the period again only when a round of it gets a new
+    release version or the pooling changes; a person's ``pulse release pool --period`` always tries and says why."""
+    made = four_rounds(session, app, close_last=False)
+    last = session.get_one(Round, made.rounds[-1])
+    tried: list[str] = []
+    real = pooling.compute_pooled
+
+    def refuse(_session: Session, _survey: Survey, period: Period, **_kwargs: object) -> PooledRelease:
+        tried.append(period.key)
+        raise pooling.PoolingError("earlier_unsafe", [finding(made.units["A"])])
+
+    monkeypatch.setattr(pooling, "compute_pooled", refuse)
+
+    def tick(at: dt.datetime) -> list[str]:
+        with app.app_context():
+            report = scheduler.tick(app, now=at)
+        session.commit()
+        return [e for e in report.errors if "not pooled" in e]
+
+    assert len(tick(last.closes_at)) == 1 and tried == ["rounds-1-4"]
+    stored = session.scalars(select(PoolRefusal)).one()
+    assert (stored.survey_id, stored.period, stored.code) == (made.survey_id, "rounds-1-4", "earlier_unsafe")
+    assert stored.refused_at == last.closes_at and json.loads(stored.findings) == [finding(made.units["A"])]
+    # Nothing changed: neither tried nor reported again, however many ticks.
+    for hours in (1, 2, 30):
+        assert tick(last.closes_at + dt.timedelta(hours=hours)) == []
+    assert tried == ["rounds-1-4"]
+    # A correction of a round is a new version of its release: the period is tried (and reported) again.
+    with app.app_context():
+        compute_release(session, session.get_one(Round, made.rounds[1]), created_by="t", now=last.closes_at)
+    session.commit()
+    assert len(tick(last.closes_at + dt.timedelta(days=2))) == 1 and tried == ["rounds-1-4"] * 2
+    assert tick(last.closes_at + dt.timedelta(days=3)) == []
+    # By hand it tries again at once, and says why it refused (units and rounds, never a figure).
+    runner = app.test_cli_runner()
+    by_hand = runner.invoke(main, ["release", "pool", str(made.survey_id), "--period", "rounds-1-4"])
+    assert by_hand.exit_code == 1 and "nothing was pooled" in by_hand.output, by_hand.output
+    assert "Team A in round 3" in by_hand.output and "Team A in round 1" in by_hand.output
+    assert tried == ["rounds-1-4"] * 3
+    all_due = runner.invoke(main, ["release", "pool", str(made.survey_id)])
+    assert all_due.exit_code == 1 and "rounds-1-4: nothing was pooled" in all_due.output
+    assert tried == ["rounds-1-4"] * 4
+    session.commit()
+    assert session.scalar(select(func.count()).select_from(PoolRefusal)) == 1
+    # Another pooling makes other periods: each is tried once, and the old period's refusal is gone.
+    survey = session.get_one(Survey, made.survey_id)
+    pooling.set_pooling(session, survey, "rounds", 2)
+    session.commit()
+    assert len(tick(last.closes_at + dt.timedelta(days=4))) == 2
+    assert tried[4:] == ["rounds-1-2", "rounds-3-4"]
+    assert sorted(session.scalars(select(PoolRefusal.period))) == ["rounds-1-2", "rounds-3-4"]
+    assert tick(last.closes_at + dt.timedelta(days=5)) == [] and len(tried) == 6
+    # Pooled by hand once the review is done: the refusal no longer stands, and the tick has nothing left to do.
+    monkeypatch.setattr(pooling, "compute_pooled", real)
+    done = runner.invoke(main, ["release", "pool", str(made.survey_id), "--period", "rounds-1-2"])
+    assert done.exit_code == 0, done.output
+    session.commit()
+    assert list(session.scalars(select(PoolRefusal.period))) == ["rounds-3-4"]
+    assert session.scalar(select(PooledRelease.period)) == "rounds-1-2"
+
+
+def test_a_period_whose_raw_answers_are_gone_is_not_loaded_again_every_tick(session: Session, app: Flask,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """``purged`` is never reported (it cannot change), and remembered like any refusal: the next tick does not
+    load the period's rounds again."""
+    made = four_rounds(session, app)
+    survey = session.get_one(Survey, made.survey_id)
+    loads: list[int] = []
+    real = pooling.load_round
+
+    def counted(session_: Session, rnd: Round) -> object:
+        loads.append(rnd.id)
+        return real(session_, rnd)
+
+    monkeypatch.setattr(pooling, "load_round", counted)
+    session.execute(text("DELETE FROM response"))
+    session.commit()
+    refused: list[tuple[Period, pooling.PoolingError]] = []
+    later = MONDAY + dt.timedelta(days=30)
+    assert pooling.pool_due(session, survey, now=later, refused=refused) == [] and refused == []
+    session.commit()
+    assert loads and session.scalar(select(PoolRefusal.code)) == "purged"
+    count = len(loads)
+    assert pooling.pool_due(session, survey, now=later, refused=refused) == [] and len(loads) == count
 
 
 def test_calendar_months_pool_when_the_month_is_over(session: Session, app: Flask) -> None:

@@ -6,7 +6,6 @@ import datetime as dt
 
 import pytest
 
-from pulse.domain import schedule
 from pulse.domain.workdays import add_workdays, easter_sunday, holidays, is_workday, months_before, workdays_between
 
 D = dt.date
@@ -67,14 +66,6 @@ def test_adding_working_days(start: dt.date, days: int, due: dt.date) -> None:
 def test_negative_days_are_refused() -> None:
     with pytest.raises(ValueError, match="negative"):
         add_workdays(D(2026, 1, 1), -1)
-
-
-def test_agrees_with_the_round_schedules_calendar_for_decades() -> None:
-    """The rounds' closing dates (pulse.domain.schedule) and the box's deadlines count the same days."""
-    day = D(2024, 1, 1)
-    while day < D(2050, 1, 1):
-        assert is_workday(day) == schedule.is_working_day(day), day
-        day += dt.timedelta(days=1)
 
 
 @pytest.mark.parametrize(("day", "months", "expected"), [

@@ -27,7 +27,7 @@ from pulse.domain.suppression import Counts
 from pulse.models import Person, PooledReleaseCell, Release, Survey
 from pulse.services import pooling
 from tests.factories import sign_in
-from tests.integration.test_pooling import HIDDEN_IN_3, K, Period4, four_rounds
+from tests.integration.test_pooling import HIDDEN_IN_3, K, Period4, finding, four_rounds
 from tests.rounds import MONDAY
 from tests.unit.test_derivation import brute_force
 
@@ -195,6 +195,36 @@ def test_the_administrator_chooses_the_pooling_until_a_period_is_pooled(client: 
     assert survey.pooling == "rounds"
     refused = client.post(f"/staff/admin/rounds/{made.rounds[0]}/release", follow_redirects=True)
     assert "part of a pooled period" in refused.get_data(as_text=True)
+
+
+def test_the_survey_page_shows_a_refused_period_in_both_languages(client: FlaskClient, session: Session, app: Flask,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 7: where the pooling is set, the administrator reads which period was refused, when and why — the
+    rounds' cells that would be combined, never a figure."""
+    made = four_rounds(session, app)
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise pooling.PoolingError("earlier_unsafe", [finding(made.units["A"])])
+
+    monkeypatch.setattr(pooling, "compute_pooled", refuse)
+    pooling.pool_due(session, session.get_one(Survey, made.survey_id), now=MONDAY + dt.timedelta(days=30))
+    session.commit()
+    sign_in(client, "admin@example.org")
+    url = f"/staff/admin/surveys/{made.survey_id}"
+    page = client.get(url).get_data(as_text=True)
+    assert "Periods not pooled" in page and "rounds-1-4" in page
+    assert "Team A in round 3" in page and "It needs a review." in page
+    assert f"pulse release pool {made.survey_id} --period PERIOD" in page
+    invalid = client.post(f"{url}/pooling", data={"pooling": "rounds", "pool_rounds": "99"})
+    assert invalid.status_code == 400 and "Periods not pooled" in invalid.get_data(as_text=True)
+    admin = session.scalars(select(Person).where(Person.email == "admin@example.org")).one()
+    admin.language = "sv"
+    session.commit()
+    swedish = client.get(url).get_data(as_text=True)
+    assert "Perioder som inte slagits samman" in swedish and "Team A i omgång 3" in swedish
+    # A new pooling clears the old periods' refusals (they are tried afresh).
+    assert client.post(f"{url}/pooling", data={"pooling": "month"}).status_code == 302
+    assert "rounds-1-4" not in client.get(url).get_data(as_text=True)
 
 
 #: A finer number than one decimal, wherever it is written (2.73, 2,7333, …), as tests/web/test_precision.py.

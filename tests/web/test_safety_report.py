@@ -25,7 +25,8 @@ from pulse.common.context import box_keys
 from pulse.models import AuditEntry
 from pulse.services import box, sam
 from pulse.services.org import Scope
-from tests.factories import Org, sign_in
+from tests.factories import Org, make_person, sign_in
+from tests.figures import Answers, release_rounds
 from tests.web.test_authz_matrix import make_desk, make_rounds, make_sam_records
 
 PERIOD = "start=2020-01-01&end=2030-12-31"
@@ -89,6 +90,57 @@ def xlsx_sections(data: bytes, titles: dict[str, str]) -> dict[str, list[list[st
     return sections
 
 
+#: The round-by-round rows' columns: unit, survey, question, version, round, closed, figure, result, answered,
+#: shown as.
+UNIT, SURVEY, QUESTION, ROUND, FIGURE, RESULT, ANSWERED, SHOWN_AS = 0, 1, 2, 4, 6, 7, 8, 9
+
+
+def round_text(row: list[str]) -> str:
+    """What the page writes for one round of an item: the published number as the page writes it, or what is
+    shown instead (a bound, or "för få svar")."""
+    if not row[RESULT]:
+        return row[SHOWN_AS]
+    return f"{row[RESULT]} % ja" if row[FIGURE] == "procent ja" else row[RESULT]
+
+
+def compact(rows: list[list[str]]) -> list[list[str]]:
+    """The page's lines from the files' rows, worked out independently: per unit, survey and question, the rounds
+    with a figure (not "för få svar") of all, and the last six rounds written out."""
+    grouped: dict[tuple[str, str, str], list[list[str]]] = {}
+    for row in rows:
+        grouped.setdefault((row[UNIT], row[SURVEY], row[QUESTION]), []).append(row)
+    lines = []
+    for (unit, survey, question), items in grouped.items():
+        shown = sum(1 for row in items if round_text(row) != "för få svar")
+        last = " · ".join(f"{row[ROUND]}: {round_text(row)}" for row in items[-6:])
+        lines.append([unit, survey, question, f"{shown} / {len(items)}", last])
+    return lines
+
+
+def xlsx_as_text(data: bytes, title: str) -> list[list[str]]:
+    """The round-by-round sheet's rows, checked to hold numbers as numbers (a mean with one decimal shown, a
+    share and a count as whole numbers), then written as the CSV writes them."""
+    book = load_workbook(io.BytesIO(data))
+    sheet = next(s for s in book.worksheets if s.cell(1, 1).value == title)
+    rows = list(sheet.iter_rows(min_row=4))
+    text = []
+    for row in rows:
+        result, answered = row[RESULT], row[ANSWERED]
+        if result.value is not None:
+            if row[FIGURE].value == "procent ja":
+                assert isinstance(result.value, int)
+            else:  # a number with one decimal shown (a whole mean such as 3.0 reads back as the number 3)
+                assert isinstance(result.value, int | float) and result.number_format == "0.0"
+                assert result.value == round(result.value, 1)
+            assert isinstance(answered.value, int) and not row[SHOWN_AS].value
+        else:
+            assert answered.value is None and row[SHOWN_AS].value
+        assert isinstance(row[ROUND].value, int)
+        text.append(["" if c.value is None else f"{c.value:.1f}".replace(".", ",") if c.number_format == "0.0"
+                     else str(c.value) for c in row])
+    return text
+
+
 def test_page_pdf_xlsx_and_csv_agree(client: FlaskClient, org: Org, session: Session, released) -> None:  # type: ignore[no-untyped-def]
     sign_in(client, org.safety.email)
     response = client.get(f"/staff/safety/report?{PERIOD}")
@@ -115,7 +167,13 @@ def test_page_pdf_xlsx_and_csv_agree(client: FlaskClient, org: Org, session: Ses
     pdf_data = client.get(f"/staff/safety/report.pdf?{PERIOD}").data
     from_csv = csv_sections(csv_data, titles)
     from_xlsx = xlsx_sections(xlsx_data, titles)
+    # Round by round: a row per item and round in the files (numbers as numbers in the XLSX), one line per item on
+    # the page (and in the PDF, checked below with every page row).
+    assert page["rounds"] and page["rounds"] == compact(from_csv["rounds"])
+    assert xlsx_as_text(xlsx_data, titles["rounds"]) == from_csv["rounds"]
     for key, rows in page.items():
+        if key == "rounds":
+            continue
         assert from_csv.get(key, []) == rows, key
         assert [[v for v in row][:len(r)] for row, r in zip(from_xlsx.get(key, []), rows, strict=True)] == rows, key
     # The PDF: every cell's words are in its text, and the hidden label as often as on the page.
@@ -191,6 +249,55 @@ def test_the_report_in_english(client: FlaskClient, org: Org, released) -> None:
     pdf_text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(
         client.get(f"/staff/safety/report.pdf?{PERIOD}").data)).pages)
     assert "Action plan" in pdf_text
+
+
+def test_trends_round_by_round_are_the_results_pages_figures(client: FlaskClient, session: Session,
+                                                              app: Flask) -> None:
+    """Issue 10: each item's published figure in every round — shown, hidden and bounded rounds as the results pages
+    show them, in all four formats, nothing finer."""
+    wl = "OSA-WL1"
+    rounds: list[Answers] = [
+        {"alfa": [{wl: 4}, {wl: 4}, {wl: 5}], "beta": [{wl: v} for v in (2, 3, 3, 4)]},
+        {"beta": [{wl: v} for v in (3, 3, 2, 4)]},  # nobody in alfa answers: "för få svar"
+        {"alfa": [{wl: 1}, {wl: 1}, {wl: 1}], "beta": [{wl: v} for v in (4, 4, 5, 5)]},  # alfa: a bound at most
+        {"alfa": [{wl: 2}, {wl: 3}, {wl: 3}], "beta": [{wl: v} for v in (2, 2, 3, 3)]},
+    ]
+    made = release_rounds(session, app, {"alfa": 4, "beta": 5}, rounds, k=3, k_dist=10)
+    make_person(session, "rep@example.org", safety_area=[made.dept])
+    session.commit()
+    sign_in(client, "rep@example.org")
+    text = client.get(f"/staff/safety/report?{PERIOD}").get_data(as_text=True)
+    page = page_sections(text)
+    csv_data = client.get(f"/staff/safety/report.csv?{PERIOD}").data
+    files = csv_sections(csv_data, {"rounds": "Resultat omgång för omgång"})
+    workload = [row for row in files["rounds"] if row[3].startswith(f"{wl} v")]
+    alfa = [round_text(row) for row in workload if row[UNIT] == "alfa"]
+    # Worked out by hand: 4,3 (13/3), nobody, 1,0 censored (or hidden as a complement), 2,7 (8/3).
+    assert alfa[0] == "4,3" and alfa[1] == "för få svar" and alfa[2] in ("≤ 1,5", "för få svar") and alfa[3] == "2,7"
+    assert [row[ROUND] for row in workload if row[UNIT] == "alfa"] == ["1", "2", "3", "4"]
+    # Every round's figure is the one its results page shows for the unit.
+    for unit in (made.dept, *made.teams.values()):
+        for number, release in enumerate(made.releases, start=1):
+            results = client.get(f"/staff/results/{release}/units/{unit.id}").get_data(as_text=True)
+            row = next(r for r in workload if r[UNIT] == unit.name and r[ROUND] == str(number))
+            assert round_text(row) in html.unescape(results), (unit.name, number, row)
+    # The XLSX holds the same rows, numbers as numbers; the page and the PDF one line per item.
+    xlsx_data = client.get(f"/staff/safety/report.xlsx?{PERIOD}").data
+    assert xlsx_as_text(xlsx_data, "Resultat omgång för omgång") == files["rounds"]
+    assert page["rounds"] == compact(files["rounds"])
+    pdf_text = re.sub(r"\s+", "", " ".join(p.extract_text() for p in PdfReader(io.BytesIO(
+        client.get(f"/staff/safety/report.pdf?{PERIOD}").data)).pages))
+    for row in page["rounds"]:
+        for word in " ".join(row).split():
+            assert word in pdf_text, word
+    # Its sparkline is drawn only from exact figures, at whole-number coordinates.
+    lines = re.findall(r'<td class="spark">(.*?)</td>', text, re.S)
+    assert len(lines) == len(page["rounds"])
+    for points in re.findall(r'points="([^"]*)"', text):
+        assert re.fullmatch(r"\d+ \d+( \d+ \d+)*", points), points
+    labels = [html.unescape(label) for label in re.findall(r'aria-label="([^"]*)"', " ".join(lines))]
+    assert labels and all("omgång" in label for label in labels), labels
+    assert not re.search(r"\d[.,]\d{2,}", " ".join(lines))  # nothing finer than one decimal
 
 
 @pytest.mark.parametrize("language", ["en", "sv"])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
+from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -17,7 +19,7 @@ from pulse.services import orgedit
 from pulse.services import people as people_service
 from pulse.services.org import Role, unit_rows
 from pulse.staff.admin import bp
-from pulse.staff.admin.forms import NewPersonForm, PersonForm, SearchForm
+from pulse.staff.admin.forms import NewPersonForm, PersonForm, SearchForm, UnitForm
 from pulse.staff.auth.session import current_person, staff_required
 from pulse.staff.forms import choices
 
@@ -60,6 +62,32 @@ def preview_names(preview: orgedit.Preview) -> dict[str, dict[int, str]]:
         "units": dict(db.execute(select(Unit.id, Unit.name).where(Unit.id.in_(
             [u for u in units if u is not None]))).all()),
     }
+
+
+def move_preview(form: PersonForm | UnitForm, subject: str, values: object,
+                 effects: Callable[[int], orgedit.Preview]) -> dict[str, Any] | None:
+    """What a move changes, to show before saving it; None when the form already carries this very preview's
+    digest (the administrator saw it and saves). ``effects`` works the preview out for a group size k.
+
+    The digest goes into the form, so the next submit saves exactly what was shown (:func:`preview_digest`)."""
+    k = group_size()
+    preview = effects(k)
+    digest = preview_digest(subject, values, preview)
+    if form.move_digest.data == digest:
+        return None
+    form.move_digest.data = digest
+    return {"preview": preview, "names": preview_names(preview), "k": k}
+
+
+def save_edit(event: str, subject: str, diff: dict[str, Any], name: str) -> None:
+    """Log and commit an edit that changed something and say it is saved, or say nothing changed."""
+    if diff:
+        db = get_session()
+        record_audit(db, event, subject, diff)
+        db.commit()
+        flash(_("The changes to %(name)s are saved.", name=name), "success")
+    else:
+        flash(_("Nothing was changed."), "info")
 
 
 # --- the list ----------------------------------------------------------------------------------------------
@@ -123,20 +151,15 @@ def person(person_id: int) -> Response | str | tuple[str, int]:
         },
     )
     _fill_choices(form, {person.unit_id or 0} | managed | safety, allow_no_unit=True)
-    preview = None
     status = 200
     if form.validate_on_submit():
         changes = _changes(form)
         if orgedit.is_move(person, changes, managed):
-            k = group_size()
-            preview = orgedit.person_effects(db, person, changes, k)
-            digest = preview_digest(f"person:{person.id}", [changes.unit_id, sorted(changes.managed_unit_ids)],
-                                    preview)
-            if form.move_digest.data != digest:
+            shown = move_preview(form, f"person:{person.id}", [changes.unit_id, sorted(changes.managed_unit_ids)],
+                                 lambda k: orgedit.person_effects(db, person, changes, k))
+            if shown is not None:
                 # First the preview; the administrator saves the move from it.
-                form.move_digest.data = digest
-                return render_template("admin/person.html", person=person, form=form, preview=preview,
-                                       names=preview_names(preview), k=k)
+                return render_template("admin/person.html", person=person, form=form, **shown)
         try:
             diff = people_service.update_person(db, person, changes, acting=current_person())
         except people_service.PersonUpdateError as exc:
@@ -150,12 +173,7 @@ def person(person_id: int) -> Response | str | tuple[str, int]:
                 form.form_errors.append(_("A unit in the form no longer exists. Reload the page and try again."))
             status = 400
         else:
-            if diff:
-                record_audit(db, "person.update", f"person:{person.id}", diff)
-                db.commit()
-                flash(_("The changes to %(name)s are saved.", name=person.name), "success")
-            else:
-                flash(_("Nothing was changed."), "info")
+            save_edit("person.update", f"person:{person.id}", diff, person.name)
             return redirect(url_for("admin.person", person_id=person.id))
     elif request.method == "POST":
         status = 400

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
@@ -300,12 +301,30 @@ def survey(survey_id: int) -> Response | str | tuple[str, int]:
             return redirect(url_for("admin.survey", survey_id=found.id))
     rounds = list(db.scalars(select(Round).where(Round.survey_id == found.id).order_by(Round.number.desc())))
     return render_template("admin/survey_form.html", form=form, survey=found, floors=floors, rounds=rounds,
-                           action=ActionForm(), pooling_form=_pooling_form(found)), (
+                           action=ActionForm(), pooling_form=_pooling_form(found),
+                           pool_refusals=_pool_refusals(found)), (
         400 if request.method == "POST" else 200)
 
 
 POOLING_LABELS = {"none": _l("No pooling"), "month": _l("Per calendar month"), "quarter": _l("Per quarter"),
                   "rounds": _l("Per number of consecutive rounds")}
+
+
+def _pool_refusals(found: Survey) -> list[dict[str, object]]:
+    """The survey's periods that could not be pooled: when, why, and for the audit's refusal what the published
+    figures together would reveal (units and rounds, never a figure), in the page's language."""
+    db = get_session()
+    standing = pooling.refusals(db, found)
+    if not standing:
+        return []
+    names = dict(db.execute(select(Unit.id, Unit.name)).all())
+    return [{"period": refusal.period, "at": refusal.refused_at,
+             "reason": (_("A round's raw answers were deleted after the retention time, so this period cannot be "
+                          "pooled.") if refusal.code == "purged"
+                        else _("Nothing was pooled: what is already published would reveal something together with "
+                               "the pooled figures. It needs a review.")),
+             "lines": explain(json.loads(refusal.findings), names, _)}
+            for refusal in standing.values()]
 
 
 def _pooling_form(found: Survey, form: PoolingForm | None = None) -> PoolingForm:
@@ -349,7 +368,7 @@ def survey_pooling(survey_id: int) -> Response | tuple[str, int]:
     _survey_form(survey_form)
     rounds = list(db.scalars(select(Round).where(Round.survey_id == found.id).order_by(Round.number.desc())))
     return render_template("admin/survey_form.html", form=survey_form, survey=found, floors=floors, rounds=rounds,
-                           action=ActionForm(), pooling_form=form), 400
+                           action=ActionForm(), pooling_form=form, pool_refusals=_pool_refusals(found)), 400
 
 
 @bp.route("/surveys/<int:survey_id>/open", methods=["POST"])

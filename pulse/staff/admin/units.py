@@ -14,7 +14,7 @@ from pulse.services import orgedit
 from pulse.services.org import Role, load_tree
 from pulse.staff.admin import bp
 from pulse.staff.admin.forms import UnitForm
-from pulse.staff.admin.people import EDIT_ERRORS, group_size, preview_digest, preview_names, unit_choices
+from pulse.staff.admin.people import EDIT_ERRORS, move_preview, save_edit, unit_choices
 from pulse.staff.auth.session import staff_required
 from pulse.staff.forms import choices
 
@@ -64,13 +64,10 @@ def unit_edit(unit_id: int) -> Response | str | tuple[str, int]:
     if form.validate_on_submit():
         parent_id = form.parent.data or None
         if parent_id != unit.parent_id:
-            k = group_size()
-            preview = orgedit.unit_effects(db, unit, parent_id, k)
-            digest = preview_digest(f"unit:{unit.id}", parent_id, preview)
-            if form.move_digest.data != digest:
-                form.move_digest.data = digest
-                return render_template("admin/unit_form.html", form=form, unit=unit, preview=preview,
-                                       names=preview_names(preview), k=k)
+            shown = move_preview(form, f"unit:{unit.id}", parent_id,
+                                 lambda k: orgedit.unit_effects(db, unit, parent_id, k))
+            if shown is not None:
+                return render_template("admin/unit_form.html", form=form, unit=unit, **shown)
         try:
             diff = orgedit.update_unit(db, unit, name=form.name.data or "", parent_id=parent_id,
                                        active=bool(form.active.data))
@@ -79,12 +76,7 @@ def unit_edit(unit_id: int) -> Response | str | tuple[str, int]:
             getattr(form, exc.field).errors = [EDIT_ERRORS[exc.code]()]
             status = 400
         else:
-            if diff:
-                record_audit(db, "unit.update", f"unit:{unit.id}", diff)
-                db.commit()
-                flash(_("The changes to %(name)s are saved.", name=unit.name), "success")
-            else:
-                flash(_("Nothing was changed."), "info")
+            save_edit("unit.update", f"unit:{unit.id}", diff, unit.name)
             return redirect(url_for("admin.unit", unit_id=unit.id))
     elif request.method == "POST":
         status = 400

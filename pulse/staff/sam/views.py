@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from pulse import disclosure
@@ -33,6 +34,9 @@ from pulse.staff.sam import bp
 from pulse.staff.sam.forms import ActionForm, FeedbackForm, HelpForm, MeetingForm, RiskForm, release_choices
 
 READERS = (Role.MANAGER, Role.SAFETY_REP)
+
+#: A unit's SAM record (risk, action, APT meeting, feedback).
+Record = TypeVar("Record", Risk, Action, AptMeeting, Feedback)
 
 #: What a service's refusal means, per problem, shown at the field it concerns.
 PROBLEMS = {
@@ -87,9 +91,12 @@ def _show_problem(form: Any, error: sam.SamError) -> None:
         form.form_errors.append(message)
 
 
-def _save(form: Any, save: Callable[[], Any], audit: Callable[[Any], tuple[str, str, dict[str, object]]],
-          done: Callable[[Any], str], message: str) -> Response | None:
-    """Validate, save through the service, log and commit; None (with errors on the form) when it cannot be saved."""
+def _save(form: Any, kind: str, save: Callable[[], Any], done: Callable[[Any], str], message: str, *,
+          new: bool) -> Response | None:
+    """Validate, save through the service, log and commit; None (with errors on the form) when it cannot be saved.
+
+    ``kind`` names the record in the audit log: ``sam.<kind>_create`` or ``_update``, on ``<kind>:<id>``, with its
+    unit (what and where, never the text)."""
     if not form.validate_on_submit():
         return None
     db = get_session()
@@ -101,11 +108,23 @@ def _save(form: Any, save: Callable[[], Any], audit: Callable[[Any], tuple[str, 
         return None
     except sam.NotFoundError:
         abort(404)
-    what, target, details = audit(record)
-    record_audit(db, what, target, details)
+    record_audit(db, f"sam.{kind}_{'create' if new else 'update'}", f"{kind}:{record.id}", {"unit": record.unit_id})
     db.commit()
     flash(message, "success")
     return redirect(done(record))
+
+
+def _record_or_404(get: Callable[[Session, int, Scope], Record], record_id: int) -> tuple[Record, bool]:
+    """A record in the viewer's scope, and whether they may change it. Outside the scope, or a change (POST) by
+    someone who may only read it, is a 404: it looks exactly like a record that does not exist."""
+    try:
+        found = get(get_session(), record_id, current_scope())
+    except sam.NotFoundError:
+        abort(404)
+    editable = _edit_scope().allows(found.unit_id)
+    if request.method == "POST" and not editable:
+        abort(404)
+    return found, editable
 
 
 # --- overview ---------------------------------------------------------------------------------------------------
@@ -188,10 +207,9 @@ def new_risk(unit_id: int) -> Response | tuple[str, int]:
                 form.question_code.data = question
         if source == "flag":
             form.area.data = _area_of(question)
-    saved = _save(form, lambda: sam.create_risk(get_session(), unit_id, _risk_input(form, source), scope=scope,
-                                                by=current_person()),
-                  lambda risk: ("sam.risk_create", f"risk:{risk.id}", {"unit": unit_id}),
-                  lambda risk: url_for("sam.unit", unit_id=unit_id), _("The risk assessment is saved."))
+    saved = _save(form, "risk", lambda: sam.create_risk(get_session(), unit_id, _risk_input(form, source),
+                                                        scope=scope, by=current_person()),
+                  lambda risk: url_for("sam.unit", unit_id=unit_id), _("The risk assessment is saved."), new=True)
     if saved is not None:
         return saved
     return render_template("sam/risk.html", unit=unit, form=form, risk=None, source=source,
@@ -207,17 +225,12 @@ def _area_of(code: str) -> str:
 @staff_required(*READERS)
 def risk(risk_id: int) -> Response | tuple[str, int]:
     db = get_session()
-    try:
-        found = sam.get_risk(db, risk_id, current_scope())
-    except sam.NotFoundError:
-        abort(404)
-    editable = _edit_scope().allows(found.unit_id)
-    if request.method == "POST" and not editable:
-        abort(404)
+    found, editable = _record_or_404(sam.get_risk, risk_id)
     form = _risk_form(found.unit_id, found)
-    saved = _save(form, lambda: sam.update_risk(db, risk_id, _risk_input(form, found.source), scope=_edit_scope()),
-                  lambda risk: ("sam.risk_update", f"risk:{risk.id}", {"unit": risk.unit_id}),
-                  lambda risk: url_for("sam.unit", unit_id=risk.unit_id), _("The risk assessment is saved."))
+    saved = _save(form, "risk", lambda: sam.update_risk(db, risk_id, _risk_input(form, found.source),
+                                                        scope=_edit_scope()),
+                  lambda risk: url_for("sam.unit", unit_id=risk.unit_id), _("The risk assessment is saved."),
+                  new=False)
     if saved is not None:
         return saved
     actions = [a for a in sam.actions(db, [found.unit_id]) if a.risk_id == found.id]
@@ -270,11 +283,10 @@ def new_action(unit_id: int) -> Response | tuple[str, int]:
             value = request.args.get(name, "")
             if value.isdigit() and value in {str(v) for v, *_ in getattr(form, name).iter_choices()}:
                 getattr(form, name).data = int(value)
-    saved = _save(form, lambda: sam.create_action(get_session(), unit_id, _action_input(form), scope=scope,
-                                                  by=current_person()),
-                  lambda action: ("sam.action_create", f"action:{action.id}", {"unit": unit_id}),
+    saved = _save(form, "action", lambda: sam.create_action(get_session(), unit_id, _action_input(form), scope=scope,
+                                                            by=current_person()),
                   lambda action: url_for("sam.meeting", meeting_id=action.meeting_id) if action.meeting_id
-                  else url_for("sam.unit", unit_id=unit_id), _("The action is saved."))
+                  else url_for("sam.unit", unit_id=unit_id), _("The action is saved."), new=True)
     if saved is not None:
         return saved
     return render_template("sam/action.html", unit=unit, form=form, record=None, editable=True,
@@ -287,17 +299,10 @@ def new_action(unit_id: int) -> Response | tuple[str, int]:
 def action(action_id: int) -> Response | tuple[str, int]:
     db = get_session()
     scope = current_scope()
-    try:
-        found = sam.get_action(db, action_id, scope)
-    except sam.NotFoundError:
-        abort(404)
-    editable = _edit_scope().allows(found.unit_id)
-    if request.method == "POST" and not editable:
-        abort(404)
+    found, editable = _record_or_404(sam.get_action, action_id)
     form = _action_form(found.unit_id, found)
-    saved = _save(form, lambda: sam.update_action(db, action_id, _action_input(form), scope=_edit_scope()),
-                  lambda action: ("sam.action_update", f"action:{action.id}", {"unit": action.unit_id}),
-                  lambda action: url_for("sam.unit", unit_id=action.unit_id), _("The action is saved."))
+    saved = _save(form, "action", lambda: sam.update_action(db, action_id, _action_input(form), scope=_edit_scope()),
+                  lambda action: url_for("sam.unit", unit_id=action.unit_id), _("The action is saved."), new=False)
     if saved is not None:
         return saved
     effect = sam.effect(db, found, scope)
@@ -331,10 +336,9 @@ def new_meeting(unit_id: int) -> Response | tuple[str, int]:
         form.held_on.data = _today()
         releases = _releases_of(unit_id)
         form.release_id.data = releases[0][0] if releases else None
-    saved = _save(form, lambda: sam.create_meeting(get_session(), unit_id, _meeting_input(form), scope=scope,
-                                                   by=current_person()),
-                  lambda meeting: ("sam.meeting_create", f"meeting:{meeting.id}", {"unit": unit_id}),
-                  lambda meeting: url_for("sam.meeting", meeting_id=meeting.id), _("The meeting is saved."))
+    saved = _save(form, "meeting", lambda: sam.create_meeting(get_session(), unit_id, _meeting_input(form),
+                                                              scope=scope, by=current_person()),
+                  lambda meeting: url_for("sam.meeting", meeting_id=meeting.id), _("The meeting is saved."), new=True)
     if saved is not None:
         return saved
     return render_template("sam/meeting.html", unit=unit, form=form, record=None, editable=True,
@@ -345,17 +349,12 @@ def new_meeting(unit_id: int) -> Response | tuple[str, int]:
 @staff_required(*READERS)
 def meeting(meeting_id: int) -> Response | tuple[str, int]:
     db = get_session()
-    try:
-        found = sam.get_meeting(db, meeting_id, current_scope())
-    except sam.NotFoundError:
-        abort(404)
-    editable = _edit_scope().allows(found.unit_id)
-    if request.method == "POST" and not editable:
-        abort(404)
+    found, editable = _record_or_404(sam.get_meeting, meeting_id)
     form = _meeting_form(found.unit_id, found)
-    saved = _save(form, lambda: sam.update_meeting(db, meeting_id, _meeting_input(form), scope=_edit_scope()),
-                  lambda meeting: ("sam.meeting_update", f"meeting:{meeting.id}", {"unit": meeting.unit_id}),
-                  lambda meeting: url_for("sam.meeting", meeting_id=meeting.id), _("The meeting is saved."))
+    saved = _save(form, "meeting", lambda: sam.update_meeting(db, meeting_id, _meeting_input(form),
+                                                              scope=_edit_scope()),
+                  lambda meeting: url_for("sam.meeting", meeting_id=meeting.id), _("The meeting is saved."),
+                  new=False)
     if saved is not None:
         return saved
     return render_template("sam/meeting.html", unit=found.unit, form=form, record=found, editable=editable,
@@ -408,11 +407,10 @@ def new_feedback(unit_id: int) -> Response | tuple[str, int]:
     if request.method == "GET":
         releases = _releases_of(unit_id)
         form.release_id.data = releases[0][0] if releases else None
-    saved = _save(form, lambda: sam.create_feedback(get_session(), unit_id, _feedback_input(form), scope=scope,
-                                                    by=current_person()),
-                  lambda feedback: ("sam.feedback_create", f"feedback:{feedback.id}", {"unit": unit_id}),
+    saved = _save(form, "feedback", lambda: sam.create_feedback(get_session(), unit_id, _feedback_input(form),
+                                                                scope=scope, by=current_person()),
                   lambda feedback: url_for("sam.feedback", feedback_id=feedback.id),
-                  _("The feedback is saved as a draft. Publish it when it is ready."))
+                  _("The feedback is saved as a draft. Publish it when it is ready."), new=True)
     if saved is not None:
         return saved
     heard_from = _heard_from(form.release_id.data, unit_id)
@@ -428,17 +426,12 @@ def new_feedback(unit_id: int) -> Response | tuple[str, int]:
 @writes_db
 def feedback(feedback_id: int) -> Response | tuple[str, int]:
     db = get_session()
-    try:
-        found = sam.get_feedback(db, feedback_id, current_scope())
-    except sam.NotFoundError:
-        abort(404)
-    editable = _edit_scope().allows(found.unit_id)
-    if request.method == "POST" and not editable:
-        abort(404)
+    found, editable = _record_or_404(sam.get_feedback, feedback_id)
     form = _feedback_form(found.unit_id, found)
-    saved = _save(form, lambda: sam.update_feedback(db, feedback_id, _feedback_input(form), scope=_edit_scope()),
-                  lambda feedback: ("sam.feedback_update", f"feedback:{feedback.id}", {"unit": feedback.unit_id}),
-                  lambda feedback: url_for("sam.feedback", feedback_id=feedback.id), _("The feedback is saved."))
+    saved = _save(form, "feedback", lambda: sam.update_feedback(db, feedback_id, _feedback_input(form),
+                                                                scope=_edit_scope()),
+                  lambda feedback: url_for("sam.feedback", feedback_id=feedback.id), _("The feedback is saved."),
+                  new=False)
     if saved is not None:
         return saved
     heard_from = _heard_from(found.release_id, found.unit_id)
