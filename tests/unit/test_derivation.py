@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from pulse.domain.derivation import (
     EarlierVersion,
+    Finding,
     VersionCell,
     atom_counts,
     audit_sets,
@@ -323,3 +324,21 @@ def test_cells_are_sets_of_units() -> None:
     cells = tree_cells(OLD)
     assert cells[Cell(1, Kind.TOTAL)] == {1, 2, 3, 4} and cells[Cell(2, Kind.TOTAL)] == {2, 4}
     assert cells[Cell(2, Kind.REMAINDER)] == {2} and Cell(4, Kind.REMAINDER) not in cells
+
+
+def test_a_finding_is_described_in_words_written_out() -> None:
+    """The sentences the audit record and the command print, with signs, fractional and whole coefficients, atoms
+    in order, and the group's figures left out where they are hidden ones."""
+    formula = (("v1 A", 1), ("v2 A", -1), ("v2 B", Fraction(1, 2)), ("v2 C", -2))
+    group = Finding("small_group", frozenset({"b", "a"}), Counts(3, 4), combination=formula)
+    assert group.describe() == ("a group of 3 respondents of 4 invited (a, b) can be computed = "
+                                "+ v1 A − v2 A + 1/2·v2 B − 2·v2 C")
+    assert group.describe(str.upper, lambda c: f"<{c}>", counts=False) == (
+        "a group too small to be shown (A, B) can be computed = + <v1 A> − <v2 A> + 1/2·<v2 B> − 2·<v2 C>")
+    hidden = Finding("derivable", frozenset({"x"}), Counts(2, 2), cell="v1 T", combination=(("v1 P", 1),))
+    assert hidden.describe() == "hidden v1 T can be computed: 2 respondents of 2 invited (x) = + v1 P"
+    assert hidden.describe(counts=False) == "hidden v1 T can be computed: (x) = + v1 P"
+    large = Finding("too_large", frozenset({"b", "a"}), Counts(5, 9))
+    assert large.describe() == ("a combination too large to search exhaustively, treated as unsafe: "
+                                "5 respondents of 9 invited (a, b)")
+    assert str(VersionCell("version 1", Cell(3, Kind.TOTAL))) == "version 1 total(3)"
