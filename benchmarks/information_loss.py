@@ -19,7 +19,9 @@ Only the respondents layer is measured (the item layers are at most what it show
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
+import math
 import random
 import shutil
 import statistics
@@ -35,7 +37,7 @@ from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
 from pulse.domain.derivation import EarlierVersion, protect_version, tree_cells
-from pulse.domain.suppression import Counts, InformationLoss, Tree, audit, cell_counts, information_loss, protect
+from pulse.domain.suppression import Counts, InformationLoss, Kind, Tree, audit, cell_counts, information_loss, protect
 from pulse.models import Response, Round, RoundParticipation
 from pulse.services.releases import release_tree
 
@@ -119,6 +121,33 @@ def measure(rounds: Sequence[RoundCounts], *, merge: bool = False) -> dict[str, 
                           "protect_median_ms": round(statistics.median(seconds) * 1000, 2) if seconds else None,
                           "per_round": per_round if len(rounds) <= 12 else None}
     return result
+
+
+def better_choices(rounds: Sequence[RoundCounts], limit: int = 200_000) -> dict[str, Any]:
+    """Whether any choice of published cells shows more unit totals with at least k respondents than least loss, by
+    exhaustive search (small trees only: every subset of those totals to hide, fewer than least loss hides, and for
+    each every subset of the other cells that are not primary suppressions). ``None`` per round when the search would
+    pass ``limit`` audits."""
+    per_round = []
+    for r in rounds:
+        counts = cell_counts(r.tree, r.direct)
+        chosen = protect(r.tree, counts, r.k)
+        primary = {c for c, why in chosen.suppressed.items() if str(why) == "primary"}
+        large = [c for c, n in counts.items() if c.kind is Kind.TOTAL and n.respondents >= r.k]
+        others = [c for c in counts if c not in primary and c not in large]
+        hidden = sum(1 for c in large if c not in chosen.published)
+        choices = sum(math.comb(len(large), h) for h in range(hidden)) * 2 ** len(others)
+        better: bool | None = None
+        if choices <= limit:
+            better = any(
+                not audit(r.tree, [c for c in large if c not in hide] + [c for c in others if c not in also], counts,
+                          r.k)
+                for h in range(hidden) for hide in itertools.combinations(large, h)
+                for size in range(len(others) + 1) for also in itertools.combinations(others, size))
+        per_round.append({"round": r.number, "large": len(large), "published": len(large) - hidden,
+                          "choices": choices, "better_exists": better})
+    return {"per_round": per_round,
+            "none_better": all(row["better_exists"] is False for row in per_round)}
 
 
 def reorganisation(rounds: Sequence[RoundCounts], moves: int, seed: int = 1) -> dict[str, Any] | None:
@@ -249,7 +278,7 @@ def run(reference_url: str | None, reference_size: str | None, *, demo_rounds: S
     demo = [r for r in demo_all if r.number in set(demo_rounds)]
     record: dict[str, Any] = {"id": "IL", "backend": "sqlite", "demo": measure(demo),
                               "demo_merged_simulation": measure(demo, merge=True),
-                              "demo_pooled": pooled_gain(demo_all, POOL_DEMO)}
+                              "demo_pooled": pooled_gain(demo_all, POOL_DEMO), "demo_exhaustive": better_choices(demo)}
     if reference_url is not None:
         reference = load_rounds(reference_url)
         record["reference"] = {"size": reference_size, **measure(reference)}
@@ -289,6 +318,13 @@ def summary_lines(record: dict[str, Any]) -> list[str]:
                          f"{pooled['shown_in_some_rounds']} shown in some rounds too; pooled totals with ≥ k "
                          f"shown {pooled['pooled_large_shown']}/{pooled['pooled_large']}; "
                          f"{pooled['pool_median_s']} s per period")
+    exhaustive = record.get("demo_exhaustive")
+    if exhaustive:
+        searched = [row for row in exhaustive["per_round"] if row["better_exists"] is not None]
+        verdict = "no" if exhaustive["none_better"] else "SOME"
+        lines.append(f"{'demo, exhaustive search':32} {verdict} round has a choice that publishes more unit totals "
+                     f"with ≥ k than least loss ({len(searched)} of {len(exhaustive['per_round'])} rounds searched, "
+                     f"{sum(row['choices'] for row in searched)} choices audited at most)")
     reorg = record.get("reorganisation")
     if reorg:
         lines.append(f"{'re-organisation, version 2':32} {reorg['moved_units']} units moved: protect_version "

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sys
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
@@ -132,9 +133,33 @@ def parse_figures(raw: dict[str, object]) -> Figures:
 #: used. Bounded by bytes: a release of the reference organisation takes megabytes parsed, a small one kilobytes
 #: (docs/ARCHITECTURE.md, "Memory").
 RELEASES_CACHED = 64 * MB
-_releases: PerDatabase[ReleaseData] = PerDatabase("parsed releases", RELEASES_CACHED, deep_size)
+#: Cells weighed one by one when a release is cached; a larger release is weighed from this many, spread over it.
+WEIGHED_CELLS = 64
+
+
+def _weigh_release(data: ReleaseData) -> int:
+    """A parsed release's bytes, from a sample of its cells: weighing every object of a release of the reference
+    organisation took longer than parsing it. Cells are alike (the same questions, figures of the same shape), so
+    the sample's mean per cell times the cells is close; objects shared between cells (the hidden figures, the
+    question codes) are counted once per sample, which errs a little on the heavy side."""
+    cells = list(data.cells.values())
+    step = max(1, len(cells) // WEIGHED_CELLS)
+    sample = cells[::step]
+    per_cell = (deep_size(sample) - sys.getsizeof(sample)) / len(sample) if sample else 0
+    keys = sys.getsizeof(data.cells) + deep_size(next(iter(data.cells), None)) * len(cells)
+    tree = deep_size(data.parents) + deep_size(data.children)
+    return int(per_cell * len(cells)) + keys + tree + deep_size(data.info)
+
+
+_releases: PerDatabase[ReleaseData] = PerDatabase("parsed releases", RELEASES_CACHED, _weigh_release)
 #: Release headers (round, survey, thresholds, questions): small, but one per release ever read.
 _infos: PerDatabase[ReleaseInfo] = PerDatabase("release headers", 4 * MB, deep_size)
+#: One unit's whole-unit cell per release, as trends and changes read them without parsing whole releases (a trend
+#: of 52 rounds is 52 cells; a chart, its table and the page each ask for the same ones). ``(None,)`` records that
+#: the release has no cell for the unit.
+_unit_cells: PerDatabase[tuple[CellView | None]] = PerDatabase("unit cells", 16 * MB, deep_size)
+#: Heatmaps: the index of each area for each unit of a subtree, computed from a parsed release.
+_heatmaps: PerDatabase[tuple[list[str], list[HeatRow]]] = PerDatabase("heatmaps", 4 * MB, deep_size)
 
 
 def load_release(session: Session, release_id: int) -> ReleaseData:
@@ -196,11 +221,23 @@ def _parse(session: Session, release_id: int) -> ReleaseData:
 
 def unit_cells(session: Session, release_ids: list[int], unit_id: int) -> dict[int, CellView]:
     """One unit's total cell in several releases, without parsing the rest of them (trends, change)."""
-    if not release_ids:
-        return {}
-    rows = session.execute(select(ReleaseCell, Unit.name).join(Unit, Unit.id == ReleaseCell.unit_id).where(
-        ReleaseCell.release_id.in_(release_ids), ReleaseCell.unit_id == unit_id, ReleaseCell.kind == "total"))
-    return {cell.release_id: _cell_view(cell, name) for cell, name in rows}
+    cache = _unit_cells(session.get_bind().engine)
+    found: dict[int, CellView] = {}
+    missing: list[int] = []
+    for release_id in release_ids:
+        hit = cache.get((release_id, unit_id))
+        if hit is None:
+            missing.append(release_id)
+        elif hit[0] is not None:
+            found[release_id] = hit[0]
+    if missing:
+        rows = session.execute(select(ReleaseCell, Unit.name).join(Unit, Unit.id == ReleaseCell.unit_id).where(
+            ReleaseCell.release_id.in_(missing), ReleaseCell.unit_id == unit_id, ReleaseCell.kind == "total"))
+        fetched = {cell.release_id: _cell_view(cell, name) for cell, name in rows}
+        for release_id in missing:
+            cache.put((release_id, unit_id), (fetched.get(release_id),))
+        found.update(fetched)
+    return {release_id: found[release_id] for release_id in release_ids if release_id in found}
 
 
 def _check_unit(data: ReleaseData, unit_id: int, scope: Scope) -> None:
@@ -375,9 +412,9 @@ def unit_result(session: Session, release_id: int, unit_id: int, scope: Scope) -
 
 def _previous_id(session: Session, info: ReleaseInfo) -> int | None:
     """The newest release of the survey's latest earlier released round."""
-    earlier = [i for i in latest_release_ids(session, info.survey_id)
-               if release_info(session, i).round_number < info.round_number]
-    return max(earlier, key=lambda i: release_info(session, i).round_number) if earlier else None
+    return session.scalar(select(Release.id).join(Round, Round.id == Release.round_id)
+                          .where(Round.survey_id == info.survey_id, Round.number < info.round_number)
+                          .order_by(Round.number.desc(), Release.version.desc()).limit(1))
 
 
 @dataclass(frozen=True)
@@ -437,6 +474,11 @@ def heatmap(session: Session, release_id: int, unit_id: int, scope: Scope) -> tu
     """
     data = load_release(session, release_id)
     _check_unit(data, unit_id, scope)
+    # The rows are the release's subtree of the unit, whoever asks (the scope decided above whether they may).
+    return _heatmaps(session.get_bind().engine).get_or_make((release_id, unit_id), lambda: _heat_rows(data, unit_id))
+
+
+def _heat_rows(data: ReleaseData, unit_id: int) -> tuple[list[str], list[HeatRow]]:
     by_area: dict[str, list[QuestionInfo]] = {}
     for question in data.info.questions:
         if not question.sensitive and question.scale in ("agree5", "freq5"):

@@ -31,6 +31,7 @@ from pulse.models import ActionReminder, BoxItem, Invitation, Person, PersonStat
 from pulse.services import box as box_service
 from pulse.services import invitations, pooling, safety, sam, sessions
 from pulse.services import rounds as round_service
+from pulse.services.org import load_tree
 from pulse.services.releases import compute_release, purge_raw_answers
 from pulse.services.surveys import schedule_next
 
@@ -337,7 +338,8 @@ def mail_invitations(database: Database, round_id: int, keys: round_service.Roun
         survey_name, closes_at, resend = rnd.survey.name, rnd.closes_at, rnd.mailout_attempts > 0
         # "You said, we did" for each counting unit of the round: everyone who counts there gets the same one.
         units = session.scalars(select(Invitation.unit_id).where(Invitation.round_id == round_id).distinct())
-        feedback = {unit_id: sam.feedback_for(session, unit_id) for unit_id in units}
+        tree = load_tree(session)
+        feedback = {unit_id: sam.feedback_for(session, unit_id, tree) for unit_id in units}
 
     def send(invite: invitations.Invite) -> None:
         mail.send("invitation", to=invite.email, language=invite.language, survey=survey_name, closes_at=closes_at,

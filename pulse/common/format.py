@@ -7,14 +7,14 @@ formatting never rounds a second time in another way (docs/ANONYMITY.md, "Precis
 from __future__ import annotations
 
 from flask import Flask
-from flask_babel import format_date, format_decimal
+from flask_babel import format_date, format_decimal, get_locale
 from flask_babel import gettext as _
 
 from pulse.common.labels import area_label
 from pulse.disclosure import Figures, QuestionInfo
 from pulse.domain.pooling import Period
 from pulse.domain.scales import SCALES
-from pulse.domain.stats import Change, one_decimal, whole
+from pulse.domain.stats import MEAN_DECIMALS, Change, one_decimal, round_half_away, whole
 
 
 def too_few() -> str:
@@ -29,8 +29,8 @@ def bound_text(figures: Figures, question: QuestionInfo) -> str | None:
     if not figures.bound or scale is None:
         return None
     if figures.censor == "low":
-        return "≤ " + format_decimal(scale.minimum + 0.5, "0.0")
-    return "≥ " + format_decimal(scale.maximum - 0.5, "0.0")
+        return "≤ " + tenths(scale.minimum + 0.5)
+    return "≥ " + tenths(scale.maximum - 0.5)
 
 
 def mean_text(figures: Figures, question: QuestionInfo) -> str:
@@ -46,12 +46,26 @@ def mean_text(figures: Figures, question: QuestionInfo) -> str:
         return too_few() if figures.yes is None else _("%(share)s %% yes", share=format_decimal(figures.yes, "0"))
     if figures.mean is None:
         return too_few()
-    return str(format_decimal(one_decimal(figures.mean), "0.0"))
+    return tenths(round_half_away(figures.mean, MEAN_DECIMALS))
+
+
+#: Each language's decimal mark, asked of Babel once (a trend table writes hundreds of means).
+_marks: dict[str, str] = {}
 
 
 def decimal_mark() -> str:
     """The decimal mark of the current language ("," in Swedish), for text drawn outside Babel (chart ticks)."""
-    return str(format_decimal(0.5, "0.0"))[1]
+    language = str(get_locale())
+    mark = _marks.get(language)
+    if mark is None:
+        mark = _marks[language] = str(format_decimal(0.5, "0.0"))[1]
+    return mark
+
+
+def tenths(value: float) -> str:
+    """A non-negative number already rounded to one decimal, written as Babel writes it with the pattern "0.0"
+    (no grouping) — without parsing the pattern again for every figure."""
+    return f"{value:.1f}".replace(".", decimal_mark())
 
 
 def percent(value: float | None) -> str:

@@ -23,6 +23,7 @@ from pulse import disclosure
 from pulse.common.cache import MB, PerDatabase, deep_size
 from pulse.common.db import utcnow
 from pulse.domain import sam as rules
+from pulse.domain.orgtree import OrgTree
 from pulse.domain.stats import Change
 from pulse.models import (
     Action,
@@ -554,16 +555,23 @@ class PublicFeedback:
     actions: tuple[ShownAction, ...]
 
 
-def feedback_for(session: Session, unit_id: int) -> PublicFeedback | None:
+def feedback_for(session: Session, unit_id: int, tree: OrgTree[int] | None = None) -> PublicFeedback | None:
     """The newest published feedback for people who count in ``unit_id``: the unit's own, or else the nearest unit
     above it (whose feedback is for everyone below it).
 
     For the respondent's pages and the invitation e-mail: ``unit_id`` is the counting unit the person's one-time
-    credential already names, so reading it identifies nobody (docs/SAM.md, "What employees see").
+    credential already names, so reading it identifies nobody (docs/SAM.md, "What employees see"). ``tree``: the
+    unit tree when the caller has it (loading it is most of the cost on a large organisation).
     """
-    for level in [unit_id, *load_tree(session).ancestors(unit_id)]:
-        feedback = session.scalar(select(Feedback).where(Feedback.unit_id == level, Feedback.published_at.is_not(None))
-                                  .order_by(Feedback.published_at.desc(), Feedback.id.desc()).limit(1))
+    levels = [unit_id, *(tree or load_tree(session)).ancestors(unit_id)]
+    # The newest published per level, in one query; the nearest level that has one wins.
+    newest: dict[int, Feedback] = {}
+    for found in session.scalars(select(Feedback).where(Feedback.unit_id.in_(levels),
+                                                        Feedback.published_at.is_not(None))
+                                 .order_by(Feedback.published_at.desc(), Feedback.id.desc())):
+        newest.setdefault(found.unit_id, found)
+    for level in levels:
+        feedback = newest.get(level)
         if feedback is not None:
             assert feedback.published_at is not None
             shown = tuple(ShownAction(fa.action.activity, fa.action.status, fa.action.due_on)
@@ -585,9 +593,9 @@ class HelpView:
     links: tuple[tuple[str, str], ...]
 
 
-def help_for(session: Session, unit_id: int) -> HelpView | None:
+def help_for(session: Session, unit_id: int, tree: OrgTree[int] | None = None) -> HelpView | None:
     """The help text for people who count in ``unit_id``: the nearest unit's own, else the organisation's."""
-    levels: list[int | None] = [unit_id, *load_tree(session).ancestors(unit_id), None]
+    levels: list[int | None] = [unit_id, *(tree or load_tree(session)).ancestors(unit_id), None]
     texts = {h.unit_id: h for h in session.scalars(select(HelpText))}
     for level in levels:
         found = texts.get(level)
@@ -646,6 +654,9 @@ class Notes:
 #: process is seen at once (the cache is cleared); other processes see it within this time.
 NOTES_SECONDS = 30.0
 _notes: PerDatabase[tuple[float, Notes]] = PerDatabase("respondent notes", 4 * MB, deep_size)
+#: The unit tree the notes are looked up in, kept as long as the notes are (a new unit or move is seen as soon as
+#: a changed note would be): loading it was most of an answering page's time on a large organisation.
+_trees: PerDatabase[tuple[float, OrgTree[int]]] = PerDatabase("unit tree for notes", 2 * MB, deep_size)
 
 
 def notes_for(session: Session, unit_id: int) -> Notes:
@@ -655,7 +666,11 @@ def notes_for(session: Session, unit_id: int) -> Notes:
     hit = cache.get(unit_id)
     if hit is not None and now - hit[0] < NOTES_SECONDS:
         return hit[1]
-    notes = Notes(feedback_for(session, unit_id), help_for(session, unit_id))
+    trees = _trees(session.get_bind().engine)
+    kept = trees.get(None)
+    if kept is None or now - kept[0] >= NOTES_SECONDS:
+        kept = trees.put(None, (now, load_tree(session)))
+    notes = Notes(feedback_for(session, unit_id, kept[1]), help_for(session, unit_id, kept[1]))
     cache.put(unit_id, (now, notes))
     return notes
 
@@ -663,6 +678,7 @@ def notes_for(session: Session, unit_id: int) -> Notes:
 def forget_notes(session: Session) -> None:
     """After a feedback or help text changes: this process shows the new one at once."""
     _notes(session.get_bind().engine).clear()
+    _trees(session.get_bind().engine).clear()
 
 
 # --- the manager's start page -----------------------------------------------------------------------------------

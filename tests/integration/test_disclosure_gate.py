@@ -140,3 +140,23 @@ def test_round_unit_before_close_is_none(session: Session, app: Flask) -> None:
     session.commit()
     opened = open_with_credentials(session, app, make_survey(session, [dept]))
     assert disclosure.round_unit(session, opened.round.id, team.id) is None
+
+
+def test_a_trend_read_before_a_round_closes_grows_with_it(session: Session, app: Flask,
+                                                          made: dict[str, object]) -> None:
+    """Unit cells are cached per release (frozen ones never change): a new release joins the trend at once, a
+    unit that a release does not cover stays a gap, and the cached cells are the stored ones."""
+    dept: Unit = made["dept"]  # type: ignore[assignment]
+    alfa: Unit = made["units"]["alfa"]  # type: ignore[index]
+    before = disclosure.trend(session, made["first"].survey_id, dept.id, EVERYTHING)  # type: ignore[attr-defined]
+    assert [r.round_number for r in before.releases] == [1, 2]
+    third = _round(session, app, made["first"].survey_id, "third",  # type: ignore[attr-defined]
+                   made["second"].closes_at + dt.timedelta(days=3))  # type: ignore[attr-defined]
+    after = disclosure.trend(session, third.survey_id, dept.id, EVERYTHING)
+    assert [r.round_number for r in after.releases] == [1, 2, 3]
+    assert [c.respondents for c in after.cells] == [12, 12, 12]
+    again = disclosure.trend(session, third.survey_id, dept.id, EVERYTHING)
+    assert again.cells == after.cells and [p.figures.mean for p in again.series["OSA-WL1"]] == [3.0, 3.0, 3.0]
+    assert disclosure.unit_cells(session, [r.id for r in after.releases], alfa.id).keys() == \
+        {r.id for r in after.releases}
+    assert disclosure.unit_cells(session, [r.id for r in after.releases], made["root"].id) == {}  # type: ignore[attr-defined]

@@ -162,6 +162,13 @@ def test_feedback_employees_see_is_the_nearest_published_one(session: Session, a
     assert hidden.activity not in {a.activity for a in seen.actions}
     # Beta counts under the department: it sees the department's feedback, never alfa's.
     assert sam.feedback_for(session, beta.id).heard == "Avdelningen hörde"  # type: ignore[union-attr]
+    # A newer one from the department: beta sees the newest, alfa still its own (the nearest unit wins, not the
+    # newest date).
+    newer = sam.create_feedback(session, dept.id, sam.FeedbackInput(made.releases[0], "Avdelningen hörde igen"),
+                                scope=admin, by=None)
+    sam.publish_feedback(session, newer.id, scope=admin, now=NOW + dt.timedelta(hours=2))
+    assert sam.feedback_for(session, beta.id).heard == "Avdelningen hörde igen"  # type: ignore[union-attr]
+    assert sam.feedback_for(session, alfa.id).heard == "Ni sa att tiden inte räcker"  # type: ignore[union-attr]
     # An action of another unit cannot be shown in alfa's feedback.
     beta_action = sam.create_action(session, beta.id, action_input(), scope=admin, by=None)
     with pytest.raises(sam.SamError):

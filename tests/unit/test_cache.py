@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import random
 import sys
 import threading
 from dataclasses import dataclass
 
+import pytest
 from sqlalchemy import create_engine
 
+from pulse import disclosure
 from pulse.common.cache import ByteCache, PerDatabase, deep_size
+from pulse.domain.figures import Figures, Form
 
 
 def test_the_least_recently_used_entries_go_once_the_byte_limit_would_be_passed() -> None:
@@ -83,3 +88,44 @@ def test_deep_size_weighs_what_a_value_holds_once_each() -> None:
     assert deep_size(plain) > 1000
     slotted = _Slotted("n", tuple(range(1000, 2000)))
     assert deep_size(slotted) >= sum(sys.getsizeof(n) for n in range(1000, 2000))
+
+
+def _release(cells: int, seed: int) -> disclosure.ReleaseData:
+    """A parsed release of ``cells`` whole-unit cells with figures of varying shape (some hidden, some bounds)."""
+    rng = random.Random(seed)
+    questions = tuple(disclosure.QuestionInfo(f"Q{i}", 1, "workload", "agree5", False, False, f"Fråga {i}",
+                                              f"Question {i}") for i in range(8))
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    info = disclosure.ReleaseInfo(1, 1, 1, 1, 1, "Puls", now, now, now, 5, 5, 5, questions)
+    views = {}
+    for unit in range(cells):
+        figures = {}
+        for question in questions:
+            roll = rng.random()
+            if roll < 0.3:
+                figures[question.code] = disclosure.HIDDEN
+            elif roll < 0.4:
+                figures[question.code] = Figures(Form.BOUND, 1, censor="low")
+            else:
+                figures[question.code] = Figures(Form.EXACT, 1, n=rng.randint(5, 400), mean=rng.randint(10, 50) / 10,
+                                                 sd=rng.randint(0, 20) / 10, dist=tuple(rng.randint(0, 80)
+                                                                                        for _ in range(5)))
+        views[(unit, "total")] = disclosure.CellView(unit, "total", f"Enhet {unit} " + "x" * rng.randint(0, 60),
+                                                     rng.random() < 0.8, rng.randint(0, 400), rng.randint(0, 500),
+                                                     figures)
+    parents = {u: (None if u == 0 else rng.randrange(u)) for u in range(cells)}
+    children: dict[int, list[int]] = {u: [] for u in parents}
+    for unit, parent in parents.items():
+        if parent is not None:
+            children[parent].append(unit)
+    return disclosure.ReleaseData(info, views, parents, children)
+
+
+@pytest.mark.parametrize("cells", [1, 7, 64, 65, 500, 3000])
+def test_a_parsed_release_is_weighed_from_a_sample_close_to_its_real_size(cells: int) -> None:
+    """Weighing every object of a large release took longer than parsing it; the sample must stay close to the real
+    size and never weigh it lighter than it is (the cache's limit must hold)."""
+    for seed in range(3):
+        data = _release(cells, seed)
+        real = deep_size(data)
+        assert real <= disclosure._weigh_release(data) <= real * 1.25, (cells, seed)

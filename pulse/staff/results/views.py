@@ -154,7 +154,9 @@ def trends(survey_id: int, unit_id: int) -> str:
     areas: dict[str, list[str]] = {}
     for code, question in trend.questions.items():
         areas.setdefault(question.area, []).append(code)
-    return render_template("results/trends.html", trend=trend, areas=areas)
+    # Each area's table has a column per round: their headers are translated once, not once per table.
+    round_headers = [_("Round %(n)s", n=r.round_number) for r in trend.releases]
+    return render_template("results/trends.html", trend=trend, areas=areas, round_headers=round_headers)
 
 
 @bp.route("/surveys/<int:survey_id>/units/<int:unit_id>/trend.xlsx")
