@@ -333,7 +333,7 @@ def test_a_finding_is_described_in_words_written_out() -> None:
     group = Finding("small_group", frozenset({"b", "a"}), Counts(3, 4), combination=formula)
     assert group.describe() == ("a group of 3 respondents of 4 invited (a, b) can be computed = "
                                 "+ v1 A − v2 A + 1/2·v2 B − 2·v2 C")
-    assert group.describe(str.upper, lambda c: f"<{c}>", counts=False) == (
+    assert group.describe(lambda a: str(a).upper(), lambda c: f"<{c}>", counts=False) == (
         "a group too small to be shown (A, B) can be computed = + <v1 A> − <v2 A> + 1/2·<v2 B> − 2·<v2 C>")
     hidden = Finding("derivable", frozenset({"x"}), Counts(2, 2), cell="v1 T", combination=(("v1 P", 1),))
     assert hidden.describe() == "hidden v1 T can be computed: 2 respondents of 2 invited (x) = + v1 P"

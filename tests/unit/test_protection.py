@@ -15,7 +15,7 @@ tests/unit/test_suppression.py:
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from itertools import combinations
@@ -406,7 +406,7 @@ def test_pooled_parts_add_up_by_hand() -> None:
 
 
 def test_a_cell_nobody_answered_in_has_nothing_to_hide_from_k_invited() -> None:
-    atoms = {"a": Counts(0, 2), "b": Counts(0, 2), "c": Counts(1, 3)}
+    atoms: dict[Hashable, Counts] = {"a": Counts(0, 2), "b": Counts(0, 2), "c": Counts(1, 3)}
     assert _nothing_to_hide(atoms, ["a", "b"], 4) and not _nothing_to_hide(atoms, ["a", "b"], 5)
     assert not _nothing_to_hide(atoms, ["a", "c"], 2)  # someone answered in c
     assert _nothing_to_hide(atoms, ["a", "elsewhere"], 2) and not _nothing_to_hide(atoms, ["a", "elsewhere"], 3)
