@@ -240,6 +240,13 @@ def test_the_issue_pooled_minus_the_published_rounds_is_the_hidden_round() -> No
     assert any(e.role in ("reveals", "hides") and any(t.round == 3 for t in (*e.formula,
                                                                             *([e.cell] if e.cell else [])))
                or e.role == "more" for e in pooled.explanations)
+    # The audit record says it in the attacker's terms: the pooled team (this version, no round) less the team in
+    # rounds 1, 2 and 4 is round 3's team, unit 2 — not a (round, unit) pair; and that the pool hides its team total
+    # for it.
+    attack = {(1, team, 1, None), (1, team, -1, 1), (1, team, -1, 2), (1, team, -1, 4)}
+    said = {(e.role, e.kind, e.units, e.hides) for e in pooled.explanations
+            if {(t.version, t.cell, t.coefficient, t.round) for t in e.formula} == attack}
+    assert said == {("reveals", "small_group", (2,), None), ("hides", "small_group", (2,), team)}
 
 
 def test_a_period_of_one_released_unit_pooled_changes_nothing_it_need_not() -> None:
