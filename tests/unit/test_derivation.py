@@ -342,3 +342,38 @@ def test_a_finding_is_described_in_words_written_out() -> None:
     assert large.describe() == ("a combination too large to search exhaustively, treated as unsafe: "
                                 "5 respondents of 9 invited (a, b)")
     assert str(VersionCell("version 1", Cell(3, Kind.TOTAL))) == "version 1 total(3)"
+
+
+def test_three_overlapping_pairs_give_each_member_by_halving() -> None:
+    """Three units of three respondents (k = 5), published in pairs — each pair of six is safe. An attacker adds two
+    pairs, subtracts the third and halves: (ab + ac − bc) / 2 = a. Every unit alone is a group of three that can be
+    computed, with exactly that formula (found by hand, and the naive brute force agrees)."""
+    atoms: dict[Hashable, Counts] = {"a": Counts(3, 3), "b": Counts(3, 3), "c": Counts(3, 3)}
+    published: dict[Hashable, frozenset[Hashable]] = {
+        "ab": frozenset("ab"), "ac": frozenset("ac"), "bc": frozenset("bc")}
+    findings = audit_sets(atoms, published, K)
+    half = Fraction(1, 2)
+    assert {f.atoms: dict(f.combination) for f in findings} == {
+        frozenset("a"): {"ab": half, "ac": half, "bc": -half},
+        frozenset("b"): {"ab": half, "ac": -half, "bc": half},
+        frozenset("c"): {"ab": -half, "ac": half, "bc": half}}
+    assert all(f.kind == "small_group" and f.counts == Counts(3, 3) for f in findings)
+    _, groups = brute_force(atoms, published.values(), K, {})
+    assert set(groups) == {frozenset("a"), frozenset("b"), frozenset("c")}
+
+
+def test_a_new_version_whose_audit_is_too_large_to_search_hides_until_it_is_safe() -> None:
+    """The re-organisation above with a search budget of one node: every combination is too large to search, which
+    counts as unsafe (fail safe), so version 2 hides what touches it until nothing new is found — and by brute force
+    nothing is revealed."""
+    old_counts, new_counts = cell_counts(OLD, DIRECT), cell_counts(NEW, DIRECT)
+    v1 = protect(OLD, old_counts, K)
+    earlier = [EarlierVersion("v1", published=published_atoms(OLD, v1.published),
+                              hidden=published_atoms(OLD, v1.suppressed))]
+    result = protect_version(NEW, new_counts, K, earlier=earlier, version="v2", budget=1)
+    assert not [f for f in result.findings if not f.earlier]
+    assert any("too large to search" in reason for reason in result.reasons)
+    published = [*published_atoms(OLD, v1.published).values(),
+                 *published_atoms(NEW, result.protection.published).values()]
+    _, groups = brute_force(dict(DIRECT), published, K, {})  # type: ignore[arg-type]
+    assert groups == []
