@@ -377,3 +377,20 @@ def test_a_new_version_whose_audit_is_too_large_to_search_hides_until_it_is_safe
                  *published_atoms(NEW, result.protection.published).values()]
     _, groups = brute_force(dict(DIRECT), published, K, {})  # type: ignore[arg-type]
     assert groups == []
+
+
+def test_three_units_published_in_pairs_give_every_group_of_them() -> None:
+    """As above with one respondent each (of five invited) and the pairs labelled in another order, so that the
+    elimination divides by −2 instead of 2: the pairs span every vector over the three units, so every group of them
+    can be computed and none is safe. The smallest — each unit alone — are reported, each with a formula that adds
+    up to exactly its members (and the naive brute force finds the same smallest groups)."""
+    atoms: dict[Hashable, Counts] = {"a": Counts(1, 5), "b": Counts(1, 5), "c": Counts(1, 5)}
+    published: dict[Hashable, frozenset[Hashable]] = {
+        "p": frozenset("bc"), "q": frozenset("ac"), "r": frozenset("ab")}
+    findings = audit_sets(atoms, published, K)
+    assert {f.atoms for f in findings} == {frozenset("a"), frozenset("b"), frozenset("c")}
+    _, groups = brute_force(atoms, published.values(), K, {})
+    assert minimal(groups) == {frozenset("a"), frozenset("b"), frozenset("c")} and len(groups) == 7
+    for finding in findings:
+        total = {a: sum(c for label, c in finding.combination if a in published[label]) for a in "abc"}
+        assert total == {a: 1 if a in finding.atoms else 0 for a in "abc"}
