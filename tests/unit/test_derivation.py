@@ -394,3 +394,34 @@ def test_three_units_published_in_pairs_give_every_group_of_them() -> None:
     for finding in findings:
         total = {a: sum(c for label, c in finding.combination if a in published[label]) for a in "abc"}
         assert total == {a: 1 if a in finding.atoms else 0 for a in "abc"}
+
+
+def test_three_rounds_pooled_give_every_hidden_cell_that_holds_anyone() -> None:
+    """Found by the property test above (a basis row that gains a column while another pivot is added must be kept
+    reduced). A unit 0 with a team 1, over rounds 0–2; one person invited in (1, 0), (1, 1) and (2, 1), nobody
+    anywhere else. Published: the pooled office and the pooled team; before: round 1's office. By hand: pooled
+    office − pooled team = (1, 0); round 1's office − (1, 0) = (1, 1); pooled team − (1, 1) = (2, 1). So every
+    hidden cell that holds anyone can be computed, and so can each of the three people alone."""
+    def cell(name: str, unit: int, kind: Kind) -> VersionCell:
+        return VersionCell(name, Cell(unit, kind))
+
+    atoms: dict[Hashable, Counts] = {(r, u): Counts(0, 1 if (r, u) in {(1, 0), (1, 1), (2, 1)} else 0)
+                                     for r in range(3) for u in range(2)}
+    t, r = Kind.TOTAL, Kind.REMAINDER
+    pooled = "rounds [0, 1, 2]"
+    published: dict[Hashable, frozenset[Hashable]] = {
+        cell(pooled, 1, t): frozenset({(0, 1), (1, 1), (2, 1)}), cell(pooled, 0, t): frozenset(atoms)}
+    hidden: dict[Hashable, frozenset[Hashable]] = {
+        cell("round 0", 1, t): frozenset({(0, 1)}), cell("round 0", 0, t): frozenset({(0, 0), (0, 1)}),
+        cell("round 0", 0, r): frozenset({(0, 0)}), cell("round 1", 1, t): frozenset({(1, 1)}),
+        cell("round 1", 0, r): frozenset({(1, 0)}), cell("round 2", 1, t): frozenset({(2, 1)}),
+        cell("round 2", 0, t): frozenset({(2, 0), (2, 1)}), cell("round 2", 0, r): frozenset({(2, 0)}),
+        cell(pooled, 0, r): frozenset({(0, 0), (1, 0), (2, 0)})}
+    before: dict[Hashable, frozenset[Hashable]] = {cell("round 1", 0, t): frozenset({(1, 0), (1, 1)})}
+    findings = audit_sets(atoms, published, K, hidden=hidden, before=before, limit=10_000)
+    assert {f.cell for f in findings if f.kind == "derivable"} == {
+        cell("round 1", 1, t), cell("round 1", 0, r), cell("round 2", 1, t), cell("round 2", 0, t),
+        cell(pooled, 0, r)}
+    alone = {f.atoms for f in findings if f.kind == "small_group" and not f.earlier}
+    assert {frozenset({(1, 0)}), frozenset({(1, 1)}), frozenset({(2, 1)})} <= alone
+    check_against_brute_force(atoms, published, hidden, before)
