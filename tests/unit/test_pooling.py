@@ -293,3 +293,20 @@ def test_the_audit_finds_what_brute_force_finds_when_a_pooled_cell_is_added(
     derivable, groups = brute_force(atoms, published.values(), k, hidden)
     findings = audit_sets(atoms, published, k, hidden=hidden)
     assert bool(findings) == bool(derivable or groups), (findings, derivable, groups)
+
+
+def test_a_pooled_mean_is_audited_on_who_answered_the_item() -> None:
+    """Found by the property test above at its full count of examples. One team over four rounds (k = k_dist = 3):
+    nobody in round 1; two in round 2 who answer A with 1 and 1; one in round 3 who skips A; three in round 4 who
+    answer 1. Only round 4 shows A. Pooled, six responded but five answered A: the pooled A less round 4's is round
+    2's two answers. Counted by respondents that group holds three (with the one who skipped) and would pass, so
+    the pooled item layer must count who answered it — and hide the pooled A."""
+    tree = Tree({0: None})
+    team = Cell(0, Kind.TOTAL)
+    rounds: dict[int, Round] = {
+        1: ({0: Counts(0, 0)}, {0: answers([])}), 2: ({0: Counts(2, 2)}, {0: answers([1, 1])}),
+        3: ({0: Counts(1, 1)}, {0: answers([None])}), 4: ({0: Counts(3, 3)}, {0: answers([1, 1, 1])})}  # type: ignore[list-item]
+    released, pooled, parts = pool(tree, rounds, 3, 3)
+    assert [team in released[r].items["A"].exact for r in (2, 3, 4)] == [False, False, True]  # round 1 is empty
+    assert team in pooled.nodes and team not in pooled.items["A"].exact
+    check(tree, rounds, released, pooled, parts, 3, 3)

@@ -307,6 +307,9 @@ def test_the_stored_figures_of_a_cell_worked_out_by_hand() -> None:
     }
     assert shown["N"].to_json() == {"v": 1, "n": 7, "mean": 7.3, "sd": 2.9, "dist": [0, 0, 1, 0, 0, 1, 0, 1, 0, 3, 1],
                                     "skip": 13, "enps": 29}
+    # The audit record keeps each item's layers under their names.
+    assert {code: set(item.layers) for code, item in outcome.items.items()} == {
+        "A": {"A:k", "A:k_dist"}, "Y": {"Y:k_dist"}, "N": {"N:k", "N:k_dist"}}
 
 
 def test_between_k_and_k_dist_a_mean_and_nothing_more() -> None:
