@@ -709,15 +709,20 @@ def memory(workdir: Path, clients: int) -> dict[str, Any]:
             browser.sign_in(admin, "pulse-demo-2026")
             browsers.append(browser)
 
+        samples: list[str] = []
+
         def dashboard(browser: Browser, unit: int) -> int:
             bad = 0
             for path in (f"/staff/results/{release}/units/{unit}",
                          f"/staff/results/surveys/{survey}/units/{unit}/trends",
                          f"/staff/results/{release}/units/{unit}/heatmap"):
                 status, body, _ = browser.get(path)
-                bad += status != 200
-                for chart in re.findall(r'src="(/staff/results/surveys/[^"]+\.svg)"', body):
-                    bad += browser.get(chart)[0] != 200
+                charts = re.findall(r'src="(/staff/results/surveys/[^"]+\.svg)"', body)
+                for got, where in [(status, path)] + [(browser.get(chart)[0], chart) for chart in charts]:
+                    if got != 200:
+                        bad += 1
+                        if len(samples) < 5:
+                            samples.append(f"{got} {where}")
             return bad
 
         done = 0
@@ -733,7 +738,8 @@ def memory(workdir: Path, clients: int) -> dict[str, Any]:
     peak = max(max(sizes) for sizes in rss.values())
     return {"id": "M", "backend": "sqlite", "units": len(units), "workers": 2, "clients": clients,
             "rss_mb": {str(k): [round(r) for r in v] for k, v in rss.items()}, "peak_worker_rss_mb": peak,
-            "errors": failed, "goal": "< 300 MB per worker", "met": peak < 300 and failed == 0}
+            "errors": failed, "error_samples": samples, "goal": "< 300 MB per worker",
+            "met": peak < 300 and failed == 0}
 
 
 # --- report ------------------------------------------------------------------------------------------------
@@ -853,7 +859,7 @@ def main() -> None:
             base = "—"
         elif r["id"] == "M":
             line, base = (f"peak worker {r['peak_worker_rss_mb']:.0f} MB after dashboards of all {r['units']} units, "
-                          f"{r['errors']} errors"), "—"
+                          f"{r['errors']} errors {'; '.join(r.get('error_samples', []))}"), "—"
         elif r["id"] == "W3":
             line = (f"warm p50 {r['warm_median_ms']:.0f} ms p95 {r['warm_p95_ms']:.0f} ms; cold slowest page "
                     f"{r['cold_slowest_page_s']:.2f} s")

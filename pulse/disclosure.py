@@ -25,7 +25,7 @@ from pulse.domain.figures import Form as Form
 from pulse.domain.figures import read_cell
 from pulse.domain.pooling import Period, from_key
 from pulse.domain.scales import SCALES
-from pulse.domain.stats import Change, change, index, whole
+from pulse.domain.stats import Change, bound_value, change, index, whole
 from pulse.models import (
     PooledRelease,
     PooledReleaseCell,
@@ -367,11 +367,18 @@ def _comparable(figures: Figures) -> tuple[float, float, int] | None:
 
 
 def _score(row: QuestionRow) -> float | None:
-    """How good a result is on 0–1 (reversed items flipped), for strengths and concerns."""
+    """How good a result is on 0–1 (reversed items flipped), for strengths and concerns.
+
+    A censored mean scores as its published bound ("≤ 1,5" as 1.5): everyone at the bottom is the strongest concern
+    of all and must not drop out because it is only shown as a bound. The bound is all the release holds, so the
+    ranking says nothing finer than the page (docs/ANONYMITY.md, "Censored figures")."""
     scale = SCALES.get(row.question.scale)
-    if scale is None or row.now.mean is None or row.question.sensitive:
+    if scale is None or row.question.sensitive or scale.maximum == scale.minimum:
         return None
-    position = (row.now.mean - scale.minimum) / (scale.maximum - scale.minimum)
+    value = row.now.mean if row.now.exact else bound_value(row.now.censor, scale) if row.now.bound else None
+    if value is None:
+        return None
+    position = (value - scale.minimum) / (scale.maximum - scale.minimum)
     return 1 - position if row.question.reverse else position
 
 

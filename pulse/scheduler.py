@@ -53,8 +53,10 @@ class TickReport:
     purged: int = 0
     #: E-mails about 6:6a requests (asked, reminded, escalated).
     safety_notices: int = 0
-    #: Complaint-box messages sent: news of an item, and escalations of overdue ones.
+    #: Complaint-box messages sent: news of an item or a text (to review, released), and escalations of overdue ones.
     box_notices: int = 0
+    #: Complaint-box items whose texts the retention rule deleted.
+    box_purged: int = 0
     pooled: list[int] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     #: Normal states worth a line, not errors: e.g. a survey's round still open when the next was due.
@@ -69,6 +71,7 @@ class TickReport:
                 + (f", raw answers deleted: {self.purged}" if self.purged else "")
                 + (f", 6:6a notices: {self.safety_notices}" if self.safety_notices else "")
                 + (f", box notices: {self.box_notices}" if self.box_notices else "")
+                + (f", box items past retention: {self.box_purged}" if self.box_purged else "")
                 + (f", periods pooled: {len(self.pooled)}" if self.pooled else "")
                 + (f", still open: {len(self.notes)}" if self.notes else "")
                 + (f", errors: {len(self.errors)}" if self.errors else ""))
@@ -143,6 +146,9 @@ def tick(app: Flask, *, now: dt.datetime) -> TickReport:
         _safety_requests(database, now, tz, report)
         _purge(database, now, app.config["PULSE"].retention_days, report)
         report.box_notices += box_deadlines(database, now.astimezone(tz).date(), report)
+        report.box_purged += box_retention(database, now.astimezone(tz).date())
+        if not box_service.scrub_purged(database):
+            report.errors.append("scrub after the box's retention not finished yet")
         _forget_revoked_sessions(database, now)
         report.action_reminders += send_action_reminders(database, now=now, today=sam.local_today(now, tz.key),
                                                          report=report)
@@ -208,14 +214,16 @@ def _purge(database: Database, now: dt.datetime, days: int, report: TickReport) 
 
 
 def box_deadlines(database: Database, today: dt.date, report: TickReport | None = None) -> int:
-    """Tell the responsible managers and safety representatives of new box items, and escalate overdue ones to the
-    next manager up and the safety representatives — each once.
+    """Tell the responsible managers and safety representatives of new named box items, the safety representatives
+    of anonymous texts to review (and the main safety representative of late reviews), the managers of texts
+    released to them, and escalate overdue items to the next manager up and the safety representatives — each once.
 
     Every notice is claimed (a flag set by a conditional UPDATE, committed) before its mail goes out, so two
     schedulers never both send it; a notice whose mail fails is released and tried again on the next run.
     """
     with database.session(write=True) as session:
-        notices = box_service.claim_new(session) + box_service.claim_overdue(session, today)
+        notices = (box_service.claim_new(session) + box_service.claim_reviews(session, today)
+                   + box_service.claim_overdue(session, today))
         session.commit()
     sent = 0
     for notice in notices:
@@ -230,6 +238,21 @@ def box_deadlines(database: Database, today: dt.date, report: TickReport | None 
     return sent
 
 
+def box_retention(database: Database, today: dt.date) -> int:
+    """Delete the texts of box items closed longer ago than the retention rule allows (pulse.services.box.
+    purge_closed), log how many, and scrub what that left on disk (retried by every run until it finishes)."""
+    with database.session(write=True) as session:
+        purged = box_service.purge_closed(session, today)
+        xid = None
+        if purged:
+            record_audit(session, "box.purge", "box", {"items": purged})
+            xid = box_service.purge_xid(session)
+        session.commit()
+    if purged:
+        box_service.scrub_purged(database, since_xid=xid)
+    return purged
+
+
 def _send_box_notice(database: Database, notice: box_service.Notice) -> int:
     """Mail one notice to each of its recipients (no text of the item, only its unit, category and dates)."""
     config = current_app.config["PULSE"]
@@ -238,7 +261,7 @@ def _send_box_notice(database: Database, notice: box_service.Notice) -> int:
         people = [(p.email, p.language) for p in session.scalars(
             select(Person).where(Person.id.in_(notice.recipients), Person.status != PersonStatus.LEFT))]
         context = {"kind": notice.kind, "unit": item.unit.name, "category": item.category,
-                   "acknowledge_by": item.acknowledge_by, "answer_by": item.answer_by,
+                   "acknowledge_by": item.acknowledge_by, "answer_by": item.answer_by, "first": notice.first,
                    "url": f"{config.staff_url}/staff/box/{item.id}"}
     for email, language in people:
         mail.send("box_notice", to=email, language=language, **context)

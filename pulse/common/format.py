@@ -14,7 +14,7 @@ from pulse.common.labels import area_label
 from pulse.disclosure import Figures, QuestionInfo
 from pulse.domain.pooling import Period
 from pulse.domain.scales import SCALES
-from pulse.domain.stats import MEAN_DECIMALS, Change, one_decimal, round_half_away, whole
+from pulse.domain.stats import MEAN_DECIMALS, Change, bound_value, one_decimal, round_half_away, whole
 
 
 def too_few() -> str:
@@ -26,11 +26,10 @@ def too_few() -> str:
 def bound_text(figures: Figures, question: QuestionInfo) -> str | None:
     """A censored mean's bound ("≤ 1,5"), or None when the figures are not a bound."""
     scale = SCALES.get(question.scale)
-    if not figures.bound or scale is None:
+    value = bound_value(figures.censor, scale) if figures.bound and scale is not None else None
+    if value is None:
         return None
-    if figures.censor == "low":
-        return "≤ " + tenths(scale.minimum + 0.5)
-    return "≥ " + tenths(scale.maximum - 0.5)
+    return ("≤ " if figures.censor == "low" else "≥ ") + tenths(value)
 
 
 def mean_text(figures: Figures, question: QuestionInfo) -> str:

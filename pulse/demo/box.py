@@ -1,6 +1,7 @@
-"""Demo complaint box: a few items in the citizen-service offices, in every state — one new, one acknowledged, one
-answered with a reply from the writer, one closed, and one overdue — and a main safety representative for the
-units no safety area covers."""
+"""Demo complaint box: a few items in the citizen-service offices, in every state — one new (waiting for the safety
+representative's review), one acknowledged, one answered with a reply from the writer (that reply waiting for review),
+one closed, and one overdue (its review too) — and a main safety representative for the units no safety area
+covers."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import datetime as dt
 from sqlalchemy import select
 
 from pulse.common.db import Database
-from pulse.models import Person, Unit
+from pulse.models import BoxMessage, Person, Unit
 from pulse.services import box as box_service
 
 #: (unit key, category, days ago, what happens, text, reply)
@@ -48,15 +49,19 @@ def load_demo_box(database: Database, keys: box_service.Keys, *, today: dt.date,
             written = today - dt.timedelta(days=days_ago)
             item, _ = box_service.write(session, keys, unit_id=units[key], category=category, text=text, k=k,
                                         today=written)
-            item.notified = True  # the demo does not mail about its history
+            # The demo does not mail about its history: every notice counts as sent.
+            item.notified = True
+            _told(item.messages[0], escalated=state == "overdue")
             if state in ("acknowledged", "answered", "closed"):
+                box_service.moderate(session, keys, item, item.messages[0].id, "released")
+                item.messages[0].release_notified = True
                 box_service.acknowledge(item, today=written + dt.timedelta(days=1))
             if reply is not None:
                 box_service.staff_reply(session, keys, item, managers[key], reply,
                                         today=written + dt.timedelta(days=4))
             if state == "answered":
-                box_service.writer_reply(session, keys, item, "Tack, det låter bra.",
-                                         today=written + dt.timedelta(days=5))
+                _told(box_service.writer_reply(session, keys, item, "Tack, det låter bra.",
+                                               today=written + dt.timedelta(days=5)), escalated=True)
             if state == "closed":
                 box_service.close(item, today=written + dt.timedelta(days=6))
             if state == "overdue":
@@ -64,3 +69,9 @@ def load_demo_box(database: Database, keys: box_service.Keys, *, today: dt.date,
             count += 1
         session.commit()
     return count
+
+
+def _told(message: BoxMessage, *, escalated: bool) -> None:
+    """Mark a demo text's review notices as sent, as the scheduler would have done by now."""
+    message.review_notified = True
+    message.review_escalated = escalated

@@ -5,6 +5,7 @@ choose from, which reminders an action is due, and what "overdue" means. Pure: n
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from dataclasses import dataclass
 
 from pulse.domain.scales import N_
@@ -58,6 +59,40 @@ REMINDER_KINDS = ("due_soon", "overdue", "follow_up_soon", "follow_up_overdue")
 #: The longest texts the forms take (a risk description, minutes): enough for a page, not a document dump.
 MAX_TEXT = 5000
 MAX_LINE = 200
+
+#: The APT pack's discussion questions per concern: a few short ones, so the pack fits on one or two pages.
+MAX_PROMPTS = 5
+MAX_PROMPT_LENGTH = 300
+
+
+class PromptError(ValueError):
+    """Discussion questions that do not fit the pack; ``code`` says why: ``too_many``, ``too_long`` or
+    ``not_text`` (control characters)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def prompt_lines(raw: str) -> tuple[str, ...]:
+    """Discussion questions as written in one field, one per line: blank lines dropped, spaces tidied.
+
+    :raises PromptError: see :func:`check_prompts`.
+    """
+    lines = tuple(" ".join(line.split()) for line in raw.splitlines() if line.strip())
+    check_prompts(lines)
+    return lines
+
+
+def check_prompts(lines: tuple[str, ...]) -> None:
+    """:raises PromptError: more than :data:`MAX_PROMPTS` questions, one longer than :data:`MAX_PROMPT_LENGTH`,
+    or a line break or control character inside one (each question is one line of text)."""
+    if len(lines) > MAX_PROMPTS:
+        raise PromptError("too_many")
+    if any(len(line) > MAX_PROMPT_LENGTH for line in lines):
+        raise PromptError("too_long")
+    if any(unicodedata.category(ch) in ("Cc", "Cs") or ch in "\u2028\u2029" for line in lines for ch in line):
+        raise PromptError("not_text")
 
 
 @dataclass(frozen=True)

@@ -124,6 +124,16 @@ def censor(mean: float, scale: Scale) -> str | None:
     return None
 
 
+def bound_value(censored: str | None, scale: Scale) -> float | None:
+    """The published bound of a censored mean (``low`` → min + 0.5, ``high`` → max − 0.5): all a bound says, so
+    every output that writes or ranks a bound uses this and nothing finer (docs/ANONYMITY.md, "Censored figures")."""
+    if censored == "low":
+        return scale.minimum + 0.5
+    if censored == "high":
+        return scale.maximum - 0.5
+    return None
+
+
 @dataclass(frozen=True)
 class Change:
     """The difference between two rounds' means with a 95 % confidence interval."""

@@ -91,3 +91,12 @@ def workdays_between(start: dt.date, end: dt.date) -> int:
         if is_workday(day):
             count += 1
     return count
+
+
+def months_before(day: dt.date, months: int) -> dt.date:
+    """The same day ``months`` calendar months earlier, or that month's last day when it is shorter (31 March less
+    one month is 28 or 29 February): the box's retention is counted in calendar months, not working days."""
+    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    month += 1
+    following = dt.date(year + 1, 1, 1) if month == 12 else dt.date(year, month + 1, 1)
+    return dt.date(year, month, min(day.day, (following - dt.timedelta(days=1)).day))

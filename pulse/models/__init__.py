@@ -19,13 +19,14 @@ from pulse.models.box import BoxItem, BoxMessage, BoxSettings
 from pulse.models.org import Management, OrgImport, Person, PersonStatus, SafetyAreaUnit, Unit
 from pulse.models.release import PooledRelease, PooledReleaseCell, Release, ReleaseCell
 from pulse.models.safety import FollowUp, SafetyAttachment, SafetyRequest, SafetyRequestEvent
-from pulse.models.sam import Action, ActionReminder, AptMeeting, Feedback, FeedbackAction, HelpText, Risk
+from pulse.models.sam import Action, ActionReminder, AptMeeting, AptPrompt, Feedback, FeedbackAction, HelpText, Risk
 from pulse.models.survey import Question, Round, RoundQuestion, Survey, SurveyQuestion, SurveyUnit
 
 __all__ = [
     "Action",
     "ActionReminder",
     "AptMeeting",
+    "AptPrompt",
     "Feedback",
     "FeedbackAction",
     "HelpText",

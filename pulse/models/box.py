@@ -36,6 +36,8 @@ class BoxSettings(Base):
     #: The main safety representative (huvudskyddsombud): moderates comments and reads box items of units that no
     #: safety area covers, so nothing written there is lost.
     main_safety_rep_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    #: Months after closing that an item keeps its texts; then only what the counts need stays (docs/ANONYMITY.md).
+    retention_months: Mapped[int] = mapped_column(Integer, default=24)
 
     main_safety_rep: Mapped[Person | None] = relationship()
 
@@ -54,19 +56,25 @@ class BoxItem(Base):
     #: The writer, for named items only; None for anonymous ones.
     author_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"), index=True)
     #: HMAC of the reply key (pulse.domain.crypto.keyed_hash with the box key): a copy of the database cannot open
-    #: the conversation.
-    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: the conversation. None once the retention rule has deleted the texts (nothing is left to open).
+    key_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     received_on: Mapped[dt.date] = mapped_column(Date)
     acknowledge_by: Mapped[dt.date] = mapped_column(Date)
     answer_by: Mapped[dt.date] = mapped_column(Date)
     acknowledged_on: Mapped[dt.date | None] = mapped_column(Date)
     answered_on: Mapped[dt.date | None] = mapped_column(Date)
     closed_on: Mapped[dt.date | None] = mapped_column(Date)
-    #: The responsible manager and safety representative have been told of the item (by the scheduler).
+    #: The responsible manager and safety representative have been told of a named item (by the scheduler). An
+    #: anonymous item's news goes text by text (BoxMessage's review and release flags), so this starts True there.
     notified: Mapped[bool] = mapped_column(Boolean, default=False)
     #: An overdue acknowledgement / answer has been escalated (once each).
     acknowledge_escalated: Mapped[bool] = mapped_column(Boolean, default=False)
     answer_escalated: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The day the retention rule deleted the texts, the reply key's hash and the writer (None while they exist).
+    purged_on: Mapped[dt.date | None] = mapped_column(Date)
+    #: False from that deletion until what it left on disk is scrubbed (WAL checkpoint, VACUUM FULL): retried by
+    #: every scheduler run until it succeeds, as after a round's close.
+    scrubbed: Mapped[bool] = mapped_column(Boolean, default=True)
 
     unit: Mapped[Unit] = relationship()
     author: Mapped[Person | None] = relationship()
@@ -90,10 +98,22 @@ class BoxMessage(Base):
     written_on: Mapped[dt.date] = mapped_column(Date)
     #: The text, encrypted (AES-GCM) under the box key, bound to the item and position.
     sealed: Mapped[bytes] = mapped_column(LargeBinary)
-    #: Set by a safety representative: ``redacted`` (``redacted_text`` replaces the text for everyone but the
-    #: writer's own view) or ``withheld`` (the manager does not see it).
+    #: The safety representative's review of a writer's text: ``pending`` (an anonymous writer's text nobody but
+    #: the writer and the safety representative may read yet), ``released`` (as written), ``redacted``
+    #: (``redacted_sealed`` replaces it for everyone but the writer and the safety representative) or ``withheld``
+    #: (the employer never reads it). None: not under review — staff replies, named writers' texts, and texts
+    #: written before reviews existed — read as written.
     moderation: Mapped[str | None] = mapped_column(String(16))
     redacted_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    #: Date by which a pending text should be reviewed (the acknowledgement's working days from its writing); None
+    #: for texts that are not reviewed.
+    review_by: Mapped[dt.date | None] = mapped_column(Date)
+    #: The scheduler's notices, each claimed once by a conditional UPDATE: the safety representatives told of the
+    #: text to review, the main safety representative told that its review is late, the managers told that it has
+    #: been released to them. True where there is nothing to tell.
+    review_notified: Mapped[bool] = mapped_column(Boolean, default=True)
+    review_escalated: Mapped[bool] = mapped_column(Boolean, default=False)
+    release_notified: Mapped[bool] = mapped_column(Boolean, default=True)
 
     item: Mapped[BoxItem] = relationship(back_populates="messages")
     author: Mapped[Person | None] = relationship()

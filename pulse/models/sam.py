@@ -175,3 +175,25 @@ class HelpText(Base):
     #: One link per line: ``Label | https://…``.
     links: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class AptPrompt(Base):
+    """A manager's own discussion questions for one concern of a unit's APT pack, in place of the question bank's:
+    per release, unit and question code, so everyone who opens the pack (page, print, PDF) sees what the manager
+    prepared. The manager's words about a published result — never linked to answers; who saved them and when is
+    in the audit log (pulse.services.sam.save_apt_prompts)."""
+
+    __tablename__ = "sam_apt_prompt"
+    __table_args__ = (UniqueConstraint("release_id", "unit_id", "question_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    release_id: Mapped[int] = mapped_column(ForeignKey("release.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    #: The concern's question (by code): a published aggregate, nothing finer.
+    question_code: Mapped[str] = mapped_column(String(32))
+    #: One question per line; empty when the manager removed them all (no row: the bank's questions).
+    prompts: Mapped[str] = mapped_column(Text, default="")
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    editor: Mapped[Person | None] = relationship()

@@ -4,17 +4,18 @@ language, ready to talk through, print or hand out as a PDF.
 Everything in it comes from the gate (:func:`pulse.disclosure.unit_result` and :func:`pulse.disclosure.trend`) and is
 written by pulse.common.format, exactly as on the results pages: a hidden unit's pack shows no figure at all, a hidden
 figure is "too few answers", a censored mean is its bound, and the chart plots only published means. The discussion
-questions come from the question bank (:data:`pulse.domain.questionbank.DISCUSSION`); the manager may edit them
-before printing — the edits travel with the request and are never stored, and they never touch a figure.
+questions come from the question bank (:data:`pulse.domain.questionbank.DISCUSSION`); a manager who may write the
+unit's SAM records may edit and save them (pulse.services.sam.save_apt_prompts: per release, unit and question,
+shown to everyone who opens the pack), and anyone who opens the pack may send edits with a print or PDF request.
+They are words about a published result and never touch a figure.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
-import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from flask_babel import format_date
 from flask_babel import gettext as _
@@ -23,19 +24,19 @@ from sqlalchemy.orm import Session
 from pulse import disclosure
 from pulse.common.cache import MB, ByteCache, app_cache
 from pulse.common.db import utcnow
-from pulse.common.format import change_text, decimal_mark, mean_text, too_few
+from pulse.common.format import bound_text, change_text, decimal_mark, mean_text, too_few
 from pulse.common.i18n import current_language
 from pulse.domain import sam as sam_rules
 from pulse.domain.questionbank import DISCUSSION, DISCUSSION_DEFAULT
+from pulse.domain.sam import MAX_PROMPT_LENGTH as MAX_PROMPT_LENGTH
+from pulse.domain.sam import MAX_PROMPTS as MAX_PROMPTS
+from pulse.domain.sam import PromptError as PromptError
 from pulse.domain.scales import SCALES
 from pulse.reporting import charts
 from pulse.reporting.pdf import Document, Meta
 from pulse.services import sam
 from pulse.services.org import Scope
 
-#: Editing limits: a few short questions per concern (the pack fits on one or two pages).
-MAX_PROMPTS = 5
-MAX_PROMPT_LENGTH = 300
 #: Rounds the pack's chart looks back over.
 CHART_ROUNDS = 8
 #: Rendered pack charts kept per process (a few kilobytes each).
@@ -44,19 +45,13 @@ CHARTS_CACHED = 4 * MB
 TEMPLATE_ROWS = 4
 
 
-class PromptError(ValueError):
-    """Edited discussion questions that do not fit the pack; ``code`` says why."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
-
-
 @dataclass(frozen=True)
 class Concern:
     row: disclosure.QuestionRow
-    #: The questions to discuss: the bank's, or the manager's edits.
+    #: The questions to discuss: edits sent with this request, else the manager's saved ones, else the bank's.
     prompts: tuple[str, ...]
+    #: The manager's saved questions for this concern (who and when), None while it has the bank's.
+    saved: sam.SavedPrompts | None = None
 
 
 @dataclass(frozen=True)
@@ -108,29 +103,46 @@ def parse_prompts(form: Mapping[str, str], codes: Sequence[str]) -> dict[str, tu
     edited: dict[str, tuple[str, ...]] = {}
     for code in codes:
         raw = form.get(f"prompts-{code}")
-        if raw is None:
-            continue
-        lines = tuple(" ".join(line.split()) for line in raw.splitlines() if line.strip())
-        if len(lines) > MAX_PROMPTS:
-            raise PromptError("too_many")
-        if any(len(line) > MAX_PROMPT_LENGTH for line in lines):
-            raise PromptError("too_long")
-        if any(unicodedata.category(ch) in ("Cc", "Cs") for line in lines for ch in line):
-            raise PromptError("not_text")
-        edited[code] = lines
+        if raw is not None:
+            edited[code] = sam_rules.prompt_lines(raw)
     return edited
+
+
+def prompt_changes(result: disclosure.UnitResult, edited: Mapping[str, tuple[str, ...]],
+                   restore: str | None = None) -> dict[str, tuple[str, ...] | None]:
+    """What saving the pack's questions changes, per concern: the manager's questions, or None for the question
+    bank's — when ``restore`` names the concern, or when what was sent is exactly the bank's questions in this
+    language (so the bank's stay in each reader's language instead of being saved in the editor's)."""
+    changes: dict[str, tuple[str, ...] | None] = {}
+    for row in result.concerns:
+        code = row.question.code
+        if code == restore:
+            changes[code] = None
+        elif code in edited:
+            changes[code] = None if edited[code] == default_prompts(row.question) else edited[code]
+    return changes
+
+
+def _concern(row: disclosure.QuestionRow, edited: Mapping[str, Sequence[str]],
+             saved: Mapping[str, sam.SavedPrompts]) -> Concern:
+    code = row.question.code
+    mine = saved.get(code)
+    if code in edited:
+        return Concern(row, tuple(edited[code]), mine)
+    return Concern(row, mine.prompts if mine is not None else default_prompts(row.question), mine)
 
 
 def build(session: Session, result: disclosure.UnitResult, scope: Scope, language: str,
           prompts: Mapping[str, Sequence[str]] | None = None) -> Pack:
-    """The pack of one unit in one release, from what the gate returned for it (``result``)."""
-    prompts = prompts or {}
+    """The pack of one unit in one release, from what the gate returned for it (``result``). The discussion
+    questions are ``prompts`` (edits sent with the request) where given, else those the manager saved, else the
+    bank's."""
     actions = current_actions(session, result.unit.unit_id)
     if not result.unit.published:
         # Nothing of a hidden unit: no figure, no strength or concern, no flag, no chart (its actions are no figure).
         return Pack(result, [], [], None, "", agenda_text(result, []), actions)
-    concerns = [Concern(row, tuple(prompts.get(row.question.code, default_prompts(row.question))))
-                for row in result.concerns]
+    saved = sam.apt_prompts(session, result.release.id, result.unit.unit_id) if result.concerns else {}
+    concerns = [_concern(row, prompts or {}, saved) for row in result.concerns]
     changes = [r for r in result.rows if r.change is not None and not r.question.sensitive]
     changes.sort(key=lambda r: (not r.change.clear, -abs(r.change.difference)))  # type: ignore[union-attr]
     svg, alt = _chart(session, result, scope, language)
@@ -198,8 +210,12 @@ def _chart(session: Session, result: disclosure.UnitResult, scope: Scope,
     upto = [i for i, r in enumerate(trend.releases) if r.round_number <= result.release.round_number]
     window = upto[-CHART_ROUNDS:]
     rounds = [str(trend.releases[i].round_number) for i in window]
-    series = [charts.series_of(trend.questions[c].text(language), [trend.series[c][i].figures for i in window])
-              for c in codes]
+    series = []
+    for code in codes:
+        question, figures = trend.questions[code], [trend.series[code][i].figures for i in window]
+        # A round that publishes only a bound ("≤ 1,5") says so in words; it is never plotted.
+        notes = [bound_text(f, question) for f in figures]
+        series.append(replace(charts.series_of(question.text(language), figures), notes=notes))
     scale = SCALES["agree5"]
     title = _("To talk about, round by round: %(unit)s", unit=result.unit.name)
     alt = charts.describe(series, rounds, too_few())

@@ -45,6 +45,12 @@ class Series:
     values: Sequence[float | None]
     #: One 95 % interval per round (low, high), None where there is none; empty: no intervals at all.
     intervals: Sequence[tuple[float, float] | None] = ()
+    #: Per round, what is published instead of a plotted value (a bound, "≤ 1,5"), None elsewhere; empty: none.
+    #: Written as text, never plotted: a point would show more than the bound.
+    notes: Sequence[str | None] = ()
+
+    def note(self, position: int) -> str | None:
+        return self.notes[position] if position < len(self.notes) and self.values[position] is None else None
 
 
 def series_of(label: str, figures: Sequence[Figures]) -> Series:
@@ -60,9 +66,10 @@ def describe(series: Sequence[Series], rounds: Sequence[str], hidden_label: str)
     """The chart's numbers in words, for its alternative text: each series, round by round."""
     parts = []
     for item in series:
-        points = []
-        for number, value in zip(rounds, item.values, strict=True):
-            shown = hidden_label if value is None else format_decimal(one_decimal(value), "0.0")
+        points: list[str] = []
+        for position, (number, value) in enumerate(zip(rounds, item.values, strict=True)):
+            note = item.note(position)
+            shown = (note or hidden_label) if value is None else format_decimal(one_decimal(value), "0.0")
             points.append(f"{_('round %(n)s', n=number)}: {shown}")
         parts.append(f"{item.label} — {', '.join(points)}.")
     return " ".join(parts)
@@ -82,7 +89,7 @@ def line_chart(title: str, description: str, rounds: Sequence[str], series: Sequ
         return round_half_away(value, decimals)
 
     series = [Series(s.label, [None if v is None else rounded(v) for v in s.values],
-                     [None if i is None else (rounded(i[0]), rounded(i[1])) for i in s.intervals])
+                     [None if i is None else (rounded(i[0]), rounded(i[1])) for i in s.intervals], s.notes)
               for s in series]
     styles = MONO if monochrome else STYLES
     low_y, high_y = y_range
@@ -118,8 +125,14 @@ def line_chart(title: str, description: str, rounds: Sequence[str], series: Sequ
             if bars:
                 axes.vlines([b[0][0] for b in bars], [b[0][1] for b in bars], [b[1][1] for b in bars],
                             colors=colour, linewidth=1, alpha=0.8)
+            # A bound is written as its text just above the axis, in the series' colour (not plotted: no value).
+            for p in positions:
+                note = item.note(p)
+                if note:
+                    axes.text(p + offsets[index], low_y + (high_y - low_y) * (0.12 + 0.07 * index), note,
+                              color=colour, fontsize=7, ha="center", va="bottom")
         handles = list(axes.get_legend_handles_labels()[0])
-        hidden = [p for p in positions if any(item.values[p] is None for item in series)]
+        hidden = [p for p in positions if any(item.values[p] is None and not item.note(p) for item in series)]
         if hidden_label and hidden:
             # A cross on the axis where a round is hidden (a marker collection, not a plotted value).
             axes.scatter(hidden, [low_y + (high_y - low_y) * 0.05] * len(hidden), marker="x", s=40, color="#000000",

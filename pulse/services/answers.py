@@ -28,8 +28,8 @@ from pulse.services.rounds import round_context
 #: Longest credential worth hashing; anything longer is garbage.
 MAX_CREDENTIAL = 100
 
-__all__ = ["MAX_COMMENT", "SEALED_SIZE", "AnswerError", "CredentialError", "check_answers", "find_credential",
-           "store", "submit"]
+__all__ = ["MAX_COMMENT", "SEALED_SIZE", "AnswerError", "CredentialError", "EmptyAnswerError", "asks_before_empty",
+           "check_answers", "find_credential", "store", "submit"]
 
 
 class AnswerError(ValueError):
@@ -38,6 +38,12 @@ class AnswerError(ValueError):
     def __init__(self, problems: dict[str, str]) -> None:
         super().__init__(", ".join(f"{k}: {v}" for k, v in sorted(problems.items())))
         self.problems = problems
+
+
+class EmptyAnswerError(ValueError):
+    """An answer set with no answer, no "prefer not to say" and no comment, sent without confirming it: it would
+    use the invitation up for nothing, so it is refused before anything is written and the credential stays
+    unspent (:func:`asks_before_empty`)."""
 
 
 @dataclass(frozen=True)
@@ -231,6 +237,14 @@ def check_answers(questions: tuple[QuestionView, ...] | list[QuestionView], answ
     return values, text
 
 
+def asks_before_empty(found: OpenCredential, answers: Mapping[str, object], comment: str | None) -> bool:
+    """Whether an answer set is empty — no answer, no "prefer not to say" (a question named with no value), no
+    comment — and so is asked about before it uses the invitation up: the form asks on the page, the API answers
+    ``confirm_empty``. Where a question requires an answer, the validation's own error says so instead (such a set
+    cannot be stored anyway). Decided from the round already in memory: no query."""
+    return not answers and not (comment or "").strip() and all(q.allow_skip for q in found.questions)
+
+
 def _is_text(text: str) -> bool:
     """Whether ``text`` can be stored as UTF-8 (a lone surrogate, e.g. JSON's "\\ud800", cannot)."""
     try:
@@ -255,14 +269,21 @@ def submit(session: Session, token_key: bytes, credential: str, answers: Mapping
 
 
 def store(database: Database, token_key: bytes, credential: str, answers: Mapping[str, object],
-          comment: str | None, *, now: dt.datetime) -> None:
+          comment: str | None, *, now: dt.datetime, confirm_empty: bool = False) -> None:
     """Check, store and commit one answer set with as few round trips as the database allows: on PostgreSQL a
     look-up and one statement that spends the credential and stores the sealed answer in its own transaction; on
-    SQLite one short transaction holding the write lock. The same checks and errors as :func:`submit`."""
+    SQLite one short transaction holding the write lock. The same checks and errors as :func:`submit`.
+
+    :raises EmptyAnswerError: an empty answer set without ``confirm_empty``, after the look-up (so an unknown,
+        closed or not yet usable credential is told as such) and before anything is written — refused alike for
+        a used and an unused credential, which stays unspent.
+    """
     with database.write_engine.connect() as conn:
         if conn.dialect.name == "postgresql":
             conn.execution_options(isolation_level="AUTOCOMMIT")
         found = find_credential(conn, token_key, credential, now=now)
+        if not confirm_empty and asks_before_empty(found, answers, comment):
+            raise EmptyAnswerError()
         _spend_and_store(conn, token_key, credential, found, _sealed(found, answers, comment), now=now)
         conn.commit()
 

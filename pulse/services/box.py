@@ -7,8 +7,15 @@ What protects an anonymous writer (docs/ANONYMITY.md, "The complaint box"):
 - the reply key is random (144 bits) and stored only as a keyed hash: only its holder can read and reply.
 
 Managers read the items of the units they lead (with their subtrees), safety representatives those of their
-safety area; administrators as such read none (they see counts). A safety representative may redact or withhold
-a writer's text from the manager, as with comments.
+safety area; administrators as such read none (they see counts). As with comments, an anonymous writer's text is
+reviewed by the safety representative before the employer reads it: released as written, redacted, or withheld
+(:func:`moderate`); until then the manager sees that the item exists, never its text. A text whose review is late
+goes to the main safety representative (:func:`claim_reviews`). Named items are not anonymous and go straight to
+the manager.
+
+Some months after an item is closed, its texts, reply key hash and writer are deleted (:func:`purge_closed`), and
+what that leaves on disk is scrubbed (:func:`scrub_purged`); the dates, unit, category and status stay for the
+counts (:func:`box_summary`).
 """
 
 from __future__ import annotations
@@ -20,15 +27,16 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from pulse.common.config import DEFAULT_MIN_GROUP_SIZE
+from pulse.common.db import Database
 from pulse.domain import crypto
 from pulse.domain.orgtree import OrgTree
-from pulse.domain.workdays import add_workdays
+from pulse.domain.workdays import add_workdays, months_before
 from pulse.models import BoxItem, BoxMessage, BoxSettings, Management, Person, PersonStatus, SafetyAreaUnit, Unit
-from pulse.services.org import Scope, load_tree, safety_scope, uncovered_unit_ids
+from pulse.services.org import Scope, load_tree, main_safety_rep_id, safety_scope, uncovered_unit_ids
 
 CATEGORIES = ("workload", "treatment", "safety", "premises", "organisation", "other")
 STATUSES = ("received", "acknowledged", "answered", "closed")
@@ -41,6 +49,16 @@ KEY_LENGTH = 30
 DEFAULT_ACKNOWLEDGE_DAYS = 2
 DEFAULT_ANSWER_DAYS = 10
 MAX_DAYS = 60
+#: Months after closing that an item keeps its texts (the administrator chooses within the bounds).
+DEFAULT_RETENTION_MONTHS = 24
+MIN_RETENTION_MONTHS = 6
+MAX_RETENTION_MONTHS = 120
+#: The safety representative's decisions on a writer's text (``pending`` is where an anonymous one starts).
+DECISIONS = ("released", "redacted", "withheld")
+#: Review states in which the employer reads a text (None: not under review, read as written).
+EMPLOYER_READS = (None, "released", "redacted")
+#: Tables whose deleted rows held texts, reply key hashes and writers: scrubbed after the retention rule deletes.
+SCRUBBED_TABLES = ("box_message", "box_item")
 
 
 class BoxError(ValueError):
@@ -66,15 +84,21 @@ def settings(session: Session) -> BoxSettings:
     found = session.get(BoxSettings, 1)
     if found is None:
         return BoxSettings(id=1, acknowledge_days=DEFAULT_ACKNOWLEDGE_DAYS, answer_days=DEFAULT_ANSWER_DAYS,
-                           main_safety_rep_id=None)
+                           main_safety_rep_id=None, retention_months=DEFAULT_RETENTION_MONTHS)
     return found
 
 
-def save_settings(session: Session, *, acknowledge_days: int, answer_days: int,
-                  main_safety_rep_id: int | None) -> BoxSettings:
-    """:raises BoxError: ``days`` (not 1–60, or answering before acknowledging), ``person`` (unknown or left)."""
+def save_settings(session: Session, *, acknowledge_days: int, answer_days: int, main_safety_rep_id: int | None,
+                  retention_months: int | None = None) -> BoxSettings:
+    """Save the settings; ``retention_months`` None keeps what is set.
+
+    :raises BoxError: ``days`` (not 1–60, or answering before acknowledging), ``retention`` (not 6–120 months),
+        ``person`` (unknown or left).
+    """
     if not (1 <= acknowledge_days <= MAX_DAYS and 1 <= answer_days <= MAX_DAYS) or answer_days < acknowledge_days:
         raise BoxError("days")
+    if retention_months is not None and not MIN_RETENTION_MONTHS <= retention_months <= MAX_RETENTION_MONTHS:
+        raise BoxError("retention")
     if main_safety_rep_id is not None:
         person = session.get(Person, main_safety_rep_id)
         if person is None or person.status == PersonStatus.LEFT:
@@ -84,6 +108,10 @@ def save_settings(session: Session, *, acknowledge_days: int, answer_days: int,
         row = BoxSettings(id=1)
         session.add(row)
     row.acknowledge_days, row.answer_days, row.main_safety_rep_id = acknowledge_days, answer_days, main_safety_rep_id
+    if retention_months is not None:
+        row.retention_months = retention_months
+    elif row.retention_months is None:
+        row.retention_months = DEFAULT_RETENTION_MONTHS
     session.flush()
     return row
 
@@ -181,9 +209,38 @@ def reader_scope(session: Session, person: Person) -> Scope:
 
 
 def moderator_scope(session: Session, person: Person) -> Scope:
-    """Where ``person`` redacts as safety representative (their safety area, and the uncovered units for the main
+    """Where ``person`` reviews as safety representative (their safety area, and the uncovered units for the main
     safety representative)."""
     return safety_scope(session, person)
+
+
+def may_moderate(session: Session, person: Person, item: BoxItem, *, scope: Scope | None = None,
+                 main: int | None = None) -> bool:
+    """Whether ``person`` reviews ``item``'s texts: a safety representative whose area covers its unit, or the main
+    safety representative once a review of the item has been escalated to them (late reviews must not wait for
+    the one who is late). ``scope`` and ``main`` save the look-ups when asking about many items."""
+    if (scope or moderator_scope(session, person)).allows(item.unit_id):
+        return True
+    main = main if main is not None else main_safety_rep_id(session)
+    return main == person.id and any(m.review_escalated for m in item.messages)
+
+
+def in_review(item: BoxItem) -> bool:
+    """Whether one of the item's texts waits for the safety representative's review."""
+    return any(m.moderation == "pending" for m in item.messages)
+
+
+def to_review(session: Session, person: Person) -> list[BoxItem]:
+    """Items with a text waiting for ``person``'s review, the earliest review date first (for start pages and the
+    box's index, where they come first)."""
+    pending = list(session.scalars(select(BoxItem).where(BoxItem.id.in_(
+        select(BoxMessage.item_id).where(BoxMessage.moderation == "pending")))))
+    if not pending:
+        return []
+    scope, main = moderator_scope(session, person), main_safety_rep_id(session)
+    mine = [item for item in pending if may_moderate(session, person, item, scope=scope, main=main)]
+    return sorted(mine, key=lambda item: (min(m.review_by or item.acknowledge_by for m in item.messages
+                                              if m.moderation == "pending"), item.id))
 
 
 # --- writing and the reply key -------------------------------------------------------------------------------------
@@ -244,13 +301,30 @@ def write(session: Session, keys: Keys, *, unit_id: int | None, category: str, t
     item = BoxItem(id=str(uuid.uuid4()), unit_id=unit_id, category=category, status="received",
                    author_id=author.id if author else None, key_hash=key_hash(keys, raw_key), received_on=today,
                    acknowledge_by=add_workdays(today, rules.acknowledge_days),
-                   answer_by=add_workdays(today, rules.answer_days), notified=False, acknowledge_escalated=False,
-                   answer_escalated=False)
+                   answer_by=add_workdays(today, rules.answer_days),
+                   # A named item's news goes to its managers and safety representatives at once; an anonymous
+                   # one's goes text by text: to the safety representative now, to the managers on release.
+                   notified=author is None, acknowledge_escalated=False, answer_escalated=False, purged_on=None,
+                   scrubbed=True)
     session.add(item)
-    session.add(BoxMessage(id=str(uuid.uuid4()), item_id=item.id, position=0, from_writer=True, author_id=None,
-                           written_on=today, sealed=_seal(keys, item.id, 0, cleaned)))
+    message = BoxMessage(id=str(uuid.uuid4()), item_id=item.id, position=0, from_writer=True, author_id=None,
+                         written_on=today, sealed=_seal(keys, item.id, 0, cleaned))
+    _start_review(message, item, review_by=item.acknowledge_by)
+    session.add(message)
     session.flush()
     return item, format_key(raw_key)
+
+
+def _start_review(message: BoxMessage, item: BoxItem, *, review_by: dt.date) -> None:
+    """An anonymous writer's text waits for review, and the safety representative is to be told; anything else
+    (a staff reply, a named writer's text) is read as written and has nobody to tell."""
+    if message.from_writer and item.author_id is None:
+        message.moderation, message.review_by = "pending", review_by
+        message.review_notified = message.release_notified = False
+    else:
+        message.moderation, message.review_by = None, None
+        message.review_notified = message.release_notified = True
+    message.review_escalated = False
 
 
 def find_by_key(session: Session, keys: Keys, typed: str) -> BoxItem | None:
@@ -268,26 +342,37 @@ class MessageView:
     from_writer: bool
     author: str | None
     written_on: dt.date
+    #: What this reader is shown; None where they may not read it (a manager, before release or when withheld).
     text: str | None
-    #: ``None``, ``redacted`` or ``withheld``.
+    #: ``None`` (not under review), ``pending``, ``released``, ``redacted`` or ``withheld``.
     moderation: str | None
+    #: The words as written, for the safety representative (beside a redaction, and to review).
     original: str | None = None
+    #: The redacted version the employer reads, for the writer and the safety representative.
+    redacted: str | None = None
+    review_by: dt.date | None = None
 
 
 def conversation(session: Session, keys: Keys, item: BoxItem, *, reader: str) -> list[MessageView]:
-    """The item's texts for ``reader``: ``writer`` (their own words as written), ``moderator`` (the original and
-    any redaction), ``manager`` (a redacted text in place of the original; a withheld one left out)."""
+    """The item's texts for ``reader``: ``writer`` (their own words as written, and what the employer reads of
+    them), ``moderator`` (the original and any redaction), ``manager`` (only what the safety representative has
+    released: a redacted text in place of the original; nothing of a text waiting for review or withheld — not
+    even decrypted)."""
     views = []
     for message in item.messages:
+        employer_reads = message.moderation in EMPLOYER_READS
+        if reader == "manager" and not employer_reads:
+            views.append(MessageView(message.id, message.position, message.from_writer, None, message.written_on,
+                                     None, message.moderation, review_by=message.review_by))
+            continue
         original = _open(keys, item.id, message.position, message.sealed)
-        shown: str | None = original
-        if reader != "writer" and message.moderation == "redacted" and message.redacted_sealed:
-            shown = _open(keys, item.id, message.position, message.redacted_sealed)
-        if reader == "manager" and message.moderation == "withheld":
-            shown = None
+        redacted = (_open(keys, item.id, message.position, message.redacted_sealed)
+                    if message.moderation == "redacted" and message.redacted_sealed else None)
+        shown = original if reader == "writer" or redacted is None else redacted
         views.append(MessageView(message.id, message.position, message.from_writer,
                                  message.author.name if message.author else None, message.written_on, shown,
-                                 message.moderation, original if reader == "moderator" else None))
+                                 message.moderation, original if reader == "moderator" else None,
+                                 redacted if reader in ("writer", "moderator") else None, message.review_by))
     return views
 
 
@@ -297,6 +382,8 @@ def _append(session: Session, keys: Keys, item: BoxItem, text: str, today: dt.da
     message = BoxMessage(id=str(uuid.uuid4()), item_id=item.id, position=position, from_writer=author is None,
                          author_id=author.id if author else None, written_on=today,
                          sealed=_seal(keys, item.id, position, text))
+    # A later text waits for review as the first did, with as many working days as an acknowledgement.
+    _start_review(message, item, review_by=add_workdays(today, settings(session).acknowledge_days))
     session.add(message)
     item.messages.append(message)
     session.flush()
@@ -305,7 +392,7 @@ def _append(session: Session, keys: Keys, item: BoxItem, text: str, today: dt.da
 
 def writer_reply(session: Session, keys: Keys, item: BoxItem, text: str | None, *, today: dt.date) -> BoxMessage:
     """The writer adds to the conversation. :raises BoxError: ``closed``, ``empty``, ``too_long``."""
-    if item.status == "closed":
+    if item.status == "closed" or item.purged_on is not None:
         raise BoxError("closed")
     return _append(session, keys, item, _clean_text(text), today, author=None)
 
@@ -339,7 +426,7 @@ def staff_reply(session: Session, keys: Keys, item: BoxItem, person: Person, tex
 
     :raises BoxError: ``closed``, ``empty``, ``too_long``.
     """
-    if item.status == "closed":
+    if item.status == "closed" or item.purged_on is not None:
         raise BoxError("closed")
     message = _append(session, keys, item, _clean_text(text), today, author=person)
     if not answers:
@@ -362,20 +449,24 @@ def close(item: BoxItem, *, today: dt.date) -> None:
 
 def moderate(session: Session, keys: Keys, item: BoxItem, message_id: str, decision: str,
              redacted_text: str | None = None) -> BoxMessage:
-    """Redact (with new text), withhold, or restore one of the writer's texts, as comment moderation does.
+    """Release as written, release redacted (with new text), or withhold one of the writer's texts, as comment
+    moderation does. A decision can be changed later; the managers are told (by the scheduler) the first time a
+    text is released to them.
 
     :raises BoxError: ``unknown`` (not a writer's text of this item), ``bad_decision``, ``empty``, ``too_long``.
     """
     message = next((m for m in item.messages if m.id == message_id and m.from_writer), None)
     if message is None:
         raise BoxError("unknown")
+    if decision not in DECISIONS:
+        raise BoxError("bad_decision")
     if decision == "redacted":
         message.redacted_sealed = _seal(keys, item.id, message.position, _clean_text(redacted_text))
-    elif decision == "restored":
+    elif decision == "released":
         message.redacted_sealed = None
-    elif decision != "withheld":
-        raise BoxError("bad_decision")
-    message.moderation = None if decision == "restored" else decision
+    message.moderation = decision
+    # Reviewed: there is no longer anything to ask the safety representative, or to escalate.
+    message.review_notified = True
     session.flush()
     return message
 
@@ -399,16 +490,20 @@ def waiting(session: Session, scope: Scope) -> list[BoxItem]:
 
 @dataclass(frozen=True)
 class Notice:
-    """One message to send: ``kind`` is ``new``, ``acknowledge`` or ``answer`` (overdue), for one item."""
+    """One message to send, for one item: ``new`` (a named item), ``acknowledge`` or ``answer`` (overdue), or for
+    one of its texts (``message_id``): ``review`` (a text to review), ``review_late`` (its review is late) or
+    ``released`` (released to the managers). ``first`` says whether that text is the item's first."""
 
     kind: str
     item_id: str
     recipients: frozenset[int]
+    message_id: str | None = None
+    first: bool = True
 
 
 def claim_new(session: Session) -> list[Notice]:
-    """Items nobody has been told about yet: claimed (marked told) in this transaction, so that two schedulers
-    never send the same notice; the caller releases a claim whose mail failed (:func:`unclaim`)."""
+    """Named items nobody has been told about yet: claimed (marked told) in this transaction, so that two
+    schedulers never send the same notice; the caller releases a claim whose mail failed (:func:`unclaim`)."""
     notices = []
     for item_id, unit_id in session.execute(select(BoxItem.id, BoxItem.unit_id).where(BoxItem.notified.is_(False))):
         if _claim(session, item_id, _FLAGS["new"]):
@@ -434,7 +529,52 @@ def claim_overdue(session: Session, today: dt.date) -> list[Notice]:
     return notices
 
 
+def claim_reviews(session: Session, today: dt.date) -> list[Notice]:
+    """The notices about single texts, each claimed once like :func:`claim_new`'s:
+
+    - ``review``: an anonymous writer's new text, to the safety representatives of the item's unit (the main
+      safety representative where no safety area covers it) — not to the managers, who may not read it yet;
+    - ``review_late``: a text still waiting for review after its review date (for the first text, the
+      acknowledgement's date), once, to the main safety representative (to the unit's safety representatives
+      when there is none), who may then review it;
+    - ``released``: a text the safety representative has released (as written or redacted), to the managers.
+    """
+    notices = []
+    base = select(BoxMessage.id, BoxMessage.item_id, BoxMessage.position, BoxItem.unit_id).join(
+        BoxItem, BoxItem.id == BoxMessage.item_id)
+    queries = (
+        ("review", base.where(BoxMessage.review_notified.is_(False), BoxMessage.moderation == "pending")),
+        ("review_late", base.where(BoxMessage.moderation == "pending", BoxMessage.review_by < today,
+                                   BoxMessage.review_escalated.is_(False))),
+        ("released", base.where(BoxMessage.release_notified.is_(False),
+                                BoxMessage.moderation.in_(("released", "redacted")))),
+    )
+    for kind, query in queries:
+        for message_id, item_id, position, unit_id in session.execute(query.order_by(BoxMessage.id)).all():
+            if not _claim_message(session, message_id, _MESSAGE_FLAGS[kind]):
+                continue
+            who = responsible(session, unit_id)
+            if kind == "review":
+                recipients = who.safety_reps
+            elif kind == "released":
+                recipients = who.managers
+            else:
+                main = settings(session).main_safety_rep_id
+                recipients = frozenset({main}) if main is not None else who.safety_reps
+            notices.append(Notice(kind, item_id, recipients, message_id, position == 0))
+    return notices
+
+
 _FLAGS = {"new": "notified", "acknowledge": "acknowledge_escalated", "answer": "answer_escalated"}
+_MESSAGE_FLAGS = {"review": "review_notified", "review_late": "review_escalated", "released": "release_notified"}
+
+
+def _claim_message(session: Session, message_id: str, name: str) -> bool:
+    """Set one of a text's "told" flags, if no one else has: True for the one run that did."""
+    done = session.execute(update(BoxMessage).where(BoxMessage.id == message_id,
+                                                    getattr(BoxMessage, name).is_(False))
+                           .values({name: True}).execution_options(synchronize_session=False))
+    return getattr(done, "rowcount", 0) == 1
 
 
 def _claim(session: Session, item_id: str, name: str) -> bool:
@@ -446,6 +586,10 @@ def _claim(session: Session, item_id: str, name: str) -> bool:
 
 def unclaim(session: Session, notice: Notice) -> None:
     """Undo a claim whose mail could not be sent, so the next run tries again."""
+    if notice.message_id is not None:
+        session.execute(update(BoxMessage).where(BoxMessage.id == notice.message_id)
+                        .values({_MESSAGE_FLAGS[notice.kind]: False}).execution_options(synchronize_session=False))
+        return
     session.execute(update(BoxItem).where(BoxItem.id == notice.item_id).values({_FLAGS[notice.kind]: False})
                     .execution_options(synchronize_session=False))
 
@@ -456,6 +600,57 @@ def report_units(session: Session, scope: Scope) -> list[int]:
     if not scope.everything:
         query = query.where(Unit.id.in_(scope.unit_ids))
     return list(session.scalars(query))
+
+
+# --- retention ------------------------------------------------------------------------------------------------------
+
+def purge_closed(session: Session, today: dt.date) -> int:
+    """Delete the texts, the reply key's hash and the writer of items closed longer ago than the retention months
+    (closed on the day exactly that many months ago: kept until tomorrow). The item row stays with its unit,
+    category, dates and status — what :func:`box_summary` counts — so the reports agree before and after.
+    Returns how many items were purged; the caller scrubs (:func:`scrub_purged`) after committing."""
+    cutoff = months_before(today, settings(session).retention_months or DEFAULT_RETENTION_MONTHS)
+    due = list(session.scalars(select(BoxItem.id).where(BoxItem.status == "closed", BoxItem.closed_on < cutoff,
+                                                        BoxItem.purged_on.is_(None))))
+    if not due:
+        return 0
+    session.execute(delete(BoxMessage).where(BoxMessage.item_id.in_(due)).execution_options(
+        synchronize_session=False))
+    session.execute(update(BoxItem).where(BoxItem.id.in_(due)).values(
+        key_hash=None, author_id=None, purged_on=today, scrubbed=False).execution_options(synchronize_session=False))
+    session.flush()
+    return len(due)
+
+
+def purge_xid(session: Session) -> int | None:
+    """PostgreSQL: the id of the purging transaction, so the scrub after it waits only for readers older than the
+    purge (as a round's close does); None elsewhere."""
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    return session.scalar(select(func.txid_current() % 4294967296))
+
+
+def scrub_purged(database: Database, *, since_xid: int | None = None) -> bool:
+    """Scrub what purged texts left on disk, if any purge still needs it; True when nothing is owed.
+
+    ``since_xid`` (:func:`purge_xid`) lets only readers older than that purge hold the scrub back; without it (a
+    retry by a later run) any reader older than the check does.
+
+    As after a round's close (pulse.services.rounds.scrub_closed): SQLite already zeroes deleted rows
+    (``secure_delete``) and the write-ahead log is checkpointed and truncated; PostgreSQL rewrites the box tables
+    (``VACUUM FULL``) so no dead row version keeps a text. Retried by every scheduler run until it finishes.
+    """
+    with database.session() as session:
+        owed = list(session.scalars(select(BoxItem.id).where(BoxItem.scrubbed.is_(False))))
+    if not owed:
+        return True
+    if not database.scrub(SCRUBBED_TABLES, since_xid=since_xid):
+        return False
+    with database.session(write=True) as session:
+        session.execute(update(BoxItem).where(BoxItem.id.in_(owed)).values(scrubbed=True))
+        session.commit()
+    database.checkpoint()  # SQLite: that last write leaves the write-ahead log empty again too
+    return True
 
 
 # --- counts for reports --------------------------------------------------------------------------------------------

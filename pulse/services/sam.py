@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 from zoneinfo import ZoneInfo
@@ -29,6 +30,7 @@ from pulse.models import (
     Action,
     ActionReminder,
     AptMeeting,
+    AptPrompt,
     Feedback,
     FeedbackAction,
     HelpText,
@@ -468,6 +470,72 @@ def next_meeting(session: Session, unit_id: int, today: dt.date) -> AptMeeting |
     """The unit's next planned APT (today or later)."""
     return session.scalar(select(AptMeeting).where(AptMeeting.unit_id == unit_id, AptMeeting.held_on >= today)
                           .order_by(AptMeeting.held_on, AptMeeting.id).limit(1))
+
+
+# --- the APT pack's discussion questions ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SavedPrompts:
+    """A manager's own discussion questions for one concern of a pack, and who saved them when."""
+
+    prompts: tuple[str, ...]
+    #: The name of who saved them last ("" once that person is gone).
+    by: str
+    at: dt.datetime
+
+
+def apt_prompts(session: Session, release_id: int, unit_id: int) -> dict[str, SavedPrompts]:
+    """The discussion questions saved for a unit's pack of a release, by question code (one query). Read by
+    everyone who may open the pack; the caller has checked that (the pack is read through the gate)."""
+    rows = session.execute(select(AptPrompt, Person.name).outerjoin(Person, Person.id == AptPrompt.updated_by)
+                           .where(AptPrompt.release_id == release_id, AptPrompt.unit_id == unit_id))
+    return {prompt.question_code: SavedPrompts(tuple(prompt.prompts.splitlines()), name or "", prompt.updated_at)
+            for prompt, name in rows}
+
+
+def save_apt_prompts(session: Session, release_id: int, unit_id: int,
+                     changes: Mapping[str, Sequence[str] | None], *, scope: Scope, by: Person | None) -> list[str]:
+    """Save a manager's discussion questions per question code, or (``None``) go back to the question bank's.
+    ``scope`` is who may write SAM records (:func:`edit_scope`): the questions are the unit's meeting preparation.
+
+    Returns the codes whose saved questions changed, for the audit log (which records who and when, never the text).
+
+    :raises NotFoundError: the unit is outside ``scope``, or the release does not hold it.
+    :raises SamError: a question the release did not ask (``question_code``), or questions that do not fit the pack
+        (``prompts``, with :class:`pulse.domain.sam.PromptError`'s code).
+    """
+    _unit(session, unit_id, scope)
+    if not disclosure.holds_unit(session, release_id, unit_id):
+        raise NotFoundError(release_id)
+    asked = {q.code for q in disclosure.release_info(session, release_id).questions}
+    existing = {p.question_code: p for p in session.scalars(select(AptPrompt).where(
+        AptPrompt.release_id == release_id, AptPrompt.unit_id == unit_id))}
+    changed = []
+    for code, lines in sorted(changes.items()):
+        if code not in asked:
+            raise SamError("question_code", "invalid")
+        row = existing.get(code)
+        if lines is None:
+            if row is not None:
+                session.delete(row)
+                changed.append(code)
+            continue
+        try:
+            rules.check_prompts(tuple(lines))
+        except rules.PromptError as exc:
+            raise SamError("prompts", exc.code) from None
+        text = "\n".join(lines)
+        if row is None:
+            session.add(AptPrompt(release_id=release_id, unit_id=unit_id, question_code=code, prompts=text,
+                                  updated_by=by.id if by else None, updated_at=utcnow()))
+        elif row.prompts != text:
+            row.prompts, row.updated_by, row.updated_at = text, by.id if by else None, utcnow()
+        else:
+            continue
+        changed.append(code)
+    session.flush()
+    return changed
 
 
 # --- "you said, we did" -----------------------------------------------------------------------------------------

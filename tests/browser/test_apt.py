@@ -62,6 +62,42 @@ def test_a_safety_rep_edits_the_questions_and_opens_the_print_view_by_keyboard(b
         context.close()
 
 
+@pytest.mark.parametrize("language", ["sv", "en"])
+def test_a_manager_saves_the_questions_and_restores_the_banks_by_keyboard(browser: Browser, tmp_path: Path,
+                                                                          language: str) -> None:
+    """Saved questions come back on the page and in print for the next reader; "restore" brings the bank's back."""
+    words = {"sv": ("Spara frågorna", "Återställ frågebankens frågor", "Vad gör vi före jul?"),
+             "en": ("Save the questions", "Restore the question bank's questions", "What do we do before Christmas?")}
+    save, restore, mine = words[language]
+    with serve(tmp_path, language=language) as server:
+        context = new_context(browser, language)
+        page = context.new_page()
+        sign_in(page, server, server.emails["admin"])
+        page.goto(_pack_url(server))
+        area = _tab_to(page, lambda f: f["tag"] == "textarea" and f["id"].startswith("prompts-"),
+                       "the first discussion question")
+        bank = page.locator(f"#{area['id']}").input_value()
+        page.keyboard.press("Control+A")
+        page.keyboard.type(mine)
+        _tab_to(page, lambda f: f["tag"] == "button" and f["name"] == save, "the save button")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        assert page.locator(f"#{area['id']}").input_value() == mine
+        assert page.locator(".flashes [role=status]").is_visible()
+        # Another reader's print view has them too.
+        reader = new_context(browser, language).new_page()
+        sign_in(reader, server, server.emails["safety_rep"])
+        reader.goto(_pack_url(server) + "/print")
+        assert reader.get_by_text(mine).is_visible()
+        # Restore, by keyboard: the bank's questions are back.
+        page.get_by_role("button", name=restore).first.focus()
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        assert page.locator(f"#{area['id']}").input_value() == bank
+        assert page.get_by_role("button", name=restore).count() == 0
+        context.close()
+
+
 @pytest.mark.parametrize("width", [1280, 375])
 def test_tables_are_never_clipped_on_a_laptop_and_scroll_on_a_phone(browser: Browser, site: LiveServer,
                                                                     width: int) -> None:

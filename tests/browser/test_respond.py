@@ -99,3 +99,35 @@ def test_answering_works_without_javascript(browser: Browser, live_server: LiveS
         page.locator("#answer-form button[type=submit]").click()
     assert again.value is not None and again.value.status == 409
     context.close()
+
+
+@pytest.mark.parametrize("language", ["sv", "en"])
+def test_an_empty_answer_set_asks_first_with_javascript_and_by_keyboard(browser: Browser, live_server: LiveServer,
+                                                                       language: str) -> None:
+    """With JavaScript on (the #fragment link), sending nothing asks first — the same question and choices as
+    without it — and both choices work from the keyboard: going back leaves the invitation usable, sending
+    anyway stores the empty set once."""
+    words = {"sv": ("Du har inte svarat på något", "Gå tillbaka till frågorna", "Skicka utan svar",
+                    "utan koppling till dig"),
+             "en": ("You have not answered anything", "Go back to the questions", "Send without answers",
+                    "without any link to you")}[language]
+    context = new_context(browser)
+    page = context.new_page()
+    page.goto(live_server(f"/r?lang={language}#t={live_server.memo['links'].pop()}"))
+    page.wait_for_selector("#answer-form")
+    page.locator("#answer-form > button[type=submit]").focus()
+    with page.expect_navigation() as navigation:
+        page.keyboard.press("Enter")
+    assert navigation.value is not None and navigation.value.status == 200
+    notice = page.locator(".confirm-empty[role=alert]")
+    expect(notice).to_contain_text(words[0])
+    # Back to the questions by keyboard: nothing was spent, so answering still works.
+    page.get_by_role("link", name=words[1]).focus()
+    page.keyboard.press("Enter")
+    page.get_by_role("button", name=words[2]).focus()
+    with page.expect_navigation() as sent:
+        page.keyboard.press("Enter")
+    assert sent.value is not None and sent.value.status == 200
+    expect(page.locator("h1")).to_contain_text(words[3])
+    assert context.cookies() == []
+    context.close()

@@ -330,3 +330,56 @@ def test_downgrade_refuses_to_drop_sam_records(engine, bare_app: Flask) -> None:
     assert refused.exit_code == 1
     assert "sam_risk: 1 row\n" in refused.output and "Nothing was changed" in refused.output
     assert _pulse(app, "db", "current").output.strip() == REVISIONS[-1]
+
+
+def test_0012_keeps_old_box_texts_readable_and_the_box_tables_without_rowid(engine) -> None:  # type: ignore[no-untyped-def]
+    """Texts written before the review existed stay as the manager read them (nothing to review or tell), the
+    settings get the 24-month retention, and SQLite's rebuilt tables keep WITHOUT ROWID both ways; going back, a
+    text still waiting for review is withheld rather than shown, and a purged item gets a key hash nothing opens."""
+    with engine.connect() as conn:
+        upgrade(conn, "0011")
+    now = "2026-12-01 07:00:00"
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO unit (id, key, name, parent_id, active, created_at, updated_at) "
+                          "VALUES (1, 'u', 'Unit', NULL, true, :t, :t)"), {"t": now})
+        conn.execute(text("INSERT INTO box_settings (id, acknowledge_days, answer_days) VALUES (1, 2, 10)"))
+        for item in ("a", "b"):
+            conn.execute(text(
+                "INSERT INTO box_item (id, unit_id, category, status, key_hash, received_on, acknowledge_by, "
+                "answer_by, notified, acknowledge_escalated, answer_escalated) VALUES (:id, 1, 'other', 'received', "
+                ":hash, '2026-11-30', '2026-12-02', '2026-12-14', true, false, false)"),
+                {"id": item, "hash": item * 64})
+            conn.execute(text(
+                "INSERT INTO box_message (id, item_id, position, from_writer, written_on, sealed) "
+                "VALUES (:id, :item, 0, true, '2026-11-30', :sealed)"), {"id": f"m{item}", "item": item,
+                                                                         "sealed": b"x" * 40})
+
+    def without_rowid() -> bool:
+        if engine.dialect.name != "sqlite":
+            return True
+        with engine.connect() as conn:
+            sql = dict(conn.execute(text("SELECT name, sql FROM sqlite_master WHERE name IN "
+                                         "('box_item', 'box_message')")).all())
+        return all("WITHOUT ROWID" in sql[name].upper() for name in ("box_item", "box_message"))
+
+    assert without_rowid()
+    with engine.connect() as conn:
+        upgrade(conn, "0012")
+    assert without_rowid()
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT moderation, review_by, review_notified, review_escalated, release_notified "
+                                 "FROM box_message ORDER BY id")).all()
+        assert [tuple(r) for r in rows] == [(None, None, True, False, True)] * 2
+        assert conn.execute(text("SELECT key_hash, purged_on, scrubbed FROM box_item WHERE id = 'a'")).one() == (
+            "a" * 64, None, True)
+        assert conn.execute(text("SELECT retention_months FROM box_settings")).scalar() == 24
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE box_message SET moderation = 'pending' WHERE id = 'ma'"))
+        conn.execute(text("DELETE FROM box_message WHERE id = 'mb'"))
+        conn.execute(text("UPDATE box_item SET key_hash = NULL, purged_on = '2026-12-01' WHERE id = 'b'"))
+    with engine.connect() as conn:
+        downgrade(conn, "0011")
+    assert without_rowid()
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT moderation FROM box_message")).scalars().all() == ["withheld"]
+        assert conn.execute(text("SELECT key_hash FROM box_item WHERE id = 'b'")).scalar() == "purged:b"

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from pulse.domain import schedule
-from pulse.domain.workdays import add_workdays, easter_sunday, holidays, is_workday, workdays_between
+from pulse.domain.workdays import add_workdays, easter_sunday, holidays, is_workday, months_before, workdays_between
 
 D = dt.date
 
@@ -75,3 +75,17 @@ def test_agrees_with_the_round_schedules_calendar_for_decades() -> None:
     while day < D(2050, 1, 1):
         assert is_workday(day) == schedule.is_working_day(day), day
         day += dt.timedelta(days=1)
+
+
+@pytest.mark.parametrize(("day", "months", "expected"), [
+    (dt.date(2026, 1, 16), 24, dt.date(2024, 1, 16)),
+    (dt.date(2026, 3, 31), 1, dt.date(2026, 2, 28)),
+    (dt.date(2024, 3, 31), 1, dt.date(2024, 2, 29)),
+    (dt.date(2026, 1, 31), 2, dt.date(2025, 11, 30)),
+    (dt.date(2026, 12, 18), 6, dt.date(2026, 6, 18)),
+    (dt.date(2026, 1, 5), 12, dt.date(2025, 1, 5)),
+    (dt.date(2027, 1, 1), 120, dt.date(2017, 1, 1)),
+    (dt.date(2026, 5, 15), 0, dt.date(2026, 5, 15)),
+])
+def test_months_before_counts_calendar_months(day: dt.date, months: int, expected: dt.date) -> None:
+    assert months_before(day, months) == expected

@@ -354,3 +354,86 @@ def test_the_pdf_is_a4_with_language_outline_embedded_fonts_and_the_charts_text(
 
     alt = re.search(r'<img src="data:image/svg\+xml;base64,[^"]+" alt="([^"]+)"', html)
     assert alt is not None and htmllib.unescape(alt.group(1)) in alts(root["/StructTreeRoot"])
+
+
+# --- a mean shown only as a bound is a concern too ------------------------------------------------------------------
+
+WL_TEXT = "I can get my work done within my normal working hours."
+SP_TEXT = "At my workplace, people can raise problems without being afraid of what happens next."
+
+
+@pytest.fixture
+def bottom(session: Session, app: Flask) -> Made:
+    """Alfa's three all answer 1 to the workload item in round 2 (3.0 in round 1): published only as "≤ 1.5", which
+    is the worst result a unit can have — it must be alfa's first concern. Beta keeps the department's figures
+    apart (k = 3, k_dist = 5: a group of 3 has means, censored near the ends, and no distribution)."""
+    wl, sp = WL, "OSA-SP1"
+    beta = [{wl: w, sp: s} for w, s in zip((4, 3, 5, 4, 2, 3), (4, 4, 3, 4, 5, 4), strict=True)]
+    rounds = [{"alfa": [{wl: 3, sp: s} for s in (2, 3, 4)], "beta": beta},
+              {"alfa": [{wl: 1, sp: s} for s in (3, 3, 4)], "beta": beta}]
+    return release_rounds(session, app, {"alfa": 3, "beta": 6}, rounds, k=3, k_dist=5)
+
+
+def test_everyone_at_the_bottom_is_the_first_concern_everywhere(client: FlaskClient, bottom: Made,
+                                                                session: Session) -> None:
+    from pulse.domain.questionbank import DISCUSSION
+
+    sign_in_admin(client)
+    release, alfa = bottom.releases[-1], bottom.teams["alfa"].id
+    gate = disclosure.unit_result(session, release, alfa, EVERYTHING)
+    assert gate.concerns[0].question.code == WL and gate.concerns[0].now.bound
+    assert WL not in [r.question.code for r in gate.strengths]
+    # The overview: first under "To talk about", with its bound and the link to assess it as a risk.
+    overview = client.get(f"/staff/results/{release}/units/{alfa}").get_data(as_text=True)
+    assert items(section(overview, "concerns-title"), "li")[0].startswith(f"{WL_TEXT} ≤ 1.5")
+    base = f"/staff/results/{release}/units/{alfa}"
+    html = client.get(base + "/apt").get_data(as_text=True)
+    printed = client.get(base + "/apt/print").get_data(as_text=True)
+    pdf = pdf_text(client.get(base + "/apt.pdf").data)
+    for page in (html, printed):
+        concerns = items(section(page, "concerns-title"), "h3")
+        assert concerns[0] == f"{WL_TEXT} — ≤ 1.5" and concerns[1].startswith(SP_TEXT), concerns
+    # The PDF: the same line first, then "no comparison", then the bank's questions for workload.
+    talk = pdf[pdf.index("To talk about"):]
+    assert talk.index(f"{WL_TEXT} — ≤ 1.5") < talk.index(SP_TEXT)
+    assert f"{WL_TEXT} — ≤ 1.5 Since the round before: too few answers to compare" in pdf
+    for prompt in DISCUSSION["workload"]:
+        assert prompt in pdf and prompt in printed and prompt in html
+    assert "Which tasks take more time" in norm(section(printed, "concerns-title"))
+
+
+def test_a_bound_concern_shows_nothing_finer_than_its_bound(client: FlaskClient, bottom: Made,
+                                                             session: Session) -> None:
+    """The attacker reads alfa's pack (page, print view, PDF, chart and its text) for the workload item: only the
+    bound "≤ 1.5" — no mean (1.0), no answered count, no change from round 1's 3.0, no plotted point."""
+    sign_in_admin(client)
+    release, alfa = bottom.releases[-1], bottom.teams["alfa"].id
+    base = f"/staff/results/{release}/units/{alfa}"
+    html = client.get(base + "/apt").get_data(as_text=True)
+    printed = client.get(base + "/apt/print").get_data(as_text=True)
+    pdf = pdf_text(client.get(base + "/apt.pdf").data)
+    for page in (html, printed):
+        block = norm(htmllib.unescape(re.sub(r"<[^>]+>", " ", section(page, "concerns-title"))))
+        wl_block = block[block.index(WL_TEXT):block.index(SP_TEXT)]
+        assert set(numbers(wl_block)) == {"1.5"}, wl_block
+        assert "too few answers to compare" in wl_block
+        # Not in "Change since last time": a bound has no change.
+        change_rows = [r for r in parse(section(page, "change-title")).rows if len(r) == 3][1:]
+        assert all(WL_TEXT not in row[0] for row in change_rows)
+    wl_pdf = pdf[pdf.index(f"{WL_TEXT} — ≤ 1.5"):]
+    wl_pdf = wl_pdf[:wl_pdf.index(SP_TEXT)]
+    assert set(numbers(wl_pdf)) == {"1.5"}, wl_pdf
+    assert not FINE.findall(pdf)
+    change = pdf[pdf.index("Change since last time"):pdf.index("Status of our current actions")]
+    assert WL_TEXT not in change
+    # The chart: round 1's published 3.0 is plotted; round 2's bound only as its text, and so said in the alt text.
+    svg = chart_svg(html)
+    trend = disclosure.trend(session, bottom.survey.id, alfa, EVERYTHING)
+    published = {p.figures.mean for code in (WL, "OSA-SP1") for p in trend.series[code] if p.figures.exact}
+    points = chart_values(svg)
+    assert points and all(min(abs(v - m) for m in published if m is not None) < 1e-6 for v in points)
+    assert all(abs(v - 1.0) > 1e-6 for v in points)
+    drawn = ["".join(t.itertext()).strip() for t in ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}text")]  # noqa: S314
+    assert "≤ 1.5" in drawn  # written on the chart as text, at the axis, not plotted
+    alt = re.search(r'<img src="data:image/svg\+xml;base64,[^"]+" alt="([^"]+)"', html)
+    assert alt is not None and f"{WL_TEXT} — round 1: 3.0, round 2: ≤ 1.5." in htmllib.unescape(alt.group(1))

@@ -221,6 +221,10 @@ MATRIX = [
          "/staff/results/{release}/units/{team_a}/apt.pdf", managers_and_safety_reps(200)),
     Case("POST", "/staff/results/<int:release_id>/units/<int:unit_id>/apt.pdf",
          "/staff/results/{release}/units/{team_a}/apt.pdf", managers_and_safety_reps(200)),
+    # Saving the pack's discussion questions is writing the unit's SAM records: its managers (and administrators);
+    # the safety representative reads the pack but cannot save (404, as for the SAM records they only read).
+    Case("POST", "/staff/results/<int:release_id>/units/<int:unit_id>/apt/prompts",
+         "/staff/results/{release}/units/{team_a}/apt/prompts", managers(302, 404)),
     Case("GET", "/staff/results/rounds/<int:round_id>", "/staff/results/rounds/{closed_round}",
          managers_and_safety_reps(302)),
     # Moderation: only safety representatives, in their own area — being an administrator gives no more.

@@ -3,6 +3,7 @@ its holder can use, units that never narrow the writer down, clear errors in bot
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 
@@ -210,6 +211,13 @@ def staff_client(app: Flask, email: str) -> FlaskClient:
     return client
 
 
+def release(app: Flask, org: Org, item: BoxItem, decision: str = "released", redacted: str = "") -> None:
+    """The safety representative's decision on the item's first text, through the page."""
+    response = staff_client(app, org.safety.email).post(
+        f"/staff/box/{item.id}/messages/{item.messages[0].id}", data={"decision": decision, "redacted": redacted})
+    assert response.status_code == 302, response.status_code
+
+
 def first_item(session: Session) -> BoxItem:
     session.commit()  # a fresh transaction sees what the requests wrote
     session.expire_all()
@@ -224,6 +232,7 @@ def test_manager_answers_and_the_writer_reads_it_with_the_key(app: Flask, client
     manager = staff_client(app, box_org.manager.email)
     listing = manager.get("/staff/box/", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert f"/staff/box/{item.id}" in listing
+    release(app, box_org, item)
     shown = manager.get(f"/staff/box/{item.id}").get_data(as_text=True)
     assert SECRET_TEXT in shown and ("Anonymt" in shown or "Anonymous" in shown)
     assert manager.post(f"/staff/box/{item.id}/acknowledge").status_code == 302
@@ -252,9 +261,15 @@ def test_the_safety_representative_redacts_and_the_manager_sees_only_that(
                        ).status_code == 302
     seen = manager.get(f"/staff/box/{item.id}").get_data(as_text=True)
     assert "En kollega och jag" in seen and "Erik Anställd och jag" not in seen
-    assert "Erik Anställd och jag" in safety.get(f"/staff/box/{item.id}").get_data(as_text=True)
+    # The safety representative still has the original, with the names from the organisation marked.
+    assert "<mark>Erik</mark> <mark>Anställd</mark> och jag" in safety.get(f"/staff/box/{item.id}").get_data(
+        as_text=True)
     assert safety.post(f"/staff/box/{item.id}/messages/{message}", data={"decision": "withheld"}).status_code == 302
     assert "bråkar" not in manager.get(f"/staff/box/{item.id}").get_data(as_text=True)
+    assert safety.post(f"/staff/box/{item.id}/messages/{message}", data={"decision": "released"}).status_code == 302
+    assert "Erik Anställd och jag" in manager.get(f"/staff/box/{item.id}").get_data(as_text=True)
+    # "restored" was the old word for it: no longer a decision.
+    assert safety.post(f"/staff/box/{item.id}/messages/{message}", data={"decision": "restored"}).status_code == 400
 
 
 def test_items_outside_the_scope_look_like_items_that_do_not_exist(app: Flask, client: FlaskClient, box_org: Org,
@@ -337,8 +352,6 @@ def test_the_administrator_sets_deadlines_and_sees_units_without_a_safety_repres
 
 def test_the_answer_page_says_when_no_comment_can_ever_be_shown(app: Flask, session: Session, org: Org,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    import datetime as dt
-
     from pulse.respondent.answering import views
     from tests.rounds import make_survey, open_with_credentials
 
@@ -383,3 +396,193 @@ def test_the_development_server_does_not_log_box_requests(app: Flask) -> None:
         '198.51.100.23 - - [01/Dec/2026 10:02:05] "GET /staff/box/ HTTP/1.1" 200 -')]
     werkzeug = logging.getLogger("werkzeug")
     assert [bool(werkzeug.filter(r)) for r in records] == [False, False, True]
+
+
+# --- the safety representative's review, as an attacker ------------------------------------------------------------
+
+SECOND_TEXT = "Och chefen skrattade åt det på mötet i tisdags."
+
+
+def everything_a_manager_can_open(app: Flask, client: FlaskClient, item: BoxItem) -> str:
+    """Every staff page that shows a box item, its list or its counts, as the manager of its unit sees them."""
+    pages = ["/staff/", "/staff/box/", "/staff/box/?status=received", "/staff/box/?status=acknowledged",
+             f"/staff/box/{item.id}", "/staff/box/report", "/staff/box/report?from=2020-01-01&to=2030-12-31",
+             "/staff/safety/"]
+    html = []
+    for path in pages:
+        response = client.get(path)
+        assert response.status_code in (200, 403), (path, response.status_code)
+        html.append(response.get_data(as_text=True))
+    # No API route serves the box at all (the read-only API is about releases).
+    assert not [rule.rule for rule in app.url_map.iter_rules() if rule.rule.startswith("/api") and "box" in rule.rule]
+    return "\n".join(html)
+
+
+def test_a_manager_reads_nothing_of_a_text_until_the_safety_representative_releases_it(
+        app: Flask, client: FlaskClient, box_org: Org, session: Session) -> None:
+    from pulse import scheduler
+    from tests.integration.test_scheduler import body, outbox
+
+    _, page = write(client, box_org.team_a.id)
+    key = reply_key(page)
+    item = first_item(session)
+    manager = staff_client(app, box_org.manager.email)
+    seen = everything_a_manager_can_open(app, manager, item)
+    # The item is there — unit, category, dates, "waiting for review" — but not one word of the text.
+    assert f"/staff/box/{item.id}" in seen and 'id="box-review-note"' in seen
+    assert SECRET_TEXT not in seen and "Ventilationen" not in seen
+    with app.app_context():
+        scheduler.box_deadlines(scheduler.get_database(app), item.received_on)
+    assert [m["To"] for m in outbox(app)] == ["safety@example.org"]  # the manager is not told yet
+    # Withheld: still nothing, ever.
+    release(app, box_org, item, "withheld")
+    assert SECRET_TEXT not in everything_a_manager_can_open(app, manager, item)
+    with app.app_context():
+        assert scheduler.box_deadlines(scheduler.get_database(app), item.received_on) == 0
+    # Redacted: exactly the redacted text.
+    release(app, box_org, item, "redacted", "Ventilen i ett förråd luktar.")
+    seen = everything_a_manager_can_open(app, manager, item)
+    assert "Ventilen i ett förråd luktar." in seen and SECRET_TEXT not in seen and "Ventilationen" not in seen
+    with app.app_context():
+        assert scheduler.box_deadlines(scheduler.get_database(app), item.received_on) == 1
+    [told] = [m for m in outbox(app) if m["To"] == "manager@example.org"]
+    assert "Ventil" not in body(told) and "Ventil" not in str(told["Subject"])
+    # The writer adds something: waiting for review again, for that text only.
+    assert client.post("/box/reply", data={"key": key, "text": SECOND_TEXT}).status_code == 200
+    seen = everything_a_manager_can_open(app, manager, item)
+    assert SECOND_TEXT not in seen and "Ventilen i ett förråd luktar." in seen
+    # Released as written: now, and only now, the words themselves.
+    item = first_item(session)
+    safety = staff_client(app, box_org.safety.email)
+    assert safety.post(f"/staff/box/{item.id}/messages/{item.messages[1].id}",
+                       data={"decision": "released"}).status_code == 302
+    assert SECOND_TEXT in everything_a_manager_can_open(app, manager, item)
+
+
+def test_the_writer_sees_their_own_words_and_what_became_of_each(app: Flask, client: FlaskClient, box_org: Org,
+                                                                  session: Session) -> None:
+    _, page = write(client, box_org.team_a.id)
+    key = reply_key(page)
+    assert "The safety representative reads it first" in page
+
+    def read() -> str:
+        response = client.post("/box/read", data={"key": key, "lang": "en"})
+        assert response.status_code == 200
+        return response.get_data(as_text=True)
+
+    assert SECRET_TEXT in read() and "Waiting for review" in read()
+    item = first_item(session)
+    release(app, box_org, item, "redacted", "Ventilen i ett förråd luktar.")
+    shown = read()
+    assert SECRET_TEXT in shown and "Passed on with details removed" in shown
+    assert "Ventilen i ett förråd luktar." in shown
+    release(app, box_org, item, "withheld")
+    shown = read()
+    assert SECRET_TEXT in shown and "Not passed on" in shown and "Ventilen i ett förråd" not in shown
+    release(app, box_org, item, "released")
+    assert "Passed on</span>" in read()
+    swedish = client.post("/box/read", data={"key": key, "lang": "sv"}).get_data(as_text=True)
+    assert "Skickad vidare" in swedish
+
+
+def test_who_may_review_a_text(app: Flask, client: FlaskClient, box_org: Org, session: Session) -> None:
+    from pulse import scheduler
+    from pulse.services import box as box_service
+
+    write(client, box_org.team_a.id)
+    item = first_item(session)
+    url = f"/staff/box/{item.id}/messages/{item.messages[0].id}"
+    # A manager of the unit may not, whatever they send; an employee or an administrator sees nothing there.
+    manager = staff_client(app, box_org.manager.email)
+    for decision in ("released", "redacted", "withheld"):
+        assert manager.post(url, data={"decision": decision, "redacted": "x"}).status_code == 403
+    for email in (box_org.employee.email, box_org.admin.email):
+        assert staff_client(app, email).post(url, data={"decision": "released"}).status_code in (403, 404)
+    # A safety representative of another area: the item does not exist for them.
+    outsider = make_person(session, "annat-ombud@example.org", unit=box_org.other, safety_area=[box_org.other],
+                           name="Olle Ombud")
+    main = make_person(session, "huvud@example.org", unit=box_org.root, name="Hugo Huvud")
+    session.commit()
+    other = staff_client(app, outsider.email)
+    assert other.get(f"/staff/box/{item.id}").status_code == 404
+    assert other.post(url, data={"decision": "released"}).status_code == 404
+    assert first_item(session).messages[0].moderation == "pending"
+    # The main safety representative may once the review is late (and not before).
+    box_service.save_settings(session, acknowledge_days=2, answer_days=10, main_safety_rep_id=main.id)
+    session.commit()
+    huvud = staff_client(app, main.email)
+    assert huvud.post(url, data={"decision": "released"}).status_code == 404
+    with app.app_context():
+        scheduler.box_deadlines(scheduler.get_database(app), item.acknowledge_by + dt.timedelta(days=1))
+    listing = huvud.get("/staff/box/").get_data(as_text=True)
+    assert 'id="box-reviews"' in listing and f"/staff/box/{item.id}" in listing
+    assert SECRET_TEXT in huvud.get(f"/staff/box/{item.id}").get_data(as_text=True)
+    assert huvud.post(url, data={"decision": "released"}).status_code == 302
+    assert first_item(session).messages[0].moderation == "released"
+
+
+def test_to_review_comes_first_on_the_start_page_and_the_index(app: Flask, client: FlaskClient, box_org: Org,
+                                                                session: Session) -> None:
+    write(client, box_org.team_a.id)
+    item = first_item(session)
+    safety = staff_client(app, box_org.safety.email)
+    home = safety.get("/staff/").get_data(as_text=True)
+    assert 'id="desk-box-reviews"' in home and f"/staff/box/{item.id}" in home
+    desk = home[home.index('id="desk-title"'):home.index('id="desk-box-reviews"')]
+    assert desk.count("<h3>") == 1  # the desk's first list
+    assert "#box-reviews" in home  # the box card says so too, first
+    index = safety.get("/staff/box/").get_data(as_text=True)
+    assert index.index('id="box-reviews"') < index.index('id="items-caption"')
+    page = safety.get(f"/staff/box/{item.id}").get_data(as_text=True)
+    assert SECRET_TEXT in page and 'value="released"' in page
+    # Names from the organisation are marked for the reviewer (no one is named in this text).
+    write(client, box_org.team_a.id, text="Erik Anställd skriker.")
+    session.commit()
+    second = next(i for i in session.scalars(select(BoxItem)) if i.id != item.id)
+    assert "<mark>Erik</mark>" in safety.get(f"/staff/box/{second.id}").get_data(as_text=True)
+    # The manager's start page names no text to review.
+    assert 'id="desk-box-reviews"' not in staff_client(app, box_org.manager.email).get("/staff/").get_data(
+        as_text=True)
+
+
+# --- retention ------------------------------------------------------------------------------------------------------
+
+def test_the_administrator_sets_the_retention_within_its_bounds(app: Flask, box_org: Org, session: Session) -> None:
+    from pulse.services import box as box_service
+
+    admin = staff_client(app, box_org.admin.email)
+    assert 'value="24"' in admin.get("/staff/box/settings").get_data(as_text=True)
+    form = {"acknowledge_days": "2", "answer_days": "10", "main": ""}
+    for bad in ("5", "121", "", "tio"):
+        response = admin.post("/staff/box/settings", data=form | {"retention_months": bad})
+        assert response.status_code == 400, bad
+        assert "Ange ett helt antal månader från 6 till 120." in response.get_data(as_text=True)
+    assert admin.post("/staff/box/settings", data=form | {"retention_months": "36"}).status_code == 302
+    session.commit()
+    session.expire_all()
+    assert box_service.settings(session).retention_months == 36
+    # The who-can-see-what page says it, in both languages.
+    assert "36 månader" in app.test_client().get("/privacy?lang=sv").get_data(as_text=True)
+    assert "36 months after a matter is closed" in app.test_client().get("/privacy?lang=en").get_data(as_text=True)
+
+
+def test_a_purged_item_keeps_its_facts_and_nothing_else(app: Flask, client: FlaskClient, box_org: Org,
+                                                        session: Session) -> None:
+    from pulse import scheduler
+
+    _, page = write(client, box_org.team_a.id)
+    key = reply_key(page)
+    item = first_item(session)
+    release(app, box_org, item)
+    manager = staff_client(app, box_org.manager.email)
+    assert manager.post(f"/staff/box/{item.id}/reply", data={"text": "Vi åtgärdar det."}).status_code == 302
+    assert manager.post(f"/staff/box/{item.id}/close").status_code == 302
+    closed_on = first_item(session).closed_on
+    assert closed_on is not None
+    with app.app_context():
+        assert scheduler.box_retention(scheduler.get_database(app), closed_on + dt.timedelta(days=800)) == 1
+    shown = manager.get(f"/staff/box/{item.id}").get_data(as_text=True)
+    assert 'id="box-purged"' in shown and SECRET_TEXT not in shown and "Vi åtgärdar det." not in shown
+    assert box_org.team_a.name in shown
+    assert client.post("/box/read", data={"key": key}).status_code == 404
+    assert manager.post(f"/staff/box/{item.id}/reply", data={"text": "x"}).status_code == 409

@@ -107,6 +107,9 @@ def test_from_a_flag_to_a_risk_an_action_and_feedback(client: FlaskClient, sessi
     draft = client.get(f"/staff/sam/feedback/{feedback_id}").get_data(as_text=True)
     heard_from = draft[draft.index("Ur resultaten"):draft.index("</section>", draft.index("Ur resultaten"))]
     assert "Jag hinner med mina arbetsuppgifter" in heard_from and "2,0" in heard_from
+    # Where it is published, the page says when employees see it (each process keeps the notes 30 seconds).
+    assert "svarssidorna inom 30 sekunder" in draft
+    assert "tacksidan inom 30 sekunder" in client.get(f"/staff/sam/units/{alfa.id}/help").get_data(as_text=True)
     # Showing release figures is a view of the release, in the audit log like the results pages'.
     session.rollback()
     views = session.scalars(select(AuditEntry).where(AuditEntry.action == "release.view")).all()

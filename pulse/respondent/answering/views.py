@@ -131,8 +131,7 @@ def _asks_before_empty(found: answer_service.OpenCredential, answers: Mapping[st
                        form: Mapping[str, str]) -> bool:
     """An answer set with no answer, no "prefer not to say" and no comment, not yet confirmed. (Where a question
     requires an answer, the form's own error says so instead: such a set cannot be stored anyway.)"""
-    empty = not answers and not form.get("comment", "").strip()
-    return empty and form.get("confirm_empty") != "yes" and all(q.allow_skip for q in found.questions)
+    return form.get("confirm_empty") != "yes" and answer_service.asks_before_empty(found, answers, form.get("comment"))
 
 
 def never_shown(rnd: answer_service.RoundView) -> bool:

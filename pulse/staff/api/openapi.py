@@ -13,7 +13,8 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 def _errors(*codes: int) -> dict[str, Any]:
     text = {400: "Malformed request", 401: "Missing, unknown or revoked token", 404: "Not found (or outside your "
-            "scope)", 409: "Conflict", 410: "Gone", 413: "Too large", 415: "Not JSON", 422: "Invalid answers",
+            "scope)", 409: "Conflict", 410: "Gone", 413: "Too large", 415: "Not JSON",
+            422: "Invalid answers (`invalid_answers`), or an empty answer set not confirmed (`confirm_empty`)",
             429: "Too many attempts", 503: "Not yet: try again after Retry-After seconds"}
     return {str(c): _json(ERROR, text[c]) for c in codes}
 
@@ -43,7 +44,17 @@ def document() -> dict[str, Any]:
                                   "answers": {"type": "object", "additionalProperties": {"type": ["integer", "null"]},
                                               "description": "Question code → value on its scale, or null for "
                                                              "'prefer not to say'."},
-                                  "comment": {"type": ["string", "null"], "maxLength": 2000}}},
+                                  "comment": {"type": ["string", "null"], "maxLength": 2000},
+                                  "confirm_empty": {
+                                      "type": "boolean", "default": False,
+                                      "description": "An answer set with no answer, no 'prefer not to say' "
+                                                     "(null) and no comment uses the invitation up for nothing, "
+                                                     "so it is refused with 422 `confirm_empty` (nothing stored, "
+                                                     "the invitation still works) unless this is true — as the "
+                                                     "answer page asks first. The error's message and "
+                                                     "details.title, details.back and details.confirm are the "
+                                                     "page's words in the language asked for (`?lang=` or "
+                                                     "Accept-Language)."}}},
                 "Stored": {"type": "object", "required": ["status"],
                            "properties": {"status": {"const": "stored"}}},
                 "Question": {"type": "object", "required": ["code", "version", "area", "scale", "sensitive", "text"],

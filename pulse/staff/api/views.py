@@ -5,6 +5,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import Response, g, jsonify, request
+from flask_babel import gettext as _
 
 from pulse import disclosure
 from pulse.common.context import key, record_audit
@@ -12,7 +13,7 @@ from pulse.common.db import get_session, utcnow
 from pulse.common.security import writes_db
 from pulse.domain.crypto import KeyPurpose
 from pulse.domain.scales import SCALES
-from pulse.domain.stats import one_decimal, whole
+from pulse.domain.stats import bound_value, one_decimal, whole
 from pulse.models import Round
 from pulse.services import apitokens
 from pulse.services import questions as question_service
@@ -36,14 +37,14 @@ def token_required(view: F) -> F:
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         header = request.headers.get("Authorization", "")
-        scheme, _, secret = header.partition(" ")
+        scheme, _space, secret = header.partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
-            return _error(401, "missing_token", "Send a personal API token: Authorization: Bearer <token>.")
+            return _error(401, "missing_token", _("Send a personal API token: Authorization: Bearer <token>."))
         db = get_session()
         try:
             person = apitokens.authenticate(db, key(KeyPurpose.TOKEN_HASH), secret.strip(), now=utcnow())
         except apitokens.TokenError:
-            return _error(401, "invalid_token", "The token is unknown or revoked.")
+            return _error(401, "invalid_token", _("The token is unknown or revoked."))
         g.api_person = person
         g.api_scope = scope_of(db, person, roles_of(db, person))
         return view(*args, **kwargs)
@@ -68,10 +69,9 @@ def _figures_json(figures: disclosure.Figures, question: disclosure.QuestionInfo
     whole numbers); None when hidden. A censored mean is its bound and nothing more — no answered count
     (docs/ANONYMITY.md, "Censored figures")."""
     scale = SCALES.get(question.scale)
-    if figures.bound and scale is not None:
-        low = figures.censor == "low"
-        return {"version": question.version, "form": "bound", "censored": figures.censor,
-                "bound": scale.minimum + 0.5 if low else scale.maximum - 0.5}
+    bound = bound_value(figures.censor, scale) if figures.bound and scale is not None else None
+    if bound is not None:
+        return {"version": question.version, "form": "bound", "censored": figures.censor, "bound": bound}
     if not figures.exact:
         return None
     out: dict[str, object] = {"version": question.version, "form": "exact", "answered": figures.n}
@@ -117,7 +117,7 @@ def release_unit(release_id: int, unit_id: int) -> Response | tuple[Response, in
         disclosure.unit_result(db, release_id, unit_id, g.api_scope)
         data = disclosure.load_release(db, release_id)
     except disclosure.NotVisibleError:
-        return _error(404, "not_found", "No such release or unit (or it is outside your scope).")
+        return _error(404, "not_found", _("No such release or unit (or it is outside your scope)."))
     cells = []
     for unit in data.subtree(unit_id):
         if not g.api_scope.allows(unit):
@@ -138,14 +138,14 @@ def round_release(round_id: int) -> Response | tuple[Response, int]:
     db = get_session()
     rnd = db.get(Round, round_id)
     if rnd is None:
-        return _error(404, "not_found", "No such round.")
+        return _error(404, "not_found", _("No such round."))
     ids = [i for i in disclosure.latest_release_ids(db, rnd.survey_id)
            if disclosure.load_release(db, i).info.round_id == round_id]
     if rnd.status == "open" or not ids:
-        return _error(409, "not_released", "The round is still open: no results exist until it closes.")
+        return _error(409, "not_released", _("The round is still open: no results exist until it closes."))
     visible = [v for v in disclosure.visible_releases(db, g.api_scope) if v.release.id == ids[0]]
     if not visible:
-        return _error(404, "not_found", "No such round (or it is outside your scope).")
+        return _error(404, "not_found", _("No such round (or it is outside your scope)."))
     return jsonify({**_release_json(visible[0].release), "units": [c.unit_id for c in visible[0].units]})
 
 
@@ -158,7 +158,7 @@ def pooled(survey_id: int, unit_id: int) -> Response | tuple[Response, int]:
     try:
         trend = disclosure.pooled_trend(db, survey_id, unit_id, g.api_scope)
     except disclosure.NotVisibleError:
-        return _error(404, "not_found", "No such survey or unit (or it is outside your scope).")
+        return _error(404, "not_found", _("No such survey or unit (or it is outside your scope)."))
     periods = []
     for info, cell in zip(trend.periods, trend.cells, strict=True) if trend else ():
         questions = {q.code: _figures_json(cell.get(q.code), q) for q in info.questions} if cell.published else {}

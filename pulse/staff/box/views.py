@@ -1,6 +1,7 @@
 """Staff pages of the complaint box. Texts are shown only to the responsible managers and safety representatives
-(pulse.services.box.reader_scope); an item outside that scope looks exactly like one that does not exist. Every
-decision is written to the audit log, never a text."""
+(pulse.services.box.reader_scope); an item outside that scope looks exactly like one that does not exist. An
+anonymous writer's text reaches the manager only once the safety representative has released it
+(pulse.services.box.conversation). Every decision is written to the audit log, never a text."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from pulse.common.context import box_keys, config, local_today, record_audit
 from pulse.common.db import get_session
 from pulse.models import BoxItem, Person
 from pulse.services import box as box_service
+from pulse.services import comments as comment_service
 from pulse.services.org import Role
 from pulse.staff.admin.forms import ActionForm
 from pulse.staff.auth.session import current_person, current_scope, staff_required
@@ -24,7 +26,8 @@ from pulse.staff.box import bp
 
 @bp.app_context_processor
 def _box_context() -> dict[str, object]:
-    """For the start page's card: the anonymous box's address, and (when asked) what waits for this person."""
+    """For the start page's card: the anonymous box's address, and (when asked) what waits for this person — texts
+    to review first."""
     def waiting() -> list[BoxItem]:
         person = current_person()
         if person is None:
@@ -32,7 +35,12 @@ def _box_context() -> dict[str, object]:
         db = get_session()
         return box_service.waiting(db, box_service.reader_scope(db, person))
 
-    return {"box_anonymous_url": f"{config().respondent_url}/box", "box_waiting_items": waiting}
+    def reviews() -> list[BoxItem]:
+        person = current_person()
+        return box_service.to_review(get_session(), person) if person is not None else []
+
+    return {"box_anonymous_url": f"{config().respondent_url}/box", "box_waiting_items": waiting,
+            "box_review_items": reviews}
 
 
 def _me() -> Person:
@@ -50,7 +58,7 @@ def _item(item_id: str, *, author_may: bool = True) -> tuple[BoxItem, str, bool]
         abort(404)
     person = _me()
     answers = box_service.manager_scope(db, person).allows(item.unit_id)
-    if box_service.moderator_scope(db, person).allows(item.unit_id):
+    if box_service.may_moderate(db, person, item):
         return item, "moderator", answers
     if answers:
         return item, "manager", True
@@ -83,9 +91,10 @@ def index() -> str:
         abort(404)
     items = box_service.visible_items(db, box_service.reader_scope(db, person), status=status)
     own = list(db.scalars(select(BoxItem).where(BoxItem.author_id == person.id).order_by(BoxItem.received_on)))
-    return render_template("box/index.html", items=items, own=own,
+    return render_template("box/index.html", items=items, own=own, reviews=box_service.to_review(db, person),
                            status=status, statuses=box_service.STATUSES, today=local_today(),
-                           overdue=box_service.overdue, respondent_box=f"{config().respondent_url}/box")
+                           overdue=box_service.overdue, in_review=box_service.in_review,
+                           respondent_box=f"{config().respondent_url}/box")
 
 
 def _write_page(status: int = 200, *, error: str | None = None, form: dict[str, str] | None = None
@@ -129,9 +138,15 @@ def write() -> Response | tuple[str, int]:
 @staff_required()
 def item(item_id: str) -> str:
     found, reader, answers = _item(item_id)
-    messages = box_service.conversation(get_session(), box_keys(), found, reader=reader)
+    db = get_session()
+    messages = box_service.conversation(db, box_keys(), found, reader=reader)
+    # The reviewer sees names from the organisation marked, as in comment moderation.
+    names = comment_service.roster_names(db, box_service.moderator_scope(db, _me())) if reader == "moderator" \
+        else set()
     return render_template("box/item.html", item=found, messages=messages, reader=reader, answers=answers,
-                           action=ActionForm(),
+                           action=ActionForm(), highlight=lambda text: comment_service.highlight(text, names),
+                           in_review=box_service.in_review(found),
+                           retention_months=box_service.settings(db).retention_months,
                            today=local_today(), overdue=box_service.overdue(found, local_today()),
                            max_text=box_service.MAX_TEXT)
 
@@ -148,7 +163,7 @@ def _refused(found: BoxItem, code: str, status: int) -> tuple[str, int]:
            "empty": _("Write the text first."),
            "too_long": _("The text is too long: at most %(max)d characters.", max=box_service.MAX_TEXT),
            "unknown": _("That text is not one the writer wrote."),
-           }.get(code, _("Choose redact, withhold or restore.")), "error")
+           }.get(code, _("Choose release, redact or withhold.")), "error")
     return item(found.id), status
 
 
@@ -219,7 +234,8 @@ def close(item_id: str) -> Response | tuple[str, int]:
 @bp.route("/<item_id>/messages/<message_id>", methods=["POST"])
 @staff_required(Role.SAFETY_REP)
 def moderate(item_id: str, message_id: str) -> Response | tuple[str, int]:
-    """Redact or withhold a writer's text from the manager (safety representatives of the item's unit only)."""
+    """Release a writer's text to the manager as written or redacted, or withhold it (the safety representatives of
+    the item's unit, and the main safety representative once its review is late)."""
     found, reader, _answers = _item(item_id, author_may=False)
     if reader != "moderator":
         abort(403)
@@ -234,7 +250,7 @@ def moderate(item_id: str, message_id: str) -> Response | tuple[str, int]:
     db.commit()
     return _done(found.id, {"redacted": _("The redacted text is what the manager now reads."),
                             "withheld": _("The text is withheld from the manager."),
-                            "restored": _("The manager reads the text as it was written.")}[decision])
+                            "released": _("The manager reads the text as it was written.")}[decision])
 
 
 def _period() -> tuple[dt.date, dt.date]:
@@ -274,25 +290,33 @@ def settings() -> Response | tuple[str, int]:
     if request.method == "POST":
         if not ActionForm().validate_on_submit():
             abort(400)
-        raw = {name: request.form.get(name, "").strip() for name in ("acknowledge_days", "answer_days", "main")}
+        raw = {name: request.form.get(name, "").strip()
+               for name in ("acknowledge_days", "answer_days", "main", "retention_months")}
         try:
             if not (raw["acknowledge_days"].isdigit() and raw["answer_days"].isdigit()):
                 raise box_service.BoxError("days")
+            # A form without the field (an older page) keeps the retention as it is; an empty one is a mistake.
+            given = "retention_months" in request.form
+            if given and not raw["retention_months"].isdigit():
+                raise box_service.BoxError("retention")
             main = db.scalar(select(Person.id).where(Person.email == raw["main"].lower())) if raw["main"] else None
             if raw["main"] and main is None:
                 raise box_service.BoxError("person")
-            saved = box_service.save_settings(db, acknowledge_days=int(raw["acknowledge_days"]),
-                                              answer_days=int(raw["answer_days"]), main_safety_rep_id=main)
+            saved = box_service.save_settings(
+                db, acknowledge_days=int(raw["acknowledge_days"]), answer_days=int(raw["answer_days"]),
+                main_safety_rep_id=main,
+                retention_months=int(raw["retention_months"]) if given else None)
         except box_service.BoxError as exc:
             db.rollback()
             status, error = 400, exc.code
         else:
             record_audit(db, "box.settings", "box_settings", {
                 "acknowledge_days": saved.acknowledge_days, "answer_days": saved.answer_days,
-                "main_safety_rep": saved.main_safety_rep_id})
+                "main_safety_rep": saved.main_safety_rep_id, "retention_months": saved.retention_months})
             db.commit()
             flash(_("The settings are saved."), "success")
             return redirect(url_for("staff_box.settings"))
     return render_template("box/settings.html", settings=current, error=error, action=ActionForm(),
+                           retention_bounds=(box_service.MIN_RETENTION_MONTHS, box_service.MAX_RETENTION_MONTHS),
                            uncovered=box_service.uncovered_units(db),
                            form=request.form if request.method == "POST" else None), status

@@ -1,16 +1,20 @@
 """The APT pack of a unit: the page (with the discussion questions editable), its print view and its PDF.
 
 All three are built by pulse.reporting.apt from what the gate returns, and each view or download is written to the
-audit log like every other view of a release. Edited discussion questions travel in the form (POST, with CSRF) to
-the print view and the PDF; they are never stored.
+audit log like every other view of a release. A manager who may write the unit's SAM records saves the discussion
+questions (per release, unit and question; who and when in the audit log, never the text); everyone who may open the
+pack sees them. Anyone who may open it can also send edits straight to the print view or the PDF (POST, with CSRF)
+without saving them.
 """
 
 from __future__ import annotations
 
-from flask import Response, abort, render_template, request
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from pulse import disclosure
+from pulse.common.context import record_audit
 from pulse.common.db import get_session
 from pulse.common.i18n import current_language
 from pulse.common.security import writes_db
@@ -23,6 +27,7 @@ from pulse.staff.results.views import VIEWERS, _log_view
 
 PROMPT_ERRORS = {
     "too_many": lambda: _("Write at most %(max)d questions per topic, one per line.", max=apt.MAX_PROMPTS),
+    "invalid": lambda: _("Choose one of the topics of the pack."),
     "too_long": lambda: _("A question is too long: at most %(max)d characters each.", max=apt.MAX_PROMPT_LENGTH),
     "not_text": lambda: _("A question contains characters that are not text."),
 }
@@ -52,7 +57,7 @@ def _pack(release_id: int, unit_id: int) -> tuple[apt.Pack | None, str | None]:
 
 def _can_assess(unit_id: int) -> bool:
     """Managers who lead the unit get a link from each flag and concern to a new risk assessment (as on the
-    overview)."""
+    overview), and may save the pack's discussion questions: both are the unit's SAM records."""
     person = current_person()
     return person is not None and sam.edit_scope(get_session(), person).allows(unit_id)
 
@@ -63,6 +68,47 @@ def _edit_page(release_id: int, unit_id: int, error: str) -> tuple[str, int]:
     page = render_template("results/apt.html", apt=apt, pack=pack, form=ActionForm(), error=error,
                            written=request.form, can_assess=_can_assess(unit_id))
     return page, 400
+
+
+@bp.route("/<int:release_id>/units/<int:unit_id>/apt/prompts", methods=["POST"])
+@staff_required(*VIEWERS)
+@writes_db
+def apt_prompts(release_id: int, unit_id: int) -> WerkzeugResponse | tuple[str, int]:
+    """Save the discussion questions of the pack's form, or (``restore`` = a concern's question code) give one
+    concern the question bank's again while saving the rest. Only who may write the unit's SAM records; to anyone
+    else who may read the pack it looks like nothing is here (404), as on the SAM pages."""
+    result = _result(release_id, unit_id)
+    person = current_person()
+    scope = sam.edit_scope(get_session(), person) if person is not None else None
+    if scope is None or not scope.allows(unit_id):
+        abort(404)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    codes = [r.question.code for r in result.concerns]
+    restore = request.form.get("restore") or None
+    if restore is not None and restore not in codes:
+        return _edit_page(release_id, unit_id, PROMPT_ERRORS["invalid"]())
+    try:
+        edited = apt.parse_prompts(request.form, codes)
+    except apt.PromptError as exc:
+        return _edit_page(release_id, unit_id, PROMPT_ERRORS[exc.code]())
+    db = get_session()
+    changes = apt.prompt_changes(result, edited, restore)
+    try:
+        changed = sam.save_apt_prompts(db, release_id, unit_id, changes, scope=scope, by=person)
+    except sam.NotFoundError:
+        abort(404)
+    except sam.SamError as exc:
+        db.rollback()
+        return _edit_page(release_id, unit_id, PROMPT_ERRORS.get(exc.code, PROMPT_ERRORS["invalid"])())
+    if changed:
+        # Who and when, and which questions: never the text (like every SAM record).
+        record_audit(db, "sam.apt_prompts", f"release:{release_id}", {
+            "unit": unit_id, "saved": [c for c in changed if changes[c] is not None],
+            "restored": [c for c in changed if changes[c] is None]})
+    db.commit()
+    flash(_("The question bank's questions are back.") if restore else _("The questions are saved."), "success")
+    return redirect(url_for("results.apt_pack", release_id=release_id, unit_id=unit_id) + "#concerns-title")
 
 
 @bp.route("/<int:release_id>/units/<int:unit_id>/apt")

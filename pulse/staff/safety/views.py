@@ -456,11 +456,14 @@ class StartSummary:
     #: deadline ("acknowledge" or "answer") has passed, if one has.
     complaints: list[tuple[BoxItem, str, str | None]]
     follow_ups: list[NextFollowUp]
+    #: Complaint-box items with an anonymous text waiting for this person's review (pulse.services.box.to_review),
+    #: shown first: the manager reads nothing of them until then.
+    reviews: list[BoxItem]
 
     @property
     def empty(self) -> bool:
         return not (self.comments or self.requests or self.flags or self.risks or self.complaints
-                    or self.follow_ups)
+                    or self.follow_ups or self.reviews)
 
 
 def start_summary(person: Person) -> StartSummary:
@@ -510,4 +513,4 @@ def start_summary(person: Person) -> StartSummary:
             follow_ups.append(NextFollowUp(unit, today.year + 1, safety.follow_up(db, unit.id, today.year + 1)))
         else:
             follow_ups.append(NextFollowUp(unit, today.year, this_year))
-    return StartSummary(comments, due, flags, risks, complaints, follow_ups)
+    return StartSummary(comments, due, flags, risks, complaints, follow_ups, box.to_review(db, person))

@@ -419,7 +419,8 @@ def new_feedback(unit_id: int) -> Response | tuple[str, int]:
     if heard_from is not None:
         _log_release_view([heard_from.release.id], unit_id, "sam.feedback")
     return render_template("sam/feedback.html", unit=unit, form=form, record=None, editable=True,
-                           action=ConfirmForm(), heard_from=heard_from), 200 if request.method == "GET" else 400
+                           action=ConfirmForm(), heard_from=heard_from, notes_seconds=int(sam.NOTES_SECONDS)), \
+        200 if request.method == "GET" else 400
 
 
 @bp.route("/feedback/<int:feedback_id>", methods=["GET", "POST"])
@@ -444,7 +445,8 @@ def feedback(feedback_id: int) -> Response | tuple[str, int]:
     if heard_from is not None:
         _log_release_view([heard_from.release.id], found.unit_id, "sam.feedback")
     return render_template("sam/feedback.html", unit=found.unit, form=form, record=found, editable=editable,
-                           action=ConfirmForm(), heard_from=heard_from), 200 if request.method == "GET" else 400
+                           action=ConfirmForm(), heard_from=heard_from, notes_seconds=int(sam.NOTES_SECONDS)), \
+        200 if request.method == "GET" else 400
 
 
 @bp.route("/feedback/<int:feedback_id>/publish", methods=["POST"])
@@ -492,8 +494,8 @@ def _help_page(unit: Unit | None, scope: Scope) -> Response | tuple[str, int]:
             flash(_("The help text is saved."), "success")
             return redirect(url_for("sam.unit", unit_id=unit_id) if unit_id else url_for("sam.index"))
     inherited = sam.help_for(db, unit_id) if unit_id is not None and existing is None else None
-    return render_template("sam/help.html", unit=unit, form=form, inherited=inherited), \
-        200 if request.method == "GET" else 400
+    return render_template("sam/help.html", unit=unit, form=form, inherited=inherited,
+                           notes_seconds=int(sam.NOTES_SECONDS)), 200 if request.method == "GET" else 400
 
 
 @bp.route("/help", methods=["GET", "POST"])
