@@ -8,7 +8,7 @@ import threading
 
 import pytest
 from flask import Flask
-from sqlalchemy import ForeignKey, func, inspect, select, text
+from sqlalchemy import ForeignKey, event, func, inspect, select, text, update
 from sqlalchemy.orm import Session
 from sqlalchemy.types import Date, DateTime
 
@@ -28,6 +28,7 @@ from pulse.models import (
     Round,
     RoundKey,
     RoundParticipation,
+    RoundQuestion,
 )
 from pulse.services import answers as answer_service
 from pulse.services import invitations
@@ -408,3 +409,77 @@ def test_a_round_view_holds_only_its_own_round(session: Session, app: Flask, org
     link, _ = first.credentials["employee@example.org"]
     found = answer_service.find_credential(session, keys(app).token, link, now=LATER)
     assert found.round.id == first.round.id and found.unit_size <= 3
+
+
+#: The comment prompt every round with comments asks (the shipped OSA-APT, version 1), written out.
+APT_PROMPT = answer_service.QuestionView(
+    "OSA-APT", 1, "text", True,
+    "Finns det något i arbetsmiljön som du vill att vi tar upp på nästa arbetsplatsträff (APT)? Skriv inga namn.",
+    "Is there anything about the work environment you would like us to raise at the next workplace meeting (APT)? "
+    "Do not write any names.",
+    "apt")
+
+
+def test_a_round_view_asks_in_position_order_and_counts_invited_per_unit(session: Session, app: Flask, org) -> None:  # type: ignore[no-untyped-def]
+    """The questions in the round's positions, and the invited count of each counting unit (the small-group notice
+    reads it per unit, not in sum), counted by hand: Förvaltningen holds Maja (she leads Team A, so she counts one
+    level up) and two more, Team A Erik and three more, Team B Sam and four more."""
+    for unit, prefix, extra in ((org.dept, "d", 2), (org.team_a, "a", 3), (org.team_b, "b", 4)):
+        for i in range(extra):
+            make_person(session, f"{prefix}{i}@example.org", unit=unit, password=None)
+    session.commit()
+    survey = make_survey(session, [org.dept], questions=("OSA-NPS", "OSA-WL1", "OSA-SP1"))
+    opened = open_with_credentials(session, app, survey)
+    rid = opened.round.id
+    # Positions in an order that is neither the order the rows were written in (NPS, WL1, SP1), nor the bank's
+    # order of the questions' ids (WL1, SP1, NPS), nor either reversed: only reading by position gives it.
+    moves = update(RoundQuestion).where(RoundQuestion.round_id == rid).execution_options(synchronize_session=False)
+    session.execute(moves.values(position=RoundQuestion.position + 10))
+    code_of = dict(session.execute(select(Question.code, Question.id).where(Question.current.is_(True))).all())
+    for code, position in (("OSA-WL1", 2), ("OSA-NPS", 1), ("OSA-SP1", 0)):
+        session.execute(moves.where(RoundQuestion.question_id == code_of[code]).values(position=position))
+    session.commit()
+    view = answer_service.round_view(session, rid)
+    assert [q.code for q in view.questions] == ["OSA-SP1", "OSA-NPS", "OSA-WL1"]
+    assert dict(view.unit_sizes) == {org.dept.id: 3, org.team_a.id: 4, org.team_b.id: 5}
+    link, _ = opened.credentials["b3@example.org"]
+    assert answer_service.find_credential(session, keys(app).token, link, now=LATER).unit_size == 5
+
+
+def test_a_round_view_has_its_rounds_number_and_comment_prompt(session: Session, app: Flask, org) -> None:  # type: ignore[no-untyped-def]
+    """A round with comments shows the shipped prompt (written out above), one without none; the second round of a
+    survey is number 2."""
+    asking = make_survey(session, [org.dept], name="Med kommentar")
+    quiet = make_survey(session, [org.dept], name="Utan kommentar", comment_enabled=False)
+    first = open_with_credentials(session, app, asking).round
+    silent = answer_service.round_view(session, open_with_credentials(session, app, quiet).round.id)
+    assert (silent.number, silent.comment_enabled, silent.comment_prompt) == (1, False, None)
+    view = answer_service.round_view(session, first.id)
+    assert (view.number, view.comment_enabled, view.comment_prompt) == (1, True, APT_PROMPT)
+    rnd = session.get_one(Round, first.id)
+    round_service.close_round(session, rnd, keys(app), now=rnd.closes_at)
+    session.commit()
+    second = open_with_credentials(session, app, asking, now=rnd.closes_at).round
+    view = answer_service.round_view(session, second.id)
+    assert (view.id, view.number, view.survey_name, view.comment_prompt) == (second.id, 2, "Med kommentar",
+                                                                             APT_PROMPT)
+
+
+def test_a_round_view_is_read_once_then_served_from_the_cache(session: Session, app: Flask, org) -> None:  # type: ignore[no-untyped-def]
+    """Every answer reads its round's view: after the first read it comes from the cache, the same object and no
+    statement sent to the database."""
+    opened = open_with_credentials(session, app, make_survey(session, [org.dept]))
+    first = answer_service.round_view(session, opened.round.id)
+    engine = session.get_bind().engine
+    statements: list[str] = []
+
+    def seen(_connection, _cursor, statement: str, *_args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        again = answer_service.round_view(session, opened.round.id)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert again is first
+    assert statements == []

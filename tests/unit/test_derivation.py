@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from pulse.domain.derivation import (
     EarlierVersion,
+    Finding,
     VersionCell,
     atom_counts,
     audit_sets,
@@ -323,3 +324,104 @@ def test_cells_are_sets_of_units() -> None:
     cells = tree_cells(OLD)
     assert cells[Cell(1, Kind.TOTAL)] == {1, 2, 3, 4} and cells[Cell(2, Kind.TOTAL)] == {2, 4}
     assert cells[Cell(2, Kind.REMAINDER)] == {2} and Cell(4, Kind.REMAINDER) not in cells
+
+
+def test_a_finding_is_described_in_words_written_out() -> None:
+    """The sentences the audit record and the command print, with signs, fractional and whole coefficients, atoms
+    in order, and the group's figures left out where they are hidden ones."""
+    formula = (("v1 A", 1), ("v2 A", -1), ("v2 B", Fraction(1, 2)), ("v2 C", -2))
+    group = Finding("small_group", frozenset({"b", "a"}), Counts(3, 4), combination=formula)
+    assert group.describe() == ("a group of 3 respondents of 4 invited (a, b) can be computed = "
+                                "+ v1 A − v2 A + 1/2·v2 B − 2·v2 C")
+    assert group.describe(lambda a: str(a).upper(), lambda c: f"<{c}>", counts=False) == (
+        "a group too small to be shown (A, B) can be computed = + <v1 A> − <v2 A> + 1/2·<v2 B> − 2·<v2 C>")
+    hidden = Finding("derivable", frozenset({"x"}), Counts(2, 2), cell="v1 T", combination=(("v1 P", 1),))
+    assert hidden.describe() == "hidden v1 T can be computed: 2 respondents of 2 invited (x) = + v1 P"
+    assert hidden.describe(counts=False) == "hidden v1 T can be computed: (x) = + v1 P"
+    large = Finding("too_large", frozenset({"b", "a"}), Counts(5, 9))
+    assert large.describe() == ("a combination too large to search exhaustively, treated as unsafe: "
+                                "5 respondents of 9 invited (a, b)")
+    assert str(VersionCell("version 1", Cell(3, Kind.TOTAL))) == "version 1 total(3)"
+
+
+def test_three_overlapping_pairs_give_each_member_by_halving() -> None:
+    """Three units of three respondents (k = 5), published in pairs — each pair of six is safe. An attacker adds two
+    pairs, subtracts the third and halves: (ab + ac − bc) / 2 = a. Every unit alone is a group of three that can be
+    computed, with exactly that formula (found by hand, and the naive brute force agrees)."""
+    atoms: dict[Hashable, Counts] = {"a": Counts(3, 3), "b": Counts(3, 3), "c": Counts(3, 3)}
+    published: dict[Hashable, frozenset[Hashable]] = {
+        "ab": frozenset("ab"), "ac": frozenset("ac"), "bc": frozenset("bc")}
+    findings = audit_sets(atoms, published, K)
+    half = Fraction(1, 2)
+    assert {f.atoms: dict(f.combination) for f in findings} == {
+        frozenset("a"): {"ab": half, "ac": half, "bc": -half},
+        frozenset("b"): {"ab": half, "ac": -half, "bc": half},
+        frozenset("c"): {"ab": -half, "ac": half, "bc": half}}
+    assert all(f.kind == "small_group" and f.counts == Counts(3, 3) for f in findings)
+    _, groups = brute_force(atoms, published.values(), K, {})
+    assert set(groups) == {frozenset("a"), frozenset("b"), frozenset("c")}
+
+
+def test_a_new_version_whose_audit_is_too_large_to_search_hides_until_it_is_safe() -> None:
+    """The re-organisation above with a search budget of one node: every combination is too large to search, which
+    counts as unsafe (fail safe), so version 2 hides what touches it until nothing new is found — and by brute force
+    nothing is revealed."""
+    old_counts, new_counts = cell_counts(OLD, DIRECT), cell_counts(NEW, DIRECT)
+    v1 = protect(OLD, old_counts, K)
+    earlier = [EarlierVersion("v1", published=published_atoms(OLD, v1.published),
+                              hidden=published_atoms(OLD, v1.suppressed))]
+    result = protect_version(NEW, new_counts, K, earlier=earlier, version="v2", budget=1)
+    assert not [f for f in result.findings if not f.earlier]
+    assert any("too large to search" in reason for reason in result.reasons)
+    published = [*published_atoms(OLD, v1.published).values(),
+                 *published_atoms(NEW, result.protection.published).values()]
+    _, groups = brute_force(dict(DIRECT), published, K, {})  # type: ignore[arg-type]
+    assert groups == []
+
+
+def test_three_units_published_in_pairs_give_every_group_of_them() -> None:
+    """As above with one respondent each (of five invited) and the pairs labelled in another order, so that the
+    elimination divides by −2 instead of 2: the pairs span every vector over the three units, so every group of them
+    can be computed and none is safe. The smallest — each unit alone — are reported, each with a formula that adds
+    up to exactly its members (and the naive brute force finds the same smallest groups)."""
+    atoms: dict[Hashable, Counts] = {"a": Counts(1, 5), "b": Counts(1, 5), "c": Counts(1, 5)}
+    published: dict[Hashable, frozenset[Hashable]] = {
+        "p": frozenset("bc"), "q": frozenset("ac"), "r": frozenset("ab")}
+    findings = audit_sets(atoms, published, K)
+    assert {f.atoms for f in findings} == {frozenset("a"), frozenset("b"), frozenset("c")}
+    _, groups = brute_force(atoms, published.values(), K, {})
+    assert minimal(groups) == {frozenset("a"), frozenset("b"), frozenset("c")} and len(groups) == 7
+    for finding in findings:
+        total = {a: sum(c for label, c in finding.combination if a in published[label]) for a in "abc"}
+        assert total == {a: 1 if a in finding.atoms else 0 for a in "abc"}
+
+
+def test_three_rounds_pooled_give_every_hidden_cell_that_holds_anyone() -> None:
+    """Found by the property test above (a basis row that gains a column while another pivot is added must be kept
+    reduced). A unit 0 with a team 1, over rounds 0–2; one person invited in (1, 0), (1, 1) and (2, 1), nobody
+    anywhere else. Published: the pooled office and the pooled team; before: round 1's office. By hand: pooled
+    office − pooled team = (1, 0); round 1's office − (1, 0) = (1, 1); pooled team − (1, 1) = (2, 1). So every
+    hidden cell that holds anyone can be computed, and so can each of the three people alone."""
+    def cell(name: str, unit: int, kind: Kind) -> VersionCell:
+        return VersionCell(name, Cell(unit, kind))
+
+    atoms: dict[Hashable, Counts] = {(r, u): Counts(0, 1 if (r, u) in {(1, 0), (1, 1), (2, 1)} else 0)
+                                     for r in range(3) for u in range(2)}
+    t, r = Kind.TOTAL, Kind.REMAINDER
+    pooled = "rounds [0, 1, 2]"
+    published: dict[Hashable, frozenset[Hashable]] = {
+        cell(pooled, 1, t): frozenset({(0, 1), (1, 1), (2, 1)}), cell(pooled, 0, t): frozenset(atoms)}
+    hidden: dict[Hashable, frozenset[Hashable]] = {
+        cell("round 0", 1, t): frozenset({(0, 1)}), cell("round 0", 0, t): frozenset({(0, 0), (0, 1)}),
+        cell("round 0", 0, r): frozenset({(0, 0)}), cell("round 1", 1, t): frozenset({(1, 1)}),
+        cell("round 1", 0, r): frozenset({(1, 0)}), cell("round 2", 1, t): frozenset({(2, 1)}),
+        cell("round 2", 0, t): frozenset({(2, 0), (2, 1)}), cell("round 2", 0, r): frozenset({(2, 0)}),
+        cell(pooled, 0, r): frozenset({(0, 0), (1, 0), (2, 0)})}
+    before: dict[Hashable, frozenset[Hashable]] = {cell("round 1", 0, t): frozenset({(1, 0), (1, 1)})}
+    findings = audit_sets(atoms, published, K, hidden=hidden, before=before, limit=10_000)
+    assert {f.cell for f in findings if f.kind == "derivable"} == {
+        cell("round 1", 1, t), cell("round 1", 0, r), cell("round 2", 1, t), cell("round 2", 0, t),
+        cell(pooled, 0, r)}
+    alone = {f.atoms for f in findings if f.kind == "small_group" and not f.earlier}
+    assert {frozenset({(1, 0)}), frozenset({(1, 1)}), frozenset({(2, 1)})} <= alone
+    check_against_brute_force(atoms, published, hidden, before)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Hashable, Iterable
+from fractions import Fraction
 from itertools import combinations
 
 import pytest
@@ -19,7 +20,7 @@ from hypothesis import strategies as st
 
 from pulse.domain.derivation import audit_sets
 from pulse.domain.pooling import Period, RoundState, complete, from_key, period_of, validate
-from pulse.domain.protection import Earlier, Outcome, Parts, protect_round
+from pulse.domain.protection import Earlier, Outcome, Parts, Term, protect_round
 from pulse.domain.scales import SCALES
 from pulse.domain.stats import Tally, censor
 from pulse.domain.suppression import Cell, Counts, Kind, Tree, is_safe_group
@@ -240,6 +241,22 @@ def test_the_issue_pooled_minus_the_published_rounds_is_the_hidden_round() -> No
     assert any(e.role in ("reveals", "hides") and any(t.round == 3 for t in (*e.formula,
                                                                             *([e.cell] if e.cell else [])))
                or e.role == "more" for e in pooled.explanations)
+    # The audit record says it in the attacker's terms: a formula over the rounds' and the pool's published cells
+    # (a term without a round is the pool's, over rounds 1–4) that adds up to round 3's team alone, named by its unit
+    # — not a (round, unit) pair; and the pool hides one of its own cells in that formula for it.
+    def adds_up(formula: Iterable[Term]) -> dict[Hashable, Fraction]:
+        total: dict[Hashable, Fraction] = {}
+        for term in formula:
+            for atom in fine(tree, term.cell, [term.round] if term.round is not None else range(1, 5)):
+                total[atom] = total.get(atom, Fraction(0)) + term.coefficient
+        return {atom: c for atom, c in total.items() if c}
+
+    about_team = [e for e in pooled.explanations if e.role in ("reveals", "hides") and e.units == (2,)]
+    assert {e.role for e in about_team} == {"reveals", "hides"}
+    assert all(adds_up(e.formula) == {(3, 2): 1} for e in about_team)
+    assert all(e.hides is not None and e.hides not in pooled.nodes  # a pool cell of the formula, hidden
+               and any(t.round is None and t.cell == e.hides for t in e.formula)
+               for e in about_team if e.role == "hides")
 
 
 def test_a_period_of_one_released_unit_pooled_changes_nothing_it_need_not() -> None:
@@ -276,3 +293,20 @@ def test_the_audit_finds_what_brute_force_finds_when_a_pooled_cell_is_added(
     derivable, groups = brute_force(atoms, published.values(), k, hidden)
     findings = audit_sets(atoms, published, k, hidden=hidden)
     assert bool(findings) == bool(derivable or groups), (findings, derivable, groups)
+
+
+def test_a_pooled_mean_is_audited_on_who_answered_the_item() -> None:
+    """Found by the property test above at its full count of examples. One team over four rounds (k = k_dist = 3):
+    nobody in round 1; two in round 2 who answer A with 1 and 1; one in round 3 who skips A; three in round 4 who
+    answer 1. Only round 4 shows A. Pooled, six responded but five answered A: the pooled A less round 4's is round
+    2's two answers. Counted by respondents that group holds three (with the one who skipped) and would pass, so
+    the pooled item layer must count who answered it — and hide the pooled A."""
+    tree = Tree({0: None})
+    team = Cell(0, Kind.TOTAL)
+    rounds: dict[int, Round] = {
+        1: ({0: Counts(0, 0)}, {0: answers([])}), 2: ({0: Counts(2, 2)}, {0: answers([1, 1])}),
+        3: ({0: Counts(1, 1)}, {0: answers([None])}), 4: ({0: Counts(3, 3)}, {0: answers([1, 1, 1])})}  # type: ignore[list-item]
+    released, pooled, parts = pool(tree, rounds, 3, 3)
+    assert [team in released[r].items["A"].exact for r in (2, 3, 4)] == [False, False, True]  # round 1 is empty
+    assert team in pooled.nodes and team not in pooled.items["A"].exact
+    check(tree, rounds, released, pooled, parts, 3, 3)

@@ -14,17 +14,34 @@ tests/unit/test_suppression.py:
 
 from __future__ import annotations
 
+import re
+from collections.abc import Hashable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from itertools import combinations
+from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pulse.domain.protection import Item, Outcome, protect_round
+from pulse.domain import protection
+from pulse.domain.figures import Figures, Form
+from pulse.domain.protection import (
+    Earlier,
+    Explanation,
+    Item,
+    Outcome,
+    Parts,
+    Term,
+    _nothing_to_hide,
+    censorable_groups,
+    computable_groups,
+    protect_round,
+)
 from pulse.domain.scales import SCALES
 from pulse.domain.stats import Tally, censor, index, one_decimal, round_half_away, whole
-from pulse.domain.suppression import Cell, Counts, Kind, Tree, cell_counts
+from pulse.domain.suppression import Cell, Counts, Kind, Protection, Tree, cell_counts
 from tests.unit.test_suppression import atom_vector, atoms, brute_force_violations, trees
 
 ITEMS = (Item("A", 1, "agree5"), Item("Y", 2, "yesno"), Item("N", 1, "enps"))
@@ -259,6 +276,167 @@ def test_nobody_answering_looks_like_too_few() -> None:
     tree = Tree({1: None})
     outcome = protect_round(tree, {1: Counts(6, 6)}, {1: answers(None, None, None, None, None, None)}, ITEMS, 5, 10)
     assert "A" not in outcome.figures[Cell(1, Kind.TOTAL)]
+
+
+def tallies_of(*columns: tuple[int | None, ...]) -> list[Tally]:
+    """One tally per item, from each item's answers (None: prefer not to say)."""
+    result = []
+    for values in columns:
+        tally = Tally()
+        for value in values:
+            tally.add(value)
+        result.append(tally)
+    return result
+
+
+def test_the_stored_figures_of_a_cell_worked_out_by_hand() -> None:
+    """Eight of ten invited answered. A: 1, 2, 4, 4, 5, 5 and two skips — mean 3.5, sample SD √2.7 = 1.64…, one
+    answer each of 1 and 2, two each of 4 and 5, skips 2 of the 8 respondents (25 %, not 2 of 6). Y: four no, one
+    "yes, once", one "yes, several times", two skips — 2 of 6 said yes (33 %), so the flag is up. N: 10, 9, 9, 9, 7,
+    2, 5 and one skip — mean 51/7 = 7.29, SD 2.87, four promoters and two detractors of 7 (eNPS 28.6 → 29), skips 1
+    of 8 = 12.5 % → 13 (half away from zero)."""
+    tree = Tree({1: None})
+    tallies = {1: tallies_of((1, 2, 4, 4, 5, 5, None, None), (0, 0, 0, 0, 1, 2, None, None),
+                             (10, 9, 9, 9, 7, 2, 5, None))}
+    outcome = protect_round(tree, {1: Counts(8, 10)}, tallies, ITEMS, 3, 5)
+    shown = outcome.figures[Cell(1, Kind.TOTAL)]
+    assert shown == {
+        "A": Figures(Form.EXACT, 1, 6, mean=3.5, sd=1.6, dist=(1, 1, 0, 2, 2), skip=25),
+        "Y": Figures(Form.EXACT, 2, 6, yes=33, dist=(4, 1, 1), skip=25, flag=True),
+        "N": Figures(Form.EXACT, 1, 7, mean=7.3, sd=2.9, dist=(0, 0, 1, 0, 0, 1, 0, 1, 0, 3, 1), skip=13, enps=29),
+    }
+    assert shown["N"].to_json() == {"v": 1, "n": 7, "mean": 7.3, "sd": 2.9, "dist": [0, 0, 1, 0, 0, 1, 0, 1, 0, 3, 1],
+                                    "skip": 13, "enps": 29}
+    # The audit record keeps each item's layers under their names.
+    assert {code: set(item.layers) for code, item in outcome.items.items()} == {
+        "A": {"A:k", "A:k_dist"}, "Y": {"Y:k_dist"}, "N": {"N:k", "N:k_dist"}}
+
+
+def test_between_k_and_k_dist_a_mean_and_nothing_more() -> None:
+    """Four answered (k = 3, k_dist = 5): A and N show n and the mean only, the yes/no item nothing at all."""
+    tree = Tree({1: None})
+    tallies = {1: tallies_of((2, 3, 3, 4), (0, 0, 0, 1), (9, 9, 9, 8))}
+    outcome = protect_round(tree, {1: Counts(4, 5)}, tallies, ITEMS, 3, 5)
+    assert outcome.figures[Cell(1, Kind.TOTAL)] == {"A": Figures(Form.EXACT, 1, 4, mean=3.0),
+                                                    "N": Figures(Form.EXACT, 1, 4, mean=8.8)}
+    assert (outcome.items["A"].exact, outcome.items["A"].dist) == ({Cell(1, Kind.TOTAL)}, set())
+    assert outcome.items["Y"].exact == set()
+
+
+#: Units 2, 3 and 4 under 1 (nobody directly in 1): one respondent in 2, four in 3, ten in 4 (k = 3, k_dist = 5).
+#: Every layer hides something: team 2 everywhere, team 3's figures below k_dist (four answers each).
+LAYERED_TREE = Tree({1: None, 2: 1, 3: 1, 4: 1})
+LAYERED_DIRECT = {1: Counts(0, 0), 2: Counts(1, 1), 3: Counts(4, 4), 4: Counts(10, 10)}
+LAYERED_TALLIES = {1: tallies_of((), (), ()), 2: tallies_of((3,), (0,), (7,)),
+                   3: tallies_of((2, 3, 3, 4), (0, 0, 0, 1), (7, 8, 7, 8)),
+                   4: tallies_of((1, 2, 3, 4, 5) * 2, (0,) * 10, (9, 10, 6, 7, 8) * 2)}
+#: The layers in the order protect_round protects them.
+LAYERS = ("respondents", "A:k", "A:k_dist", "Y:k_dist", "N:k", "N:k_dist")
+
+
+@pytest.mark.parametrize("leaking", LAYERS)
+def test_a_layer_that_publishes_too_much_fails_its_own_audit(monkeypatch: pytest.MonkeyPatch, leaking: str) -> None:
+    """Defence in depth: every layer is audited on its own tree after its protection. Were the protection of one
+    layer ever to publish every cell, no release may come out of it: AuditError, naming that layer."""
+    real = protection.protect
+    calls: list[int] = []
+
+    def leaky(tree: Tree, counts: Mapping[Cell, Counts], k: int, **options: Any) -> Protection:
+        calls.append(k)
+        if len(calls) == LAYERS.index(leaking) + 1:
+            return Protection(published=set(tree.cells()), suppressed={})
+        return real(tree, counts, k, **options)
+
+    monkeypatch.setattr(protection, "protect", leaky)
+    with pytest.raises(protection.AuditError, match=rf"in layer {re.escape(leaking)}: "):
+        protect_round(LAYERED_TREE, LAYERED_DIRECT, LAYERED_TALLIES, ITEMS, 3, 5)
+
+
+def test_the_layered_tree_as_protected() -> None:
+    """The protection of the tree above without a leak, worked out by hand: team 2 is too small, and of the totals
+    that could hide it, the department's loses least (with teams 3 and 4 shown it is known to within team 2's one
+    person anyway). Team 3's four answers show a mean and nothing more; the yes/no item needs five."""
+    outcome = protect_round(LAYERED_TREE, LAYERED_DIRECT, LAYERED_TALLIES, ITEMS, 3, 5)
+    t = Kind.TOTAL
+    assert outcome.nodes == {Cell(1, Kind.REMAINDER), Cell(3, t), Cell(4, t)}
+    assert outcome.items["A"].exact == outcome.items["N"].exact == outcome.nodes
+    assert outcome.items["A"].dist == outcome.items["N"].dist == outcome.items["Y"].exact == {
+        Cell(1, Kind.REMAINDER), Cell(4, t)}
+
+
+# --- the parts, worked out by hand -------------------------------------------------------------------------------
+
+
+def test_an_explanation_is_recorded_as_plain_json() -> None:
+    """What the audit record stores of an explanation, written out: every term with its version, unit, kind and
+    coefficient (as an exact fraction), the round only for a pooled release's term, and the hidden cell."""
+    full = Explanation("hides", "small_group", ("respondents", "A:k"), units=(4, 7),
+                       formula=(Term(1, Cell(2, Kind.TOTAL)), Term(2, Cell(2, Kind.REMAINDER), Fraction(-1), round=5)),
+                       cell=Term(1, Cell(4, Kind.TOTAL), Fraction(1, 2)), hides=Cell(3, Kind.TOTAL))
+    assert full.record() == {
+        "role": "hides", "kind": "small_group", "layers": ["respondents", "A:k"], "units": [4, 7],
+        "formula": [{"version": 1, "unit": 2, "kind": "total", "coefficient": "1"},
+                    {"version": 2, "unit": 2, "kind": "remainder", "coefficient": "-1", "round": 5}],
+        "cell": {"version": 1, "unit": 4, "kind": "total", "coefficient": "1/2"},
+        "hides": {"unit": 3, "kind": "total"}}
+    assert Explanation("more", None, ("N:k_dist",), hides=Cell(1, Kind.REMAINDER)).record() == {
+        "role": "more", "kind": None, "layers": ["N:k_dist"], "units": [], "formula": [],
+        "hides": {"unit": 1, "kind": "remainder"}}
+    assert Explanation("earlier", "derivable", ("respondents",)).record() == {
+        "role": "earlier", "kind": "derivable", "layers": ["respondents"], "units": [], "formula": []}
+
+
+def test_an_earlier_version_names_itself_and_its_atoms() -> None:
+    """A version of this round's release: units are atoms; a round's release in a pooled audit: (round, unit); an
+    earlier pooled version: the atoms it lists."""
+    assert (Earlier(3, {}).name, Earlier(3, {}).atoms_of(5)) == ("version 3", (5,))
+    assert (Earlier(2, {}, round=7).name, Earlier(2, {}, round=7).atoms_of(5)) == ("round 7 version 2", ((7, 5),))
+    pooled = Earlier(1, {}, atoms={5: ((7, 5), (8, 5))})
+    assert (pooled.atoms_of(5), pooled.atoms_of(6)) == (((7, 5), (8, 5)), ())
+
+
+def test_pooled_parts_add_up_by_hand() -> None:
+    """Unit 1 over rounds 1 and 2, unit 2 in round 1 only, where nobody answered (no tally at all)."""
+    a, b, c = (1, 1), (2, 1), (1, 2)
+    parts = Parts({1: (a, b), 2: (c,)}, {a: Counts(3, 4), b: Counts(2, 5), c: Counts(0, 3)},
+                  {a: tallies_of((4, 5, None)), b: tallies_of((1, 2))})
+    direct, tallies = parts.pooled(1)
+    assert direct == {1: Counts(5, 9), 2: Counts(0, 3)}
+    assert tallies == {1: [Tally(4, 1, 12.0, 46.0, {4: 1, 5: 1, 1: 1, 2: 1})], 2: [Tally()]}
+    assert parts.counts(None) == {1: {a: Counts(3, 4), b: Counts(2, 5)}, 2: {c: Counts(0, 3)}}
+    assert parts.counts(0) == {1: {a: Counts(2, 4), b: Counts(2, 5)}, 2: {c: Counts(0, 3)}}
+    assert parts.sums(0) == {a: 9.0, b: 3.0}
+
+
+def test_a_cell_nobody_answered_in_has_nothing_to_hide_from_k_invited() -> None:
+    atoms: dict[Hashable, Counts] = {"a": Counts(0, 2), "b": Counts(0, 2), "c": Counts(1, 3)}
+    assert _nothing_to_hide(atoms, ["a", "b"], 4) and not _nothing_to_hide(atoms, ["a", "b"], 5)
+    assert not _nothing_to_hide(atoms, ["a", "c"], 2)  # someone answered in c
+    assert _nothing_to_hide(atoms, ["a", "elsewhere"], 2) and not _nothing_to_hide(atoms, ["a", "elsewhere"], 3)
+
+
+def test_computable_and_censorable_groups_by_hand() -> None:
+    """Units 2 and 3 under 1, units 4 and 5 under 2. Known: total(1), total(4), and remainder(1), which nobody was
+    invited to. Total(1) less what is known gives team 3, remainder(2) and team 5: four answers (k = 3, k_dist = 6)
+    summing to 5, a mean of 1.25 — censored ("≤ 1,5") were it a cell."""
+    tree = Tree({1: None, 2: 1, 3: 1, 4: 2, 5: 2})
+    t, r = Kind.TOTAL, Kind.REMAINDER
+    answered = {Cell(1, r): Counts(0, 0), Cell(2, r): Counts(1, 2), Cell(3, t): Counts(2, 3), Cell(4, t): Counts(5, 5),
+                Cell(5, t): Counts(1, 1)}
+    answered[Cell(2, t)] = Counts(7, 8)
+    answered[Cell(1, t)] = Counts(9, 11)
+    known = {Cell(1, t), Cell(4, t)}
+    [group] = computable_groups(tree, known, answered)
+    assert group.unit == 1
+    assert set(group.parts) == {Cell(3, t), Cell(2, r), Cell(5, t)}
+    assert set(group.border) == {Cell(1, r), Cell(4, t), Cell(1, t)}
+    sums = {Cell(3, t): 2.0, Cell(2, r): 1.0, Cell(5, t): 2.0}
+    assert censorable_groups(tree, known, answered, sums, AGREE, 3, 6) == [group]
+    assert censorable_groups(tree, known, answered, {**sums, Cell(3, t): 8.0}, AGREE, 3, 6) == []  # mean 2.75
+    assert censorable_groups(tree, known, answered, sums, AGREE, 3, 4) == []  # four answers: k_dist reached
+    assert censorable_groups(tree, known, answered, sums, AGREE, 5, 6) == []  # fewer than k: hidden anyway
+    assert censorable_groups(tree, known, answered, sums, AGREE, 4, 6) == [group]  # exactly k
+    assert censorable_groups(tree, known, answered, {c: 4 * v for c, v in sums.items()}, AGREE, 3, 6) == [group]
 
 
 # --- the one rounding ---------------------------------------------------------------------------------------------

@@ -379,6 +379,19 @@ def test_when_earlier_releases_already_give_a_cell_away_nothing_new_is_published
     assert protection.findings[-1] == "audit failed after the fixed point: everything new suppressed"
 
 
+@pytest.mark.parametrize("method", ["least_loss", "rules"])
+def test_what_earlier_releases_already_give_is_published_when_it_is_safe(method: Method) -> None:
+    """T(1) = 20, T(2) = 8 and T(3) = 6 were published before: R(1) = 20 − 8 − 6 = 6 follows from them. It is a safe
+    group (6 ≥ k), so it is published too and nothing is hidden — the final check audits everything published, not
+    the earlier cells alone, which would call R(1) computable and hide everything new."""
+    tree, counts = build({1: None, 2: 1, 3: 1}, {1: (6, 7), 2: (8, 9), 3: (6, 6)})
+    before = {Cell(1, Kind.TOTAL), Cell(2, Kind.TOTAL), Cell(3, Kind.TOTAL)}
+    protection = protect(tree, counts, K, method=method, known_before=before)
+    assert protection.published == before | {Cell(1, Kind.REMAINDER)}
+    assert protection.suppressed == {}
+    assert "audit failed after the fixed point: everything new suppressed" not in protection.findings
+
+
 # --- the audit itself, on arbitrary published sets ---------------------------------------------------------------
 
 

@@ -11,16 +11,21 @@ every group of atoms (units), independent of pulse.domain.derivation.
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
+from dataclasses import replace
 from itertools import combinations
+from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pulse.domain import protection
+from pulse.domain.derivation import VersionProtection
 from pulse.domain.figures import cell_json, read_cell
-from pulse.domain.protection import Earlier, Outcome, protect_round
+from pulse.domain.protection import Earlier, EarlierUnsafeError, Outcome, Term, protect_round
 from pulse.domain.scales import SCALES
 from pulse.domain.stats import Tally, censor
-from pulse.domain.suppression import Cell, Counts, Kind, Tree, is_safe_group
+from pulse.domain.suppression import Cell, Counts, Kind, Protection, Tree, is_safe_group
 from tests.unit.test_derivation import RowSpace, brute_force
 from tests.unit.test_protection import ITEMS, rounds
 
@@ -183,3 +188,44 @@ def test_a_censorable_group_across_versions_is_hidden_too() -> None:
     space = RowSpace(list(range(7)), [*(members(old, c) for c in shown[0]), *(members(new, c) for c in shown[1]),
                                       [6]])
     assert not space.contains({0, 1})
+
+
+def test_an_earlier_version_that_reveals_something_on_its_own_stops_the_new_one() -> None:
+    """Version 1 (made, say, before some protection existed) showed the department and team 3 but hid team 2: its
+    department less team 3 is team 2's two respondents (k = 3). Version 2 cannot take that back, so none is made,
+    and the error says what version 1 gives on its own: that group and the hidden cell it is, each with its
+    formula — as an attacker would compute it, by hand."""
+    tree = Tree({1: None, 2: 1, 3: 1})
+    direct = {1: Counts(0, 0), 2: Counts(2, 2), 3: Counts(8, 8)}
+    tallies = {u: [Tally() for _ in ITEMS] for u in direct}
+    first = Earlier(1, tree.parents, frozenset({Cell(1, Kind.TOTAL), Cell(3, Kind.TOTAL)}))
+    with pytest.raises(EarlierUnsafeError) as caught:
+        protect_round(tree, direct, tallies, ITEMS, 3, 5, [first], version=2)
+    found = {(e.role, e.kind, e.layers, e.units, e.cell, e.hides,
+              frozenset((t.version, t.cell, t.coefficient, t.round) for t in e.formula))
+             for e in caught.value.explanations}
+    difference = frozenset({(1, Cell(1, Kind.TOTAL), 1, None), (1, Cell(3, Kind.TOTAL), -1, None)})
+    assert found == {("earlier", "small_group", ("respondents",), (2,), None, None, difference),
+                     ("earlier", "derivable", ("respondents",), (2,), Term(1, Cell(2, Kind.TOTAL)), None, difference)}
+
+
+def test_a_second_version_that_publishes_too_much_still_fails_its_own_audit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Defence in depth for a second version: unit 4 (three people, k = 5) moves from team 2 to team 3. Version 2
+    hides more than its own tree needs and says why; were its protection to publish every cell all the same, its
+    own tree's audit must still refuse it — the explanations it keeps do not excuse a leak."""
+    old, new = Tree({1: None, 2: 1, 3: 1, 4: 2}), Tree({1: None, 2: 1, 3: 1, 4: 3})
+    direct = {1: Counts(0, 0), 2: Counts(10, 12), 3: Counts(9, 10), 4: Counts(3, 3)}
+    tallies = {u: [Tally() for _ in ITEMS] for u in direct}
+    first = protect_round(old, direct, tallies, ITEMS, 5, 5)
+    earlier = [Earlier(1, old.parents, frozenset(first.nodes))]
+    second = protect_round(new, direct, tallies, ITEMS, 5, 5, earlier, version=2)
+    assert {e.role for e in second.explanations} >= {"reveals", "more"}
+    real = protection.protect_version
+
+    def leaky(tree: Tree, *args: Any, **options: Any) -> VersionProtection:
+        result = real(tree, *args, **options)
+        return replace(result, protection=Protection(published=set(tree.cells()), suppressed={}))
+
+    monkeypatch.setattr(protection, "protect_version", leaky)
+    with pytest.raises(protection.AuditError, match="in layer respondents: "):
+        protect_round(new, direct, tallies, ITEMS, 5, 5, earlier, version=2)
