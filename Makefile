@@ -57,8 +57,9 @@ run: install
 test: install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Mutation testing of the anonymity core, one module at a time against its own tests (docs/TESTING.md: about
-# 35 minutes on two cores; MUTATION_ARGS="sealing crypto" for some modules, "--max-children 1" on a shared machine).
+# Mutation testing of the anonymity core, one module at a time against its own tests (docs/TESTING.md, "Time budget":
+# several hours for every module from scratch on two cores; MUTATION_ARGS="sealing crypto" for some modules,
+# "--max-children 1" on a shared machine).
 $(VENV)/.installed-mutation: $(VENV)/.installed-test setup.cfg constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,mutation]'
 	@touch $@

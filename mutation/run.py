@@ -14,7 +14,8 @@ the score, and every surviving mutant that ``mutation/survivors.md`` does not ex
 a line there with its reason (equivalent, or harmless and why). The exit status is 1 when a survivor is
 unexplained, so a change to the core that weakens its tests does not go unnoticed when the run is repeated.
 
-Time budget (docs/TESTING.md): about 35 minutes on two cores for all modules from scratch; use
+Time budget (docs/TESTING.md): several hours on two cores for every module from scratch (minutes for sealing,
+crypto and stats); use
 ``python -m mutation.run sealing crypto`` for one module and ``--max-children 1`` on a shared machine.
 """
 
