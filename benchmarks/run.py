@@ -817,6 +817,7 @@ def main() -> None:
         try:
             if generated:
                 print(f"W5 skipped: using the organisation generated earlier in {workdir}", flush=True)
+                pulse_cli(environment(f"sqlite:///{workdir / 'pulse.db'}", workdir), "db", "upgrade")
             else:
                 workdir.mkdir(parents=True, exist_ok=True)
                 measure("W5", "W5", lambda: w5(size, workdir))
