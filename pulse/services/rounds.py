@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Row, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from pulse.common.db import Database, lock_for_append
@@ -91,7 +91,8 @@ def audience_units(session: Session, survey: Survey) -> set[int]:
     return {uid for uid in tree.subtree(u.unit_id for u in survey.units) if units[uid].active}
 
 
-def counting_units(session: Session, people: Iterable[Person]) -> dict[int, int | None]:
+def counting_units(session: Session, people: Iterable[Person] | Iterable[Row[int, int | None]]
+                   ) -> dict[int, int | None]:
     """Where each person's answer counts before small groups are merged: their own unit, except that a manager
     counts in the unit above the highest unit they lead — never in a unit whose results they see
     (docs/ANONYMITY.md, "Counting units"). Someone who leads a top unit has no such place (None)."""
@@ -279,7 +280,9 @@ def close_round(session: Session, rnd: Round, keys: RoundKeys, *, now: dt.dateti
 def roster_changes(session: Session, rnd: Round, invited: dict[int, int]) -> tuple[int, int, int]:
     """People who joined the audience, left it, or would now count in another unit, since the round opened."""
     survey = session.get_one(Survey, rnd.survey_id)
-    people = eligible_people(session, audience_units(session, survey))
+    # Ids and units only: loading every person of a large organisation as an object was a sixth of a close.
+    people = session.execute(select(Person.id, Person.unit_id).where(
+        Person.unit_id.in_(audience_units(session, survey)), Person.status == PersonStatus.ACTIVE)).all()
     tree = OrgTree({row.id: row.parent_id for row in session.execute(select(Unit.id, Unit.parent_id))})
     now_where = group_at_least(tree, counting_units(session, people), rnd.min_group_size).where
     added = sum(1 for person_id in now_where if person_id not in invited)
