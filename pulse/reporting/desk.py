@@ -14,7 +14,6 @@ import datetime as dt
 import hashlib
 import io
 import json
-import re
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -44,7 +43,7 @@ from pulse.domain.orgcsv import neutralise
 from pulse.domain.scales import SCALES
 from pulse.models import FollowUp, Person, SafetyRequest, Unit
 from pulse.reporting import charts, pdf
-from pulse.reporting.exports import published_number
+from pulse.reporting.exports import published_number, sheet_title
 from pulse.services import box as box_service
 from pulse.services import safety
 from pulse.services import sam as sam_service
@@ -488,15 +487,6 @@ def to_csv(report: Report) -> bytes:
     return ("\ufeff" + out.getvalue()).encode()
 
 
-#: Characters a worksheet's name may not hold (Excel's rule, which openpyxl enforces by raising).
-_NOT_IN_SHEET_TITLES = re.compile(r"[\\/?*\[\]:]")
-
-
-def _sheet_title(title: str) -> str:
-    """A section's title as a worksheet name: at most 31 characters, none of ``\\ / ? * [ ] :`` ("6:6a" → "6.6a")."""
-    return _NOT_IN_SHEET_TITLES.sub(".", title)[:31].strip() or "-"
-
-
 def to_xlsx(report: Report) -> bytes:
     """One sheet for the header and one per section; numbers as numbers (a mean with one decimal shown, as
     published). Written streaming (openpyxl's write-only mode): a year of rounds is tens of thousands of cells."""
@@ -515,12 +505,12 @@ def to_xlsx(report: Report) -> bytes:
         return cell
 
     used = {_("Report")[:31]}
-    sheet = book.create_sheet(_("Report")[:31])
+    sheet = book.create_sheet(sheet_title(_("Report")))
     sheet.append([bold(sheet, report.title)])
     for label, text in report.info:
         sheet.append([_safe(label), _safe(text)])
     for section in report.sections:
-        title = _sheet_title(section.title)
+        title = sheet_title(section.title)
         while title in used:
             title = title[:28] + f"-{len(used)}"
         used.add(title)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 
 from flask_babel import gettext as _
@@ -109,11 +110,20 @@ def _cell_numbers(cell: CellView, questions: tuple[QuestionInfo, ...]) -> list[o
     return row
 
 
+#: Characters a worksheet's name may not hold (Excel's rule, which openpyxl enforces by raising).
+_NOT_IN_SHEET_TITLES = re.compile(r"[\\/?*\[\]:]")
+
+
+def sheet_title(title: str) -> str:
+    """A title as a worksheet name: at most 31 characters, none of ``\\ / ? * [ ] :`` ("6:6a" → "6.6a")."""
+    return _NOT_IN_SHEET_TITLES.sub(".", title)[:31].strip() or "-"
+
+
 def _workbook(title: str, rows: Iterator[list[object]], header_row: int, freeze: str) -> bytes:
     book = Workbook()
     sheet = book.active
     assert sheet is not None
-    sheet.title = title[:31]
+    sheet.title = sheet_title(title)
     for row in rows:
         sheet.append([_safe(str(v)) if v is not None and not isinstance(v, int | float) else v for v in row])
     for cell in sheet[header_row]:
