@@ -27,6 +27,7 @@ from pulse.domain.pooling import Period, from_key
 from pulse.domain.scales import SCALES
 from pulse.domain.stats import Change, bound_value, change, index, whole
 from pulse.models import (
+    CountingMerge,
     PooledRelease,
     PooledReleaseCell,
     Question,
@@ -243,6 +244,38 @@ def unit_cells(session: Session, release_ids: list[int], unit_id: int) -> dict[i
 def _check_unit(data: ReleaseData, unit_id: int, scope: Scope) -> None:
     if (unit_id, "total") not in data.cells or not scope.allows(unit_id):
         raise NotVisibleError(unit_id)
+
+
+@dataclass(frozen=True)
+class CountedElsewhere:
+    """A unit with no results of its own in a round: fewer than k of its people were invited, so their answers
+    counted in a unit above (docs/ANONYMITY.md, "Counting units")."""
+
+    unit_name: str
+    release: ReleaseInfo
+    #: The unit the answers counted in (None: nobody of the unit could be counted in any group of k).
+    target_name: str | None
+    #: Its id when the viewer may open its results in this release, for a link; None otherwise.
+    target_id: int | None
+
+
+def counted_elsewhere(session: Session, release_id: int, unit_id: int, scope: Scope) -> CountedElsewhere | None:
+    """Why a unit inside the viewer's scope has no cell in a release, when the round counted its people in another
+    unit; None otherwise (then it is simply not visible). The round's record of this comes from the organisation
+    when the round opened (who was invited where), never from answers, and says only that fewer than k were invited.
+    """
+    if not scope.allows(unit_id):
+        return None
+    info = release_info(session, release_id)
+    merged = session.execute(select(CountingMerge.counted_in_id).where(
+        CountingMerge.round_id == info.round_id, CountingMerge.unit_id == unit_id)).first()
+    if merged is None:
+        return None
+    target = merged[0]
+    names = dict(session.execute(select(Unit.id, Unit.name).where(Unit.id.in_({unit_id, target or unit_id}))).all())
+    linked = target is not None and scope.allows(target) and holds_unit(session, release_id, target)
+    return CountedElsewhere(names[unit_id], info, names.get(target) if target is not None else None,
+                            target if linked else None)
 
 
 def latest_release_ids(session: Session, survey_id: int | None = None) -> list[int]:

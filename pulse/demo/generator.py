@@ -33,6 +33,7 @@ from pulse.domain import crypto
 from pulse.domain.orgtree import OrgTree, group_at_least
 from pulse.models import (
     Comment,
+    CountingMerge,
     Management,
     Person,
     PersonStatus,
@@ -200,6 +201,9 @@ def generate(session: Session, keys: RoundKeys, *, size: str, now: dt.datetime, 
         session.add(rnd)
         session.flush()
         session.add_all(RoundQuestion(round_id=rnd.id, position=i, question_id=q.id) for i, q in enumerate(asked))
+        if grouping.moved:  # recorded as a real open records them (the round page and results pages say so)
+            session.execute(insert(CountingMerge), [{"round_id": rnd.id, "unit_id": unit, "counted_in_id": target}
+                                                    for unit, target in sorted(grouping.moved.items())])
         responses: list[dict[str, object]] = []
         participation: list[dict[str, object]] = []
         texts: list[tuple[int, str]] = []

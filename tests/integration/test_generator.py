@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from pulse.models import (
     Comment,
+    CountingMerge,
     Management,
     Person,
     Response,
@@ -43,6 +44,18 @@ def test_small_preset_has_the_reference_shape(runner: FlaskCliRunner, session: S
         # As a real round counts them: no unit holds answers of fewer than k invited people.
         assert min(session.scalars(select(RoundParticipation.invited).where(
             RoundParticipation.round_id == rnd.id))) >= rnd.min_group_size
+        # Groups whose people count in a unit above are recorded as a real open records them (the results pages
+        # of such a group say where it counts), each pointing up the tree.
+        counted = set(session.scalars(select(RoundParticipation.unit_id).where(RoundParticipation.round_id == rnd.id)))
+        merged = dict(session.execute(select(CountingMerge.unit_id, CountingMerge.counted_in_id).where(
+            CountingMerge.round_id == rnd.id)).all())
+        assert {g for g in groups if g not in counted} <= set(merged)
+        for unit, target in merged.items():
+            above, parent = [], tree.parents[unit]
+            while parent is not None:
+                above.append(parent)
+                parent = tree.parents[parent]
+            assert target is None or target in above
         stored = session.scalar(select(func.count()).select_from(Response).where(Response.round_id == rnd.id))
         assert stored == rnd.answers == session.scalar(select(func.sum(RoundParticipation.answered)).where(
             RoundParticipation.round_id == rnd.id))

@@ -23,7 +23,7 @@ from pulse.services import sam
 from pulse.staff.admin.forms import ActionForm
 from pulse.staff.auth.session import current_person, current_scope, staff_required
 from pulse.staff.results import bp
-from pulse.staff.results.views import VIEWERS, _log_view
+from pulse.staff.results.views import VIEWERS, _log_view, not_visible
 
 PROMPT_ERRORS = {
     "too_many": lambda: _("Write at most %(max)d questions per topic, one per line.", max=apt.MAX_PROMPTS),
@@ -37,7 +37,7 @@ def _result(release_id: int, unit_id: int) -> disclosure.UnitResult:
     try:
         return disclosure.unit_result(get_session(), release_id, unit_id, current_scope())
     except disclosure.NotVisibleError:
-        abort(404)
+        not_visible(release_id, unit_id)
 
 
 def _pack(release_id: int, unit_id: int) -> tuple[apt.Pack | None, str | None]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, redirect, render_template, url_for
+from typing import NoReturn
+
+from flask import Response, abort, make_response, redirect, render_template, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as WerkzeugResponse
 
@@ -26,6 +28,21 @@ from pulse.staff.results import bp
 VIEWERS = (Role.MANAGER, Role.SAFETY_REP)
 
 
+def not_visible(release_id: int | None, unit_id: int) -> NoReturn:
+    """End a request for a unit's results that the release has no cell for: a unit inside the viewer's scope whose
+    people the round counted in a unit above gets a page that says so and where (status 200: the page exists, it
+    just has no figures); anything else is a plain 404 that says nothing about units outside the scope."""
+    found = None
+    if release_id is not None:
+        try:
+            found = disclosure.counted_elsewhere(get_session(), release_id, unit_id, current_scope())
+        except disclosure.NotVisibleError:
+            found = None
+    if found is None:
+        abort(404)
+    abort(make_response(render_template("results/counted_elsewhere.html", found=found)))
+
+
 def _log_view(what: str, release_id: int, unit_id: int, **details: object) -> None:
     """Views and exports of a release go to the audit log: who, what, when (staff only, never respondents)."""
     db = get_session()
@@ -46,7 +63,7 @@ def unit(release_id: int, unit_id: int) -> str:
     try:
         result = disclosure.unit_result(get_session(), release_id, unit_id, current_scope())
     except disclosure.NotVisibleError:
-        abort(404)
+        not_visible(release_id, unit_id)
     _log_view("release.view", release_id, unit_id)
     # Pooled figures where the round's are too few: the unit, or one of its questions, is hidden this round.
     too_few = not result.unit.published or any(row.now.hidden for row in result.rows)
@@ -136,7 +153,7 @@ def heatmap(release_id: int, unit_id: int) -> str:
         areas, rows = disclosure.heatmap(db, release_id, unit_id, current_scope())
         release = disclosure.load_release(db, release_id)
     except disclosure.NotVisibleError:
-        abort(404)
+        not_visible(release_id, unit_id)
     _log_view("release.view_heatmap", release_id, unit_id)
     return render_template("results/heatmap.html", areas=areas, rows=rows, release=release.info,
                            unit=release.total(unit_id))
@@ -149,7 +166,8 @@ def trends(survey_id: int, unit_id: int) -> str:
     try:
         trend = disclosure.trend(get_session(), survey_id, unit_id, current_scope())
     except disclosure.NotVisibleError:
-        abort(404)
+        newest = disclosure.latest_release_ids(get_session(), survey_id)
+        not_visible(newest[0] if newest else None, unit_id)
     _log_view("release.view_trends", trend.releases[-1].id, unit_id, survey=survey_id)
     areas: dict[str, list[str]] = {}
     for code, question in trend.questions.items():
