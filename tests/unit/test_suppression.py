@@ -492,6 +492,73 @@ def test_least_loss_is_the_exhaustive_optimum(case: tuple[Tree, dict[int, Counts
     assert brute_force_violations(tree, protection.published, counts, K, all_groups=True) == []
 
 
+#: Least loss followed by hand, at k = 5: (parents, direct (respondents, invited), forced, known from an earlier
+#: release, what protect() finds). The findings name every complement with the equations it sits in, then the loss.
+LEAST_LOSS_CASES = [
+    # T(1) = 4 is too small, so 0's equation needs a second hidden cell. The silent R(0) (nobody of 5 answered) costs
+    # no unit total, but with T(0) and T(2) published T(0) − T(2) = R(0) + T(1) = 4 respondents of 9 invited: silent
+    # people add no respondents. T(2) = 7 would be lost whole; T(0) = 11 leaves only T(1)'s 4 unaccounted for.
+    pytest.param({0: None, 1: 0, 2: 0}, {0: (0, 5), 1: (4, 4), 2: (7, 8)}, [], [],
+                 ["total(0): complement in the equation of 0",
+                  "least loss: 1 unit totals (0 figures lost whole), 11 respondents, 1 cells"], id="silent-then-small"),
+    # The same with the small cell first in the equation and the silent one after: R(0) = 4 of 4, T(1) nobody of 5.
+    pytest.param({0: None, 1: 0, 2: 0}, {0: (4, 4), 1: (0, 5), 2: (7, 8)}, [], [],
+                 ["total(0): complement in the equation of 0",
+                  "least loss: 1 unit totals (0 figures lost whole), 11 respondents, 1 cells"], id="small-then-silent"),
+    # R(0) = 1 of 1 and T(2) = 0 of 2 are too small, T(1) is silent (0 of 5). Hiding T(1) too would leave
+    # T(0) − T(3) = 1 respondent of 8 invited: one person who answered is a small group however many did not. So
+    # T(0) = 9 (1 unaccounted for, not lost whole) rather than T(3) = 8 whole.
+    pytest.param({0: None, 1: 0, 2: 0, 3: 0}, {0: (1, 1), 1: (0, 5), 2: (0, 2), 3: (8, 8)}, [], [],
+                 ["total(0): complement in the equation of 0",
+                  "least loss: 1 unit totals (0 figures lost whole), 9 respondents, 1 cells"], id="one-among-silent"),
+    # T(0) is forced; T(1) = 1 of 6 is too small, and so are R(1) = 0 of 1 and T(2) = 1 of 5. Each equation already
+    # holds two hidden cells, no published total leaves anything unaccounted for, and the silent R(0) (0 of 5) is a
+    # safe group on its own: nothing more to hide.
+    pytest.param({0: None, 1: 0, 2: 1}, {0: (0, 5), 1: (0, 1), 2: (1, 5)}, [Cell(0, Kind.TOTAL)], [],
+                 ["least loss: 0 unit totals (0 figures lost whole), 0 respondents, 0 cells"], id="nothing-to-add"),
+    # T(0) = 11 was published by an earlier release and stays known; T(2) = 3 is too small. The only other non-empty
+    # cell of 0's equation is T(1) (R(0) is empty), so it goes, lost whole (8).
+    pytest.param({0: None, 1: 0, 2: 0}, {0: (0, 0), 1: (8, 9), 2: (3, 4)}, [], [Cell(0, Kind.TOTAL)],
+                 ["total(1): complement in the equation of 0",
+                  "least loss: 1 unit totals (1 figures lost whole), 8 respondents, 1 cells"], id="parent-known-before"),
+    # Small remainders R(1) = 2 (teams of 7 and 8) and R(0) = 3 (beside T(4) = 9). T(1) = 17 sits in both
+    # equations: hiding it alone gives each a second hidden cell and leaves T(0) − T(4) = R(0) + R(1) = 5, a safe
+    # group; any other choice hides two unit totals.
+    pytest.param({0: None, 1: 0, 2: 1, 3: 1, 4: 0}, {0: (3, 3), 1: (2, 2), 2: (7, 7), 3: (8, 8), 4: (9, 9)}, [], [],
+                 ["total(1): complement in the equation of 1, the equation of 0",
+                  "least loss: 1 unit totals (0 figures lost whole), 17 respondents, 1 cells"], id="one-total-two-equations"),
+    # T(0) = 12 is forced, so 0's equation needs a second hidden cell: R(0) = 7 (lost whole, but no unit total)
+    # rather than T(1) = 5.
+    pytest.param({0: None, 1: 0}, {0: (7, 7), 1: (5, 7)}, [Cell(0, Kind.TOTAL)], [],
+                 ["remainder(0): complement in the equation of 0",
+                  "least loss: 0 unit totals (1 figures lost whole), 7 respondents, 1 cells"], id="forced-parent"),
+    # Two organisations in one release (two roots), the first two cases side by side: the losses add up.
+    pytest.param({0: None, 1: 0, 2: 0, 10: None, 11: 10, 12: 10},
+                 {0: (0, 5), 1: (4, 4), 2: (7, 8), 10: (4, 4), 11: (0, 5), 12: (7, 8)}, [], [],
+                 ["total(0): complement in the equation of 0", "total(10): complement in the equation of 10",
+                  "least loss: 2 unit totals (0 figures lost whole), 22 respondents, 2 cells"], id="two-roots"),
+]
+
+
+@pytest.mark.parametrize(("parents", "direct", "forced", "before", "findings"), LEAST_LOSS_CASES)
+def test_least_loss_hides_what_was_worked_out_by_hand(parents: dict[int, int | None],
+                                                      direct: dict[int, tuple[int, int]], forced: list[Cell],
+                                                      before: list[Cell], findings: list[str]) -> None:
+    """Exactly the complements worked out by hand, each named with its equations, and the loss they cost — not the
+    rules' fallback. Checked independently too: safe by brute force, and (without earlier releases) as cheap as
+    the best of all safe choices."""
+    tree, counts = build(parents, direct)
+    protection = protect(tree, counts, K, forced=forced, known_before=before)
+    assert protection.findings == findings
+    named = {line.split(":")[0] for line in findings[:-1]}
+    assert {str(c) for c in complements_of(protection.suppressed)} == named
+    assert protection.published == set(tree.cells()) - set(protection.suppressed) >= set(before)
+    assert brute_force_violations(tree, protection.published | set(before), counts, K, all_groups=True) == []
+    if not before:
+        loss = cell_loss(tree, counts, K, protection.published, complements_of(protection.suppressed))
+        assert loss == exhaustive_least_loss(tree, counts, K, set(forced))
+
+
 def test_a_remainder_of_one_under_the_top_hides_the_top() -> None:
     """Issue 7: Exempelstad (64) minus Järva (63) leaves one person. Hiding the top cell protects that person and
     forces nothing else; hiding Järva, as the rules did, costs Järva and a cascade below it."""
