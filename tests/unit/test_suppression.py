@@ -521,6 +521,11 @@ LEAST_LOSS_CASES = [
     pytest.param({0: None, 1: 0, 2: 0}, {0: (0, 0), 1: (8, 9), 2: (3, 4)}, [], [Cell(0, Kind.TOTAL)],
                  ["total(1): complement in the equation of 0",
                   "least loss: 1 unit totals (1 figures lost whole), 8 respondents, 1 cells"], id="parent-known-before"),
+    # T(0) = 21 was published before and T(1) = 7 is forced (hidden in a coarser layer): it stays hidden however
+    # large, and 0's equation needs a second hidden cell: R(0) = 6 (lost whole, no unit total) rather than T(2) = 8.
+    pytest.param({0: None, 1: 0, 2: 0}, {0: (6, 6), 1: (7, 7), 2: (8, 8)}, [Cell(1, Kind.TOTAL)], [Cell(0, Kind.TOTAL)],
+                 ["remainder(0): complement in the equation of 0",
+                  "least loss: 0 unit totals (1 figures lost whole), 6 respondents, 1 cells"], id="forced-and-known"),
     # Small remainders R(1) = 2 (teams of 7 and 8) and R(0) = 3 (beside T(4) = 9). T(1) = 17 sits in both
     # equations: hiding it alone gives each a second hidden cell and leaves T(0) − T(4) = R(0) + R(1) = 5, a safe
     # group; any other choice hides two unit totals.
@@ -553,6 +558,7 @@ def test_least_loss_hides_what_was_worked_out_by_hand(parents: dict[int, int | N
     named = {line.split(":")[0] for line in findings[:-1]}
     assert {str(c) for c in complements_of(protection.suppressed)} == named
     assert protection.published == set(tree.cells()) - set(protection.suppressed) >= set(before)
+    assert all(protection.suppressed[c] is Reason.FORCED for c in forced)
     assert brute_force_violations(tree, protection.published | set(before), counts, K, all_groups=True) == []
     if not before:
         loss = cell_loss(tree, counts, K, protection.published, complements_of(protection.suppressed))
