@@ -192,6 +192,13 @@ def test_cell_counts_add_up_the_children_by_hand() -> None:
         Cell(4, Kind.TOTAL): Counts(5, 6), Cell(5, Kind.TOTAL): Counts(0, 0),
     }
     assert [u for u in sorted(tree.parents) if tree.has_children(u)] == [1, 3]
+    # A unit with children missing from the direct counts (a department without direct staff): its remainder holds
+    # nobody and its total everyone below, 1 → {2: (3, 4), 3: (5, 6)}.
+    tree = Tree({1: None, 2: 1, 3: 1})
+    assert cell_counts(tree, {2: Counts(3, 4), 3: Counts(5, 6)}) == {
+        Cell(1, Kind.TOTAL): Counts(8, 10), Cell(1, Kind.REMAINDER): Counts(0, 0),
+        Cell(2, Kind.TOTAL): Counts(3, 4), Cell(3, Kind.TOTAL): Counts(5, 6),
+    }
 
 
 @st.composite
