@@ -681,3 +681,18 @@ def test_a_complement_is_lost_whole_from_k_unaccounted_respondents() -> None:
     tree, counts = build({1: None, 2: 1, 4: 2}, {1: (0, 0), 2: (4, 4), 4: (6, 6)})
     assert cell_loss(tree, counts, K, published, {Cell(2, Kind.TOTAL)}) == Loss(totals=1, lost_whole=0, respondents=10,
                                                                               cells=1)
+
+
+def test_cell_loss_adds_up_every_complement_by_hand() -> None:
+    """Each complement adds to every measure, in whatever order they come. 1 → {2, 3}: R(1) 5 and T(2) 5 hidden next to
+    T(1) and T(3): both hold exactly k = 5, so both are lost whole — 1 unit total, 2 lost whole, 10 respondents, 2 cells.
+    0 → {1 → {2, 3}, 5}: T(5) = 5 (lost whole) and then T(1) = 15, whose published T(2) and T(3) leave only R(1) = 2
+    unaccounted for (not lost whole) — 2 unit totals, 1 lost whole, 20 respondents, 2 cells."""
+    tree, counts = build({1: None, 2: 1, 3: 1}, {1: (5, 5), 2: (5, 5), 3: (9, 9)})
+    published = {Cell(1, Kind.TOTAL), Cell(3, Kind.TOTAL)}
+    assert cell_loss(tree, counts, K, published, [Cell(1, Kind.REMAINDER), Cell(2, Kind.TOTAL)]) == Loss(
+        totals=1, lost_whole=2, respondents=10, cells=2)
+    tree, counts = build({0: None, 1: 0, 2: 1, 3: 1, 5: 0}, {0: (0, 0), 1: (2, 2), 2: (7, 7), 3: (6, 6), 5: (5, 5)})
+    published = {Cell(0, Kind.TOTAL), Cell(2, Kind.TOTAL), Cell(3, Kind.TOTAL)}
+    assert cell_loss(tree, counts, K, published, [Cell(5, Kind.TOTAL), Cell(1, Kind.TOTAL)]) == Loss(
+        totals=2, lost_whole=1, respondents=20, cells=2)
