@@ -192,6 +192,13 @@ def test_cell_counts_add_up_the_children_by_hand() -> None:
         Cell(4, Kind.TOTAL): Counts(5, 6), Cell(5, Kind.TOTAL): Counts(0, 0),
     }
     assert [u for u in sorted(tree.parents) if tree.has_children(u)] == [1, 3]
+    # A unit with children missing from the direct counts (a department without direct staff): its remainder holds
+    # nobody and its total everyone below, 1 → {2: (3, 4), 3: (5, 6)}.
+    tree = Tree({1: None, 2: 1, 3: 1})
+    assert cell_counts(tree, {2: Counts(3, 4), 3: Counts(5, 6)}) == {
+        Cell(1, Kind.TOTAL): Counts(8, 10), Cell(1, Kind.REMAINDER): Counts(0, 0),
+        Cell(2, Kind.TOTAL): Counts(3, 4), Cell(3, Kind.TOTAL): Counts(5, 6),
+    }
 
 
 @st.composite
@@ -369,7 +376,8 @@ def test_the_rules_never_take_back_what_an_earlier_release_published() -> None:
 def test_when_earlier_releases_already_give_a_cell_away_nothing_new_is_published(method: Method) -> None:
     """T(1) = 11 and T(2) = 8 were published before (say, by a release made at another k): T(3) = 3 follows from
     them and no choice can hide it. The final audit notices and everything new is hidden — here the empty R(1),
-    which tells nothing, rather than publish next to a leak."""
+    which tells nothing, rather than publish next to a leak. The audit record says so: least loss finds no safe
+    choice and says the rules decided, and the rules' final audit hid everything new."""
     tree, counts = build({1: None, 2: 1, 3: 1}, {1: (0, 0), 2: (8, 9), 3: (3, 4)})
     before = {Cell(1, Kind.TOTAL), Cell(2, Kind.TOTAL)}
     protection = protect(tree, counts, K, method=method, known_before=before)
@@ -377,19 +385,25 @@ def test_when_earlier_releases_already_give_a_cell_away_nothing_new_is_published
                                      Cell(1, Kind.REMAINDER): Reason.COMPLEMENTARY}
     assert protection.published == before
     assert protection.findings[-1] == "audit failed after the fixed point: everything new suppressed"
+    fell_back = ["least-loss choice unavailable or rejected by the audit: the rules decided"]
+    assert protection.findings == [*(fell_back if method == "least_loss" else []),
+                                   "audit failed after the fixed point: everything new suppressed"]
 
 
 @pytest.mark.parametrize("method", ["least_loss", "rules"])
 def test_what_earlier_releases_already_give_is_published_when_it_is_safe(method: Method) -> None:
     """T(1) = 20, T(2) = 8 and T(3) = 6 were published before: R(1) = 20 − 8 − 6 = 6 follows from them. It is a safe
     group (6 ≥ k), so it is published too and nothing is hidden — the final check audits everything published, not
-    the earlier cells alone, which would call R(1) computable and hide everything new."""
+    the earlier cells alone, which would call R(1) computable and hide everything new (or, for least loss, hand
+    the choice to the rules)."""
     tree, counts = build({1: None, 2: 1, 3: 1}, {1: (6, 7), 2: (8, 9), 3: (6, 6)})
     before = {Cell(1, Kind.TOTAL), Cell(2, Kind.TOTAL), Cell(3, Kind.TOTAL)}
     protection = protect(tree, counts, K, method=method, known_before=before)
     assert protection.published == before | {Cell(1, Kind.REMAINDER)}
     assert protection.suppressed == {}
     assert "audit failed after the fixed point: everything new suppressed" not in protection.findings
+    nothing_lost = ["least loss: 0 unit totals (0 figures lost whole), 0 respondents, 0 cells"]
+    assert protection.findings == (nothing_lost if method == "least_loss" else [])
 
 
 # --- the audit itself, on arbitrary published sets ---------------------------------------------------------------
@@ -492,6 +506,79 @@ def test_least_loss_is_the_exhaustive_optimum(case: tuple[Tree, dict[int, Counts
     assert brute_force_violations(tree, protection.published, counts, K, all_groups=True) == []
 
 
+#: Least loss followed by hand, at k = 5: (parents, direct (respondents, invited), forced, known from an earlier
+#: release, what protect() finds). The findings name every complement with the equations it sits in, then the loss.
+LEAST_LOSS_CASES = [
+    # T(1) = 4 is too small, so 0's equation needs a second hidden cell. The silent R(0) (nobody of 5 answered) costs
+    # no unit total, but with T(0) and T(2) published T(0) − T(2) = R(0) + T(1) = 4 respondents of 9 invited: silent
+    # people add no respondents. T(2) = 7 would be lost whole; T(0) = 11 leaves only T(1)'s 4 unaccounted for.
+    pytest.param({0: None, 1: 0, 2: 0}, {0: (0, 5), 1: (4, 4), 2: (7, 8)}, [], [],
+                 ["total(0): complement in the equation of 0",
+                  "least loss: 1 unit totals (0 figures lost whole), 11 respondents, 1 cells"], id="silent-then-small"),
+    # The same with the small cell first in the equation and the silent one after: R(0) = 4 of 4, T(1) nobody of 5.
+    pytest.param({0: None, 1: 0, 2: 0}, {0: (4, 4), 1: (0, 5), 2: (7, 8)}, [], [],
+                 ["total(0): complement in the equation of 0",
+                  "least loss: 1 unit totals (0 figures lost whole), 11 respondents, 1 cells"], id="small-then-silent"),
+    # R(0) = 1 of 1 and T(2) = 0 of 2 are too small, T(1) is silent (0 of 5). Hiding T(1) too would leave
+    # T(0) − T(3) = 1 respondent of 8 invited: one person who answered is a small group however many did not. So
+    # T(0) = 9 (1 unaccounted for, not lost whole) rather than T(3) = 8 whole.
+    pytest.param({0: None, 1: 0, 2: 0, 3: 0}, {0: (1, 1), 1: (0, 5), 2: (0, 2), 3: (8, 8)}, [], [],
+                 ["total(0): complement in the equation of 0",
+                  "least loss: 1 unit totals (0 figures lost whole), 9 respondents, 1 cells"], id="one-among-silent"),
+    # T(0) is forced; T(1) = 1 of 6 is too small, and so are R(1) = 0 of 1 and T(2) = 1 of 5. Each equation already
+    # holds two hidden cells, no published total leaves anything unaccounted for, and the silent R(0) (0 of 5) is a
+    # safe group on its own: nothing more to hide.
+    pytest.param({0: None, 1: 0, 2: 1}, {0: (0, 5), 1: (0, 1), 2: (1, 5)}, [Cell(0, Kind.TOTAL)], [],
+                 ["least loss: 0 unit totals (0 figures lost whole), 0 respondents, 0 cells"], id="nothing-to-add"),
+    # T(0) = 11 was published by an earlier release and stays known; T(2) = 3 is too small. The only other non-empty
+    # cell of 0's equation is T(1) (R(0) is empty), so it goes, lost whole (8).
+    pytest.param({0: None, 1: 0, 2: 0}, {0: (0, 0), 1: (8, 9), 2: (3, 4)}, [], [Cell(0, Kind.TOTAL)],
+                 ["total(1): complement in the equation of 0",
+                  "least loss: 1 unit totals (1 figures lost whole), 8 respondents, 1 cells"], id="parent-known-before"),
+    # T(0) = 21 was published before and T(1) = 7 is forced (hidden in a coarser layer): it stays hidden however
+    # large, and 0's equation needs a second hidden cell: R(0) = 6 (lost whole, no unit total) rather than T(2) = 8.
+    pytest.param({0: None, 1: 0, 2: 0}, {0: (6, 6), 1: (7, 7), 2: (8, 8)}, [Cell(1, Kind.TOTAL)], [Cell(0, Kind.TOTAL)],
+                 ["remainder(0): complement in the equation of 0",
+                  "least loss: 0 unit totals (1 figures lost whole), 6 respondents, 1 cells"], id="forced-and-known"),
+    # Small remainders R(1) = 2 (teams of 7 and 8) and R(0) = 3 (beside T(4) = 9). T(1) = 17 sits in both
+    # equations: hiding it alone gives each a second hidden cell and leaves T(0) − T(4) = R(0) + R(1) = 5, a safe
+    # group; any other choice hides two unit totals.
+    pytest.param({0: None, 1: 0, 2: 1, 3: 1, 4: 0}, {0: (3, 3), 1: (2, 2), 2: (7, 7), 3: (8, 8), 4: (9, 9)}, [], [],
+                 ["total(1): complement in the equation of 1, the equation of 0",
+                  "least loss: 1 unit totals (0 figures lost whole), 17 respondents, 1 cells"], id="one-total-two-equations"),
+    # T(0) = 12 is forced, so 0's equation needs a second hidden cell: R(0) = 7 (lost whole, but no unit total)
+    # rather than T(1) = 5.
+    pytest.param({0: None, 1: 0}, {0: (7, 7), 1: (5, 7)}, [Cell(0, Kind.TOTAL)], [],
+                 ["remainder(0): complement in the equation of 0",
+                  "least loss: 0 unit totals (1 figures lost whole), 7 respondents, 1 cells"], id="forced-parent"),
+    # Two organisations in one release (two roots), the first two cases side by side: the losses add up.
+    pytest.param({0: None, 1: 0, 2: 0, 10: None, 11: 10, 12: 10},
+                 {0: (0, 5), 1: (4, 4), 2: (7, 8), 10: (4, 4), 11: (0, 5), 12: (7, 8)}, [], [],
+                 ["total(0): complement in the equation of 0", "total(10): complement in the equation of 10",
+                  "least loss: 2 unit totals (0 figures lost whole), 22 respondents, 2 cells"], id="two-roots"),
+]
+
+
+@pytest.mark.parametrize(("parents", "direct", "forced", "before", "findings"), LEAST_LOSS_CASES)
+def test_least_loss_hides_what_was_worked_out_by_hand(parents: dict[int, int | None],
+                                                      direct: dict[int, tuple[int, int]], forced: list[Cell],
+                                                      before: list[Cell], findings: list[str]) -> None:
+    """Exactly the complements worked out by hand, each named with its equations, and the loss they cost — not the
+    rules' fallback. Checked independently too: safe by brute force, and (without earlier releases) as cheap as
+    the best of all safe choices."""
+    tree, counts = build(parents, direct)
+    protection = protect(tree, counts, K, forced=forced, known_before=before)
+    assert protection.findings == findings
+    named = {line.split(":")[0] for line in findings[:-1]}
+    assert {str(c) for c in complements_of(protection.suppressed)} == named
+    assert protection.published == set(tree.cells()) - set(protection.suppressed) >= set(before)
+    assert all(protection.suppressed[c] is Reason.FORCED for c in forced)
+    assert brute_force_violations(tree, protection.published | set(before), counts, K, all_groups=True) == []
+    if not before:
+        loss = cell_loss(tree, counts, K, protection.published, complements_of(protection.suppressed))
+        assert loss == exhaustive_least_loss(tree, counts, K, set(forced))
+
+
 def test_a_remainder_of_one_under_the_top_hides_the_top() -> None:
     """Issue 7: Exempelstad (64) minus Järva (63) leaves one person. Hiding the top cell protects that person and
     forces nothing else; hiding Järva, as the rules did, costs Järva and a cascade below it."""
@@ -549,6 +636,8 @@ def test_information_loss_counts_unit_totals_of_at_least_k() -> None:
     after = information_loss(counts, least.published, least.suppressed, 6)
     assert (before.large, before.published, before.complementary, before.primary) == (12, 6, 6, 1)
     assert (after.large, after.published, after.complementary) == (12, 8, 4)
+    # Fritidsgård Tensta's 5 is the one unit total below k, hidden for its own sake by either method.
+    assert (before.forced, before.primary) == (after.forced, after.primary) == (0, 1)
     assert (before + after).large == 24 and after.share_published == 8 / 12
 
 
@@ -592,3 +681,18 @@ def test_a_complement_is_lost_whole_from_k_unaccounted_respondents() -> None:
     tree, counts = build({1: None, 2: 1, 4: 2}, {1: (0, 0), 2: (4, 4), 4: (6, 6)})
     assert cell_loss(tree, counts, K, published, {Cell(2, Kind.TOTAL)}) == Loss(totals=1, lost_whole=0, respondents=10,
                                                                               cells=1)
+
+
+def test_cell_loss_adds_up_every_complement_by_hand() -> None:
+    """Each complement adds to every measure, in whatever order they come. 1 → {2, 3}: R(1) 5 and T(2) 5 hidden next to
+    T(1) and T(3): both hold exactly k = 5, so both are lost whole — 1 unit total, 2 lost whole, 10 respondents, 2 cells.
+    0 → {1 → {2, 3}, 5}: T(5) = 5 (lost whole) and then T(1) = 15, whose published T(2) and T(3) leave only R(1) = 2
+    unaccounted for (not lost whole) — 2 unit totals, 1 lost whole, 20 respondents, 2 cells."""
+    tree, counts = build({1: None, 2: 1, 3: 1}, {1: (5, 5), 2: (5, 5), 3: (9, 9)})
+    published = {Cell(1, Kind.TOTAL), Cell(3, Kind.TOTAL)}
+    assert cell_loss(tree, counts, K, published, [Cell(1, Kind.REMAINDER), Cell(2, Kind.TOTAL)]) == Loss(
+        totals=1, lost_whole=2, respondents=10, cells=2)
+    tree, counts = build({0: None, 1: 0, 2: 1, 3: 1, 5: 0}, {0: (0, 0), 1: (2, 2), 2: (7, 7), 3: (6, 6), 5: (5, 5)})
+    published = {Cell(0, Kind.TOTAL), Cell(2, Kind.TOTAL), Cell(3, Kind.TOTAL)}
+    assert cell_loss(tree, counts, K, published, [Cell(5, Kind.TOTAL), Cell(1, Kind.TOTAL)]) == Loss(
+        totals=2, lost_whole=1, respondents=20, cells=2)
