@@ -262,6 +262,55 @@ def test_a_computable_group_is_censored_like_a_cell() -> None:
     assert not {Cell(1, Kind.TOTAL), Cell(3, Kind.TOTAL)} <= item.exact
 
 
+#: Teams 2, 3 and 4 under 1, nobody invited directly in 1 (k = 3, k_dist = 5). Teams 2 and 3 answer 1, 1 each (too
+#: few: hidden); team 4 answers 4, 3, 5, 4, 2, 3. total(1) − total(4) − remainder(1) gives teams 2 and 3 together:
+#: four answers of 1, a mean that would be censored were it a cell.
+GROUP_TREE = Tree({1: None, 2: 1, 3: 1, 4: 1})
+GROUP_DIRECT = {1: Counts(0, 0), 2: Counts(2, 2), 3: Counts(2, 2), 4: Counts(6, 6)}
+GROUP_TALLIES = {1: answers(), 2: answers(1, 1), 3: answers(1, 1), 4: answers(4, 3, 5, 4, 2, 3)}
+
+
+def computable(tree: Tree, known: set[Cell], counts: dict[Cell, Counts], units: set[int]) -> bool:
+    """Whether the attacker gets the answers of these leaf units together from the known cells."""
+    columns, space = attacker(tree, known, counts)
+    return space.contains([Fraction(1 if c.unit in units else 0) for c in columns])
+
+
+def test_a_censorable_group_is_merged_by_hiding_a_cell_with_people_never_an_empty_one() -> None:
+    """The group of teams 2 and 3 above, without earlier versions. Around it: total(1) (ten answers), total(4) (six)
+    and remainder(1), which nobody was invited to — known to be empty whether shown or not, so hiding it merges
+    nothing (the group would stay computable) and would only count in the audit record as a suppression. The
+    censoring hides the smaller of the two with people, total(4), once; worked out by hand."""
+    outcome = protect_round(GROUP_TREE, GROUP_DIRECT, GROUP_TALLIES, ITEMS, 3, 5)
+    item = outcome.items["A"]
+    t, r = Kind.TOTAL, Kind.REMAINDER
+    assert item.exact == {Cell(1, t), Cell(1, r)} and item.bounds == {}
+    assert set(item.layers["A:k"].suppressed) == {Cell(2, t), Cell(3, t), Cell(4, t)}
+    assert item.findings == ["censorable group under total(1): suppress total(4)"]
+    counts, _ = item_counts(GROUP_TREE, GROUP_DIRECT, GROUP_TALLIES, 0)
+    assert computable(GROUP_TREE, {Cell(1, t), Cell(1, r), Cell(4, t)}, counts, {2, 3})  # what it protects against
+    assert not computable(GROUP_TREE, item.exact, counts, {2, 3})
+    assert outcome.figures[Cell(1, t)]["A"].to_json()["mean"] == 2.5  # (4 + 21) / 10
+
+
+def test_a_censorable_group_an_earlier_version_gives_is_recorded_and_left() -> None:
+    """The group of teams 2 and 3 above, when version 1 (as made before censored groups were protected) showed
+    total(1), remainder(1) and total(4) exactly (total(1)'s distribution too): it gives the group already, and
+    nothing can take that back. Version 2 publishes those cells again (no more: teams 2 and 3 stay hidden), says so
+    in its findings, and ends — it does not hide again and again what stays known."""
+    t, r = Kind.TOTAL, Kind.REMAINDER
+    shown = frozenset({Cell(1, t), Cell(1, r), Cell(4, t)})
+    earlier = Earlier(1, GROUP_TREE.parents, shown, {"A": shown}, {"A": frozenset({Cell(1, t)})})
+    counts, _ = item_counts(GROUP_TREE, GROUP_DIRECT, GROUP_TALLIES, 0)
+    assert computable(GROUP_TREE, set(shown), counts, {2, 3})
+    outcome = protect_round(GROUP_TREE, GROUP_DIRECT, GROUP_TALLIES, ITEMS, 3, 5, [earlier], version=2)
+    item = outcome.items["A"]
+    assert (item.exact, item.bounds, item.dist) == (set(shown), {}, {Cell(1, t), Cell(1, r)})
+    assert item.findings == ["censorable group under total(1) was published earlier"]
+    assert outcome.explanations == []
+    assert {c for c, f in outcome.figures.items() if "A" in f} == {Cell(1, t), Cell(4, t)}
+
+
 def test_yes_no_items_show_nothing_below_k_dist_and_flag_at_the_lowest_level_with_k_dist() -> None:
     tree = Tree({1: None, 2: 1, 3: 1})
     direct = {1: Counts(0, 0), 2: Counts(6, 6), 3: Counts(6, 6)}
