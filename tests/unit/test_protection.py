@@ -311,6 +311,29 @@ def test_a_censorable_group_an_earlier_version_gives_is_recorded_and_left() -> N
     assert {c for c, f in outcome.figures.items() if "A" in f} == {Cell(1, t), Cell(4, t)}
 
 
+def test_nested_censorable_groups_wait_a_pass_and_groups_apart_do_not() -> None:
+    """Teams 6 and 7 under 3, team 4 under 2 (with 3), teams 8 and 9 under 5; 2 and 5 under 1, nobody invited
+    directly in 1 (k = 3, k_dist = 5). Each of those teams answers 1, 1 (too few: hidden), and so do the two people
+    directly in 2; six people directly in 3 and in 5 answer 4, 3, 5, 4, 2, 3. Three groups of four answers of 1 can
+    be computed: teams 6 and 7 (total(3) − remainder(3)), remainder(2) and team 4 (total(2) − total(3)), teams 8 and
+    9 (total(5) − remainder(5)). Worked out by hand, in the order the groups are met (children first): the first
+    pass hides remainder(3) (six answers, against total(3)'s ten) and remainder(5) (likewise); the group under 2
+    waits, since its border holds total(3), which the first choice was made around. The second pass hides total(3)
+    (ten, against total(2)'s fourteen). The findings say so in that order."""
+    tree = Tree({1: None, 2: 1, 5: 1, 3: 2, 4: 2, 6: 3, 7: 3, 8: 5, 9: 5})
+    direct = {u: Counts(0, 0) if u == 1 else Counts(6, 6) if u in (3, 5) else Counts(2, 2) for u in tree.parents}
+    tallies = {u: answers() if u == 1 else answers(4, 3, 5, 4, 2, 3) if u in (3, 5) else answers(1, 1)
+               for u in tree.parents}
+    outcome = protect_round(tree, direct, tallies, ITEMS, 3, 5)
+    item = outcome.items["A"]
+    t, r = Kind.TOTAL, Kind.REMAINDER
+    assert item.exact == {Cell(1, t), Cell(1, r), Cell(2, t), Cell(5, t)} and item.bounds == {}
+    assert item.findings == ["censorable group under total(3): suppress remainder(3)",
+                             "censorable group under total(5): suppress remainder(5)",
+                             "censorable group under total(2): suppress total(3)"]
+    check_means(tree, direct, tallies, 3, 5, outcome)
+
+
 def test_yes_no_items_show_nothing_below_k_dist_and_flag_at_the_lowest_level_with_k_dist() -> None:
     tree = Tree({1: None, 2: 1, 3: 1})
     direct = {1: Counts(0, 0), 2: Counts(6, 6), 3: Counts(6, 6)}
