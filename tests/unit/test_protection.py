@@ -311,6 +311,15 @@ def test_a_censorable_group_an_earlier_version_gives_is_recorded_and_left() -> N
     assert {c for c, f in outcome.figures.items() if "A" in f} == {Cell(1, t), Cell(4, t)}
 
 
+def nested_groups(parents: dict[int, int | None], big: tuple[int, ...]
+                  ) -> tuple[Tree, dict[int, Counts], dict[int, list[Tally]]]:
+    """Nobody invited directly in 1; six people directly in each ``big`` unit answer 4, 3, 5, 4, 2, 3; two people
+    directly in every other unit answer 1, 1."""
+    direct = {u: Counts(0, 0) if u == 1 else Counts(6, 6) if u in big else Counts(2, 2) for u in parents}
+    tallies = {u: answers() if u == 1 else answers(4, 3, 5, 4, 2, 3) if u in big else answers(1, 1) for u in parents}
+    return Tree(parents), direct, tallies
+
+
 def test_nested_censorable_groups_wait_a_pass_and_groups_apart_do_not() -> None:
     """Teams 6 and 7 under 3, team 4 under 2 (with 3), teams 8 and 9 under 5; 2 and 5 under 1, nobody invited
     directly in 1 (k = 3, k_dist = 5). Each of those teams answers 1, 1 (too few: hidden), and so do the two people
@@ -320,10 +329,7 @@ def test_nested_censorable_groups_wait_a_pass_and_groups_apart_do_not() -> None:
     pass hides remainder(3) (six answers, against total(3)'s ten) and remainder(5) (likewise); the group under 2
     waits, since its border holds total(3), which the first choice was made around. The second pass hides total(3)
     (ten, against total(2)'s fourteen). The findings say so in that order."""
-    tree = Tree({1: None, 2: 1, 5: 1, 3: 2, 4: 2, 6: 3, 7: 3, 8: 5, 9: 5})
-    direct = {u: Counts(0, 0) if u == 1 else Counts(6, 6) if u in (3, 5) else Counts(2, 2) for u in tree.parents}
-    tallies = {u: answers() if u == 1 else answers(4, 3, 5, 4, 2, 3) if u in (3, 5) else answers(1, 1)
-               for u in tree.parents}
+    tree, direct, tallies = nested_groups({1: None, 2: 1, 5: 1, 3: 2, 4: 2, 6: 3, 7: 3, 8: 5, 9: 5}, (3, 5))
     outcome = protect_round(tree, direct, tallies, ITEMS, 3, 5)
     item = outcome.items["A"]
     t, r = Kind.TOTAL, Kind.REMAINDER
@@ -332,6 +338,30 @@ def test_nested_censorable_groups_wait_a_pass_and_groups_apart_do_not() -> None:
                              "censorable group under total(5): suppress remainder(5)",
                              "censorable group under total(2): suppress total(3)"]
     check_means(tree, direct, tallies, 3, 5, outcome)
+
+
+def test_a_group_an_earlier_version_gives_holds_up_no_other() -> None:
+    """The tree above with team 11 beside 2 and 5 (six people directly in 11, teams 12 and 13 under it answering
+    1, 1), when version 1 showed total(5) and remainder(5): it gives teams 8 and 9 together, which nothing can take
+    back. Worked out by hand: the first pass hides remainder(3), leaves the group under 5 as published earlier, and
+    still hides remainder(11) for teams 12 and 13 (met after it, apart from the others); the second hides total(3)
+    for the group under 2, as without version 1. Every other group of four answers of 1 stays hidden."""
+    tree, direct, tallies = nested_groups({1: None, 2: 1, 5: 1, 11: 1, 3: 2, 4: 2, 6: 3, 7: 3, 8: 5, 9: 5, 12: 11,
+                                           13: 11}, (3, 5, 11))
+    t, r = Kind.TOTAL, Kind.REMAINDER
+    shown = frozenset({Cell(5, t), Cell(5, r)})
+    outcome = protect_round(tree, direct, tallies, ITEMS, 3, 5, [Earlier(1, tree.parents, shown, {"A": shown})],
+                            version=2)
+    item = outcome.items["A"]
+    assert item.exact == {Cell(1, t), Cell(1, r), Cell(2, t), Cell(5, t), Cell(5, r), Cell(11, t)}
+    assert item.findings == ["censorable group under total(3): suppress remainder(3)",
+                             "censorable group under total(5) was published earlier",
+                             "censorable group under total(11): suppress remainder(11)",
+                             "censorable group under total(2): suppress total(3)"]
+    counts, _ = item_counts(tree, direct, tallies, 0)
+    assert computable(tree, set(shown), counts, {8, 9})
+    for group in ({6, 7}, {2, 4}, {12, 13}):
+        assert not computable(tree, item.exact, counts, group)
 
 
 def test_yes_no_items_show_nothing_below_k_dist_and_flag_at_the_lowest_level_with_k_dist() -> None:
