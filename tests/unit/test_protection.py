@@ -311,6 +311,21 @@ def test_a_censorable_group_an_earlier_version_gives_is_recorded_and_left() -> N
     assert {c for c, f in outcome.figures.items() if "A" in f} == {Cell(1, t), Cell(4, t)}
 
 
+def test_of_two_cells_that_lose_as_much_the_censoring_hides_the_remainder() -> None:
+    """As the group above, with six people directly in 1 as well (answering as team 4: 4, 3, 5, 4, 2, 3). Around
+    the group of teams 2 and 3: remainder(1) and total(4), six answers of six invited each, and total(1) (sixteen).
+    Hiding either of the first two merges the group alike; the remainder goes, so that team 4 keeps its own mean
+    (a unit's total is its figure; what is directly in 1 is a part of 1's)."""
+    direct = {**GROUP_DIRECT, 1: Counts(6, 6)}
+    tallies = {**GROUP_TALLIES, 1: answers(4, 3, 5, 4, 2, 3)}
+    outcome = protect_round(GROUP_TREE, direct, tallies, ITEMS, 3, 5)
+    item = outcome.items["A"]
+    assert item.exact == {Cell(1, Kind.TOTAL), Cell(4, Kind.TOTAL)}
+    assert item.findings == ["censorable group under total(1): suppress remainder(1)"]
+    counts, _ = item_counts(GROUP_TREE, direct, tallies, 0)
+    assert not computable(GROUP_TREE, item.exact, counts, {2, 3})
+
+
 def nested_groups(parents: dict[int, int | None], big: tuple[int, ...]
                   ) -> tuple[Tree, dict[int, Counts], dict[int, list[Tally]]]:
     """Nobody invited directly in 1; six people directly in each ``big`` unit answer 4, 3, 5, 4, 2, 3; two people
