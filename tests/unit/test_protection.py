@@ -262,6 +262,123 @@ def test_a_computable_group_is_censored_like_a_cell() -> None:
     assert not {Cell(1, Kind.TOTAL), Cell(3, Kind.TOTAL)} <= item.exact
 
 
+#: Teams 2, 3 and 4 under 1, nobody invited directly in 1 (k = 3, k_dist = 5). Teams 2 and 3 answer 1, 1 each (too
+#: few: hidden); team 4 answers 4, 3, 5, 4, 2, 3. total(1) − total(4) − remainder(1) gives teams 2 and 3 together:
+#: four answers of 1, a mean that would be censored were it a cell.
+GROUP_TREE = Tree({1: None, 2: 1, 3: 1, 4: 1})
+GROUP_DIRECT = {1: Counts(0, 0), 2: Counts(2, 2), 3: Counts(2, 2), 4: Counts(6, 6)}
+GROUP_TALLIES = {1: answers(), 2: answers(1, 1), 3: answers(1, 1), 4: answers(4, 3, 5, 4, 2, 3)}
+
+
+def computable(tree: Tree, known: set[Cell], counts: dict[Cell, Counts], units: set[int]) -> bool:
+    """Whether the attacker gets the answers of these leaf units together from the known cells."""
+    columns, space = attacker(tree, known, counts)
+    return space.contains([Fraction(1 if c.unit in units else 0) for c in columns])
+
+
+def test_a_censorable_group_is_merged_by_hiding_a_cell_with_people_never_an_empty_one() -> None:
+    """The group of teams 2 and 3 above, without earlier versions. Around it: total(1) (ten answers), total(4) (six)
+    and remainder(1), which nobody was invited to — known to be empty whether shown or not, so hiding it merges
+    nothing (the group would stay computable) and would only count in the audit record as a suppression. The
+    censoring hides the smaller of the two with people, total(4), once; worked out by hand."""
+    outcome = protect_round(GROUP_TREE, GROUP_DIRECT, GROUP_TALLIES, ITEMS, 3, 5)
+    item = outcome.items["A"]
+    t, r = Kind.TOTAL, Kind.REMAINDER
+    assert item.exact == {Cell(1, t), Cell(1, r)} and item.bounds == {}
+    assert set(item.layers["A:k"].suppressed) == {Cell(2, t), Cell(3, t), Cell(4, t)}
+    assert item.findings == ["censorable group under total(1): suppress total(4)"]
+    counts, _ = item_counts(GROUP_TREE, GROUP_DIRECT, GROUP_TALLIES, 0)
+    assert computable(GROUP_TREE, {Cell(1, t), Cell(1, r), Cell(4, t)}, counts, {2, 3})  # what it protects against
+    assert not computable(GROUP_TREE, item.exact, counts, {2, 3})
+    assert outcome.figures[Cell(1, t)]["A"].to_json()["mean"] == 2.5  # (4 + 21) / 10
+
+
+def test_a_censorable_group_an_earlier_version_gives_is_recorded_and_left() -> None:
+    """The group of teams 2 and 3 above, when version 1 (as made before censored groups were protected) showed
+    total(1), remainder(1) and total(4) exactly (total(1)'s distribution too): it gives the group already, and
+    nothing can take that back. Version 2 publishes those cells again (no more: teams 2 and 3 stay hidden), says so
+    in its findings, and ends — it does not hide again and again what stays known."""
+    t, r = Kind.TOTAL, Kind.REMAINDER
+    shown = frozenset({Cell(1, t), Cell(1, r), Cell(4, t)})
+    earlier = Earlier(1, GROUP_TREE.parents, shown, {"A": shown}, {"A": frozenset({Cell(1, t)})})
+    counts, _ = item_counts(GROUP_TREE, GROUP_DIRECT, GROUP_TALLIES, 0)
+    assert computable(GROUP_TREE, set(shown), counts, {2, 3})
+    outcome = protect_round(GROUP_TREE, GROUP_DIRECT, GROUP_TALLIES, ITEMS, 3, 5, [earlier], version=2)
+    item = outcome.items["A"]
+    assert (item.exact, item.bounds, item.dist) == (set(shown), {}, {Cell(1, t), Cell(1, r)})
+    assert item.findings == ["censorable group under total(1) was published earlier"]
+    assert outcome.explanations == []
+    assert {c for c, f in outcome.figures.items() if "A" in f} == {Cell(1, t), Cell(4, t)}
+
+
+def test_of_two_cells_that_lose_as_much_the_censoring_hides_the_remainder() -> None:
+    """As the group above, with six people directly in 1 as well (answering as team 4: 4, 3, 5, 4, 2, 3). Around
+    the group of teams 2 and 3: remainder(1) and total(4), six answers of six invited each, and total(1) (sixteen).
+    Hiding either of the first two merges the group alike; the remainder goes, so that team 4 keeps its own mean
+    (a unit's total is its figure; what is directly in 1 is a part of 1's)."""
+    direct = {**GROUP_DIRECT, 1: Counts(6, 6)}
+    tallies = {**GROUP_TALLIES, 1: answers(4, 3, 5, 4, 2, 3)}
+    outcome = protect_round(GROUP_TREE, direct, tallies, ITEMS, 3, 5)
+    item = outcome.items["A"]
+    assert item.exact == {Cell(1, Kind.TOTAL), Cell(4, Kind.TOTAL)}
+    assert item.findings == ["censorable group under total(1): suppress remainder(1)"]
+    counts, _ = item_counts(GROUP_TREE, direct, tallies, 0)
+    assert not computable(GROUP_TREE, item.exact, counts, {2, 3})
+
+
+def nested_groups(parents: dict[int, int | None], big: tuple[int, ...]
+                  ) -> tuple[Tree, dict[int, Counts], dict[int, list[Tally]]]:
+    """Nobody invited directly in 1; six people directly in each ``big`` unit answer 4, 3, 5, 4, 2, 3; two people
+    directly in every other unit answer 1, 1."""
+    direct = {u: Counts(0, 0) if u == 1 else Counts(6, 6) if u in big else Counts(2, 2) for u in parents}
+    tallies = {u: answers() if u == 1 else answers(4, 3, 5, 4, 2, 3) if u in big else answers(1, 1) for u in parents}
+    return Tree(parents), direct, tallies
+
+
+def test_nested_censorable_groups_wait_a_pass_and_groups_apart_do_not() -> None:
+    """Teams 6 and 7 under 3, team 4 under 2 (with 3), teams 8 and 9 under 5; 2 and 5 under 1, nobody invited
+    directly in 1 (k = 3, k_dist = 5). Each of those teams answers 1, 1 (too few: hidden), and so do the two people
+    directly in 2; six people directly in 3 and in 5 answer 4, 3, 5, 4, 2, 3. Three groups of four answers of 1 can
+    be computed: teams 6 and 7 (total(3) − remainder(3)), remainder(2) and team 4 (total(2) − total(3)), teams 8 and
+    9 (total(5) − remainder(5)). Worked out by hand, in the order the groups are met (children first): the first
+    pass hides remainder(3) (six answers, against total(3)'s ten) and remainder(5) (likewise); the group under 2
+    waits, since its border holds total(3), which the first choice was made around. The second pass hides total(3)
+    (ten, against total(2)'s fourteen). The findings say so in that order."""
+    tree, direct, tallies = nested_groups({1: None, 2: 1, 5: 1, 3: 2, 4: 2, 6: 3, 7: 3, 8: 5, 9: 5}, (3, 5))
+    outcome = protect_round(tree, direct, tallies, ITEMS, 3, 5)
+    item = outcome.items["A"]
+    t, r = Kind.TOTAL, Kind.REMAINDER
+    assert item.exact == {Cell(1, t), Cell(1, r), Cell(2, t), Cell(5, t)} and item.bounds == {}
+    assert item.findings == ["censorable group under total(3): suppress remainder(3)",
+                             "censorable group under total(5): suppress remainder(5)",
+                             "censorable group under total(2): suppress total(3)"]
+    check_means(tree, direct, tallies, 3, 5, outcome)
+
+
+def test_a_group_an_earlier_version_gives_holds_up_no_other() -> None:
+    """The tree above with team 11 beside 2 and 5 (six people directly in 11, teams 12 and 13 under it answering
+    1, 1), when version 1 showed total(5) and remainder(5): it gives teams 8 and 9 together, which nothing can take
+    back. Worked out by hand: the first pass hides remainder(3), leaves the group under 5 as published earlier, and
+    still hides remainder(11) for teams 12 and 13 (met after it, apart from the others); the second hides total(3)
+    for the group under 2, as without version 1. Every other group of four answers of 1 stays hidden."""
+    tree, direct, tallies = nested_groups({1: None, 2: 1, 5: 1, 11: 1, 3: 2, 4: 2, 6: 3, 7: 3, 8: 5, 9: 5, 12: 11,
+                                           13: 11}, (3, 5, 11))
+    t, r = Kind.TOTAL, Kind.REMAINDER
+    shown = frozenset({Cell(5, t), Cell(5, r)})
+    outcome = protect_round(tree, direct, tallies, ITEMS, 3, 5, [Earlier(1, tree.parents, shown, {"A": shown})],
+                            version=2)
+    item = outcome.items["A"]
+    assert item.exact == {Cell(1, t), Cell(1, r), Cell(2, t), Cell(5, t), Cell(5, r), Cell(11, t)}
+    assert item.findings == ["censorable group under total(3): suppress remainder(3)",
+                             "censorable group under total(5) was published earlier",
+                             "censorable group under total(11): suppress remainder(11)",
+                             "censorable group under total(2): suppress total(3)"]
+    counts, _ = item_counts(tree, direct, tallies, 0)
+    assert computable(tree, set(shown), counts, {8, 9})
+    for group in ({6, 7}, {2, 4}, {12, 13}):
+        assert not computable(tree, item.exact, counts, group)
+
+
 def test_yes_no_items_show_nothing_below_k_dist_and_flag_at_the_lowest_level_with_k_dist() -> None:
     tree = Tree({1: None, 2: 1, 3: 1})
     direct = {1: Counts(0, 0), 2: Counts(6, 6), 3: Counts(6, 6)}

@@ -190,6 +190,32 @@ def test_a_censorable_group_across_versions_is_hidden_too() -> None:
     assert not space.contains({0, 1})
 
 
+def test_a_cell_the_earlier_version_gives_is_never_the_one_hidden_for_a_censorable_group() -> None:
+    """Found by a differential search over the censoring loop's variants. On the new tree total(7) is unit 7 alone
+    (nobody of four answering): version 1 gives it already (its total(7) less its total(0)), so it stays published
+    whatever version 2 does, and hiding it would take nothing away — were it chosen, it would be chosen again and
+    again. The cell version 2 hides for the censorable group it would give with version 1 is total(5) instead
+    (k = 3, k_dist = 7), in one pass."""
+    old = Tree({3: None, 2: 3, 1: 3, 4: 2, 5: 2, 7: 5, 0: 7, 6: 5})
+    new = Tree({3: None, 5: 3, 2: 5, 6: 5, 4: 3, 1: 6, 0: 6, 7: 4})
+    direct = {0: Counts(4, 6), 1: Counts(1, 4), 2: Counts(2, 4), 3: Counts(5, 6), 4: Counts(0, 5), 5: Counts(5, 5),
+              6: Counts(3, 10), 7: Counts(0, 4)}
+    values = {0: [2, 2, 2, 2], 1: [2], 2: [1, 1], 3: [2, 2, 2, 2, 2], 4: [], 5: [1, 1, 1, 2, 2], 6: [3, 3, 3], 7: []}
+    tallies = {u: [Tally() for _ in ITEMS] for u in direct}
+    for unit, answers in values.items():
+        for value in answers:
+            tallies[unit][0].add(value)
+    first = protect_round(old, direct, tallies, ITEMS, 3, 7)
+    second = protect_round(new, direct, tallies, ITEMS, 3, 7, [as_stored(1, old, first)], version=2)
+    t = Kind.TOTAL
+    assert as_stored(1, old, first).exact["A"] == {Cell(0, t), Cell(3, t), Cell(5, t), Cell(7, t)}
+    assert Cell(5, t) in protect_round(new, direct, tallies, ITEMS, 3, 7).items["A"].exact  # alone, it would show
+    assert second.items["A"].exact == {Cell(0, t), Cell(3, t), Cell(4, Kind.REMAINDER), Cell(4, t), Cell(7, t)}
+    assert second.items["A"].findings == ["censorable group with the earlier versions: suppress total(5)"]
+    check_censorable([(old, set(as_stored(1, old, first).exact["A"])), (new, second.items["A"].exact)], direct,
+                     {u: tallies[u][0] for u in direct}, 3, 7)
+
+
 def test_an_earlier_version_that_reveals_something_on_its_own_stops_the_new_one() -> None:
     """Version 1 (made, say, before some protection existed) showed the department and team 3 but hid team 2: its
     department less team 3 is team 2's two respondents (k = 3). Version 2 cannot take that back, so none is made,
