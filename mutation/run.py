@@ -114,14 +114,18 @@ def prepare(name: str, target: Target) -> Path:
     return folder
 
 
-def run_module(name: str, target: Target, max_children: int, *, fresh: bool, survivors: bool,
+def run_module(name: str, target: Target, max_children: int, *, fresh: bool, survivors: bool, timeouts: bool,
                only: list[str]) -> float:
     folder = prepare(name, target)
     if fresh:
         shutil.rmtree(folder / "mutants", ignore_errors=True)
-    again = [m for m, status in results(name, target).items() if status in ("survived", "no tests")] \
-        if survivors else []
+    wanted = {"survived", "no tests"} if survivors else set()
+    if timeouts:
+        wanted.add("timeout")
+    again = [m for m, status in results(name, target).items() if status in wanted]
     again += [f"{target.path[:-3].replace('/', '.')}.*{function}__mutmut_*" for function in only]
+    if wanted and not again:
+        return 0.0  # nothing to test again (an empty list would make mutmut test every mutant)
     started = time.monotonic()
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PULSE_HYPOTHESIS_PROFILE": "mutation"}
     env.pop("PULSE_TEST_DATABASE_URL", None)  # SQLite only: the gate's logic is the same on both databases
@@ -185,6 +189,9 @@ def main() -> int:
     parser.add_argument("--fresh", action="store_true", help="forget earlier results and mutate from scratch")
     parser.add_argument("--survivors", action="store_true",
                         help="test only the last run's survivors again (after adding tests)")
+    parser.add_argument("--timeouts", action="store_true",
+                        help="test the last run's timeouts again (a run beside other work times mutants out that "
+                             "only ran slowly)")
     parser.add_argument("--only", action="append", default=[], metavar="FUNCTION",
                         help="test only the mutants of this function (repeatable; with one module)")
     arguments = parser.parse_args()
@@ -194,7 +201,8 @@ def main() -> int:
         if not arguments.report_only:
             print(f"mutating {TARGETS[name].path} against {' '.join(TARGETS[name].tests)}", flush=True)
             durations[name] = run_module(name, TARGETS[name], arguments.max_children, fresh=arguments.fresh,
-                                         survivors=arguments.survivors, only=arguments.only)
+                                         survivors=arguments.survivors, timeouts=arguments.timeouts,
+                                         only=arguments.only)
     text, unexplained = report(names, durations)
     WORK.mkdir(exist_ok=True)
     (WORK / "report.md").write_text(text)
