@@ -115,7 +115,7 @@ def prepare(name: str, target: Target) -> Path:
 
 
 def run_module(name: str, target: Target, max_children: int, *, fresh: bool, survivors: bool, timeouts: bool,
-               only: list[str]) -> float:
+               only: list[str], mutants: list[str]) -> float:
     folder = prepare(name, target)
     if fresh:
         shutil.rmtree(folder / "mutants", ignore_errors=True)
@@ -123,7 +123,9 @@ def run_module(name: str, target: Target, max_children: int, *, fresh: bool, sur
     if timeouts:
         wanted.add("timeout")
     again = [m for m, status in results(name, target).items() if status in wanted]
-    again += [f"{target.path[:-3].replace('/', '.')}.*{function}__mutmut_*" for function in only]
+    module = target.path[:-3].replace('/', '.')
+    again += [f"{module}.*{function}__mutmut_*" for function in only]
+    again += [f"{module}.*{mutant}" for mutant in mutants]
     if wanted and not again:
         return 0.0  # nothing to test again (an empty list would make mutmut test every mutant)
     started = time.monotonic()
@@ -194,6 +196,8 @@ def main() -> int:
                              "only ran slowly)")
     parser.add_argument("--only", action="append", default=[], metavar="FUNCTION",
                         help="test only the mutants of this function (repeatable; with one module)")
+    parser.add_argument("--mutant", action="append", default=[], metavar="NAME",
+                        help="test this mutant, e.g. censorable__mutmut_18 (repeatable; with one module)")
     arguments = parser.parse_args()
     names = arguments.modules or list(TARGETS)
     durations: dict[str, float] = {}
@@ -202,7 +206,7 @@ def main() -> int:
             print(f"mutating {TARGETS[name].path} against {' '.join(TARGETS[name].tests)}", flush=True)
             durations[name] = run_module(name, TARGETS[name], arguments.max_children, fresh=arguments.fresh,
                                          survivors=arguments.survivors, timeouts=arguments.timeouts,
-                                         only=arguments.only)
+                                         only=arguments.only, mutants=arguments.mutant)
     text, unexplained = report(names, durations)
     WORK.mkdir(exist_ok=True)
     (WORK / "report.md").write_text(text)

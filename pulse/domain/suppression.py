@@ -385,7 +385,7 @@ def protect(tree: Tree, counts: Mapping[Cell, Counts], k: int, *, forced: Iterab
             return Protection(published=published, suppressed=suppressed, findings=findings)
     # Unreachable as far as the proof in least_loss_complements goes (and the property tests check): should the
     # audit ever object, or earlier releases already leave no safe choice, fall back rather than publish.
-    fallback = _protect_by_rules(tree, counts, k, forced=forced, known_before=known_before)
+    fallback = _protect_by_rules(tree, counts, k, forced=hidden_by_caller, known_before=before)
     fallback.findings.insert(0, "least-loss choice unavailable or rejected by the audit: the rules decided")
     return fallback
 

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pulse.domain import suppression
 from pulse.domain.suppression import (
     Cell,
     Counts,
@@ -388,6 +389,36 @@ def test_when_earlier_releases_already_give_a_cell_away_nothing_new_is_published
     fell_back = ["least-loss choice unavailable or rejected by the audit: the rules decided"]
     assert protection.findings == [*(fell_back if method == "least_loss" else []),
                                    "audit failed after the fixed point: everything new suppressed"]
+
+
+def test_the_fallback_keeps_a_forced_cell_forced_when_earlier_releases_leave_no_safe_choice() -> None:
+    """T(1) = 18 and T(2) = 15 were published before, so T(3) = 3 follows from them: least loss finds no safe
+    choice and the rules decide. T(4) (8 people) is forced — hidden in a coarser layer —, so the fallback must keep
+    it hidden *because it is forced*, which the audit record says, not merely as part of "everything new"."""
+    tree, counts = build({1: None, 2: 1, 3: 1, 4: 2, 5: 2},
+                         {1: (0, 0), 2: (0, 0), 3: (3, 4), 4: (8, 9), 5: (7, 8)})
+    before = {Cell(1, Kind.TOTAL), Cell(2, Kind.TOTAL)}
+    protection = protect(tree, counts, K, forced=[Cell(4, Kind.TOTAL)], known_before=before)
+    assert protection.findings[0] == "least-loss choice unavailable or rejected by the audit: the rules decided"
+    assert protection.suppressed[Cell(4, Kind.TOTAL)] is Reason.FORCED
+    assert protection.suppressed[Cell(3, Kind.TOTAL)] is Reason.PRIMARY
+    assert protection.published == before
+
+
+def test_should_least_loss_ever_fail_the_fallback_still_hides_the_forced_cells(monkeypatch: pytest.MonkeyPatch
+                                                                                ) -> None:
+    """Defence in depth, in the attacker's shoes: were least loss ever to find nothing (or the audit to reject its
+    choice), the rules' fallback decides — and a cell hidden in a coarser layer must stay hidden there too, or
+    the two layers' difference gives its people away. T(3) (7 people) is safe on its own and forced; nothing else
+    would hide it."""
+    monkeypatch.setattr(suppression, "least_loss_complements", lambda *args, **kwargs: None)
+    tree, counts = build({1: None, 2: 1, 3: 1}, {1: (0, 0), 2: (8, 9), 3: (7, 8)})
+    once = (cell for cell in [Cell(3, Kind.TOTAL)])  # any iterable: read once, for both
+    protection = protect(tree, counts, K, forced=once)
+    assert Cell(3, Kind.TOTAL) not in protection.published
+    assert protection.suppressed[Cell(3, Kind.TOTAL)] is Reason.FORCED
+    assert protection.findings[0] == "least-loss choice unavailable or rejected by the audit: the rules decided"
+    assert brute_force_violations(tree, protection.published, counts, K, all_groups=True) == []
 
 
 @pytest.mark.parametrize("method", ["least_loss", "rules"])
