@@ -610,6 +610,17 @@ def test_least_loss_hides_what_was_worked_out_by_hand(parents: dict[int, int | N
         assert loss == exhaustive_least_loss(tree, counts, K, set(forced))
 
 
+def test_between_choices_of_equal_loss_the_top_stays_published() -> None:
+    """Nobody answered yet anywhere: R(0) (2 invited) is hidden, so one more cell of its equation must go — T(0) or
+    T(1) (5 invited), each one unit total with no respondents, exactly the same loss. The top's total is the
+    figure everyone reads first (the organisation's response rate), so it stays published and the team's goes."""
+    tree, counts = build({0: None, 1: 0, 2: 0}, {0: (0, 2), 1: (0, 5), 2: (0, 0)})
+    protection = protect(tree, counts, K)
+    assert complements_of(protection.suppressed) == {Cell(1, Kind.TOTAL)}
+    assert Cell(0, Kind.TOTAL) in protection.published
+    assert brute_force_violations(tree, protection.published, counts, K, all_groups=True) == []
+
+
 def test_a_remainder_of_one_under_the_top_hides_the_top() -> None:
     """Issue 7: Exempelstad (64) minus Järva (63) leaves one person. Hiding the top cell protects that person and
     forces nothing else; hiding Järva, as the rules did, costs Järva and a cascade below it."""
