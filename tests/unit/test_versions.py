@@ -255,3 +255,40 @@ def test_a_second_version_that_publishes_too_much_still_fails_its_own_audit(monk
     monkeypatch.setattr(protection, "protect_version", leaky)
     with pytest.raises(protection.AuditError, match="in layer respondents: "):
         protect_round(new, direct, tallies, ITEMS, 5, 5, earlier, version=2)
+
+
+def moved_round(values: dict[int, list[int]]) -> tuple[Tree, Tree, dict[int, Counts], dict[int, list[Tally]]]:
+    """The re-organisation of ``test_a_censorable_group_across_versions_is_hidden_too`` (k = 4, k_dist = 11) with
+    other answers to A: the old tree, the new one, the counts and the tallies."""
+    old = Tree({0: None, 1: 0, 2: 1, 3: 6, 4: 3, 5: 4, 6: 0})
+    new = Tree({2: None, 5: 2, 1: 5, 0: 1, 3: 0, 4: 5})
+    direct = {0: Counts(1, 1), 1: Counts(4, 4), 2: Counts(1, 5), 3: Counts(10, 11), 4: Counts(4, 4),
+              5: Counts(4, 5)}
+    tallies = {u: [Tally() for _ in ITEMS] for u in direct}
+    for unit, answers in values.items():
+        for value in answers:
+            tallies[unit][0].add(value)
+            tallies[unit][1].add(0)
+            tallies[unit][2].add(5)
+    return old, new, direct, tallies
+
+
+def test_a_group_across_versions_whose_mean_is_mid_scale_hides_nothing() -> None:
+    """Information loss: the re-organisation above with every answer to A a 3. Version 1 shows total(1), total(3),
+    remainder(3), total(4), remainder(4), total(5) and total(6); version 2's total(1) less version 1's total(3)
+    gives units 0 and 1 together — five answers of 3, a mean of 3, which a cell would show as it is. So version 2
+    hides nothing for it: worked out on its own tree (k = 4), remainder(2) and remainder(0) hold one answer each,
+    and hiding them costs total(2), total(0) and remainder(1); total(1), total(3), total(4), total(5) and
+    remainder(5) show their means, no group is named censorable, and nothing is shown as a bound. (Units 0 and 1
+    have children on the new tree: their own answers are their remainders', not their totals'.)"""
+    old, new, direct, tallies = moved_round({0: [3], 1: [3] * 4, 2: [3], 3: [3] * 10, 4: [3] * 4, 5: [3] * 4})
+    first = protect_round(old, direct, tallies, ITEMS, 4, 11)
+    second = protect_round(new, direct, tallies, ITEMS, 4, 11, [as_stored(1, old, first)], version=2)
+    t, r = Kind.TOTAL, Kind.REMAINDER
+    shown = [as_stored(1, old, first).exact["A"], second.items["A"].exact]
+    assert shown[0] == {Cell(1, t), Cell(3, t), Cell(3, r), Cell(4, t), Cell(4, r), Cell(5, t), Cell(6, t)}
+    assert shown[1] == {Cell(1, t), Cell(3, t), Cell(4, t), Cell(5, r), Cell(5, t)}
+    assert second.items["A"].findings == [] and second.items["A"].bounds == {}
+    space = RowSpace(list(range(7)), [*(members(old, c) for c in shown[0]), *(members(new, c) for c in shown[1]),
+                                      [6]])
+    assert space.contains({0, 1})  # the group is given, and may be: its mean is 3
