@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pulse.domain import protection
-from pulse.domain.derivation import VersionProtection
+from pulse.domain.derivation import Finding, VersionProtection
 from pulse.domain.figures import cell_json, read_cell
 from pulse.domain.protection import Earlier, EarlierUnsafeError, Outcome, Term, protect_round
 from pulse.domain.scales import SCALES
@@ -292,3 +292,27 @@ def test_a_group_across_versions_whose_mean_is_mid_scale_hides_nothing() -> None
     space = RowSpace(list(range(7)), [*(members(old, c) for c in shown[0]), *(members(new, c) for c in shown[1]),
                                       [6]])
     assert space.contains({0, 1})  # the group is given, and may be: its mean is 3
+
+
+def test_a_combination_too_large_to_search_for_censorable_groups_hides_what_touches_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Defence in depth, forced by a monkeypatch (normal inputs never exhaust the search): the re-organisation above
+    with every answer a 3, when the search for censorable groups across versions gives up on every component with
+    a group below k_dist in it (a budget of no search steps). Such a component counts as censorable (fail safe),
+    so version 2 hides, one at a time, the exact cells that touch it and that version 1 does not give already:
+    total(1) (and total(5) with it, as its complement at k). What stays exact is version 1's own figures —
+    total(3), total(4) and remainder(5) are its remainder(3), remainder(4) and total(5) — so nothing new can be
+    computed, censorable or not."""
+    real = protection.audit_sets
+
+    def give_up(*args: Any, **options: Any) -> list[Finding]:
+        return real(*args, **{**options, "budget": 0})
+
+    monkeypatch.setattr(protection, "audit_sets", give_up)
+    old, new, direct, tallies = moved_round({0: [3], 1: [3] * 4, 2: [3], 3: [3] * 10, 4: [3] * 4, 5: [3] * 4})
+    first = protect_round(old, direct, tallies, ITEMS, 4, 11)
+    second = protect_round(new, direct, tallies, ITEMS, 4, 11, [as_stored(1, old, first)], version=2)
+    t, r = Kind.TOTAL, Kind.REMAINDER
+    assert second.items["A"].exact == {Cell(3, t), Cell(4, t), Cell(5, r)}
+    assert second.items["A"].findings == ["censorable group with the earlier versions: suppress total(1)"]
+    assert {members(new, c) for c in second.items["A"].exact} <= {members(old, c) for c in first.items["A"].exact}
