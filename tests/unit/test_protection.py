@@ -575,3 +575,32 @@ def test_the_index_is_exact_before_it_is_rounded() -> None:
     value = index([(2.7, AGREE, False)])
     assert value == 42.5 and whole(value) == 43
     assert whole(index([(2.7, AGREE, False), (3.1, AGREE, True)])) == whole((42.5 + 47.5) / 2)
+
+
+def test_a_free_text_question_is_skipped_and_the_questions_after_it_still_get_figures() -> None:
+    """A comment question has no scale: its answers are comments, never figures — and it does not end the round's
+    questions. Asked first, it gets no figures; A, asked after it (six answers: 4, 4, 3, 3, 5, 2), still shows its
+    mean, 3.5, with k = k_dist = 5."""
+    items = (Item("C", 1, "text"), Item("A", 1, "agree5"))
+    tallies = {1: [Tally(), Tally()]}
+    for value in (4, 4, 3, 3, 5, 2):
+        tallies[1][1].add(value)
+    outcome = protect_round(Tree({1: None}), {1: Counts(6, 6)}, tallies, items, 5, 5)
+    shown = outcome.figures[Cell(1, Kind.TOTAL)]
+    assert set(shown) == {"A"} and set(outcome.items) == {"A"}
+    assert (shown["A"].n, shown["A"].mean) == (6, 3.5)
+
+
+def test_the_respondents_layer_is_returned_for_the_audit_record() -> None:
+    """The release's audit record counts what the respondents layer published, suppressed and why
+    (pulse.services.releases.layer_record reads ``Outcome.node_layer``). Team 2 has two respondents (k = 5): hidden
+    as too small; the department's total hidden as its complement (less team 3 it would give team 2) — hiding
+    it loses less than hiding team 3, whose eight would be lost whole; team 3 and the department's empty remainder
+    are published."""
+    tree = Tree({1: None, 2: 1, 3: 1})
+    direct = {1: Counts(0, 0), 2: Counts(2, 2), 3: Counts(8, 8)}
+    outcome = protect_round(tree, direct, {u: answers() for u in direct}, ITEMS, 5, 5)
+    layer = outcome.node_layer
+    assert layer.published == outcome.nodes == {Cell(3, Kind.TOTAL), Cell(1, Kind.REMAINDER)}
+    assert {c: r.value for c, r in layer.suppressed.items()} == {Cell(2, Kind.TOTAL): "primary",
+                                                                  Cell(1, Kind.TOTAL): "complementary"}
