@@ -243,7 +243,8 @@ def test_the_issue_pooled_minus_the_published_rounds_is_the_hidden_round() -> No
                or e.role == "more" for e in pooled.explanations)
     # The audit record says it in the attacker's terms: a formula over the rounds' and the pool's published cells
     # (a term without a round is the pool's, over rounds 1–4) that adds up to round 3's team alone, named by its unit
-    # — not a (round, unit) pair; and the pool hides one of its own cells in that formula for it.
+    # — not a (round, unit) pair, each cell with its version (the pool's first, as every round's here); and the pool
+    # hides one of its own cells in that formula for it.
     def adds_up(formula: Iterable[Term]) -> dict[Hashable, Fraction]:
         total: dict[Hashable, Fraction] = {}
         for term in formula:
@@ -254,6 +255,7 @@ def test_the_issue_pooled_minus_the_published_rounds_is_the_hidden_round() -> No
     about_team = [e for e in pooled.explanations if e.role in ("reveals", "hides") and e.units == (2,)]
     assert {e.role for e in about_team} == {"reveals", "hides"}
     assert all(adds_up(e.formula) == {(3, 2): 1} for e in about_team)
+    assert all(t.version == 1 for e in about_team for t in e.formula)  # the period's first pooled version
     assert all(e.hides is not None and e.hides not in pooled.nodes  # a pool cell of the formula, hidden
                and any(t.round is None and t.cell == e.hides for t in e.formula)
                for e in about_team if e.role == "hides")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
 from dataclasses import replace
+from fractions import Fraction
 from itertools import combinations
 from typing import Any
 
@@ -316,3 +317,21 @@ def test_a_combination_too_large_to_search_for_censorable_groups_hides_what_touc
     assert second.items["A"].exact == {Cell(3, t), Cell(4, t), Cell(5, r)}
     assert second.items["A"].findings == ["censorable group with the earlier versions: suppress total(1)"]
     assert {members(new, c) for c in second.items["A"].exact} <= {members(old, c) for c in first.items["A"].exact}
+
+
+def test_the_audit_record_names_each_version_in_its_formulas() -> None:
+    """The re-organisation of the test above (unit 4, three people, k = 5, moves from team 2 to team 3): version 1
+    showed team 2 with unit 4 in it, and version 2 on its own tree would show team 2 without it. The audit record
+    says so in the attacker's terms, each cell with the version that showed it: version 1's total(2) less version
+    2's total(2) is unit 4 alone; and version 2's total(2) is version 1's hidden remainder(2)."""
+    old, new = Tree({1: None, 2: 1, 3: 1, 4: 2}), Tree({1: None, 2: 1, 3: 1, 4: 3})
+    direct = {1: Counts(0, 0), 2: Counts(10, 12), 3: Counts(9, 10), 4: Counts(3, 3)}
+    tallies = {u: [Tally() for _ in ITEMS] for u in direct}
+    first = protect_round(old, direct, tallies, ITEMS, 5, 5)
+    second = protect_round(new, direct, tallies, ITEMS, 5, 5, [Earlier(1, old.parents, frozenset(first.nodes))],
+                           version=2)
+    t = Kind.TOTAL
+    reveals = {(e.kind, e.units, e.formula, e.cell) for e in second.explanations if e.role == "reveals"}
+    assert reveals == {
+        ("small_group", (4,), (Term(1, Cell(2, t)), Term(2, Cell(2, t), Fraction(-1))), None),
+        ("derivable", (2,), (Term(2, Cell(2, t)),), Term(1, Cell(2, Kind.REMAINDER)))}
