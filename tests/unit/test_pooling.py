@@ -312,3 +312,44 @@ def test_a_pooled_mean_is_audited_on_who_answered_the_item() -> None:
     assert [team in released[r].items["A"].exact for r in (2, 3, 4)] == [False, False, True]  # round 1 is empty
     assert team in pooled.nodes and team not in pooled.items["A"].exact
     check(tree, rounds, released, pooled, parts, 3, 3)
+
+
+def test_a_pooled_distribution_is_audited_on_who_answered_the_item() -> None:
+    """As the test above, for the distribution (k = 2, k_dist = 3). One team over three rounds: in round 1 two
+    answer A (3, 3): a mean at k, no distribution; in round 2 one responds and skips A; in round 3 three answer A
+    (3, 4, 2) and show its distribution. Pooled, five answered A: the pooled distribution less round 3's is the
+    two answers of rounds 1 and 2 together — no cell of any release, just a group. Counted by respondents it holds
+    four and would pass, so the pooled distribution layer must count who answered A — and hide the pooled
+    distribution, while the pooled mean (that group's two answers, at k) stays."""
+    tree = Tree({0: None})
+    team = Cell(0, Kind.TOTAL)
+    rounds: dict[int, Round] = {1: ({0: Counts(2, 2)}, {0: answers([3, 3])}),
+                                2: ({0: Counts(2, 2)}, {0: answers([None, None])}),  # type: ignore[list-item]
+                                3: ({0: Counts(3, 3)}, {0: answers([3, 4, 2])})}
+    released, pooled, parts = pool(tree, rounds, 2, 3)
+    stored = [as_round(r, tree, released[r]) for r in (1, 2, 3)]  # what the rounds' releases show
+    assert [team in s.exact.get("A", ()) for s in stored] == [True, False, True]
+    assert [team in s.dists.get("A", ()) for s in stored] == [False, False, True]
+    assert team in pooled.items["A"].exact and team not in pooled.items["A"].dist
+    check(tree, rounds, released, pooled, parts, 2, 3)
+
+
+def test_a_unit_nobody_counts_in_may_have_no_atoms_in_the_parts() -> None:
+    """The people of a pooled release are the atoms its rounds counted (pulse.services.pooling._parts): a unit above
+    the counting units, where nobody was counted in any round, has none — it may be left out of ``Parts.units``.
+    The region (0) above two offices (1 and 2), each with six answering every round (k = 3, k_dist = 5): every
+    round's release shows everything, and so does the pool, over both rounds."""
+    tree = Tree({0: None, 1: 0, 2: 0})
+    rounds: dict[int, Round] = {r: ({1: Counts(6, 6), 2: Counts(6, 6)},
+                                     {1: answers([3, 3, 4, 2, 5, 4]), 2: answers([4, 4, 2, 3, 5, 1])}) for r in (1, 2)}
+    released = {r: protect_round(tree, direct, tallies, ITEMS, 3, 5) for r, (direct, tallies) in rounds.items()}
+    parts = Parts({u: ((1, u), (2, u)) for u in (1, 2)},
+                  {(r, u): c for r, (direct, _) in rounds.items() for u, c in direct.items()},
+                  {(r, u): t for r, (_, tallies) in rounds.items() for u, t in tallies.items()})
+    direct, tallies = parts.pooled(len(ITEMS))
+    pooled = protect_round(tree, direct, tallies, ITEMS, 3, 5, [as_round(r, tree, o) for r, o in released.items()],
+                           parts=parts)
+    assert all(o.nodes == set(tree.cells()) for o in released.values())
+    assert pooled.nodes == pooled.items["A"].dist == set(tree.cells())  # the region's remainder: known to be empty
+    region = pooled.figures[Cell(0, Kind.TOTAL)]["A"]
+    assert (region.n, region.mean) == (24, 3.3)  # (21 + 19) · 2 = 80 over 24 answers
