@@ -335,3 +335,28 @@ def test_the_audit_record_names_each_version_in_its_formulas() -> None:
     assert reveals == {
         ("small_group", (4,), (Term(1, Cell(2, t)), Term(2, Cell(2, t), Fraction(-1))), None),
         ("derivable", (2,), (Term(2, Cell(2, t)),), Term(1, Cell(2, Kind.REMAINDER)))}
+
+
+def test_of_the_cells_touching_a_combination_too_large_to_search_the_remainder_goes(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Defence in depth, forced by a monkeypatch as above (every component with a group below k_dist is too large to
+    search). Department 1 holds team 2, which holds unit 3; nobody is invited directly in 1 or 3, six answer A
+    directly in 2 (every answer a 3; k = 5, k_dist = 13), and version 1 showed no figure of A. So total(1),
+    total(2) and remainder(2) are the same six people, and the component they touch is too large: one of them is
+    hidden. The rule: fewest answers, then fewest invited, then remainders before totals, then the unit — six of
+    six each, so the remainder goes, not total(1) (the smaller unit). Its totals follow as its complements."""
+    real = protection.audit_sets
+
+    def give_up(*args: Any, **options: Any) -> list[Finding]:
+        return real(*args, **{**options, "budget": 0})
+
+    monkeypatch.setattr(protection, "audit_sets", give_up)
+    tree = Tree({1: None, 2: 1, 3: 2})
+    direct = {1: Counts(0, 0), 2: Counts(6, 6), 3: Counts(0, 0)}
+    tallies = {u: [Tally() for _ in ITEMS] for u in direct}
+    for _ in range(6):
+        tallies[2][0].add(3)
+    first = Earlier(1, tree.parents, frozenset(tree.cells()))
+    second = protect_round(tree, direct, tallies, ITEMS, 5, 13, [first], version=2)
+    assert second.items["A"].findings == ["censorable group with the earlier versions: suppress remainder(2)"]
+    assert second.items["A"].exact == {Cell(1, Kind.REMAINDER), Cell(3, Kind.TOTAL)}  # nobody invited: known empty
