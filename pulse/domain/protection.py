@@ -45,6 +45,7 @@ from fractions import Fraction
 from typing import Literal
 
 from pulse.domain.derivation import (
+    DEFAULT_BUDGET,
     EarlierVersion,
     Finding,
     FindingKind,
@@ -545,9 +546,11 @@ def _nothing_to_hide(atoms: Mapping[Hashable, Counts], members: Iterable[Hashabl
 
 _Key = tuple[Role, FindingKind | None, tuple[int, ...], tuple[Term, ...], Term | None, Cell | None]
 
-#: Groups between k and k_dist answers to look at per component when searching for censorable ones (all of them,
-#: in practice: a component holds a few hundred at most on the reference organisation).
-_CENSORABLE_LIMIT = 100_000
+#: Groups of fewer than k_dist answers to look at per component when searching for censorable ones: all of them.
+#: A search finds at most one group per node it visits, so it gives up on a component as too large (and the
+#: caller hides what touches it) before it could stop at this many and miss one (a component holds a few hundred
+#: at most on the reference organisation).
+_CENSORABLE_LIMIT = DEFAULT_BUDGET + 1
 
 #: Units named in an explanation (a combination too large to search can span a whole administration).
 _UNITS_NAMED = 20

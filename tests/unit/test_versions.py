@@ -21,12 +21,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pulse.domain import protection
-from pulse.domain.derivation import Finding, VersionProtection
+from pulse.domain.derivation import DEFAULT_BUDGET, Finding, VersionProtection
 from pulse.domain.figures import cell_json, read_cell
-from pulse.domain.protection import Earlier, EarlierUnsafeError, Outcome, Term, protect_round
+from pulse.domain.protection import Earlier, EarlierUnsafeError, Outcome, Term, _Versions, protect_round
 from pulse.domain.scales import SCALES
 from pulse.domain.stats import Tally, censor
-from pulse.domain.suppression import Cell, Counts, Kind, Protection, Tree, is_safe_group
+from pulse.domain.suppression import Cell, Counts, Kind, Protection, Tree, cell_counts, is_safe_group
 from tests.unit.test_derivation import RowSpace, brute_force
 from tests.unit.test_protection import ITEMS, rounds
 
@@ -360,3 +360,30 @@ def test_of_the_cells_touching_a_combination_too_large_to_search_the_remainder_g
     second = protect_round(tree, direct, tallies, ITEMS, 5, 13, [first], version=2)
     assert second.items["A"].findings == ["censorable group with the earlier versions: suppress remainder(2)"]
     assert second.items["A"].exact == {Cell(1, Kind.REMAINDER), Cell(3, Kind.TOTAL)}  # nobody invited: known empty
+
+
+def test_every_group_across_versions_is_searched_for_a_censored_mean_however_many_there_are() -> None:
+    """Eight teams of two answers each (k = 3, k_dist = 20). Version 1 showed them in pairs (1+2, 3+4, 5+6, 7+8),
+    version 2 would show the pairs in between (2+3, 4+5, 6+7): one connected system of equations that gives 69
+    groups of fewer than k_dist answers (every set with as many odd teams as even ones). Only one has a mean that
+    would be censored: teams 1 and 8, four answers of 1 (everyone else answered 3), given by the alternating sum of
+    all seven pairs. The search must not stop after the first groups it meets: that one is reported, with the
+    three cells of version 2 in its formula (hiding any of them takes it away)."""
+    old = Tree({0: None, 11: 0, 12: 0, 13: 0, 14: 0, 1: 11, 2: 11, 3: 12, 4: 12, 5: 13, 6: 13, 7: 14, 8: 14})
+    new = Tree({0: None, 21: 0, 22: 0, 23: 0, 1: 0, 8: 0, 2: 21, 3: 21, 4: 22, 5: 22, 6: 23, 7: 23})
+    teams = range(1, 9)
+    counts = cell_counts(new, {u: Counts(2, 2) if u in teams else Counts(0, 0) for u in new.parents})
+    sums = {cell: sum(2.0 if u in (1, 8) else 6.0 for u in members(new, cell) if u in teams) for cell in new.cells()}
+    pairs = frozenset(Cell(u, Kind.TOTAL) for u in (11, 12, 13, 14))
+    shown = {Cell(u, Kind.TOTAL) for u in (21, 22, 23)}
+    versions = _Versions(new, [Earlier(1, old.parents, exact={"A": pairs})], 2, str)
+    assert versions.censorable("A", counts, sums, SCALES["agree5"], shown, 3, 20, 0) == [frozenset(shown)]
+    # Independently: the group is in the span of the seven pairs, and there are 69 such groups to search.
+    space = RowSpace(list(range(15)), [*(members(old, c) for c in pairs), *(members(new, c) for c in shown),
+                                       *([u] for u in (0, 11, 12, 13, 14, 21, 22, 23))])
+    assert space.contains({1, 8})
+    assert sum(space.contains(set(g)) for size in range(1, 9) for g in combinations(teams, size)) == 69
+    # However many there are: a search finds at most one group per node, so it gives up on a component as too
+    # large (and what touches it is hidden) before it could stop at the limit and miss one.
+    assert protection._CENSORABLE_LIMIT > DEFAULT_BUDGET
+
