@@ -319,6 +319,34 @@ def test_a_combination_too_large_to_search_for_censorable_groups_hides_what_touc
     assert {members(new, c) for c in second.items["A"].exact} <= {members(old, c) for c in first.items["A"].exact}
 
 
+def test_a_combination_too_large_to_search_that_the_earlier_version_gives_is_left_and_the_loop_ends(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Defence in depth, forced by a monkeypatch as above (every component with a group below k_dist is too large to
+    search; k = 3, k_dist = 6). Team 1 (two answering) held unit 3 (one) and unit 4 (nobody of three) in version 1;
+    version 2 puts all four units side by side. For N, version 1 showed total(1) and total(2). Version 2 hides
+    total(4) for the first component too large to search; what then still touches one is only total(2), which
+    version 1 gives already: nothing version 2 hides could take it away, so the censoring says so and ends (it
+    must not try the same component again and again)."""
+    real = protection.audit_sets
+    monkeypatch.setattr(protection, "audit_sets", lambda *args, **options: real(*args, **{**options, "budget": 0}))
+    old, new = Tree({0: None, 1: 0, 2: 0, 3: 1, 4: 1}), Tree({0: None, 1: 0, 2: 0, 3: 0, 4: 0})
+    direct = {0: Counts(0, 1), 1: Counts(2, 4), 2: Counts(7, 7), 3: Counts(1, 1), 4: Counts(0, 3)}
+    answers = {1: ([1, 1], [0, 2]), 2: ([1] * 7, [0] * 7), 3: ([1], [0])}
+    tallies = {u: [Tally() for _ in ITEMS] for u in direct}
+    for unit, (agree, enps) in answers.items():
+        for value in agree:
+            tallies[unit][0].add(value)
+            tallies[unit][1].add(0)
+        for value in enps:
+            tallies[unit][2].add(value)
+    first = protect_round(old, direct, tallies, ITEMS, 3, 6)
+    assert as_stored(1, old, first).exact["N"] == {Cell(1, Kind.TOTAL), Cell(2, Kind.TOTAL)}
+    second = protect_round(new, direct, tallies, ITEMS, 3, 6, [as_stored(1, old, first)], version=2)
+    assert second.items["N"].exact == {Cell(2, Kind.TOTAL)}
+    assert second.items["N"].findings == ["censorable group with the earlier versions: suppress total(4)",
+                                          "censorable group with the earlier versions: they give it already"]
+
+
 def test_the_audit_record_names_each_version_in_its_formulas() -> None:
     """The re-organisation of the test above (unit 4, three people, k = 5, moves from team 2 to team 3): version 1
     showed team 2 with unit 4 in it, and version 2 on its own tree would show team 2 without it. The audit record
