@@ -10,6 +10,7 @@ from collections.abc import Hashable, Iterable, Mapping
 from fractions import Fraction
 from itertools import combinations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -225,6 +226,130 @@ def test_a_difference_of_two_versions_is_found_with_its_formula() -> None:
     assert finding.kind == "small_group" and finding.atoms == {"moved"} and not finding.earlier
     assert dict(finding.combination) == {"v1 team A": 1, "v2 team A": -1}
     assert "3 respondents" in finding.describe()
+
+
+# --- audit_sets and its search: budget, limit, formulas, counts (issue 13) ------------------------------------------
+
+#: One component, worked out by hand. Blocks a (5 respondents = k), b (2), c (3), d (1) and h (nobody answering, one
+#: invited); cells ah, bh, bc, bd. The span is every a·ah + x·bh + y·bc + z·bd; a 0/1 vector of it is fixed by its
+#: values at a, b, c, d, and holds h when a + b − c − d = 1. Its unsafe groups: bh (2 respondents) and bd (3); every
+#: other one holds a (5) or b and c (5).
+SMALL: dict[Hashable, Counts] = {"a": Counts(5, 5), "b": Counts(2, 2), "c": Counts(3, 3), "d": Counts(1, 1),
+                                 "h": Counts(0, 1)}
+SMALL_CELLS: dict[Hashable, frozenset[Hashable]] = {
+    "ah": frozenset("ah"), "bh": frozenset("bh"), "bc": frozenset("bc"), "bd": frozenset("bd")}
+
+
+def adds_up(finding: Finding, cells: Mapping[Hashable, Iterable[Hashable]]) -> bool:
+    """Does the finding's formula, summed atom by atom, give exactly its group (1 on each member, 0 elsewhere)?"""
+    total: dict[Hashable, Fraction] = {}
+    for label, coefficient in finding.combination:
+        for atom in cells[label]:
+            total[atom] = total.get(atom, Fraction(0)) + coefficient
+    return {a for a, c in total.items() if c} == set(finding.atoms) and all(total[a] == 1 for a in finding.atoms)
+
+
+def test_the_search_finds_each_unsafe_group_once_with_a_formula_that_adds_up_to_it() -> None:
+    """The two unsafe groups of the component above (the brute force agrees), each reported once, with its true
+    counts and a formula that sums to exactly its people — here the group's own cell (bd is bh plus bd − bh, the
+    two rows of the elimination the search adds up)."""
+    findings = audit_sets(SMALL, SMALL_CELLS, K)
+    _, groups = brute_force(SMALL, SMALL_CELLS.values(), K, {})
+    assert sorted(groups, key=sorted) == [frozenset("bd"), frozenset("bh")]
+    assert [(f.kind, f.atoms, f.counts, dict(f.combination), f.earlier) for f in findings] == [
+        ("small_group", frozenset("bd"), Counts(3, 3), {"bd": 1}, False),
+        ("small_group", frozenset("bh"), Counts(2, 3), {"bh": 1}, False)]
+    assert all(adds_up(f, SMALL_CELLS) for f in findings)
+
+
+def test_the_search_budget_counts_each_choice_tried_and_nothing_else() -> None:
+    """The budget is the number of choices (a block in, a block out) the search may try in one component. Above,
+    the three small blocks b, c, d give 2 + 4 + 8 = 14 choices, less the two below "b and c in" (already 5
+    respondents: nothing below can be unsafe); block a (5 respondents) is never in an unsafe group, so it is left
+    out and costs nothing. So the component is searched with a budget of 12 and reported too large to search with
+    11: counts of the whole component, and new (nothing was published before)."""
+    assert [f.atoms for f in audit_sets(SMALL, SMALL_CELLS, K, budget=12)] == [frozenset("bd"), frozenset("bh")]
+    assert audit_sets(SMALL, SMALL_CELLS, K, budget=11) == [
+        Finding("too_large", frozenset("abcdh"), Counts(11, 12), earlier=False)]
+
+
+def test_a_component_too_large_to_search_that_earlier_versions_publish_on_their_own_is_theirs() -> None:
+    """A component too large to search whose cells were all published before is the earlier versions' (``earlier``:
+    not the new version's to fix); as soon as one of its cells is new, it is the new version's."""
+    [large] = audit_sets(SMALL, {}, K, before=SMALL_CELLS, budget=11)
+    assert (large.kind, large.atoms, large.counts, large.earlier) == ("too_large", frozenset("abcdh"), Counts(11, 12),
+                                                                      True)
+    before = {label: members for label, members in SMALL_CELLS.items() if label != "bd"}
+    [large] = audit_sets(SMALL, {"bd": SMALL_CELLS["bd"]}, K, before=before, budget=11)
+    assert large.kind == "too_large" and large.earlier is False
+
+
+def test_the_limit_counts_only_new_findings_and_the_search_tries_in_before_out() -> None:
+    """``limit`` stops the search of a component after that many findings that are not ``earlier``. The search tries
+    each block in before out, so the first group it meets above is bd (b in, c out, d in), before bh (d out). With
+    bd published before, bd is the earlier versions' and the search goes on to bh."""
+    assert [f.atoms for f in audit_sets(SMALL, SMALL_CELLS, K, limit=1)] == [frozenset("bd")]
+    assert [f.atoms for f in audit_sets(SMALL, SMALL_CELLS, K, limit=2)] == [frozenset("bd"), frozenset("bh")]
+    published = {label: members for label, members in SMALL_CELLS.items() if label != "bd"}
+    findings = audit_sets(SMALL, published, K, before={"bd": SMALL_CELLS["bd"]}, limit=1)
+    assert [(f.atoms, f.earlier) for f in findings] == [(frozenset("bd"), True), (frozenset("bh"), False)]
+
+
+def test_by_default_a_component_reports_its_first_twenty_new_groups() -> None:
+    """Eight units of one respondent each, published in overlapping pairs (0–1, 1–2, …, 6–7): a group can be
+    computed exactly when it holds as many even as odd units, so (by brute force) 52 groups of two or four are
+    unsafe, all in one component. By default the audit reports the first 20 of them; with a higher limit, all."""
+    atoms: dict[Hashable, Counts] = {u: Counts(1, 1) for u in range(8)}
+    pairs: dict[Hashable, frozenset[Hashable]] = {f"pair {i}": frozenset({i, i + 1}) for i in range(7)}
+    _, groups = brute_force(atoms, pairs.values(), K, {})
+    assert len(groups) == 52
+    default = audit_sets(atoms, pairs, K)
+    assert len(default) == 20 and len({f.atoms for f in default}) == 20 and {f.atoms for f in default} <= set(groups)
+    assert {f.atoms for f in audit_sets(atoms, pairs, K, limit=100)} == set(groups)
+
+
+def test_a_group_nobody_answered_in_is_judged_on_everyone_invited_to_it() -> None:
+    """Nobody answered in b, c or h. Published bh and bc: b and h together, and b and c together, can be computed
+    (each is a published cell), but nothing smaller. With three invited in each, either pair is six invited of
+    whom nobody answered — a participation figure that may be shown (k = 5), so nothing is reported; with two
+    invited in each, four, and both pairs are reported."""
+    cells: dict[Hashable, frozenset[Hashable]] = {"bh": frozenset("bh"), "bc": frozenset("bc")}
+    three: dict[Hashable, Counts] = {a: Counts(0, 3) for a in "bch"}
+    assert audit_sets(three, cells, K) == [] and brute_force(three, cells.values(), K, {})[1] == []
+    two: dict[Hashable, Counts] = {a: Counts(0, 2) for a in "bch"}
+    assert sorted((sorted(f.atoms), f.counts) for f in audit_sets(two, cells, K)) == [
+        (["b", "c"], Counts(0, 4)), (["b", "h"], Counts(0, 4))]
+
+
+def test_a_hidden_cell_that_can_be_computed_is_reported_with_its_counts_and_formula() -> None:
+    """Version 1 published team A (a and the moved unit), version 2 publishes team A without it: version 1's hidden
+    remainder holding only the moved unit is their difference, 3 respondents of 3 invited."""
+    atoms: dict[Hashable, Counts] = {"a": Counts(10, 12), "moved": Counts(3, 3)}
+    findings = audit_sets(atoms, {"v2 team A": frozenset({"a"})}, K, before={"v1 team A": frozenset({"a", "moved"})},
+                          hidden={"v1 rest": frozenset({"moved"})})
+    derivable = [f for f in findings if f.kind == "derivable"]
+    assert [(f.cell, f.atoms, f.counts, dict(f.combination), f.earlier) for f in derivable] == [
+        ("v1 rest", frozenset({"moved"}), Counts(3, 3), {"v1 team A": 1, "v2 team A": -1}, False)]
+
+
+def test_a_group_is_written_with_the_smallest_cells_that_give_it() -> None:
+    """The audit tries small cells first, so the formula an audit record shows is short: published D = x + y + m,
+    A = x, Y = y and XM = x + m (in that order), the new unit m (3 respondents) is XM − A, not D − A − Y."""
+    atoms: dict[Hashable, Counts] = {"x": Counts(10, 10), "y": Counts(10, 10), "m": Counts(3, 3)}
+    published: dict[Hashable, frozenset[Hashable]] = {
+        "D": frozenset("xym"), "A": frozenset("x"), "Y": frozenset("y"), "XM": frozenset("xm")}
+    [finding] = audit_sets(atoms, published, K)
+    assert finding.atoms == {"m"} and dict(finding.combination) == {"XM": 1, "A": -1}
+
+
+def test_atoms_may_be_of_different_kinds_but_must_all_have_counts() -> None:
+    """Atoms are any labels — here a unit id and a (round, unit) pair in one audit — and a cell naming an atom
+    without counts is refused."""
+    atoms: dict[Hashable, Counts] = {1: Counts(10, 12), (2, 4): Counts(3, 3)}
+    [finding] = audit_sets(atoms, {"v2 team A": frozenset({1})}, K, before={"v1 team A": frozenset({1, (2, 4)})})
+    assert finding.atoms == {(2, 4)} and finding.counts == Counts(3, 3)
+    with pytest.raises(ValueError, match="without counts"):
+        audit_sets(atoms, {"team B": frozenset({1, 7})}, K)
 
 
 # --- a new version after a re-organisation (issue 7, B) ------------------------------------------------------------
