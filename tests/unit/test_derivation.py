@@ -22,7 +22,7 @@ from pulse.domain.derivation import (
     protect_version,
     tree_cells,
 )
-from pulse.domain.suppression import Cell, Counts, Kind, Tree, audit, cell_counts, is_safe_group, protect
+from pulse.domain.suppression import Cell, Counts, Kind, Reason, Tree, audit, cell_counts, is_safe_group, protect
 
 K = 5
 
@@ -425,3 +425,82 @@ def test_three_rounds_pooled_give_every_hidden_cell_that_holds_anyone() -> None:
     alone = {f.atoms for f in findings if f.kind == "small_group" and not f.earlier}
     assert {frozenset({(1, 0)}), frozenset({(1, 1)}), frozenset({(2, 1)})} <= alone
     check_against_brute_force(atoms, published, hidden, before)
+
+
+# --- protect_version: its first-version branch, its fast path and what it says (issue 13) ---------------------------
+
+
+def _total(unit: int) -> Cell:
+    return Cell(unit, Kind.TOTAL)
+
+
+def _rest(unit: int) -> Cell:
+    return Cell(unit, Kind.REMAINDER)
+
+
+#: A department 1 with three teams: 2 (20 of 22 answering), 3 (6 of 8) and 4 (30 of 33); nobody directly in 1.
+FLAT = Tree({1: None, 2: 1, 3: 1, 4: 1})
+FLAT_DIRECT = {1: Counts(0, 0), 2: Counts(20, 22), 3: Counts(6, 8), 4: Counts(30, 33)}
+
+
+def _earlier(name: str, tree: Tree, published: Iterable[Cell], *, hide_rest: bool = True) -> EarlierVersion:
+    """An earlier version on ``tree`` that published ``published`` and hid every other cell of it."""
+    cells = tree_cells(tree)
+    shown = set(published)
+    return EarlierVersion(name, {c: cells[c] for c in shown},
+                          {c: m for c, m in cells.items() if c not in shown} if hide_rest else {})
+
+
+def test_a_first_version_is_protected_on_its_own_tree_and_explains_nothing() -> None:
+    """Without earlier versions there is nothing to audit against: a cell the caller forces is hidden, and so is the
+    one complement its equation needs, the team with the fewest respondents (20 < 30 < 56 for the department);
+    nothing is known in advance and there is nothing to explain. (protect_round calls protect directly for a first
+    version, so this branch is the public function's own.)"""
+    counts = cell_counts(FLAT, FLAT_DIRECT)
+    result = protect_version(FLAT, counts, K, earlier=[], forced={_total(3)}, version="version 1")
+    assert result.protection.published == {_total(1), _rest(1), _total(4)}
+    assert result.protection.suppressed == {_total(3): Reason.FORCED, _total(2): Reason.COMPLEMENTARY}
+    assert (result.reasons, result.known, result.earlier_findings, result.findings) == ([], set(), [], [])
+    assert (result.revealed, result.hidden_because, result.more) == ([], [], [])
+
+
+def test_without_a_re_organisation_what_an_earlier_version_showed_stays_shown() -> None:
+    """The same tree as version 1, which hid team 4 (forced by a coarser layer then) and team 3 as its complement.
+    Version 2 must hide team 3 instead: team 2 and the department were shown, so they are known and stay shown, and
+    the one cell left to hide in the department's equation is team 4 — by hand, nothing else. The empty remainder
+    of the department holds nobody, so it is not counted as known."""
+    counts = cell_counts(FLAT, FLAT_DIRECT)
+    earlier = [_earlier("version 1", FLAT, {_total(1), _rest(1), _total(2)})]
+    result = protect_version(FLAT, counts, K, earlier=earlier, forced={_total(3)}, version="version 2")
+    assert result.known == {_total(1), _total(2)}
+    assert result.protection.published == {_total(1), _rest(1), _total(2)}
+    assert result.protection.suppressed == {_total(3): Reason.FORCED, _total(4): Reason.COMPLEMENTARY}
+    assert result.earlier_findings == []
+
+
+def test_without_a_re_organisation_an_earlier_version_that_reveals_something_is_reported() -> None:
+    """On one tree, version 1 showed the department and team 2 and hid team 3 (large, as if a complement) — yet
+    team 3 is the department minus team 2 (nobody directly in the department). That is the earlier version's own
+    doing: it is reported, never passed over."""
+    tree = Tree({1: None, 2: 1, 3: 1})
+    counts = cell_counts(tree, {1: Counts(0, 0), 2: Counts(10, 12), 3: Counts(9, 10)})
+    earlier = [_earlier("version 1", tree, {_total(1), _rest(1), _total(2)})]
+    result = protect_version(tree, counts, K, earlier=earlier, version="version 2")
+    assert any(f.kind == "derivable" and f.cell == VersionCell("version 1", _total(3)) and f.atoms == {3}
+               for f in result.earlier_findings)
+
+
+def test_a_unit_nobody_counts_in_may_be_left_out_of_the_parts() -> None:
+    """Pooled over two rounds: the office 1 (nobody counted there directly, so it has no parts) with teams 2 and 3.
+    Each round showed only the office; pooled, each team holds 6 and 9 respondents and can be shown. The pooled
+    office is the sum of the two offices shown, so it is known (docs/ANONYMITY.md, "Pooled periods")."""
+    tree = Tree({1: None, 2: 1, 3: 1})
+    parts: dict[int, dict[Hashable, Counts]] = {2: {(1, 2): Counts(3, 4), (2, 2): Counts(3, 4)},
+                                                3: {(1, 3): Counts(4, 5), (2, 3): Counts(5, 5)}}
+    counts = cell_counts(tree, {1: Counts(0, 0), 2: Counts(6, 8), 3: Counts(9, 10)})
+    earlier = [EarlierVersion(f"round {r}", {_total(1): {(r, 2), (r, 3)}},
+                              {_total(2): {(r, 2)}, _total(3): {(r, 3)}}) for r in (1, 2)]
+    result = protect_version(tree, counts, K, earlier=earlier, version="pooled", parts=parts)
+    assert result.known == {_total(1)}
+    assert result.protection.published == {_total(1), _rest(1), _total(2), _total(3)}
+    assert result.earlier_findings == [] and not [f for f in result.findings if not f.earlier]
