@@ -6,6 +6,7 @@ elimination, and every subset of atoms tried as a group.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Hashable, Iterable, Mapping
 from fractions import Fraction
 from itertools import combinations
@@ -16,7 +17,9 @@ from hypothesis import strategies as st
 from pulse.domain.derivation import (
     EarlierVersion,
     Finding,
+    Number,
     VersionCell,
+    VersionProtection,
     atom_counts,
     audit_sets,
     protect_version,
@@ -447,7 +450,7 @@ def _earlier(name: str, tree: Tree, published: Iterable[Cell], *, hide_rest: boo
     """An earlier version on ``tree`` that published ``published`` and hid every other cell of it."""
     cells = tree_cells(tree)
     shown = set(published)
-    return EarlierVersion(name, {c: cells[c] for c in shown},
+    return EarlierVersion(name, {c: cells[c] for c in sorted(shown)},  # sorted: the formulas named are reproducible
                           {c: m for c, m in cells.items() if c not in shown} if hide_rest else {})
 
 
@@ -504,3 +507,115 @@ def test_a_unit_nobody_counts_in_may_be_left_out_of_the_parts() -> None:
     assert result.known == {_total(1)}
     assert result.protection.published == {_total(1), _rest(1), _total(2), _total(3)}
     assert result.earlier_findings == [] and not [f for f in result.findings if not f.earlier]
+
+
+def _check_versions(old: Tree, new: Tree, direct: dict[int, Counts], earlier: EarlierVersion, version: str,
+                    result: VersionProtection) -> None:
+    """By brute force: together, the two versions give no unsafe group and no hidden cell that holds anyone; and
+    every finding a hidden cell is blamed on adds up, cell by cell, to exactly the people it names."""
+    atoms: dict[Hashable, Counts] = dict(direct)  # type: ignore[arg-type]
+    old_cells, new_cells = tree_cells(old), tree_cells(new)
+    published = [*earlier.published.values(), *(new_cells[c] for c in result.protection.published)]
+    hidden: dict[Hashable, Iterable[Hashable]] = {
+        **{("old", c): m for c, m in earlier.hidden.items()},
+        **{("new", c): new_cells[c] for c in result.protection.suppressed if c not in result.known}}
+    assert brute_force(atoms, published, K, hidden) == (set(), [])
+    for _, finding in result.hidden_because:
+        total: dict[Hashable, Number] = {}
+        for label, coefficient in finding.combination:
+            assert isinstance(label, VersionCell)
+            for atom in (old_cells if label.version == earlier.name else new_cells)[label.cell]:
+                total[atom] = total.get(atom, 0) + coefficient
+        assert {a for a, c in total.items() if c and direct[a].invited} == finding.atoms  # type: ignore[index]
+        assert all(total[a] == 1 for a in finding.atoms)
+
+
+def _same_terms(reasons: list[str]) -> list[str]:
+    """The reasons with each formula's terms in one order: the order of a formula's terms (and of cells of one
+    version) follows set iteration, which Python varies from run to run; the sentence and the terms are pinned."""
+    result = []
+    for reason in reasons:
+        head, eq, formula = reason.rpartition(" = ")
+        terms = sorted(re.split(r" (?=[+−] )", formula)) if eq else []
+        result.append(f"{head}{eq}{' '.join(terms)}" if eq else reason)
+    return result
+
+
+def test_a_re_organised_version_hides_what_would_give_someone_away_and_says_why() -> None:
+    """Version 1 on the tree 0 → {1, 2}, 1 → {4}, 4 → {5}, 2 → {3} showed team 1 (units 1, 4, 5), its remainder, unit 3
+    and unit 4 (4 and 5). Version 2 re-organises to 0 → 1 → {2, 3}, 2 → {4}, 3 → {5}, with team 1 and the remainder
+    of unit 3 forced hidden. On its own tree it would show the office, unit 3 (now 3 and 5) and the remainder of 2,
+    and an attacker then gets unit 5 alone (version 2's unit 3 − version 1's), unit 4 alone and the office's own
+    people. Version 2 hides more — the remainder of 2 and the office, each for a finding it names, unit 3 as their
+    complement — and the audit record says all of it in words, without a hidden figure."""
+    old = Tree({0: None, 1: 0, 2: 0, 4: 1, 5: 4, 3: 2})
+    new = Tree({0: None, 1: 0, 2: 1, 3: 1, 4: 2, 5: 3})
+    direct = {0: Counts(3, 5), 1: Counts(0, 0), 2: Counts(0, 6), 3: Counts(5, 6), 4: Counts(3, 10), 5: Counts(2, 3)}
+    earlier = _earlier("version 1", old, {_rest(1), _total(1), _total(3), _total(4)})
+    result = protect_version(new, cell_counts(new, direct), K, earlier=[earlier], forced={_total(1), _rest(3)},
+                             version="version 2", unit_name="U{}".format)
+    assert result.protection.published == {_rest(1), _rest(3)}
+    assert result.protection.suppressed == {
+        _total(0): Reason.COMPLEMENTARY, _rest(0): Reason.PRIMARY, _total(1): Reason.FORCED,
+        _total(2): Reason.PRIMARY, _rest(2): Reason.COMPLEMENTARY, _total(3): Reason.COMPLEMENTARY,
+        _total(4): Reason.PRIMARY, _total(5): Reason.PRIMARY}
+    assert result.known == {_rest(3)}  # unit 3's own people: version 1's unit 3
+    assert result.more == [_total(0), _rest(2), _total(3)]
+    assert [(cell, set(f.atoms)) for cell, f in result.hidden_because] == [(_rest(2), {0}),
+                                                                          (_total(0), {0, 2, 3, 4, 5})]
+    alone = "version 2, protected on its own tree, would reveal together with the earlier versions: "
+    assert _same_terms(result.reasons) == _same_terms([
+        alone + "a group too small to be shown (U4) can be computed = + version 1 total(U1) + version 1 total(U3) "
+                "− version 2 total(U3)",
+        alone + "a group too small to be shown (U5) can be computed = − version 1 total(U3) + version 2 total(U3)",
+        alone + "a group too small to be shown (U0) can be computed = − version 1 total(U1) − version 1 total(U3) "
+                "+ version 2 total(U0) − version 2 remainder(U2)",
+        alone + "hidden version 1 total(U2) can be computed: (U2, U3) = + version 1 total(U3) "
+                "+ version 2 remainder(U2)",
+        alone + "hidden version 1 total(U0) can be computed: (U0, U2, U3, U4, U5) = + version 2 total(U0)",
+        "so version 2 hides total(U0), remainder(U2), total(U3) (a protection on its own tree would publish them)",
+        "version 2 hides remainder(U2) as well: otherwise, together with the earlier versions, a group too small to "
+        "be shown (U0) can be computed = − version 1 total(U1) − version 1 total(U3) + version 2 total(U0) "
+        "− version 2 remainder(U2)",
+        "version 2 hides total(U0) as well: otherwise, together with the earlier versions, hidden version 1 "
+        "total(U0) can be computed: (U0, U2, U3, U4, U5) = + version 2 total(U0)"])
+    assert result.protection.findings[-len(result.reasons):] == result.reasons
+    assert len(result.revealed) == 5
+    _check_versions(old, new, direct, earlier, "version 2", result)
+
+
+def test_a_new_version_named_by_default_says_the_new_version() -> None:
+    """Version 1 on a chain 0 → 1 → 2 → 3 → 4 showed only units 2 and 3 (each with everyone below). The new version,
+    not named by the caller, is "the new version" in every sentence; re-organised to 0 → {1, 2}, 1 → {4}, 2 → {3},
+    with the office's remainder and unit 3 forced hidden, on its own tree it would give five things away with version
+    1 (more than the five sentences the record keeps: the sixth is left out), so it hides the office and unit 4 —
+    cells its own tree would show."""
+    old = Tree({0: None, 1: 0, 2: 1, 3: 2, 4: 3})
+    new = Tree({0: None, 1: 0, 2: 0, 3: 2, 4: 1})
+    direct = {0: Counts(2, 10), 1: Counts(1, 3), 2: Counts(0, 0), 3: Counts(8, 8), 4: Counts(12, 12)}
+    earlier = _earlier("version 1", old, {_total(2), _total(3)})
+    result = protect_version(new, cell_counts(new, direct), K, earlier=[earlier], forced={_rest(0), _total(3)},
+                             unit_name="U{}".format)
+    assert result.protection.published == {_total(1), _rest(2)}
+    assert result.protection.suppressed == {
+        _total(0): Reason.COMPLEMENTARY, _rest(0): Reason.FORCED, _rest(1): Reason.PRIMARY,
+        _total(3): Reason.FORCED, _total(4): Reason.COMPLEMENTARY, _total(2): Reason.COMPLEMENTARY}
+    assert result.known == set() and result.more == [_total(0), _total(4)]
+    assert [(cell, set(f.atoms)) for cell, f in result.hidden_because] == [(_total(0), {0, 1}), (_total(4), {4})]
+    alone = "the new version, protected on its own tree, would reveal together with the earlier versions: "
+    assert _same_terms(result.reasons) == _same_terms([
+        alone + "a group too small to be shown (U0, U1) can be computed = − version 1 total(U2) "
+                "+ the new version total(U0)",
+        alone + "hidden version 1 total(U4) can be computed: (U4) = + the new version total(U4)",
+        alone + "hidden version 1 total(U0) can be computed: (U0, U1, U3, U4) = + the new version total(U0)",
+        alone + "hidden version 1 remainder(U3) can be computed: (U3) = + version 1 total(U2) "
+                "− the new version total(U4)",
+        alone + "hidden the new version total(U3) can be computed: (U3) = + version 1 total(U2) "
+                "− the new version total(U4)",
+        "so the new version hides total(U0), total(U4) (a protection on its own tree would publish them)",
+        "the new version hides total(U0) as well: otherwise, together with the earlier versions, a group too small "
+        "to be shown (U0, U1) can be computed = − version 1 total(U2) + the new version total(U0)",
+        "the new version hides total(U4) as well: otherwise, together with the earlier versions, hidden version 1 "
+        "total(U4) can be computed: (U4) = + the new version total(U4)"])
+    assert len(result.revealed) == 5
+    _check_versions(old, new, direct, earlier, "the new version", result)
