@@ -6,6 +6,7 @@ elimination, and every subset of atoms tried as a group.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Hashable, Iterable, Mapping
 from fractions import Fraction
 from itertools import combinations
@@ -17,13 +18,15 @@ from hypothesis import strategies as st
 from pulse.domain.derivation import (
     EarlierVersion,
     Finding,
+    Number,
     VersionCell,
+    VersionProtection,
     atom_counts,
     audit_sets,
     protect_version,
     tree_cells,
 )
-from pulse.domain.suppression import Cell, Counts, Kind, Tree, audit, cell_counts, is_safe_group, protect
+from pulse.domain.suppression import Cell, Counts, Kind, Reason, Tree, audit, cell_counts, is_safe_group, protect
 
 K = 5
 
@@ -550,3 +553,194 @@ def test_three_rounds_pooled_give_every_hidden_cell_that_holds_anyone() -> None:
     alone = {f.atoms for f in findings if f.kind == "small_group" and not f.earlier}
     assert {frozenset({(1, 0)}), frozenset({(1, 1)}), frozenset({(2, 1)})} <= alone
     check_against_brute_force(atoms, published, hidden, before)
+
+
+# --- protect_version: its first-version branch, its fast path and what it says (issue 13) ---------------------------
+
+
+def _total(unit: int) -> Cell:
+    return Cell(unit, Kind.TOTAL)
+
+
+def _rest(unit: int) -> Cell:
+    return Cell(unit, Kind.REMAINDER)
+
+
+#: A department 1 with three teams: 2 (20 of 22 answering), 3 (6 of 8) and 4 (30 of 33); nobody directly in 1.
+FLAT = Tree({1: None, 2: 1, 3: 1, 4: 1})
+FLAT_DIRECT = {1: Counts(0, 0), 2: Counts(20, 22), 3: Counts(6, 8), 4: Counts(30, 33)}
+
+
+def _earlier(name: str, tree: Tree, published: Iterable[Cell], *, hide_rest: bool = True) -> EarlierVersion:
+    """An earlier version on ``tree`` that published ``published`` and hid every other cell of it."""
+    cells = tree_cells(tree)
+    shown = set(published)
+    return EarlierVersion(name, {c: cells[c] for c in sorted(shown)},  # sorted: the formulas named are reproducible
+                          {c: m for c, m in cells.items() if c not in shown} if hide_rest else {})
+
+
+def test_a_first_version_is_protected_on_its_own_tree_and_explains_nothing() -> None:
+    """Without earlier versions there is nothing to audit against: a cell the caller forces is hidden, and so is the
+    one complement its equation needs, the team with the fewest respondents (20 < 30 < 56 for the department);
+    nothing is known in advance and there is nothing to explain. (protect_round calls protect directly for a first
+    version, so this branch is the public function's own.)"""
+    counts = cell_counts(FLAT, FLAT_DIRECT)
+    result = protect_version(FLAT, counts, K, earlier=[], forced={_total(3)}, version="version 1")
+    assert result.protection.published == {_total(1), _rest(1), _total(4)}
+    assert result.protection.suppressed == {_total(3): Reason.FORCED, _total(2): Reason.COMPLEMENTARY}
+    assert (result.reasons, result.known, result.earlier_findings, result.findings) == ([], set(), [], [])
+    assert (result.revealed, result.hidden_because, result.more) == ([], [], [])
+
+
+def test_without_a_re_organisation_what_an_earlier_version_showed_stays_shown() -> None:
+    """The same tree as version 1, which hid team 4 (forced by a coarser layer then) and team 3 as its complement.
+    Version 2 must hide team 3 instead: team 2 and the department were shown, so they are known and stay shown, and
+    the one cell left to hide in the department's equation is team 4 — by hand, nothing else. The empty remainder
+    of the department holds nobody, so it is not counted as known."""
+    counts = cell_counts(FLAT, FLAT_DIRECT)
+    earlier = [_earlier("version 1", FLAT, {_total(1), _rest(1), _total(2)})]
+    result = protect_version(FLAT, counts, K, earlier=earlier, forced={_total(3)}, version="version 2")
+    assert result.known == {_total(1), _total(2)}
+    assert result.protection.published == {_total(1), _rest(1), _total(2)}
+    assert result.protection.suppressed == {_total(3): Reason.FORCED, _total(4): Reason.COMPLEMENTARY}
+    assert result.earlier_findings == []
+
+
+def test_without_a_re_organisation_an_earlier_version_that_reveals_something_is_reported() -> None:
+    """On one tree, version 1 showed the department and team 2 and hid team 3 (large, as if a complement) — yet
+    team 3 is the department minus team 2 (nobody directly in the department). That is the earlier version's own
+    doing: it is reported, never passed over."""
+    tree = Tree({1: None, 2: 1, 3: 1})
+    counts = cell_counts(tree, {1: Counts(0, 0), 2: Counts(10, 12), 3: Counts(9, 10)})
+    earlier = [_earlier("version 1", tree, {_total(1), _rest(1), _total(2)})]
+    result = protect_version(tree, counts, K, earlier=earlier, version="version 2")
+    assert any(f.kind == "derivable" and f.cell == VersionCell("version 1", _total(3)) and f.atoms == {3}
+               for f in result.earlier_findings)
+
+
+def test_a_unit_nobody_counts_in_may_be_left_out_of_the_parts() -> None:
+    """Pooled over two rounds: the office 1 (nobody counted there directly, so it has no parts) with teams 2 and 3.
+    Each round showed only the office; pooled, each team holds 6 and 9 respondents and can be shown. The pooled
+    office is the sum of the two offices shown, so it is known (docs/ANONYMITY.md, "Pooled periods")."""
+    tree = Tree({1: None, 2: 1, 3: 1})
+    parts: dict[int, dict[Hashable, Counts]] = {2: {(1, 2): Counts(3, 4), (2, 2): Counts(3, 4)},
+                                                3: {(1, 3): Counts(4, 5), (2, 3): Counts(5, 5)}}
+    counts = cell_counts(tree, {1: Counts(0, 0), 2: Counts(6, 8), 3: Counts(9, 10)})
+    earlier = [EarlierVersion(f"round {r}", {_total(1): {(r, 2), (r, 3)}},
+                              {_total(2): {(r, 2)}, _total(3): {(r, 3)}}) for r in (1, 2)]
+    result = protect_version(tree, counts, K, earlier=earlier, version="pooled", parts=parts)
+    assert result.known == {_total(1)}
+    assert result.protection.published == {_total(1), _rest(1), _total(2), _total(3)}
+    assert result.earlier_findings == [] and not [f for f in result.findings if not f.earlier]
+
+
+def _check_versions(old: Tree, new: Tree, direct: dict[int, Counts], earlier: EarlierVersion, version: str,
+                    result: VersionProtection) -> None:
+    """By brute force: together, the two versions give no unsafe group and no hidden cell that holds anyone; and
+    every finding a hidden cell is blamed on adds up, cell by cell, to exactly the people it names."""
+    atoms: dict[Hashable, Counts] = dict(direct)  # type: ignore[arg-type]
+    old_cells, new_cells = tree_cells(old), tree_cells(new)
+    published = [*earlier.published.values(), *(new_cells[c] for c in result.protection.published)]
+    hidden: dict[Hashable, Iterable[Hashable]] = {
+        **{("old", c): m for c, m in earlier.hidden.items()},
+        **{("new", c): new_cells[c] for c in result.protection.suppressed if c not in result.known}}
+    assert brute_force(atoms, published, K, hidden) == (set(), [])
+    for _, finding in result.hidden_because:
+        total: dict[Hashable, Number] = {}
+        for label, coefficient in finding.combination:
+            assert isinstance(label, VersionCell)
+            for atom in (old_cells if label.version == earlier.name else new_cells)[label.cell]:
+                total[atom] = total.get(atom, 0) + coefficient
+        assert {a for a, c in total.items() if c and direct[a].invited} == finding.atoms  # type: ignore[index]
+        assert all(total[a] == 1 for a in finding.atoms)
+
+
+def _same_terms(reasons: list[str]) -> list[str]:
+    """The reasons with each formula's terms in one order: the order of a formula's terms (and of cells of one
+    version) follows set iteration, which Python varies from run to run; the sentence and the terms are pinned."""
+    result = []
+    for reason in reasons:
+        head, eq, formula = reason.rpartition(" = ")
+        terms = sorted(re.split(r" (?=[+−] )", formula)) if eq else []
+        result.append(f"{head}{eq}{' '.join(terms)}" if eq else reason)
+    return result
+
+
+def test_a_re_organised_version_hides_what_would_give_someone_away_and_says_why() -> None:
+    """Version 1 on the tree 0 → {1, 2}, 1 → {4}, 4 → {5}, 2 → {3} showed team 1 (units 1, 4, 5), its remainder, unit 3
+    and unit 4 (4 and 5). Version 2 re-organises to 0 → 1 → {2, 3}, 2 → {4}, 3 → {5}, with team 1 and the remainder
+    of unit 3 forced hidden. On its own tree it would show the office, unit 3 (now 3 and 5) and the remainder of 2,
+    and an attacker then gets unit 5 alone (version 2's unit 3 − version 1's), unit 4 alone and the office's own
+    people. Version 2 hides more — the remainder of 2 and the office, each for a finding it names, unit 3 as their
+    complement — and the audit record says all of it in words, without a hidden figure."""
+    old = Tree({0: None, 1: 0, 2: 0, 4: 1, 5: 4, 3: 2})
+    new = Tree({0: None, 1: 0, 2: 1, 3: 1, 4: 2, 5: 3})
+    direct = {0: Counts(3, 5), 1: Counts(0, 0), 2: Counts(0, 6), 3: Counts(5, 6), 4: Counts(3, 10), 5: Counts(2, 3)}
+    earlier = _earlier("version 1", old, {_rest(1), _total(1), _total(3), _total(4)})
+    result = protect_version(new, cell_counts(new, direct), K, earlier=[earlier], forced={_total(1), _rest(3)},
+                             version="version 2", unit_name="U{}".format)
+    assert result.protection.published == {_rest(1), _rest(3)}
+    assert result.protection.suppressed == {
+        _total(0): Reason.COMPLEMENTARY, _rest(0): Reason.PRIMARY, _total(1): Reason.FORCED,
+        _total(2): Reason.PRIMARY, _rest(2): Reason.COMPLEMENTARY, _total(3): Reason.COMPLEMENTARY,
+        _total(4): Reason.PRIMARY, _total(5): Reason.PRIMARY}
+    assert result.known == {_rest(3)}  # unit 3's own people: version 1's unit 3
+    assert result.more == [_total(0), _rest(2), _total(3)]
+    assert [(cell, set(f.atoms)) for cell, f in result.hidden_because] == [(_rest(2), {0}),
+                                                                          (_total(0), {0, 2, 3, 4, 5})]
+    alone = "version 2, protected on its own tree, would reveal together with the earlier versions: "
+    assert _same_terms(result.reasons) == _same_terms([
+        alone + "a group too small to be shown (U4) can be computed = + version 1 total(U1) + version 1 total(U3) "
+                "− version 2 total(U3)",
+        alone + "a group too small to be shown (U5) can be computed = − version 1 total(U3) + version 2 total(U3)",
+        alone + "a group too small to be shown (U0) can be computed = − version 1 total(U1) − version 1 total(U3) "
+                "+ version 2 total(U0) − version 2 remainder(U2)",
+        alone + "hidden version 1 total(U2) can be computed: (U2, U3) = + version 1 total(U3) "
+                "+ version 2 remainder(U2)",
+        alone + "hidden version 1 total(U0) can be computed: (U0, U2, U3, U4, U5) = + version 2 total(U0)",
+        "so version 2 hides total(U0), remainder(U2), total(U3) (a protection on its own tree would publish them)",
+        "version 2 hides remainder(U2) as well: otherwise, together with the earlier versions, a group too small to "
+        "be shown (U0) can be computed = − version 1 total(U1) − version 1 total(U3) + version 2 total(U0) "
+        "− version 2 remainder(U2)",
+        "version 2 hides total(U0) as well: otherwise, together with the earlier versions, hidden version 1 "
+        "total(U0) can be computed: (U0, U2, U3, U4, U5) = + version 2 total(U0)"])
+    assert result.protection.findings[-len(result.reasons):] == result.reasons
+    assert len(result.revealed) == 5
+    _check_versions(old, new, direct, earlier, "version 2", result)
+
+
+def test_a_new_version_named_by_default_says_the_new_version() -> None:
+    """Version 1 on a chain 0 → 1 → 2 → 3 → 4 showed only units 2 and 3 (each with everyone below). The new version,
+    not named by the caller, is "the new version" in every sentence; re-organised to 0 → {1, 2}, 1 → {4}, 2 → {3},
+    with the office's remainder and unit 3 forced hidden, on its own tree it would give five things away with version
+    1 (more than the five sentences the record keeps: the sixth is left out), so it hides the office and unit 4 —
+    cells its own tree would show."""
+    old = Tree({0: None, 1: 0, 2: 1, 3: 2, 4: 3})
+    new = Tree({0: None, 1: 0, 2: 0, 3: 2, 4: 1})
+    direct = {0: Counts(2, 10), 1: Counts(1, 3), 2: Counts(0, 0), 3: Counts(8, 8), 4: Counts(12, 12)}
+    earlier = _earlier("version 1", old, {_total(2), _total(3)})
+    result = protect_version(new, cell_counts(new, direct), K, earlier=[earlier], forced={_rest(0), _total(3)},
+                             unit_name="U{}".format)
+    assert result.protection.published == {_total(1), _rest(2)}
+    assert result.protection.suppressed == {
+        _total(0): Reason.COMPLEMENTARY, _rest(0): Reason.FORCED, _rest(1): Reason.PRIMARY,
+        _total(3): Reason.FORCED, _total(4): Reason.COMPLEMENTARY, _total(2): Reason.COMPLEMENTARY}
+    assert result.known == set() and result.more == [_total(0), _total(4)]
+    assert [(cell, set(f.atoms)) for cell, f in result.hidden_because] == [(_total(0), {0, 1}), (_total(4), {4})]
+    alone = "the new version, protected on its own tree, would reveal together with the earlier versions: "
+    assert _same_terms(result.reasons) == _same_terms([
+        alone + "a group too small to be shown (U0, U1) can be computed = − version 1 total(U2) "
+                "+ the new version total(U0)",
+        alone + "hidden version 1 total(U4) can be computed: (U4) = + the new version total(U4)",
+        alone + "hidden version 1 total(U0) can be computed: (U0, U1, U3, U4) = + the new version total(U0)",
+        alone + "hidden version 1 remainder(U3) can be computed: (U3) = + version 1 total(U2) "
+                "− the new version total(U4)",
+        alone + "hidden the new version total(U3) can be computed: (U3) = + version 1 total(U2) "
+                "− the new version total(U4)",
+        "so the new version hides total(U0), total(U4) (a protection on its own tree would publish them)",
+        "the new version hides total(U0) as well: otherwise, together with the earlier versions, a group too small "
+        "to be shown (U0, U1) can be computed = − version 1 total(U2) + the new version total(U0)",
+        "the new version hides total(U4) as well: otherwise, together with the earlier versions, hidden version 1 "
+        "total(U4) can be computed: (U4) = + the new version total(U4)"])
+    assert len(result.revealed) == 5
+    _check_versions(old, new, direct, earlier, "the new version", result)
