@@ -495,8 +495,9 @@ def protect_version(tree: Tree, counts: Mapping[Cell, Counts], k: int, *, earlie
 
     When every earlier cell is a cell of ``tree`` with the same people (a recompute without a re-organisation),
     the known cells form one laminar family and the tree's own audit is exact: ``protect`` with them known, as
-    fast as a first version — unless the earlier versions reveal something on their own, which the general path
-    then explains.
+    fast as a first version — unless the earlier versions reveal something on their own, or the result hides a cell
+    that a protection on its own tree would show; the general path then explains (the audit record must say why a
+    version hides more than its tree needs).
 
     The steps (docs/ANONYMITY.md, "Earlier versions and re-organisations"): new cells that the earlier versions
     already give are known (publishing them adds nothing, hiding them protects nothing); then ``protect`` on the
@@ -521,13 +522,17 @@ def protect_version(tree: Tree, counts: Mapping[Cell, Counts], k: int, *, earlie
         # the known cells form one laminar family, so the tree's own audit is exact and the general one is not
         # needed. What it finds derivable that no earlier version hides is known, as below; anything else is
         # something the earlier versions reveal on their own, and the general path below says what.
+        # When the result hides more than a protection on its own tree would, the general path says why (the
+        # audit record must).
         same = {label for v in earlier for label in v.published if isinstance(label, Cell)}
         hidden_there = {label for v in earlier for label in v.hidden}
         found = audit(tree, same, counts, k)
         if all(kind == "derivable" and cell not in hidden_there for kind, cell in found):
             given = {c for c in same if counts[c].invited > 0} | {cell for _, cell in found}
-            return VersionProtection(protect(tree, counts, k, forced=set(forced) - given, known_before=given), [],
-                                     given, [], [])
+            fast = protect(tree, counts, k, forced=set(forced) - given, known_before=given)
+            alone = protect(tree, counts, k, forced=forced)
+            if not any(c in alone.published for c in fast.suppressed):
+                return VersionProtection(fast, [], given, [], [])
     atoms: dict[Hashable, Counts] = dict(other_atoms or {})
     if parts is not None:
         for unit_parts in parts.values():
@@ -564,7 +569,8 @@ def protect_version(tree: Tree, counts: Mapping[Cell, Counts], k: int, *, earlie
 
     def audit_new(protection: Protection) -> list[Finding]:
         return audit_sets(
-            atoms, {new_label[c]: cells[c] for c in protection.published}, k, before=before, budget=budget,
+            atoms, {new_label[c]: m for c, m in cells.items() if c in protection.published}, k, before=before,
+            budget=budget,
             hidden={**hidden_before, **{new_label[c]: cells[c] for c in protection.suppressed if c not in known}})
 
     # Why: what the new version, protected on its own tree as if nothing had been published, would reveal.

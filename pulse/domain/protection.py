@@ -437,7 +437,9 @@ class _Versions:
             published = {c for c in shown(version) if c in cells}
             hidden: dict[Hashable, Iterable[Hashable]] = {
                 c: m for c, m in cells.items() if c not in published and not _nothing_to_hide(atoms, m, k)}
-            earlier.append(EarlierVersion(version.name, {c: cells[c] for c in published}, hidden))
+            # In the tree's order, not a set's: the audit's formulas (and so its choices) must not depend on the
+            # process's hash seed.
+            earlier.append(EarlierVersion(version.name, {c: m for c, m in cells.items() if c in published}, hidden))
         result = protect_version(self.tree, counts, k, earlier=earlier, forced=forced,
                                  version=f"version {self.version}", other_atoms=self.others, parts=parts,
                                  unit_name=lambda u: self.unit_name(u) if isinstance(u, int) else str(u))

@@ -596,7 +596,8 @@ def test_without_a_re_organisation_what_an_earlier_version_showed_stays_shown() 
     """The same tree as version 1, which hid team 4 (forced by a coarser layer then) and team 3 as its complement.
     Version 2 must hide team 3 instead: team 2 and the department were shown, so they are known and stay shown, and
     the one cell left to hide in the department's equation is team 4 — by hand, nothing else. The empty remainder
-    of the department holds nobody, so it is not counted as known."""
+    of the department holds nobody, so it is not counted as known. A protection on its own tree would show team 4
+    (and hide team 2), so the audit record says why it is hidden, naming the cells an attacker would combine."""
     counts = cell_counts(FLAT, FLAT_DIRECT)
     earlier = [_earlier("version 1", FLAT, {_total(1), _rest(1), _total(2)})]
     result = protect_version(FLAT, counts, K, earlier=earlier, forced={_total(3)}, version="version 2")
@@ -604,6 +605,10 @@ def test_without_a_re_organisation_what_an_earlier_version_showed_stays_shown() 
     assert result.protection.published == {_total(1), _rest(1), _total(2)}
     assert result.protection.suppressed == {_total(3): Reason.FORCED, _total(4): Reason.COMPLEMENTARY}
     assert result.earlier_findings == []
+    assert result.more == [_total(4)]
+    assert result.reasons[-1] == "so version 2 hides total(4) (a protection on its own tree would publish them)"
+    assert ("hidden version 2 total(3) can be computed: (3) = + version 1 total(1) − version 1 total(2) − version 2 "
+            "total(4)") in " ".join(result.reasons)
 
 
 def test_without_a_re_organisation_an_earlier_version_that_reveals_something_is_reported() -> None:

@@ -297,7 +297,9 @@ def test_a_censorable_group_an_earlier_version_gives_is_recorded_and_left() -> N
     """The group of teams 2 and 3 above, when version 1 (as made before censored groups were protected) showed
     total(1), remainder(1) and total(4) exactly (total(1)'s distribution too): it gives the group already, and
     nothing can take that back. Version 2 publishes those cells again (no more: teams 2 and 3 stay hidden), says so
-    in its findings, and ends — it does not hide again and again what stays known."""
+    in its findings, and ends — it does not hide again and again what stays known. Its distributions hide
+    total(4)'s, which a protection on its own tree would show: with version 1's total(1) it would give teams 2 and 3
+    (four answers, k_dist = 5), and it is version 1's hidden total(4) — the audit record says so."""
     t, r = Kind.TOTAL, Kind.REMAINDER
     shown = frozenset({Cell(1, t), Cell(1, r), Cell(4, t)})
     earlier = Earlier(1, GROUP_TREE.parents, shown, {"A": shown}, {"A": frozenset({Cell(1, t)})})
@@ -307,7 +309,9 @@ def test_a_censorable_group_an_earlier_version_gives_is_recorded_and_left() -> N
     item = outcome.items["A"]
     assert (item.exact, item.bounds, item.dist) == (set(shown), {}, {Cell(1, t), Cell(1, r)})
     assert item.findings == ["censorable group under total(1) was published earlier"]
-    assert outcome.explanations == []
+    assert {(e.role, e.kind, e.layers, e.units, e.hides) for e in outcome.explanations} == {
+        ("reveals", "small_group", ("A:k_dist",), (2, 3), None), ("reveals", "derivable", ("A:k_dist",), (4,), None),
+        ("more", None, ("A:k_dist",), (), Cell(4, t))}
     assert {c for c, f in outcome.figures.items() if "A" in f} == {Cell(1, t), Cell(4, t)}
 
 

@@ -10,10 +10,14 @@ every group of atoms (units), independent of pulse.domain.derivation.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Hashable, Iterable
 from dataclasses import replace
 from fractions import Fraction
 from itertools import combinations
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -414,4 +418,30 @@ def test_every_group_across_versions_is_searched_for_a_censored_mean_however_man
     # However many there are: a search finds at most one group per node, so it gives up on a component as too
     # large (and what touches it is hidden) before it could stop at the limit and miss one.
     assert protection._CENSORABLE_LIMIT > DEFAULT_BUDGET
+
+
+def test_the_audit_record_of_a_re_organisation_does_not_depend_on_the_hash_seed() -> None:
+    """The re-organisation of the censorable group above, protected in four processes with different hash seeds
+    (as four workers or two runs of `pulse release recompute` would): the same explanations, in the same order with
+    the same formulas, and the same findings — sets of cells are iterated in the tree's order, never a set's."""
+    program = """
+from tests.unit.test_versions import *
+old = Tree({0: None, 1: 0, 2: 1, 3: 6, 4: 3, 5: 4, 6: 0})
+new = Tree({2: None, 5: 2, 1: 5, 0: 1, 3: 0, 4: 5})
+direct = {0: Counts(1, 1), 1: Counts(4, 4), 2: Counts(1, 5), 3: Counts(10, 11), 4: Counts(4, 4), 5: Counts(4, 5)}
+values = {0: [1], 1: [2, 2, 1, 1], 2: [1], 3: [5, 5, 1, 1, 1, 3, 4, 4, 2, 2], 4: [2, 1, 1, 1], 5: [1, 1, 1, 2]}
+tallies = {u: [Tally() for _ in ITEMS] for u in direct}
+for unit, answers in values.items():
+    for value in answers:
+        tallies[unit][0].add(value)
+        tallies[unit][2].add(5)
+first = protect_round(old, direct, tallies, ITEMS, 4, 11)
+second = protect_round(new, direct, tallies, ITEMS, 4, 11, [as_stored(1, old, first)], version=2)
+print(second.explanations, {code: item.findings for code, item in second.items.items()})
+"""
+    root = Path(__file__).resolve().parents[2]
+    outputs = {subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True, cwd=root,
+                              env={**os.environ, "PYTHONHASHSEED": str(seed), "PYTHONPATH": str(root)}).stdout
+               for seed in (0, 1, 2, 3)}
+    assert len(outputs) == 1 and "reveals" in outputs.pop()
 
