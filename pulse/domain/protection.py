@@ -442,7 +442,7 @@ class _Versions:
             earlier.append(EarlierVersion(version.name, {c: m for c, m in cells.items() if c in published}, hidden))
         result = protect_version(self.tree, counts, k, earlier=earlier, forced=forced,
                                  version=f"version {self.version}", other_atoms=self.others, parts=parts,
-                                 unit_name=lambda u: self.unit_name(u) if isinstance(u, int) else str(u))
+                                 unit_name=self._atom_name)
         if any(not f.earlier for f in result.findings):  # protect_version hides until there is none
             raise AuditError(f"audit against earlier versions failed in layer {name}")
         explanations = [*(self._explain("earlier", f, name) for f in result.earlier_findings),
@@ -453,6 +453,13 @@ class _Versions:
         if record:
             self.keep(layer)
         return layer
+
+    def _atom_name(self, atom: Hashable) -> str:
+        """A unit, or a unit in one round of a pooled period (the atom ``(round, unit)``), as the audit record's
+        sentences name it — "round 3 Kontoret", as its formulas name a round's cells."""
+        if isinstance(atom, tuple):
+            return f"round {atom[0]} {self.unit_name(atom[1])}"
+        return self.unit_name(atom) if isinstance(atom, int) else str(atom)
 
     def check(self, findings: list[tuple[str, Cell]], layer: str) -> None:
         """A layer's audit on its own tree. Cells the earlier versions already give are published whatever happens,

@@ -334,6 +334,57 @@ def test_a_pooled_distribution_is_audited_on_who_answered_the_item() -> None:
     check(tree, rounds, released, pooled, parts, 2, 3)
 
 
+def test_a_pooled_yes_no_item_is_audited_on_who_answered_it() -> None:
+    """As the test above, for a yes/no item (its one layer at k_dist; k = 2, k_dist = 3). One team over three rounds:
+    in round 1 two answer Y; in round 2 two respond and both skip Y; in round 3 three answer Y, which round 3's
+    release shows. Pooled, five answered Y: the pooled figure less round 3's is round 1's two answers, below
+    k_dist. Counted by respondents it would hold four and pass, so the pooled yes/no layer must count who answered
+    Y — and hide the pooled figure."""
+    def yes_no(values: list[int | None]) -> list[Tally]:
+        result = [Tally() for _ in ITEMS]
+        for value in values:
+            result[0].add(3)
+            result[1].add(value)
+            result[2].add(7)
+        return result
+
+    tree = Tree({0: None})
+    team = Cell(0, Kind.TOTAL)
+    rounds: dict[int, Round] = {1: ({0: Counts(2, 2)}, {0: yes_no([1, 0])}),
+                                2: ({0: Counts(2, 2)}, {0: yes_no([None, None])}),
+                                3: ({0: Counts(3, 3)}, {0: yes_no([1, 1, 0])})}
+    released, pooled, parts = pool(tree, rounds, 2, 3)
+    stored = [as_round(r, tree, released[r]) for r in (1, 2, 3)]
+    assert [team in s.dists.get("Y", ()) or team in s.exact.get("Y", ()) for s in stored] == [False, False, True]
+    assert team not in pooled.items["Y"].dist and team not in pooled.items["Y"].exact
+    assert "Y" not in pooled.figures[team]
+    check(tree, rounds, released, pooled, parts, 2, 3)
+
+
+def test_the_audit_record_names_a_pooled_group_by_its_round_and_unit() -> None:
+    """The office of four (k = 3, k_dist = 5) where two answered in round 3: pooled over four rounds less the three
+    rounds published is round 3's two. The pooled release hides its total and says why in words a safety
+    representative can follow: the group is "round 3 Kontoret", the cells are each round's and the pooled one."""
+    tree = Tree({0: None})
+    rounds: dict[int, Round] = {r: ({0: Counts(4, 4)}, {0: answers([3, 4, 2, 5])}) for r in (1, 2, 4)}
+    rounds[3] = ({0: Counts(2, 4)}, {0: answers([3, 4])})
+    released = {r: protect_round(tree, direct, tallies, ITEMS, 3, 5) for r, (direct, tallies) in sorted(rounds.items())}
+    parts = Parts({0: tuple((r, 0) for r in sorted(rounds))},
+                  {(r, 0): direct[0] for r, (direct, _) in rounds.items()},
+                  {(r, 0): tallies[0] for r, (_, tallies) in rounds.items()})
+    direct, tallies = parts.pooled(len(ITEMS))
+    pooled = protect_round(tree, direct, tallies, ITEMS, 3, 5, [as_round(r, tree, o) for r, o in released.items()],
+                           parts=parts, unit_name={0: "Kontoret"}.__getitem__)
+    formula = ("a group too small to be shown (round 3 Kontoret) can be computed = − round 1 version 1 "
+               "total(Kontoret) − round 2 version 1 total(Kontoret) − round 4 version 1 total(Kontoret) + version 1 "
+               "total(Kontoret)")
+    assert pooled.node_layer.findings[1:] == [
+        f"version 1, protected on its own tree, would reveal together with the earlier versions: {formula}",
+        f"version 1 hides total(Kontoret) as well: otherwise, together with the earlier versions, {formula}",
+        "so version 1 hides total(Kontoret) (a protection on its own tree would publish them)"]
+    assert Cell(0, Kind.TOTAL) not in pooled.nodes
+
+
 def test_a_unit_nobody_counts_in_may_have_no_atoms_in_the_parts() -> None:
     """The people of a pooled release are the atoms its rounds counted (pulse.services.pooling._parts): a unit above
     the counting units, where nobody was counted in any round, has none — it may be left out of ``Parts.units``.

@@ -190,6 +190,8 @@ def test_a_censorable_group_across_versions_is_hidden_too() -> None:
     assert shown[0] == {Cell(3, Kind.TOTAL), Cell(6, Kind.TOTAL)}
     assert Cell(5, Kind.TOTAL) not in shown[1]  # its total would give units 0 and 1 with version 1
     assert any("censorable group with the earlier versions" in f for f in second.items["A"].findings)
+    # Its audit record: version 2 hides total(3) in A's exact layer because of version 1, and says in which layer.
+    assert {(e.hides, e.layers) for e in second.explanations if e.role == "hides"} == {(Cell(3, Kind.TOTAL), ("A:k",))}
     space = RowSpace(list(range(7)), [*(members(old, c) for c in shown[0]), *(members(new, c) for c in shown[1]),
                                       [6]])
     assert not space.contains({0, 1})
@@ -367,6 +369,17 @@ def test_the_audit_record_names_each_version_in_its_formulas() -> None:
     assert reveals == {
         ("small_group", (4,), (Term(1, Cell(2, t)), Term(2, Cell(2, t), Fraction(-1))), None),
         ("derivable", (2,), (Term(2, Cell(2, t)),), Term(1, Cell(2, Kind.REMAINDER)))}
+    assert {e.layers for e in second.explanations} == {("respondents",)}  # each says which layer it holds in
+    # The audit record's sentences, as stored, name the units by their names.
+    names = {1: "Förvaltningen", 2: "Team Norr", 3: "Team Syd", 4: "Enhet 4"}
+    named = protect_round(new, direct, tallies, ITEMS, 5, 5, [Earlier(1, old.parents, frozenset(first.nodes))],
+                          version=2, unit_name=names.__getitem__)
+    assert named.node_layer.findings[-3:] == [
+        "version 2, protected on its own tree, would reveal together with the earlier versions: a group too small to "
+        "be shown (Enhet 4) can be computed = + version 1 total(Team Norr) − version 2 total(Team Norr)",
+        "version 2, protected on its own tree, would reveal together with the earlier versions: hidden version 1 "
+        "remainder(Team Norr) can be computed: (Team Norr) = + version 2 total(Team Norr)",
+        "so version 2 hides total(Team Norr), total(Team Syd) (a protection on its own tree would publish them)"]
 
 
 def test_of_the_cells_touching_a_combination_too_large_to_search_the_remainder_goes(
@@ -444,4 +457,24 @@ print(second.explanations, {code: item.findings for code, item in second.items.i
                               env={**os.environ, "PYTHONHASHSEED": str(seed), "PYTHONPATH": str(root)}).stdout
                for seed in (0, 1, 2, 3)}
     assert len(outputs) == 1 and "reveals" in outputs.pop()
+
+
+def test_two_earlier_versions_cells_of_the_same_name_are_two_different_groups() -> None:
+    """Three teams of four answers (k = 3, k_dist = 10). Version 1 put teams 1 and 2 in unit 5 and showed its mean
+    for A; version 2, after a re-organisation, put teams 2 and 3 in unit 5 and showed that. Version 3 would show unit
+    6, all three teams: with both versions' "total(5)" it gives team 2 alone — four answers of 1, a mean that would
+    be censored (the others answered 3). The two "total(5)" are different people and both count: that group is
+    found, and version 3's cell is in its formula."""
+    before = Tree({0: None, 5: 0, 1: 5, 2: 5, 3: 0}), Tree({0: None, 5: 0, 2: 5, 3: 5, 1: 0})
+    new = Tree({0: None, 6: 0, 1: 6, 2: 6, 3: 6})
+    counts = cell_counts(new, {u: Counts(4, 4) if u in (1, 2, 3) else Counts(0, 0) for u in new.parents})
+    sums = {cell: sum(4.0 if u == 2 else 12.0 for u in members(new, cell) if u in (1, 2, 3)) for cell in new.cells()}
+    unit_5 = frozenset({Cell(5, Kind.TOTAL)})
+    earlier = [Earlier(number, tree.parents, exact={"A": unit_5}) for number, tree in enumerate(before, start=1)]
+    versions = _Versions(new, earlier, 3, str)
+    shown = {Cell(6, Kind.TOTAL)}
+    assert versions.censorable("A", counts, sums, SCALES["agree5"], shown, 3, 10, 0) == [frozenset(shown)]
+    space = RowSpace(list(range(7)), [*(members(tree, c) for tree in before for c in unit_5), members(new, Cell(6, Kind.TOTAL)),
+                                      [0], [5], [6]])
+    assert space.contains({2})
 
