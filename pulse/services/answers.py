@@ -9,6 +9,7 @@ and no exception text carries a credential.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -154,13 +155,12 @@ class _Statements:
     store: str
 
 
+@functools.cache
 def _statements(dialect: str) -> _Statements:
+    """The statements for one database, written out on first use (then kept)."""
     marker, true, false = ("%s", "true", "false") if dialect == "postgresql" else ("?", "1", "0")
     return _Statements(LOOKUP.format(p=marker), RETIRED.format(p=marker),
                        SPEND.format(p=marker, true=true, false=false), STORE.format(p=marker))
-
-
-_STATEMENTS = {dialect: _statements(dialect) for dialect in ("sqlite", "postgresql")}
 
 
 def _utc(value: dt.datetime | str) -> dt.datetime:
@@ -181,7 +181,7 @@ def find_credential(session: Session | Connection, token_key: bytes, credential:
     if not credential or len(credential) > MAX_CREDENTIAL or not credential.isascii():
         raise CredentialError("unknown")  # link tokens and codes are ASCII; anything else cannot be one
     conn = session.connection() if isinstance(session, Session) else session
-    statements = _STATEMENTS[conn.dialect.name]
+    statements = _statements(conn.dialect.name)
     digest = credential_hash(token_key, credential)
     row = conn.exec_driver_sql(statements.lookup, (digest,)).first()
     if row is None:
@@ -302,7 +302,7 @@ def _spend_and_store(conn: Connection, token_key: bytes, credential: str, found:
     if dialect in SPEND_AND_STORE:
         stored = conn.exec_driver_sql(SPEND_AND_STORE[dialect], (found.credential_id, response_id, sealed)).rowcount
     else:
-        statements = _STATEMENTS[dialect]
+        statements = _statements(dialect)
         stored = conn.exec_driver_sql(statements.spend, (found.credential_id,)).rowcount
         if stored == 1:
             conn.exec_driver_sql(statements.store, (response_id, found.round.id, sealed))
