@@ -540,6 +540,12 @@ def test_least_loss_is_the_exhaustive_optimum(case: tuple[Tree, dict[int, Counts
 #: Least loss followed by hand, at k = 5: (parents, direct (respondents, invited), forced, known from an earlier
 #: release, what protect() finds). The findings name every complement with the equations it sits in, then the loss.
 LEAST_LOSS_CASES = [
+    # Nobody answered in R(1) or in team 2, one invited each: together still "nobody of two", too few to say, so
+    # T(1) − T(3) must not be computable. Hiding T(1) leaves their silence unaccounted for and loses nothing whole;
+    # hiding T(3) would lose its six whole.
+    pytest.param({1: None, 2: 1, 3: 1}, {1: (0, 1), 2: (0, 1), 3: (6, 7)}, [], [],
+                 ["total(1): complement in the equation of 1",
+                  "least loss: 1 unit totals (0 figures lost whole), 6 respondents, 1 cells"], id="two-silent"),
     # T(1) = 4 is too small, so 0's equation needs a second hidden cell. The silent R(0) (nobody of 5 answered) costs
     # no unit total, but with T(0) and T(2) published T(0) − T(2) = R(0) + T(1) = 4 respondents of 9 invited: silent
     # people add no respondents. T(2) = 7 would be lost whole; T(0) = 11 leaves only T(1)'s 4 unaccounted for.
