@@ -61,7 +61,8 @@ TARGETS: dict[str, Target] = {
         "tests/unit/test_protection.py", "tests/unit/test_versions.py", "tests/unit/test_pooling.py")),
     "derivation": Target("pulse/domain/derivation.py", (
         "tests/unit/test_derivation.py", "tests/unit/test_versions.py", "tests/unit/test_pooling.py")),
-    "stats": Target("pulse/domain/stats.py", ("tests/unit/test_stats.py", "tests/unit/test_figures.py")),
+    "stats": Target("pulse/domain/stats.py", (
+        "tests/unit/test_stats.py", "tests/unit/test_figures.py", "tests/unit/test_ranking.py")),
     "sealing": Target("pulse/domain/sealing.py", ("tests/unit/test_sealing.py",)),
     "crypto": Target("pulse/domain/crypto.py", ("tests/unit/test_crypto.py", "tests/unit/test_sealing.py")),
     "disclosure": Target("pulse/disclosure.py", (

@@ -7,7 +7,18 @@ import math
 import pytest
 
 from pulse.domain.scales import SCALES, Scale
-from pulse.domain.stats import Tally, censor, change, distribution, enps, index, merged, round_half_away, share
+from pulse.domain.stats import (
+    Tally,
+    censor,
+    change,
+    distribution,
+    enps,
+    index,
+    mean_interval,
+    merged,
+    round_half_away,
+    share,
+)
 
 
 def tally(*values: int | None) -> Tally:
@@ -96,3 +107,15 @@ def test_an_index_over_a_single_option_scale_is_zero() -> None:
     """A scale whose ends coincide has no position on it (the index would divide by zero)."""
     single = Scale("one", ((3, "only"),), "only", "only")
     assert index([(3.0, single, False)]) == 0.0 and index([(3.0, single, True)]) == 100.0
+
+
+def test_a_mean_interval_is_worked_out_from_the_published_figures_and_rounded_like_them() -> None:
+    """95 % interval = mean ± 1.96 · SD / √n, rounded to one decimal: 3.2 ± 1.96 · 1.0 / 5 = 3.2 ± 0.392 → 2.8–3.6;
+    with two answers 3.2 ± 1.386 → 1.8–4.6; 3.0 ± 1.96 · 0.5 / 2 = 3.0 ± 0.49 → 2.5–3.5 (2.51 and 3.49). No interval
+    from one answer, or without an SD or n."""
+    assert mean_interval(3.2, 1.0, 25) == (2.8, 3.6)
+    assert mean_interval(3.2, 1.0, 2) == (1.8, 4.6)
+    assert mean_interval(3.0, 0.5, 4) == (2.5, 3.5)
+    assert mean_interval(3.0, 0.5, 1) is None
+    assert mean_interval(3.0, None, 9) is None and mean_interval(3.0, 0.5, None) is None
+
