@@ -819,3 +819,38 @@ def test_an_earlier_cell_that_is_not_a_cell_of_a_tree_is_named_as_given() -> Non
     assert result.reasons == [
         "version 2, protected on its own tree, would reveal together with the earlier versions: " + group,
         "so version 2 hides total(U4) (a protection on its own tree would publish them)"]
+
+
+def test_a_finding_no_new_cell_can_repair_hides_every_cell_the_earlier_versions_do_not_give(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Defence in depth, reached by monkeypatching: the audit is made to report, while version 2 shows team 4, a
+    finding that neither names a new cell in its formula nor touches a new cell the earlier versions do not give (it
+    holds unit 2, and both cells holding unit 2 are known). The real audit never does (protect_version's comment says
+    why); should it, version 2 hides every cell the earlier versions do not give — the empty remainder, teams 3 and 4
+    — blames each on that finding, and the audit record says so in words, without the group's figures."""
+    import pulse.domain.derivation as derivation
+
+    real = derivation.audit_sets
+    fake = Finding("small_group", frozenset({2}), Counts(1, 1), combination=((VersionCell("version 1", _total(1)), 1),))
+    calls = []
+
+    def audit_with_a_finding_nobody_can_repair(atoms, published, k, **options):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        assert len(calls) < 20, "the loop does not end"
+        found = real(atoms, published, k, **options)
+        return [*found, fake] if VersionCell("version 2", _total(4)) in published else found
+
+    monkeypatch.setattr(derivation, "audit_sets", audit_with_a_finding_nobody_can_repair)
+    counts = cell_counts(FLAT, FLAT_DIRECT)
+    earlier = [EarlierVersion("version 1", {_total(1): {1, 2, 3, 4}, "north": {3, 4}})]
+    result = protect_version(FLAT, counts, K, earlier=earlier, version="version 2", unit_name="U{}".format)
+    assert result.known == {_total(1), _total(2)}
+    assert result.protection.published == {_total(1), _total(2)}
+    assert result.protection.suppressed == {c: Reason.COMPLEMENTARY for c in (_rest(1), _total(3), _total(4))}
+    assert result.hidden_because == [(_rest(1), fake), (_total(3), fake), (_total(4), fake)]
+    group = "a group too small to be shown (U2) can be computed = + version 1 total(U1)"
+    assert result.reasons == [
+        "version 2, protected on its own tree, would reveal together with the earlier versions: " + group,
+        "version 2 hides every cell the earlier versions do not give, because otherwise " + group,
+        "so version 2 hides remainder(U1), total(U3), total(U4) (a protection on its own tree would publish them)"]
+    assert result.protection.findings[-3:] == result.reasons
