@@ -854,3 +854,20 @@ def test_a_finding_no_new_cell_can_repair_hides_every_cell_the_earlier_versions_
         "version 2 hides every cell the earlier versions do not give, because otherwise " + group,
         "so version 2 hides remainder(U1), total(U3), total(U4) (a protection on its own tree would publish them)"]
     assert result.protection.findings[-3:] == result.reasons
+
+
+def test_a_cell_hidden_for_a_finding_is_weighed_with_the_complements_it_needs() -> None:
+    """Version 1 on the chain 3 → 1 → 0 with 2 under 3 showed units 1 and 3 (each with everyone below); version 2
+    re-organises to the chain 0 → 3 → 2 → 1. Unit 2's own two people (2 of 2) are hidden; the cell hidden for each
+    finding is the one whose hiding, complements included, loses least — so team 2 goes too, and only the office
+    is shown. By brute force the two versions together give nothing away."""
+    old = Tree({3: None, 1: 3, 0: 1, 2: 3})
+    new = Tree({0: None, 3: 0, 2: 3, 1: 2})
+    direct = {0: Counts(9, 40), 1: Counts(7, 17), 2: Counts(2, 2), 3: Counts(17, 21)}
+    earlier = _earlier("version 1", old, {_total(1), _total(3)})
+    result = protect_version(new, cell_counts(new, direct), K, earlier=[earlier], version="version 2")
+    assert result.protection.published == {_total(0)}
+    assert result.protection.suppressed == {
+        _rest(0): Reason.COMPLEMENTARY, _total(1): Reason.COMPLEMENTARY, _rest(2): Reason.PRIMARY,
+        _total(2): Reason.COMPLEMENTARY, _rest(3): Reason.COMPLEMENTARY, _total(3): Reason.COMPLEMENTARY}
+    _check_versions(old, new, direct, earlier, "version 2", result)
