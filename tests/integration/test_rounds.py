@@ -483,3 +483,63 @@ def test_a_round_view_is_read_once_then_served_from_the_cache(session: Session, 
         event.remove(engine, "before_cursor_execute", seen)
     assert again is first
     assert statements == []
+
+
+def _pending_comments(session: Session, app: Flask, round_id: int) -> list[str | None]:
+    """The comments of a round's pending pool, unsealed with the round's private key."""
+    context = round_service.round_context(round_id)
+    private = crypto.unwrap_round_key(keys(app).wrap, session.get_one(RoundKey, round_id).wrapped_private_key,
+                                      context)
+    return sorted((open_payload(crypto.unseal(private, sealed, context))[2] for sealed in session.scalars(
+        select(PendingResponse.sealed).where(PendingResponse.round_id == round_id))), key=lambda c: c or "")
+
+
+def test_an_answer_without_a_comment_stores_no_comment(session: Session, app: Flask, org) -> None:  # type: ignore[no-untyped-def]
+    """No comment or only blanks is sealed as no comment at all (nothing to place or count when the
+    round closes); a written one is sealed without its surrounding blanks."""
+    opened = open_with_credentials(session, app, make_survey(session, [org.dept]))
+    for email, comment in (("employee@example.org", None), ("safety@example.org", " \n\t "),
+                           ("manager@example.org", "  Mer fika  ")):
+        answer_service.submit(session, keys(app).token, opened.credentials[email][0], {"OSA-WL1": 3}, comment,
+                              now=LATER)
+        session.commit()
+    assert _pending_comments(session, app, opened.round.id) == [None, None, "Mer fika"]
+
+
+def test_store_asks_before_an_empty_set_unless_confirmed(session: Session, app: Flask, org) -> None:  # type: ignore[no-untyped-def]
+    """Called without ``confirm_empty``, storing a set with nothing in it is refused (EmptyAnswerError) before
+    anything is written, and the invitation stays usable; confirmed, it is stored and uses the invitation."""
+    opened = open_with_credentials(session, app, make_survey(session, [org.dept]))
+    database, token = get_database(app), keys(app).token
+    link, _ = opened.credentials["employee@example.org"]
+    with pytest.raises(answer_service.EmptyAnswerError):
+        answer_service.store(database, token, link, {}, None, now=LATER)
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(PendingResponse)) == 0
+    assert session.scalar(select(func.count()).select_from(Credential).where(Credential.spent.is_(True))) == 0
+    answer_service.store(database, token, link, {}, "  ", now=LATER, confirm_empty=True)
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(PendingResponse)) == 1
+    assert session.scalar(select(func.count()).select_from(Credential).where(Credential.spent.is_(True))) == 1
+
+
+@pytest.mark.parametrize("credential", ["", "A" * (answer_service.MAX_CREDENTIAL + 1)])
+def test_an_empty_or_overlong_credential_is_refused_without_a_look_up(session: Session, app: Flask, org,  # type: ignore[no-untyped-def]
+                                                                       credential: str) -> None:
+    """Nothing (or more than MAX_CREDENTIAL = 100 characters) can be a link token or code: it is ``unknown`` at
+    once, with no statement sent to the database."""
+    open_with_credentials(session, app, make_survey(session, [org.dept]))
+    engine = session.get_bind().engine
+    statements: list[str] = []
+
+    def seen(_connection, _cursor, statement: str, *_args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    with engine.connect() as conn:
+        event.listen(engine, "before_cursor_execute", seen)
+        try:
+            with pytest.raises(answer_service.CredentialError, match="unknown"):
+                answer_service.find_credential(conn, keys(app).token, credential, now=LATER)
+        finally:
+            event.remove(engine, "before_cursor_execute", seen)
+    assert statements == []

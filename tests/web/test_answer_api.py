@@ -187,3 +187,76 @@ def test_errors_are_written_in_the_language_asked_for(client: FlaskClient, opene
     assert response.status_code == 415 and response.get_json()["error"]["code"] == "unsupported_media_type"
     assert response.get_json()["error"]["message"] != "Send the answers as JSON (Content-Type: application/json)." \
         or language == "en"
+
+
+def test_a_comment_to_a_round_without_comments_is_refused(client: FlaskClient, app: Flask, org,  # type: ignore[no-untyped-def]
+                                                          session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A round that collects no comments refuses one (422, ``comments_closed`` on ``comment``) and stores nothing;
+    the same answers without a comment — or with a blank one — are stored."""
+    from pulse.respondent.answer_api import views
+
+    monkeypatch.setattr(views, "utcnow", lambda: dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC))
+    quiet = open_with_credentials(session, app, make_survey(session, [org.dept], comment_enabled=False))
+    link, _ = quiet.credentials["employee@example.org"]
+    refused = post(client, {"token": link, "answers": GOOD, "comment": "Mer fika"})
+    assert refused.status_code == 422 and refused.get_json()["error"]["code"] == "invalid_answers"
+    problems = refused.get_json()["error"]["details"]["problems"]
+    assert {k: v["code"] for k, v in problems.items()} == {"comment": "comments_closed"}
+    assert stored(session) == 0
+    assert post(client, {"token": link, "answers": GOOD}).status_code == 201
+    other, _ = quiet.credentials["safety@example.org"]
+    assert post(client, {"token": other, "answers": GOOD, "comment": " \n "}).status_code == 201
+    assert stored(session) == 2
+
+
+def test_an_unknown_question_is_named_by_its_first_40_characters(client: FlaskClient, opened,  # type: ignore[no-untyped-def]
+                                                                 session: Session) -> None:
+    """A client that sends a code the round does not ask is told which one — cut to its first 40 characters, so a
+    long made-up key is not echoed back whole."""
+    link, _ = opened.credentials["employee@example.org"]
+    long_code = "Q" * 39 + "WXYZ"
+    response = post(client, {"token": link, "answers": {**GOOD, long_code: 1}})
+    assert response.status_code == 422
+    problems = response.get_json()["error"]["details"]["problems"]
+    assert list(problems) == ["Q" * 39 + "W"]
+    assert problems["Q" * 39 + "W"]["code"] == "unknown_question"
+    assert stored(session) == 0
+
+
+def test_while_the_invitations_are_still_going_out_the_client_is_told_to_wait(client: FlaskClient, opened,  # type: ignore[no-untyped-def]
+                                                                             session: Session) -> None:
+    """A round whose mail-out is not done (here: being sent again after a failure) answers 503 ``not_ready`` with
+    Retry-After, stores nothing and does not spend the invitation, which works once the mail-out is done."""
+    link, _ = opened.credentials["employee@example.org"]
+    for state in ("pending", "sending"):
+        session.execute(update(Round).values(mailout=state))
+        session.commit()
+        response = post(client, {"token": link, "answers": GOOD})
+        assert response.status_code == 503 and response.get_json()["error"]["code"] == "not_ready"
+        assert response.headers["Retry-After"] == "120"
+        assert stored(session) == 0
+    session.execute(update(Round).values(mailout="done"))
+    session.commit()
+    assert post(client, {"token": link, "answers": GOOD}).status_code == 201
+
+
+def test_an_answer_that_cannot_be_sealed_is_refused_as_too_long(client: FlaskClient, opened, session: Session,  # type: ignore[no-untyped-def]
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Defensive branch (normal input cannot reach it: the comment is checked against MAX_COMMENT first), reached by
+    monkeypatching the sealing to fail: the client gets 422 ``comment_too_long`` on ``comment``, nothing is stored and
+    the invitation still works."""
+    from pulse.domain.sealing import SealingError
+    from pulse.services import answers
+
+    def too_big(*_args: object) -> bytes:
+        raise SealingError("does not fit")
+
+    link, _ = opened.credentials["employee@example.org"]
+    with monkeypatch.context() as patch:
+        patch.setattr(answers, "seal_payload", too_big)
+        response = post(client, {"token": link, "answers": GOOD, "comment": "Bra"})
+    assert response.status_code == 422
+    problems = response.get_json()["error"]["details"]["problems"]
+    assert {k: v["code"] for k, v in problems.items()} == {"comment": "comment_too_long"}
+    assert stored(session) == 0
+    assert post(client, {"token": link, "answers": GOOD, "comment": "Bra"}).status_code == 201

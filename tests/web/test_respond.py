@@ -374,3 +374,28 @@ def test_tokens_in_the_wrong_place_are_not_used(client: FlaskClient, opened, ses
     assert client.post("/r/submit", json={"credential": link, **ANSWERS}).status_code == 400
     assert client.get(f"/r?credential={link}").status_code == 200  # the page only offers the form
     assert session.scalar(select(func.count()).select_from(PendingResponse)) == 0
+
+
+def test_the_questions_and_the_comment_prompt_are_asked_in_the_page_s_language(client: FlaskClient, opened) -> None:  # type: ignore[no-untyped-def]
+    """The answer page asks each question, and the comment prompt, in the page's language — the shipped wordings,
+    written out — and the answers' private copy names the questions in the same language."""
+    import html
+    import json
+
+    link, code = opened.credentials["employee@example.org"]
+    wordings = {
+        "en": ("I can get my work done within my normal working hours.",
+               "Is there anything about the work environment you would like us to raise at the next workplace "
+               "meeting (APT)? Do not write any names."),
+        "sv": ("Jag hinner med mina arbetsuppgifter under min vanliga arbetstid.",
+               "Finns det något i arbetsmiljön som du vill att vi tar upp på nästa arbetsplatsträff (APT)? Skriv "
+               "inga namn."),
+    }
+    for language, other in (("en", "sv"), ("sv", "en")):
+        page = client.post("/r/start", data={"credential": link, "lang": language}).get_data(as_text=True)
+        assert f'<span class="question-text">{wordings[language][0]}</span>' in page
+        assert wordings[language][1] in page
+        assert wordings[other][0] not in page and wordings[other][1] not in page
+    thanks = client.post("/r/submit", data={"credential": code, "lang": "en", **ANSWERS}).get_data(as_text=True)
+    copy = json.loads(html.unescape(re.search(r'<template id="private-copy">(.*?)</template>', thanks, re.S).group(1)))
+    assert copy["answers"][0]["question"] == wordings["en"][0]
