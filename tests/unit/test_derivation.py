@@ -896,3 +896,14 @@ def test_a_re_organised_version_hides_no_more_than_its_findings_need(
                              version="version 2")
     assert result.protection.published == published
     _check_versions(old_tree, new_tree, people, earlier, "version 2", result)
+
+
+def test_an_earlier_version_that_gives_a_small_group_is_reported_as_its_own() -> None:
+    """Version 1 showed the department (1) and team 3 but said nothing of team 2 — not even that it was hidden: its
+    department less team 3 is team 2's two people (k = 5). That is version 1's own doing, reported as such (and
+    protect_round then refuses the new version); the search for what it already gives goes on past it."""
+    direct = {1: Counts(0, 0), 2: Counts(2, 2), 3: Counts(9, 10)}
+    earlier = _earlier("version 1", Tree({1: None, 2: 1, 3: 1}), {_total(1), _rest(1), _total(3)}, hide_rest=False)
+    new = Tree({1: None, 3: 1, 2: 3})  # re-organised: team 2 under team 3
+    result = protect_version(new, cell_counts(new, direct), K, earlier=[earlier], version="version 2")
+    assert [(f.kind, f.atoms, f.earlier) for f in result.earlier_findings] == [("small_group", frozenset({2}), True)]
