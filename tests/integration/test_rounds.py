@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import threading
@@ -9,6 +10,7 @@ import threading
 import pytest
 from flask import Flask
 from sqlalchemy import ForeignKey, event, func, inspect, select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.types import Date, DateTime
 
@@ -518,6 +520,33 @@ def test_store_asks_before_an_empty_set_unless_confirmed(session: Session, app: 
     assert session.scalar(select(func.count()).select_from(PendingResponse)) == 0
     assert session.scalar(select(func.count()).select_from(Credential).where(Credential.spent.is_(True))) == 0
     answer_service.store(database, token, link, {}, "  ", now=LATER, confirm_empty=True)
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(PendingResponse)) == 1
+    assert session.scalar(select(func.count()).select_from(Credential).where(Credential.spent.is_(True))) == 1
+
+
+def test_an_answer_that_cannot_be_stored_leaves_its_invitation_unspent(session: Session, app: Flask, org,  # type: ignore[no-untyped-def]
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Spending the invitation and storing the answer happen together or not at all: on PostgreSQL in one
+    statement, on SQLite in one transaction. Were the insert to fail (simulated: the insert names a table that does
+    not exist), nothing is written and the invitation can still be used — the person can answer again."""
+    opened = open_with_credentials(session, app, make_survey(session, [org.dept]))
+    database, token = get_database(app), keys(app).token
+    link, _ = opened.credentials["employee@example.org"]
+    if database.write_engine.dialect.name == "sqlite":
+        broken = dataclasses.replace(answer_service._statements("sqlite"),
+                                     store="INSERT INTO no_such_table VALUES (?, ?, ?)")
+        monkeypatch.setattr(answer_service, "_statements", lambda dialect: broken)
+    else:
+        statement = answer_service.SPEND_AND_STORE["postgresql"].replace("INSERT INTO pending_response",
+                                                                           "INSERT INTO no_such_table")
+        monkeypatch.setitem(answer_service.SPEND_AND_STORE, "postgresql", statement)
+    with pytest.raises(DBAPIError):
+        answer_service.store(database, token, link, {}, None, now=LATER, confirm_empty=True)
+    monkeypatch.undo()
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(Credential).where(Credential.spent.is_(True))) == 0
+    answer_service.store(database, token, link, {}, None, now=LATER, confirm_empty=True)
     session.rollback()
     assert session.scalar(select(func.count()).select_from(PendingResponse)) == 1
     assert session.scalar(select(func.count()).select_from(Credential).where(Credential.spent.is_(True))) == 1
