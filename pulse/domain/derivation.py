@@ -530,8 +530,8 @@ def protect_version(tree: Tree, counts: Mapping[Cell, Counts], k: int, *, earlie
         if all(kind == "derivable" and cell not in hidden_there for kind, cell in found):
             given = {c for c in same if counts[c].invited > 0} | {cell for _, cell in found}
             fast = protect(tree, counts, k, forced=set(forced) - given, known_before=given)
-            alone = protect(tree, counts, k, forced=forced)
-            if not any(c in alone.published for c in fast.suppressed):
+            own_tree = protect(tree, counts, k, forced=forced)
+            if not any(c in own_tree.published for c in fast.suppressed):
                 return VersionProtection(fast, [], given, [], [])
     atoms: dict[Hashable, Counts] = dict(other_atoms or {})
     if parts is not None:
