@@ -168,22 +168,33 @@ def test_an_unchanged_tree_gives_the_same_version() -> None:
     assert second.explanations == []
 
 
-def test_a_censorable_group_across_versions_is_hidden_too() -> None:
-    """Found by the search above: version 1 shows units 3–5 together and, one level up, with an empty unit;
-    on the new tree unit 5 holds 0, 1, 3 and 4. Its total minus version 1's "3–5" is units 0 and 1: five answers,
-    all 1 or 2 — a mean of 1.4, which would be shown only as "≤ 1,5" were it a cell (k = 4, k_dist = 11). Neither
-    version gives the group on its own; together they must not either."""
+#: Answers to A of that re-organisation: units 0 and 1 give five answers of 1 or 2 together.
+CENSORABLE_ACROSS = {0: [1], 1: [2, 2, 1, 1], 2: [1], 3: [5, 5, 1, 1, 1, 3, 4, 4, 2, 2], 4: [2, 1, 1, 1],
+                     5: [1, 1, 1, 2]}
+
+
+def moved_round(values: dict[int, list[int]]) -> tuple[Tree, Tree, dict[int, Counts], dict[int, list[Tally]]]:
+    """The re-organisation of ``test_a_censorable_group_across_versions_is_hidden_too`` below (k = 4, k_dist = 11) with
+    other answers to A: the old tree, the new one, the counts and the tallies."""
     old = Tree({0: None, 1: 0, 2: 1, 3: 6, 4: 3, 5: 4, 6: 0})
     new = Tree({2: None, 5: 2, 1: 5, 0: 1, 3: 0, 4: 5})
     direct = {0: Counts(1, 1), 1: Counts(4, 4), 2: Counts(1, 5), 3: Counts(10, 11), 4: Counts(4, 4),
               5: Counts(4, 5)}
-    values = {0: [1], 1: [2, 2, 1, 1], 2: [1], 3: [5, 5, 1, 1, 1, 3, 4, 4, 2, 2], 4: [2, 1, 1, 1], 5: [1, 1, 1, 2]}
     tallies = {u: [Tally() for _ in ITEMS] for u in direct}
     for unit, answers in values.items():
         for value in answers:
             tallies[unit][0].add(value)
             tallies[unit][1].add(0)
             tallies[unit][2].add(5)
+    return old, new, direct, tallies
+
+
+def test_a_censorable_group_across_versions_is_hidden_too() -> None:
+    """Found by the search above: version 1 shows units 3–5 together and, one level up, with an empty unit;
+    on the new tree unit 5 holds 0, 1, 3 and 4. Its total minus version 1's "3–5" is units 0 and 1: five answers,
+    all 1 or 2 — a mean of 1.4, which would be shown only as "≤ 1,5" were it a cell (k = 4, k_dist = 11). Neither
+    version gives the group on its own; together they must not either."""
+    old, new, direct, tallies = moved_round(CENSORABLE_ACROSS)
     first = protect_round(old, direct, tallies, ITEMS, 4, 11)
     second = protect_round(new, direct, tallies, ITEMS, 4, 11, [as_stored(1, old, first)], version=2)
     shown = [as_stored(1, old, first).exact["A"], as_stored(2, new, second).exact["A"]]
@@ -262,22 +273,6 @@ def test_a_second_version_that_publishes_too_much_still_fails_its_own_audit(monk
     monkeypatch.setattr(protection, "protect_version", leaky)
     with pytest.raises(protection.AuditError, match="in layer respondents: "):
         protect_round(new, direct, tallies, ITEMS, 5, 5, earlier, version=2)
-
-
-def moved_round(values: dict[int, list[int]]) -> tuple[Tree, Tree, dict[int, Counts], dict[int, list[Tally]]]:
-    """The re-organisation of ``test_a_censorable_group_across_versions_is_hidden_too`` (k = 4, k_dist = 11) with
-    other answers to A: the old tree, the new one, the counts and the tallies."""
-    old = Tree({0: None, 1: 0, 2: 1, 3: 6, 4: 3, 5: 4, 6: 0})
-    new = Tree({2: None, 5: 2, 1: 5, 0: 1, 3: 0, 4: 5})
-    direct = {0: Counts(1, 1), 1: Counts(4, 4), 2: Counts(1, 5), 3: Counts(10, 11), 4: Counts(4, 4),
-              5: Counts(4, 5)}
-    tallies = {u: [Tally() for _ in ITEMS] for u in direct}
-    for unit, answers in values.items():
-        for value in answers:
-            tallies[unit][0].add(value)
-            tallies[unit][1].add(0)
-            tallies[unit][2].add(5)
-    return old, new, direct, tallies
 
 
 def test_a_group_across_versions_whose_mean_is_mid_scale_hides_nothing() -> None:
@@ -439,15 +434,7 @@ def test_the_audit_record_of_a_re_organisation_does_not_depend_on_the_hash_seed(
     the same formulas, and the same findings — sets of cells are iterated in the tree's order, never a set's."""
     program = """
 from tests.unit.test_versions import *
-old = Tree({0: None, 1: 0, 2: 1, 3: 6, 4: 3, 5: 4, 6: 0})
-new = Tree({2: None, 5: 2, 1: 5, 0: 1, 3: 0, 4: 5})
-direct = {0: Counts(1, 1), 1: Counts(4, 4), 2: Counts(1, 5), 3: Counts(10, 11), 4: Counts(4, 4), 5: Counts(4, 5)}
-values = {0: [1], 1: [2, 2, 1, 1], 2: [1], 3: [5, 5, 1, 1, 1, 3, 4, 4, 2, 2], 4: [2, 1, 1, 1], 5: [1, 1, 1, 2]}
-tallies = {u: [Tally() for _ in ITEMS] for u in direct}
-for unit, answers in values.items():
-    for value in answers:
-        tallies[unit][0].add(value)
-        tallies[unit][2].add(5)
+old, new, direct, tallies = moved_round(CENSORABLE_ACROSS)
 first = protect_round(old, direct, tallies, ITEMS, 4, 11)
 second = protect_round(new, direct, tallies, ITEMS, 4, 11, [as_stored(1, old, first)], version=2)
 print(second.explanations, {code: item.findings for code, item in second.items.items()})
