@@ -68,7 +68,11 @@ TARGETS: dict[str, Target] = {
     "disclosure": Target("pulse/disclosure.py", (
         "tests/unit/test_gate.py", "tests/integration/test_disclosure_gate.py", "tests/web/test_gate_reads.py",
         "tests/web/test_release_scope.py", "tests/web/test_results.py", "tests/web/test_pooled.py",
-        "tests/integration/test_releases.py")),
+        "tests/integration/test_releases.py", "tests/web/test_counted_elsewhere.py", "tests/unit/test_ranking.py",
+        "tests/unit/test_cache.py", "tests/integration/test_sam.py", "tests/web/test_safety_report.py",
+        "tests/web/test_safety_desk.py", "tests/web/test_apt.py", "tests/integration/test_gate_overview.py",
+        "tests/integration/test_gate_lookups.py", "tests/integration/test_gate_periods.py",
+        "tests/integration/test_gate_pooled.py", "tests/integration/test_gate_parse.py")),
     "answers": Target("pulse/services/answers.py", (
         "tests/integration/test_counts.py", "tests/integration/test_rounds.py", "tests/web/test_answer_api.py",
         "tests/web/test_respond.py"), both_databases=True),
