@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from flask.testing import FlaskClient
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from pulse.common.passwords import Passwords
@@ -83,3 +87,23 @@ def snapshot(session: Session) -> dict[str, list[tuple[object, ...]]]:
             for table in Base.metadata.sorted_tables}
     session.commit()
     return rows
+
+
+@contextmanager
+def rows_in_another_order(session: Session) -> Iterator[None]:
+    """Inside, the database returns the rows of a query without ORDER BY in another order than it otherwise would,
+    so a test sees code that only works because of the order rows happen to come in: SQLite reverses it (its pragma
+    for finding such code), PostgreSQL reads tables without their indexes and joins by nested loops (rows in the
+    order they were stored, not the primary key's). The session's transaction is rolled back at the end."""
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    if sqlite:
+        session.execute(text("PRAGMA reverse_unordered_selects = ON"))
+    else:
+        for plan in ("indexscan", "indexonlyscan", "bitmapscan", "hashjoin", "mergejoin"):
+            session.execute(text(f"SET LOCAL enable_{plan} = off"))
+    try:
+        yield
+    finally:
+        session.rollback()
+        if sqlite:
+            session.execute(text("PRAGMA reverse_unordered_selects = OFF"))

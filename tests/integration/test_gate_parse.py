@@ -18,14 +18,13 @@ import datetime as dt
 import json
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from pulse import disclosure
 from pulse.common.cache import deep_size
 from pulse.models import Question, Release, ReleaseCell, Round, RoundQuestion, Survey, Unit
 from pulse.services.org import Scope
-from tests.factories import make_unit
+from tests.factories import make_unit, rows_in_another_order
 
 EVERYTHING = Scope(True, frozenset())
 OPENED = dt.datetime(2026, 3, 2, 7, 0, tzinfo=dt.UTC)
@@ -286,18 +285,6 @@ def test_unit_cells_are_a_units_whole_unit_cell_in_each_release_that_holds_it(se
     assert disclosure.unit_cells(session, [], dept.id) == {}
 
 
-
-def _rows_in_another_order(session: Session) -> None:
-    """From here to the end of the session's transaction, the database returns the rows of a query without ORDER BY
-    in another order than it otherwise would: SQLite reverses it (its pragma for finding code that assumes an
-    order), PostgreSQL reads tables without their indexes (rows in the order they were stored)."""
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(text("PRAGMA reverse_unordered_selects = ON"))
-    else:
-        for setting in ("enable_indexscan", "enable_indexonlyscan", "enable_bitmapscan"):
-            session.execute(text(f"SET LOCAL {setting} = off"))
-
-
 def test_what_the_gate_reads_does_not_hang_on_the_order_the_database_returns_rows_in(
         session: Session, made: dict[str, object]) -> None:
     """The round's order of its questions, a unit's total rather than its remainder, children in name order: each
@@ -305,16 +292,13 @@ def test_what_the_gate_reads_does_not_hang_on_the_order_the_database_returns_row
     were stored in reverse)."""
     release: int = made["release"]  # type: ignore[assignment]
     dept: Unit = made["dept"]  # type: ignore[assignment]
-    _rows_in_another_order(session)
-    try:
+    with rows_in_another_order(session):
         assert [q.code for q in disclosure.release_info(session, release).questions] == [q[0] for q in QUESTIONS]
         cells = disclosure.unit_cells(session, [release], dept.id)
         assert [(c.kind, c.respondents, c.invited) for c in cells.values()] == [("total", 20, 25)]
         data = disclosure.load_release(session, release)
         assert [data.total(u).name for u in data.children[dept.id]] == ["alfa", "beta", "Gamma"]
         assert data.total(dept.id).respondents == 20 and data.remainder(dept.id).respondents == 6  # type: ignore[union-attr]
-    finally:
-        session.rollback()
 
 
 # --- the parsed release's weight in the byte-bounded cache ------------------------------------------------------------
