@@ -1,4 +1,4 @@
-"""The disclosure gate (pulse/disclosure.py): parse — tests that check its results from outside.
+"""The disclosure gate (pulse/disclosure.py): a parsed release, its header, unit cells and heatmap, from outside.
 
 A frozen release is parsed once (:func:`pulse.disclosure.load_release`): its header, its cells with their published
 figures and its unit tree, children in name order. Each cached parse is weighed for the byte-bounded cache from a

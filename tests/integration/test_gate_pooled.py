@@ -1,4 +1,4 @@
-"""The disclosure gate (pulse/disclosure.py): pooled — tests that check its results from outside.
+"""The disclosure gate (pulse/disclosure.py): pooled periods, from outside.
 
 One office (teams A and B, four people each, everyone answering every round, k = 3) in a survey pooled in blocks of
 two rounds, twelve weekly rounds, pooled through the real path (``pooling.compute_pooled``): rounds 3–4 twice
