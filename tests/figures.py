@@ -10,12 +10,12 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pulse import disclosure, scheduler
+from pulse import disclosure
 from pulse.domain.suppression import Cell, Counts, Tree, cell_counts
-from pulse.models import Release, Round, RoundParticipation, Survey, Unit
+from pulse.models import Release, RoundParticipation, Survey, Unit
 from pulse.services import answers as answer_service
 from tests.factories import make_person, make_unit
-from tests.rounds import MONDAY, QUESTIONS, keys, make_survey, open_with_credentials
+from tests.rounds import MONDAY, QUESTIONS, close_when_due, keys, make_survey, open_with_credentials
 
 #: team → one dict of answers per member (members beyond the list do not answer).
 Answers = dict[str, list[dict[str, int | None]]]
@@ -53,11 +53,7 @@ def release_rounds(session: Session, app: Flask, sizes: dict[str, int], rounds: 
             for i, values in enumerate(members):
                 link, _ = opened.credentials[f"{name}{i}@example.org"]
                 answer_service.submit(session, keys(app).token, link, values, None, now=now)
-        session.commit()
-        rnd = session.get_one(Round, opened.round.id)
-        with app.app_context():
-            scheduler.close_round(session, rnd, keys(app), now=rnd.closes_at)
-        session.commit()
+        rnd = close_when_due(session, app, opened.round.id)
         release = session.scalar(select(Release.id).where(Release.round_id == rnd.id))
         assert release is not None
         releases.append(release)

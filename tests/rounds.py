@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 from sqlalchemy.orm import Session
 
+from pulse import scheduler
 from pulse.common.config import Thresholds
 from pulse.common.db import get_database
 from pulse.models import Round, Survey, Unit
@@ -60,3 +61,14 @@ def open_with_credentials(session: Session, app: Flask, survey: Survey, *, now: 
     rnd = session.get_one(Round, rnd.id)
     session.commit()  # end the read transaction: on SQLite it would keep seeing this moment
     return OpenRound(rnd, {i.email: (i.link, i.code) for i in handed})
+
+
+def close_when_due(session: Session, app: Flask, round_id: int) -> Round:
+    """Commit what is pending (answers), then close the round at its closing time as the scheduler does: counted,
+    protected and released."""
+    session.commit()
+    rnd = session.get_one(Round, round_id)
+    with app.app_context():
+        scheduler.close_round(session, rnd, keys(app), now=rnd.closes_at)
+    session.commit()
+    return rnd

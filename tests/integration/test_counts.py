@@ -10,11 +10,10 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pulse import scheduler
 from pulse.models import AuditEntry, Round
 from pulse.services import answers as answer_service
 from tests.factories import make_person, sign_in
-from tests.rounds import MONDAY, keys, make_survey, open_with_credentials
+from tests.rounds import MONDAY, close_when_due, keys, make_survey, open_with_credentials
 
 
 def close_small_round(session: Session, app: Flask, org, answering: int) -> Round:  # type: ignore[no-untyped-def]
@@ -26,11 +25,7 @@ def close_small_round(session: Session, app: Flask, org, answering: int) -> Roun
                                                              min_dist_size=5, min_comment_size=5))
     for link, _ in list(opened.credentials.values())[:answering]:
         answer_service.submit(session, keys(app).token, link, {"OSA-WL1": 3}, "Hej", now=MONDAY)
-    session.commit()
-    rnd = session.get_one(Round, opened.round.id)
-    with app.app_context():
-        scheduler.close_round(session, rnd, keys(app), now=rnd.closes_at)
-    session.commit()
+    rnd = close_when_due(session, app, opened.round.id)
     return rnd
 
 

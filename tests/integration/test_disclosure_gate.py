@@ -10,14 +10,14 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pulse import disclosure, scheduler
+from pulse import disclosure
 from pulse.models import Comment, Release, Round, Survey, Unit
 from pulse.services import answers as answer_service
 from pulse.services import comments as comment_service
 from pulse.services.org import Scope
 from pulse.services.releases import compute_release
 from tests.factories import make_person, make_unit
-from tests.rounds import keys, make_survey, open_with_credentials
+from tests.rounds import close_when_due, keys, make_survey, open_with_credentials
 
 EVERYTHING = Scope(True, frozenset())
 TEAMS = ("alfa", "beta", "gamma")
@@ -31,11 +31,7 @@ def _round(session: Session, app: Flask, survey_id: int, label: str, now: dt.dat
         for i in range(4):
             link, _ = opened.credentials[f"{name}{i}@example.org"]
             answer_service.submit(session, keys(app).token, link, {"OSA-WL1": 3}, f"{label} {name} {i}", now=now)
-    session.commit()
-    rnd = session.get_one(Round, opened.round.id)
-    with app.app_context():
-        scheduler.close_round(session, rnd, keys(app), now=rnd.closes_at)
-    session.commit()
+    rnd = close_when_due(session, app, opened.round.id)
     return rnd
 
 

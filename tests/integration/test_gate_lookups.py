@@ -12,13 +12,13 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pulse import disclosure, scheduler
+from pulse import disclosure
 from pulse.models import Person, Release, Round
 from pulse.services import answers as answer_service
 from pulse.services.org import Scope, scope_of
 from tests.factories import make_person
 from tests.figures import Made, release_rounds
-from tests.rounds import keys, open_with_credentials
+from tests.rounds import close_when_due, keys, open_with_credentials
 
 EVERYTHING = Scope(True, frozenset())
 
@@ -45,11 +45,7 @@ def made(session: Session, app: Flask) -> Made:
         for i in range(size):
             link, _ = opened.credentials[f"{name}{i}@example.org"]
             answer_service.submit(session, keys(app).token, link, {"OSA-WL1": 3}, None, now=opened.round.opened_at)
-    session.commit()
-    rnd = session.get_one(Round, opened.round.id)
-    with app.app_context():
-        scheduler.close_round(session, rnd, keys(app), now=rnd.closes_at)
-    session.commit()
+    rnd = close_when_due(session, app, opened.round.id)
     second = session.scalar(select(Release.id).where(Release.round_id == rnd.id))
     assert second is not None
     result.releases.append(second)

@@ -12,13 +12,13 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pulse import disclosure, scheduler
+from pulse import disclosure
 from pulse.models import Release, Round, Survey, Unit
 from pulse.services import answers as answer_service
 from pulse.services.org import Scope
 from pulse.services.releases import compute_release
 from tests.factories import make_person, make_unit
-from tests.rounds import MONDAY, keys, make_survey, open_with_credentials
+from tests.rounds import MONDAY, close_when_due, keys, make_survey, open_with_credentials
 
 EVERYTHING = Scope(True, frozenset())
 #: In the order the survey asks them: seven agree5 items (OSA-RE1 is freq5 and reversed), a sensitive yes/no item
@@ -63,11 +63,7 @@ class Made:
 
 
 def _close(session: Session, app: Flask, rnd: Round) -> Round:
-    rnd = session.get_one(Round, rnd.id)
-    with app.app_context():
-        scheduler.close_round(session, rnd, keys(app), now=rnd.closes_at)
-    session.commit()
-    return rnd
+    return close_when_due(session, app, rnd.id)
 
 
 @pytest.fixture

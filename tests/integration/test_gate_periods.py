@@ -13,14 +13,14 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pulse import disclosure, scheduler
+from pulse import disclosure
 from pulse.domain.figures import Figures, Form
 from pulse.models import Release, Round, Survey, Unit
 from pulse.services import answers as answer_service
 from pulse.services.org import Scope
 from pulse.services.releases import compute_release
 from tests.factories import make_person, make_unit, rows_in_another_order
-from tests.rounds import MONDAY, keys, make_survey, open_with_credentials
+from tests.rounds import MONDAY, close_when_due, keys, make_survey, open_with_credentials
 
 EVERYTHING = Scope(True, frozenset())
 #: Survey A rotates two of these three per round: round 1 asks WL1 and SP1, round 2 WL1 and PR1, round 3 SP1 and PR1.
@@ -57,10 +57,7 @@ def _answer(session: Session, app: Flask, survey: Survey, now: dt.datetime,
 
 
 def _close(session: Session, app: Flask, rnd: Round) -> Round:
-    with app.app_context():
-        scheduler.close_round(session, rnd, keys(app), now=rnd.closes_at)
-    session.commit()
-    return session.get_one(Round, rnd.id)
+    return close_when_due(session, app, rnd.id)
 
 
 @pytest.fixture

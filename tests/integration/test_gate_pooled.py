@@ -21,7 +21,7 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pulse import disclosure, scheduler
+from pulse import disclosure
 from pulse.common.config import Thresholds
 from pulse.domain.pooling import Period, from_key
 from pulse.domain.questionbank import BANK
@@ -32,7 +32,7 @@ from pulse.services import questions as question_service
 from pulse.services.org import Scope
 from pulse.services.surveys import survey_input, update_survey
 from tests.factories import make_person, make_unit, rows_in_another_order
-from tests.rounds import MONDAY, TZ, keys, make_survey, open_with_credentials
+from tests.rounds import MONDAY, TZ, close_when_due, keys, make_survey, open_with_credentials
 
 K = 3
 WL = "OSA-WL1"
@@ -67,11 +67,7 @@ def run_round(session: Session, app: Flask, survey: Survey, people: list[str], n
         link, _ = opened.credentials[email]
         answer_service.submit(session, keys(app).token, link, {code: ANSWERS[i % 4] + step for code in asked}, None,
                               now=now)
-    session.commit()
-    rnd = session.get_one(Round, opened.round.id)
-    with app.app_context():
-        scheduler.close_round(session, rnd, keys(app), now=rnd.closes_at)
-    session.commit()
+    rnd = close_when_due(session, app, opened.round.id)
     return rnd
 
 
